@@ -1,0 +1,68 @@
+"""The canvas-shapes graph: agent -> one `tools` task per tool call (Send) -> agent.
+
+Every pending tool call is routed as its own task, so parallel calls raise parallel
+interrupts with distinct ids and a resume map routes each decision to its own tool
+(one ToolNode task for several interrupting calls drops interrupts and misroutes values).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.tools import BaseTool
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.prebuilt import ToolNode
+from langgraph.types import Send
+
+from graph.model import ScriptedShapesModel
+from graph.state import CanvasState
+from graph.tools import TOOLS
+
+
+def build_graph(
+    checkpointer: BaseCheckpointSaver | None = None, *, model: BaseChatModel | None = None
+) -> CompiledStateGraph:
+    """Compile the agent. Any chat model with `bind_tools` fits; the scripted one is the default."""
+    bound = (model or ScriptedShapesModel()).bind_tools(TOOLS)
+
+    def agent(state: CanvasState) -> dict[str, Any]:
+        return {"messages": [bound.invoke(state["messages"])]}
+
+    def route_tool_calls(state: CanvasState) -> list[Send] | str:
+        # One task per call: the list form of ToolNode input reads state from channels.
+        last = state["messages"][-1]
+        if isinstance(last, AIMessage) and last.tool_calls:
+            return [Send("tools", [call]) for call in last.tool_calls]
+        return END
+
+    builder = StateGraph(CanvasState)
+    builder.add_node("agent", agent)
+    builder.add_node("tools", ToolNode(TOOLS))
+    builder.add_edge(START, "agent")  # every run starts with the model planning
+    builder.add_conditional_edges("agent", route_tool_calls, ["tools", END])
+    builder.add_edge("tools", "agent")  # tool results go back to the model for the next step
+    return builder.compile(checkpointer=checkpointer)
+
+
+def start_input(prompt: str) -> dict[str, Any]:
+    """The input of a new run from a reviewer's prompt."""
+    return {"messages": [HumanMessage(prompt)], "canvas": []}
+
+
+@dataclass(frozen=True)
+class AgentSpec:
+    """What the console needs to know about an agent: how to build it, its tools, its first input."""
+
+    name: str
+    build_graph: Callable[..., CompiledStateGraph]
+    tools: tuple[BaseTool, ...]
+    start_input: Callable[[str], dict[str, Any]]
+
+
+AGENT = AgentSpec(name="canvas-shapes", build_graph=build_graph, tools=tuple(TOOLS), start_input=start_input)

@@ -1,0 +1,238 @@
+"""The canvas tools. Each asks a reviewer with `interrupt()` BEFORE it has any effect.
+
+The interrupt value is langchain's per-call approval request
+(`{"type": "tool_approval", "tool_call_id", "name", "args", "description"}`) and the
+resume value one of langchain's decisions (`approve`, `edit`, `reject`), so the console's
+contract is not private to this demo. Code before `interrupt()` must be side-effect free:
+every pending task re-runs up to its interrupt on each resume.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import time
+from typing import Annotated, Any
+
+from langchain_core.messages import ToolMessage
+from langchain_core.tools import InjectedToolCallId, tool
+from langgraph.prebuilt import InjectedState
+from langgraph.types import Command, interrupt
+from pydantic import AfterValidator, BaseModel, Field, ValidationError
+
+from graph.state import Shape, ShapeKind
+
+COLOUR_NAMES = frozenset(
+    {"red", "orange", "yellow", "green", "blue", "purple", "pink", "brown", "black", "white", "gray", "grey"}
+)
+_HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+def check_colour(value: str) -> str:
+    """Accept a common colour name or `#rrggbb`; return it normalised to lower case."""
+    colour = value.strip().lower()
+    if colour in COLOUR_NAMES or _HEX_COLOUR.match(colour):
+        return colour
+    raise ValueError(f"{value!r} is not a colour: use a common name ({', '.join(sorted(COLOUR_NAMES))}) or #rrggbb")
+
+
+ShapeId = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=32,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="1-32 letters, digits, '_' or '-'; not already on the canvas",
+    ),
+]
+Colour = Annotated[str, AfterValidator(check_colour), Field(description="a common colour name or #rrggbb")]
+
+
+class ShapeArgs(BaseModel):
+    """Arguments of the create_* tools, as a reviewer may edit them."""
+
+    model_config = {"extra": "forbid"}
+
+    shape_id: ShapeId
+    color: Colour
+
+
+def decision_schema(*allowed: str) -> dict[str, Any]:
+    """JSON Schema of the decisions a request accepts (carried on the interrupt for clients)."""
+    variants = {
+        "approve": {"properties": {"type": {"const": "approve"}}, "required": ["type"]},
+        "edit": {
+            "properties": {
+                "type": {"const": "edit"},
+                "edited_action": {
+                    "type": "object",
+                    "properties": {"name": {"type": "string"}, "args": {"type": "object"}},
+                    "required": ["name", "args"],
+                },
+            },
+            "required": ["type", "edited_action"],
+        },
+        "reject": {
+            "properties": {"type": {"const": "reject"}, "message": {"type": "string"}},
+            "required": ["type"],
+        },
+    }
+    return {"title": "Decision", "oneOf": [{"type": "object", **variants[name]} for name in allowed]}
+
+
+def _simulated_work() -> None:
+    """Optional random delay before `interrupt()`, like a tool that looks something up first.
+
+    CANVAS_TOOL_JITTER_MS=5 reproduces the timing of the ToolNode report in tests.
+    """
+    jitter_ms = float(os.environ.get("CANVAS_TOOL_JITTER_MS") or 0)
+    if jitter_ms > 0:
+        time.sleep(random.uniform(0, jitter_ms) / 1000)
+
+
+def _record_effect(tool_call_id: str, effect: dict[str, Any]) -> None:
+    """Append the effect to CANVAS_EFFECT_LOG, if set: an effect outside the checkpoint.
+
+    A real tool's side effect (an API call) would happen twice if a resume ran twice; this
+    log makes that visible to tests and demos, since checkpoint state alone can look right.
+    """
+    path = os.environ.get("CANVAS_EFFECT_LOG")
+    if path:
+        with open(path, "a", encoding="utf-8") as log:
+            log.write(json.dumps({"tool_call_id": tool_call_id, "pid": os.getpid(), **effect}) + "\n")
+
+
+def _tool_message(tool_call_id: str, name: str, content: str, *, error: bool = False) -> ToolMessage:
+    return ToolMessage(content, tool_call_id=tool_call_id, name=name, status="error" if error else "success")
+
+
+def _reply(tool_call_id: str, name: str, content: str, *, error: bool = False) -> Command:
+    return Command(update={"messages": [_tool_message(tool_call_id, name, content, error=error)]})
+
+
+def _draw(kind: ShapeKind, shape_id: str, color: str, canvas: list[Shape] | None, tool_call_id: str) -> Command:
+    name = f"create_{kind}"
+    args = {"shape_id": shape_id, "color": color}
+    _simulated_work()
+    decision = interrupt(
+        {
+            "type": "tool_approval",
+            "tool_call_id": tool_call_id,
+            "name": name,
+            "args": args,
+            "description": f"Draw a {color} {kind} '{shape_id}' on the canvas.",
+        },
+        response_schema=decision_schema("approve", "edit", "reject"),
+    )
+    kind_of = decision.get("type") if isinstance(decision, dict) else None
+    if kind_of == "reject":
+        message = (decision.get("message") or "").strip() or "no reason given"
+        return _reply(tool_call_id, name, f"Rejected by the reviewer: {message}")
+    if kind_of == "edit":
+        action = decision.get("edited_action") or {}
+        if action.get("name") != name:
+            return _reply(
+                tool_call_id, name, f"Edit refused: it names {action.get('name')!r}, not {name!r}.", error=True
+            )
+        try:
+            args = ShapeArgs.model_validate(action.get("args") or {}).model_dump()
+        except ValidationError as exc:
+            return _reply(tool_call_id, name, f"Edit refused: {exc.errors()[0]['msg']}.", error=True)
+    elif kind_of != "approve":
+        return _reply(tool_call_id, name, f"Unknown decision {decision!r}: nothing drawn.", error=True)
+    if any(shape["shape_id"] == args["shape_id"] for shape in canvas or []):
+        return _reply(tool_call_id, name, f"Nothing drawn: {args['shape_id']!r} is already on the canvas.", error=True)
+    shape: Shape = {"shape_id": args["shape_id"], "kind": kind, "color": args["color"]}
+    _record_effect(tool_call_id, {"op": "add", **shape})
+    return Command(
+        update={
+            "canvas": [{"op": "add", "shape": shape}],
+            "messages": [_tool_message(tool_call_id, name, f"Drew a {shape['color']} {kind} '{shape['shape_id']}'.")],
+        }
+    )
+
+
+@tool
+def create_circle(
+    shape_id: ShapeId,
+    color: Colour,
+    canvas: Annotated[list[Shape], InjectedState("canvas")],
+    tool_call_id: Annotated[str, InjectedToolCallId],
+) -> Command:
+    """Draw a circle with the given id and colour on the canvas."""
+    return _draw("circle", shape_id, color, canvas, tool_call_id)
+
+
+@tool
+def create_square(
+    shape_id: ShapeId,
+    color: Colour,
+    canvas: Annotated[list[Shape], InjectedState("canvas")],
+    tool_call_id: Annotated[str, InjectedToolCallId],
+) -> Command:
+    """Draw a square with the given id and colour on the canvas."""
+    return _draw("square", shape_id, color, canvas, tool_call_id)
+
+
+@tool
+def create_triangle(
+    shape_id: ShapeId,
+    color: Colour,
+    canvas: Annotated[list[Shape], InjectedState("canvas")],
+    tool_call_id: Annotated[str, InjectedToolCallId],
+) -> Command:
+    """Draw a triangle with the given id and colour on the canvas."""
+    return _draw("triangle", shape_id, color, canvas, tool_call_id)
+
+
+@tool
+def clear_canvas(
+    canvas: Annotated[list[Shape], InjectedState("canvas")],
+    tool_call_id: Annotated[str, InjectedToolCallId],
+) -> Command:
+    """Remove every shape from the canvas. Destructive: asks for approval, then for confirmation."""
+    name = "clear_canvas"
+    approve_or_reject = decision_schema("approve", "reject")
+    first = interrupt(
+        {
+            "type": "tool_approval",
+            "tool_call_id": tool_call_id,
+            "name": name,
+            "args": {},
+            "description": "Clear the canvas (asks again to confirm).",
+        },
+        response_schema=approve_or_reject,
+    )
+    if not (isinstance(first, dict) and first.get("type") == "approve"):
+        return _reply(tool_call_id, name, _rejection(first))
+    count = len(canvas or [])
+    plural = "s" if count != 1 else ""
+    second = interrupt(
+        {
+            "type": "tool_approval",
+            "tool_call_id": tool_call_id,
+            "name": name,
+            "args": {},
+            "description": f"Confirm: remove {count} shape{plural} from the canvas? This cannot be undone.",
+        },
+        response_schema=approve_or_reject,
+    )
+    if not (isinstance(second, dict) and second.get("type") == "approve"):
+        return _reply(tool_call_id, name, _rejection(second))
+    _record_effect(tool_call_id, {"op": "clear", "removed": count})
+    return Command(
+        update={
+            "canvas": [{"op": "clear"}],
+            "messages": [_tool_message(tool_call_id, name, f"Cleared the canvas ({count} shapes removed).")],
+        }
+    )
+
+
+def _rejection(decision: Any) -> str:
+    message = decision.get("message") if isinstance(decision, dict) else None
+    return f"Rejected by the reviewer: {(message or '').strip() or 'no reason given'}"
+
+
+TOOLS = [create_circle, create_square, create_triangle, clear_canvas]

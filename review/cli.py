@@ -1,0 +1,100 @@
+"""`python -m review`: a thin command-line shell over the review core. JSON on stdout.
+
+Exit codes: 0 done; 1 a run failed; 2 invalid input (nothing sent); 3 some rows were conflicts
+(the rest were applied).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from review.console import ReviewConsole
+from review.contract import DecisionRequest
+from review.store import StoreError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m review", description=__doc__.splitlines()[0])
+    parser.add_argument("--db", help="SQLite file (default: $REVIEW_DB, else data/review.sqlite)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    start = sub.add_parser("start", help="start a run of the agent from a prompt in a new thread")
+    start.add_argument("prompt")
+    pending = sub.add_parser("pending", help="list pending interrupts")
+    pending.add_argument("--thread", help="only this thread")
+    decide = sub.add_parser("decide", help="submit a batch of decisions from a JSON file ('-' for stdin)")
+    decide.add_argument("--reviewer", required=True)
+    decide.add_argument("file")
+    show = sub.add_parser("show", help="a thread's canvas, messages and pending rows")
+    show.add_argument("thread")
+    audit = sub.add_parser("audit", help="the decision log")
+    audit.add_argument("--csv", action="store_true", help="CSV instead of JSON")
+    audit.add_argument("--reviewer")
+    return parser
+
+
+def _emit(value: Any) -> None:
+    json.dump(value, sys.stdout, indent=2, ensure_ascii=False, default=str)
+    sys.stdout.write("\n")
+
+
+def _fail(message: str, code: int = 2) -> int:
+    _emit({"error": message})
+    return code
+
+
+def _read_batch(path: str) -> list[DecisionRequest]:
+    if path == "-":
+        text = sys.stdin.read()
+    else:
+        with open(path, encoding="utf-8") as source:
+            text = source.read()
+    data = json.loads(text)
+    if not isinstance(data, list):
+        raise ValueError("the batch must be a JSON list of {thread_id, interrupt_id, decision}")
+    return [DecisionRequest.from_dict(item) for item in data]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "decide":  # check the input before touching the store
+        try:
+            batch = _read_batch(args.file)
+        except (OSError, ValueError) as exc:
+            return _fail(f"cannot read the batch: {exc}")
+    try:
+        console = ReviewConsole.open(args.db)
+    except (StoreError, ValueError) as exc:
+        return _fail(str(exc))
+    try:
+        if args.command == "start":
+            try:
+                job = console.start_run(args.prompt)
+            except ValueError as exc:
+                return _fail(str(exc))
+            outcome = job.result()
+            _emit({"thread_id": job.thread_id, "pending": [row.to_dict() for row in outcome.new_pending]})
+        elif args.command == "pending":
+            _emit([row.to_dict() for row in console.pending(args.thread)])
+        elif args.command == "decide":
+            try:
+                result = console.submit(batch, args.reviewer)
+            except ValueError as exc:
+                return _fail(str(exc))
+            _emit(result.to_dict())
+            return result.exit_code
+        elif args.command == "show":
+            view = console.thread(args.thread)
+            if not view.exists:
+                return _fail(f"no thread {args.thread!r} in {console.db_path}")
+            _emit(view.to_dict())
+        elif args.command == "audit":
+            if args.csv:
+                sys.stdout.write(console.audit_csv(reviewer=args.reviewer))
+            else:
+                _emit([entry.to_dict() for entry in console.audit(reviewer=args.reviewer)])
+        return 0
+    finally:
+        console.close()

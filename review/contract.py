@@ -1,0 +1,249 @@
+"""The review contract: what a pending row is, what a decision is, and how payloads map to both.
+
+This is the one place that knows interrupt payload shapes. Supported:
+- langchain's per-call approval request (`{"type": "tool_approval", "tool_call_id", "name", "args",
+  "description"}`), resumed with a decision (`approve` / `edit` / `reject`) as is;
+- Agent Inbox's older request (`{"action_request": {"action", "args"}, "config": {...}, "description"}`),
+  resumed with a one-item list `[{"type": accept|edit|response, "args": ...}]`;
+- any other value: shown as a row that cannot be decided here (the agent speaks another contract).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+DecisionType = Literal["approve", "edit", "reject"]
+DECISION_TYPES: tuple[str, ...] = ("approve", "edit", "reject")
+MAX_MESSAGE_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class PendingInterrupt:
+    """One pending interrupt of one thread: one row in the reviewer's inbox."""
+
+    thread_id: str
+    interrupt_id: str
+    tool_call_id: str | None
+    tool: str | None
+    args: dict[str, Any]
+    description: str
+    allowed_decisions: tuple[str, ...]
+    raised_at: str | None
+    payload_kind: str = "tool_approval"
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """A row's identity: decisions belong to this key, never to a position in a table."""
+        return (self.thread_id, self.interrupt_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        row = asdict(self)
+        row["allowed_decisions"] = list(self.allowed_decisions)
+        return row
+
+
+@dataclass(frozen=True)
+class DecisionRequest:
+    """A reviewer's decision for one row, as handed to `submit_batch`."""
+
+    thread_id: str
+    interrupt_id: str
+    decision: Any
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> DecisionRequest:
+        """Build from `{"thread_id", "interrupt_id", "decision"}`; raises ValueError with a clear message."""
+        if not isinstance(raw, dict):
+            raise ValueError(f"each item must be an object with thread_id, interrupt_id and decision, got {raw!r}")
+        missing = [k for k in ("thread_id", "interrupt_id", "decision") if k not in raw]
+        if missing:
+            raise ValueError(f"item is missing {', '.join(missing)}")
+        if not isinstance(raw["thread_id"], str) or not isinstance(raw["interrupt_id"], str):
+            raise ValueError("thread_id and interrupt_id must be strings")
+        return cls(raw["thread_id"], raw["interrupt_id"], raw["decision"])
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A validated decision, in langchain's shape, with the arguments it acts on."""
+
+    type: DecisionType
+    args_before: dict[str, Any]
+    args_after: dict[str, Any] | None
+    message: str | None
+    tool: str | None
+
+    def as_langchain(self) -> dict[str, Any]:
+        if self.type == "approve":
+            return {"type": "approve"}
+        if self.type == "edit":
+            return {"type": "edit", "edited_action": {"name": self.tool, "args": self.args_after}}
+        return {"type": "reject", "message": self.message or ""}
+
+
+@dataclass(frozen=True)
+class RowError:
+    """Why one row of a batch was refused (nothing of the batch was sent)."""
+
+    thread_id: str
+    interrupt_id: str
+    error: str
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A row someone already decided: who, when, and what."""
+
+    thread_id: str
+    interrupt_id: str
+    reviewer: str
+    decided_at: str
+    decision_type: str
+
+    @property
+    def message(self) -> str:
+        return f"already decided by {self.reviewer} at {self.decided_at} ({self.decision_type})"
+
+
+@dataclass
+class ThreadOutcome:
+    """What happened to one thread of a batch."""
+
+    thread_id: str
+    applied: list[str] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
+    new_pending: list[PendingInterrupt] = field(default_factory=list)
+    error: str | None = None
+
+
+@dataclass
+class BatchResult:
+    """The outcome of `submit_batch`: refused whole (`invalid`), or per thread."""
+
+    batch_id: str
+    invalid: list[RowError] = field(default_factory=list)
+    threads: dict[str, ThreadOutcome] = field(default_factory=dict)
+
+    @property
+    def applied(self) -> list[tuple[str, str]]:
+        return [(t, i) for t, o in self.threads.items() for i in o.applied]
+
+    @property
+    def conflicts(self) -> list[Conflict]:
+        return [c for o in self.threads.values() for c in o.conflicts]
+
+    @property
+    def new_pending(self) -> list[PendingInterrupt]:
+        return [p for o in self.threads.values() for p in o.new_pending]
+
+    @property
+    def errors(self) -> list[dict[str, str]]:
+        return [{"thread_id": t, "error": o.error} for t, o in self.threads.items() if o.error]
+
+    @property
+    def exit_code(self) -> int:
+        """0 done; 2 invalid input (nothing sent); 3 some rows were conflicts; 1 a run failed."""
+        if self.invalid:
+            return 2
+        if self.conflicts:
+            return 3
+        if self.errors:
+            return 1
+        return 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "batch_id": self.batch_id,
+            "applied": [{"thread_id": t, "interrupt_id": i} for t, i in self.applied],
+            "conflicts": [{**asdict(c), "message": c.message} for c in self.conflicts],
+            "new_pending": [p.to_dict() for p in self.new_pending],
+            "errors": self.errors,
+            "invalid": [asdict(e) for e in self.invalid],
+        }
+
+
+# --- payload normalisation ---------------------------------------------------------------
+
+
+def allowed_from_schema(schema: Any) -> tuple[str, ...] | None:
+    """Decision types named by a JSON Schema of decisions (`oneOf`/`anyOf` of `type` consts)."""
+    if not isinstance(schema, dict):
+        return None
+    variants = schema.get("oneOf") or schema.get("anyOf")
+    if not isinstance(variants, list):
+        return None
+    found = []
+    for variant in variants:
+        const = ((variant or {}).get("properties") or {}).get("type", {}).get("const")
+        if const in DECISION_TYPES:
+            found.append(const)
+    return tuple(found) or None
+
+
+def rows_from_interrupt(
+    thread_id: str, interrupt_id: str, value: Any, response_schema: Any, raised_at: str | None
+) -> PendingInterrupt:
+    """Turn one pending interrupt into one inbox row, whatever contract its payload speaks."""
+    if isinstance(value, dict) and value.get("type") == "tool_approval":
+        allowed = value.get("allowed_decisions") or allowed_from_schema(response_schema) or DECISION_TYPES
+        return PendingInterrupt(
+            thread_id=thread_id,
+            interrupt_id=interrupt_id,
+            tool_call_id=_str_or_none(value.get("tool_call_id")),
+            tool=_str_or_none(value.get("name")),
+            args=value.get("args") if isinstance(value.get("args"), dict) else {},
+            description=str(value.get("description") or ""),
+            allowed_decisions=tuple(d for d in allowed if d in DECISION_TYPES),
+            raised_at=raised_at,
+        )
+    if isinstance(value, dict) and isinstance(value.get("action_request"), dict):
+        request, config = value["action_request"], value.get("config") or {}
+        allowed = tuple(
+            name
+            for name, flag in (("approve", "allow_accept"), ("edit", "allow_edit"), ("reject", "allow_respond"))
+            if config.get(flag)
+        )
+        return PendingInterrupt(
+            thread_id=thread_id,
+            interrupt_id=interrupt_id,
+            tool_call_id=None,
+            tool=_str_or_none(request.get("action")),
+            args=request.get("args") if isinstance(request.get("args"), dict) else {},
+            description=str(value.get("description") or ""),
+            allowed_decisions=allowed,
+            raised_at=raised_at,
+            payload_kind="agent_inbox",
+        )
+    return PendingInterrupt(
+        thread_id=thread_id,
+        interrupt_id=interrupt_id,
+        tool_call_id=None,
+        tool=None,
+        args={"value": value} if not isinstance(value, dict) else value,
+        description="An interrupt this console cannot decide (unknown payload shape).",
+        allowed_decisions=(),
+        raised_at=raised_at,
+        payload_kind="other",
+    )
+
+
+def resume_value(row: PendingInterrupt, decision: Decision) -> Any:
+    """The value the interrupted task expects back, in the contract its payload spoke."""
+    if row.payload_kind == "agent_inbox":
+        if decision.type == "approve":
+            return [{"type": "accept", "args": None}]
+        if decision.type == "edit":
+            return [{"type": "edit", "args": {"action": row.tool, "args": decision.args_after}}]
+        return [{"type": "response", "args": decision.message or ""}]
+    return decision.as_langchain()
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def to_json(value: Any) -> str:
+    """Stable JSON for storing args and decisions."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)

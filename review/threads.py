@@ -1,0 +1,110 @@
+"""One thread seen from its checkpoints: values, conversation, timeline, pending rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from review.contract import PendingInterrupt
+from review.inbox import read_thread
+from review.store import Store
+
+
+@dataclass(frozen=True)
+class ChatLine:
+    """One message of the conversation, `type` as langchain names it (human, ai, tool)."""
+
+    type: str
+    content: str
+    name: str | None = None
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    tool_call_id: str | None = None
+    status: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": self.type, "content": self.content}
+        if self.name:
+            out["name"] = self.name
+        if self.tool_calls:
+            out["tool_calls"] = self.tool_calls
+        if self.tool_call_id:
+            out["tool_call_id"] = self.tool_call_id
+        if self.status:
+            out["status"] = self.status
+        return out
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One checkpoint of the thread's history, newest first."""
+
+    checkpoint_id: str
+    created_at: str | None
+    step: int | None
+    source: str | None
+    next: tuple[str, ...]
+    interrupts: int
+
+
+@dataclass(frozen=True)
+class ThreadView:
+    """What the Thread page and `show` display."""
+
+    thread_id: str
+    exists: bool
+    values: dict[str, Any]
+    messages: list[ChatLine]
+    pending: list[PendingInterrupt]
+    timeline: list[TimelineEntry]
+
+    @property
+    def canvas(self) -> list[dict[str, Any]]:
+        return list(self.values.get("canvas") or [])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "thread_id": self.thread_id,
+            "canvas": self.canvas,
+            "messages": [m.to_dict() for m in self.messages],
+            "pending": [p.to_dict() for p in self.pending],
+        }
+
+
+def view_thread(graph: Any, thread_id: str, *, history: int = 50) -> ThreadView:
+    config = {"configurable": {"thread_id": thread_id}}
+    snapshot = graph.get_state(config)
+    exists = snapshot.created_at is not None
+    values = dict(snapshot.values or {})
+    messages = [_line(m) for m in values.get("messages", [])]
+    timeline = [
+        TimelineEntry(
+            checkpoint_id=s.config["configurable"]["checkpoint_id"],
+            created_at=s.created_at,
+            step=(s.metadata or {}).get("step"),
+            source=(s.metadata or {}).get("source"),
+            next=tuple(s.next),
+            interrupts=len(s.interrupts),
+        )
+        for s in (graph.get_state_history(config, limit=history) if exists else [])
+    ]
+    return ThreadView(thread_id, exists, values, messages, read_thread(graph, thread_id) if exists else [], timeline)
+
+
+def list_threads(store: Store, limit: int = 200) -> list[str]:
+    """Thread ids, most recently changed first."""
+    rows = store.query("SELECT thread_id FROM review_thread_heads ORDER BY seq DESC LIMIT ?", (limit,))
+    return [row["thread_id"] for row in rows]
+
+
+def _line(message: Any) -> ChatLine:
+    content = message.content if isinstance(message.content, str) else str(message.content)
+    return ChatLine(
+        type=getattr(message, "type", "unknown"),
+        content=content,
+        name=getattr(message, "name", None),
+        tool_calls=[
+            {"name": c["name"], "args": c["args"], "id": c.get("id")} for c in getattr(message, "tool_calls", []) or []
+        ],
+        tool_call_id=getattr(message, "tool_call_id", None),
+        status=getattr(message, "status", None) if getattr(message, "type", "") == "tool" else None,
+    )

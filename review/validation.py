@@ -1,0 +1,71 @@
+"""Checks one raw decision against its pending row and the tool's own argument schema."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.tools import BaseTool
+from pydantic import ValidationError
+
+from review.contract import MAX_MESSAGE_CHARS, Decision, PendingInterrupt
+
+
+class InvalidDecision(ValueError):
+    """A decision that must not be sent; the message says why, for the reviewer."""
+
+
+def validate_decision(row: PendingInterrupt, raw: Any, tools: dict[str, BaseTool]) -> Decision:
+    """Return the decision in canonical form, or raise InvalidDecision with a reviewer-readable reason."""
+    if not row.allowed_decisions:
+        raise InvalidDecision("this interrupt cannot be decided from the console (unknown payload shape)")
+    if not isinstance(raw, dict) or not isinstance(raw.get("type"), str):
+        raise InvalidDecision('a decision must be an object with a "type" (approve, edit or reject)')
+    kind = raw["type"]
+    if kind not in row.allowed_decisions:
+        raise InvalidDecision(f"{kind!r} is not allowed here; allowed: {', '.join(row.allowed_decisions)}")
+    if kind == "approve":
+        _no_extra_keys(raw, {"type"})
+        return Decision("approve", row.args, None, None, row.tool)
+    if kind == "reject":
+        _no_extra_keys(raw, {"type", "message"})
+        message = raw.get("message")
+        if message is not None and not isinstance(message, str):
+            raise InvalidDecision("a rejection message must be text")
+        if message and len(message) > MAX_MESSAGE_CHARS:
+            raise InvalidDecision(f"a rejection message is at most {MAX_MESSAGE_CHARS} characters")
+        return Decision("reject", row.args, None, (message or "").strip() or None, row.tool)
+    _no_extra_keys(raw, {"type", "edited_action"})
+    action = raw.get("edited_action")
+    if not isinstance(action, dict) or not isinstance(action.get("args"), dict):
+        raise InvalidDecision('an edit needs "edited_action": {"name": ..., "args": {...}}')
+    if action.get("name", row.tool) != row.tool:
+        raise InvalidDecision(f"an edit must keep the tool {row.tool!r}, not {action.get('name')!r}")
+    return Decision("edit", row.args, _checked_args(row.tool, action["args"], tools), None, row.tool)
+
+
+def _checked_args(tool_name: str | None, args: dict[str, Any], tools: dict[str, BaseTool]) -> dict[str, Any]:
+    tool = tools.get(tool_name or "")
+    if tool is None:
+        return args  # another agent's tool we hold no schema for: the tool itself must check
+    schema = tool.tool_call_schema
+    if isinstance(schema, dict):
+        return args
+    try:
+        validated = schema.model_validate(args)
+    except ValidationError as exc:
+        raise InvalidDecision("invalid arguments: " + "; ".join(_describe(e) for e in exc.errors())) from None
+    extra = set(args) - set(schema.model_fields)
+    if extra:
+        raise InvalidDecision(f"invalid arguments: unknown argument(s) {', '.join(sorted(extra))}")
+    return validated.model_dump()
+
+
+def _describe(error: dict[str, Any]) -> str:
+    where = ".".join(str(p) for p in error.get("loc", ())) or "args"
+    return f"{where}: {error.get('msg', 'invalid')}"
+
+
+def _no_extra_keys(raw: dict[str, Any], allowed: set[str]) -> None:
+    extra = set(raw) - allowed
+    if extra:
+        raise InvalidDecision(f"unexpected field(s) in a {raw['type']} decision: {', '.join(sorted(extra))}")
