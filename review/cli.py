@@ -65,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
         except (OSError, ValueError) as exc:
             return _fail(f"cannot read the batch: {exc}")
     try:
-        console = ReviewConsole.open(args.db)
+        # Only `start` may create a database: a typo in --db must not look like an empty inbox.
+        console = ReviewConsole.open(args.db, create=args.command == "start")
     except (StoreError, ValueError) as exc:
         return _fail(str(exc))
     try:

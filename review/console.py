@@ -33,11 +33,16 @@ class ReviewConsole:
 
     @classmethod
     def open(
-        cls, db: str | os.PathLike[str] | None = None, *, agent: AgentSpec | str | None = None, recover: bool = True
+        cls,
+        db: str | os.PathLike[str] | None = None,
+        *,
+        agent: AgentSpec | str | None = None,
+        recover: bool = True,
+        create: bool = True,
     ) -> ReviewConsole:
-        """Open the store (creating it when missing) and finish decisions a killed process left behind."""
+        """Open the store (creating it when missing, if `create`) and finish decisions a killed process left."""
         spec = agent if agent is not None and not isinstance(agent, str) else load_agent(agent)
-        console = cls(open_store(db), spec)
+        console = cls(open_store(db, create=create), spec)
         if recover:
             console.recovered = console.runner.recover()
         return console

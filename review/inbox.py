@@ -4,32 +4,66 @@ The checkpoint is the source of truth: a thread's rows always come from `get_sta
 What keeps it fast is choosing WHICH threads to read: the store's triggers bump a thread's `seq`
 on every checkpoint or write, so a refresh re-reads only threads changed since the last one, and
 skips at once those whose latest checkpoint holds no interrupt write (they cannot be paused).
+
+Every read is remembered with the thread's `seq` taken BEFORE it, so a later read of an unchanged
+thread (the submit's validation, the resume's "still pending?" check, the thread page) is served
+without decoding the checkpoint again, and a refresh does not re-read a thread that this process
+already read at its current `seq` (the rows a resume left pending). A remembered read is never
+newer truth than a fresh one could be: any write to the thread bumps `seq`, which forces a re-read.
 """
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+import weakref
+from dataclasses import dataclass
 from typing import Any
 
 from review.contract import PendingInterrupt, rows_from_interrupt
 from review.store import Store
 
-# Threads whose head checkpoint carries an interrupt write; the rest have nothing pending.
+# Threads changed in a seq range whose head checkpoint carries an interrupt write; the rest have nothing
+# pending. Written as EXISTS so the seq index drives it (a JOIN let SQLite scan all of `writes` first).
 _PAUSED_SINCE = """
-SELECT DISTINCT h.thread_id FROM review_thread_heads AS h
-JOIN writes AS w ON w.thread_id = h.thread_id AND w.checkpoint_ns = ''
-    AND w.checkpoint_id = h.checkpoint_id AND w.channel = '__interrupt__'
-WHERE h.seq > ? AND h.seq <= ?
+SELECT h.thread_id FROM review_thread_heads AS h
+WHERE h.seq > ? AND h.seq <= ? AND EXISTS (
+    SELECT 1 FROM writes AS w
+    WHERE w.thread_id = h.thread_id AND w.checkpoint_ns = '' AND w.checkpoint_id = h.checkpoint_id
+        AND w.channel = '__interrupt__'
+)
 """
 
+# The inbox that serves reads of each graph; weak both ways, so neither keeps the other (or a console) alive.
+_INBOXES: weakref.WeakKeyDictionary[Any, weakref.ref[Inbox]] = weakref.WeakKeyDictionary()
 
-def read_thread(graph: Any, thread_id: str) -> list[PendingInterrupt]:
-    """The pending rows of one thread, straight from its latest checkpoint."""
+
+def read_state(graph: Any, thread_id: str) -> list[PendingInterrupt]:
+    """The pending rows of one thread, straight from its latest checkpoint (always decodes it)."""
     snapshot = graph.get_state({"configurable": {"thread_id": thread_id}})
     return [
         rows_from_interrupt(thread_id, item.id, item.value, item.response_schema, snapshot.created_at)
         for item in snapshot.interrupts
     ]
+
+
+def read_thread(graph: Any, thread_id: str) -> list[PendingInterrupt]:
+    """The pending rows of one thread as its latest checkpoint holds them.
+
+    Through the graph's inbox when it has one: re-read unless already read at the thread's current `seq`.
+    """
+    ref = _INBOXES.get(graph)
+    inbox = ref() if ref is not None else None
+    return inbox.read(thread_id) if inbox is not None else read_state(graph, thread_id)
+
+
+@dataclass(frozen=True, slots=True)
+class _Known:
+    """What the inbox knows of one thread: read at `seq`; `from_state` unless only the prefilter decided."""
+
+    seq: int
+    rows: tuple[PendingInterrupt, ...]
+    from_state: bool
 
 
 class Inbox:
@@ -38,14 +72,19 @@ class Inbox:
     def __init__(self, store: Store, graph: Any) -> None:
         self._store = store
         self._graph = graph
-        self._lock = threading.Lock()
+        self._refreshing = threading.Lock()  # one refresh at a time; reads never wait for one
+        self._lock = threading.Lock()  # guards the fields below; held only briefly
         self._seq = 0
-        self._rows: dict[str, list[PendingInterrupt]] = {}
-        self.last_reread = 0  # threads re-read by the last refresh (for benchmarks and tests)
+        self._known: dict[str, _Known] = {}
+        self._rows: dict[str, tuple[PendingInterrupt, ...]] = {}  # paused threads only
+        self._listing: list[PendingInterrupt] | None = None  # `_rows` flattened, oldest first
+        self.last_reread = 0  # changed threads seen by the last refresh (for benchmarks and tests)
+        self.last_state_reads = 0  # of which decoded with get_state (the rest: prefilter or already read)
+        _INBOXES[graph] = weakref.ref(self)
 
     def refresh(self) -> int:
-        """Re-read the threads changed since the last refresh; return how many were re-read."""
-        with self._lock:
+        """Re-read the threads changed since the last refresh; return how many changed."""
+        with self._refreshing:
             with self._store.lock:
                 conn = self._store.conn
                 conn.execute("BEGIN")  # one read snapshot for both queries
@@ -53,20 +92,43 @@ class Inbox:
                     changed = conn.execute(
                         "SELECT thread_id, seq FROM review_thread_heads WHERE seq > ?", (self._seq,)
                     ).fetchall()
-                    top = max((row["seq"] for row in changed), default=self._seq)
+                    top = max((row[1] for row in changed), default=self._seq)
                     paused = {row[0] for row in conn.execute(_PAUSED_SINCE, (self._seq, top))} if changed else set()
                 finally:
                     conn.execute("COMMIT")
-            for row in changed:
-                thread_id = row["thread_id"]
-                rows = read_thread(self._graph, thread_id) if thread_id in paused else []
-                if rows:
-                    self._rows[thread_id] = rows
+            found: list[tuple[str, _Known]] = []
+            reads = 0
+            with self._lock:
+                known = [(thread_id, seq, self._known.get(thread_id)) for thread_id, seq in changed]
+            for thread_id, seq, before in known:
+                if before is not None and before.seq >= seq and (before.from_state or thread_id not in paused):
+                    continue  # read already at this seq (or later) by `read`
+                if thread_id in paused:
+                    reads += 1
+                    found.append((thread_id, _Known(seq, tuple(read_state(self._graph, thread_id)), True)))
                 else:
-                    self._rows.pop(thread_id, None)
-            self._seq = top
+                    found.append((thread_id, _Known(seq, (), False)))
+            with self._lock:
+                for thread_id, entry in found:
+                    self._remember(thread_id, entry)
+                self._seq = top
             self.last_reread = len(changed)
+            self.last_state_reads = reads
             return len(changed)
+
+    def read(self, thread_id: str) -> list[PendingInterrupt]:
+        """One thread's rows from its latest checkpoint; decoded only if it changed since this inbox read it."""
+        seq = self._head_seq(thread_id)
+        if seq is not None:
+            with self._lock:
+                entry = self._known.get(thread_id)
+                if entry is not None and entry.seq == seq and entry.from_state:
+                    return list(entry.rows)
+        rows = read_state(self._graph, thread_id)
+        if seq is not None:
+            with self._lock:
+                self._remember(thread_id, _Known(seq, tuple(rows), True))
+        return rows
 
     def rows(self, thread_id: str | None = None, *, refresh: bool = True) -> list[PendingInterrupt]:
         """Pending rows, oldest first; of one thread when `thread_id` is given."""
@@ -75,11 +137,40 @@ class Inbox:
         with self._lock:
             if thread_id is not None:
                 return list(self._rows.get(thread_id, ()))
-            threads = sorted(self._rows.values(), key=lambda rows: (rows[0].raised_at or "", rows[0].thread_id))
-        return [row for rows in threads for row in rows]
+            if self._listing is None:
+                threads = sorted(self._rows.values(), key=lambda rows: (rows[0].raised_at or "", rows[0].thread_id))
+                self._listing = [row for rows in threads for row in rows]
+            return list(self._listing)
 
     def forget(self) -> None:
         """Drop the cache: the next refresh re-reads every thread (a cold start)."""
-        with self._lock:
+        with self._refreshing, self._lock:
             self._seq = 0
+            self._known.clear()
             self._rows.clear()
+            self._listing = None
+
+    # --- internals (callers hold `_lock` where noted) -------------------------------------------
+
+    def _remember(self, thread_id: str, entry: _Known) -> None:
+        """Keep `entry` unless a read at a later seq is already kept. Caller holds `_lock`."""
+        current = self._known.get(thread_id)
+        if current is not None and (current.seq > entry.seq or (current.seq == entry.seq and current.from_state)):
+            return
+        self._known[thread_id] = entry
+        if entry.rows:
+            if self._rows.get(thread_id) != entry.rows:
+                self._rows[thread_id] = entry.rows
+                self._listing = None
+        elif self._rows.pop(thread_id, None) is not None:
+            self._listing = None
+
+    def _head_seq(self, thread_id: str) -> int | None:
+        try:
+            with self._store.lock:
+                row = self._store.conn.execute(
+                    "SELECT seq FROM review_thread_heads WHERE thread_id = ?", (thread_id,)
+                ).fetchone()
+        except sqlite3.ProgrammingError:  # a closed store: read without remembering
+            return None
+        return row[0] if row is not None else None

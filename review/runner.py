@@ -161,7 +161,14 @@ class Runner:
             # Rows no longer pending were answered already: by a run this owner started before a
             # crash, or by a client outside the console. Never send them again.
             gone = [i for i in claimed if i not in pending]
-            self._finish(thread_id, gone, error="no longer pending when applied: answered outside this batch")
+            delivered = self._delivered(thread_id, {i: claimed[i] for i in gone})
+            self._finish(thread_id, [i for i in gone if i in delivered])  # by a run of this claim that then died
+            self._finish(
+                thread_id,
+                [i for i in gone if i not in delivered],
+                error="no longer pending when applied: answered outside this batch",
+            )
+            outcome.applied = [i for i in gone if i in delivered]
             resume = {i: v for i, v in claimed.items() if i in pending}
             if resume:
                 job.add_event("resume", f"resuming with {len(resume)} decision{'s' if len(resume) != 1 else ''}")
@@ -177,7 +184,7 @@ class Runner:
                     outcome.error = f"run failed: {type(exc).__name__}: {exc}"
                     return outcome
                 self._finish(thread_id, list(resume))
-                outcome.applied = list(resume)
+                outcome.applied += list(resume)
             after = read_thread(self.graph, thread_id)
             outcome.new_pending = [row for row in after if row.interrupt_id not in pending]
         finally:
@@ -195,6 +202,43 @@ class Runner:
             sql += " AND batch_id = ?"
             params += (batch_id,)
         return {row["interrupt_id"]: json.loads(row["resume_json"]) for row in self.store.query(sql, params)}
+
+    def _delivered(self, thread_id: str, decisions: dict[str, Any]) -> set[str]:
+        """Ids whose recorded decision the checkpoint shows delivered to their task.
+
+        A run that resumed with a claim and was killed before the superstep ended leaves the
+        finished tasks' writes behind: those rows are no longer pending, yet they were applied
+        by this claim, not answered by someone else. The task that raised an interrupt (matched by
+        interrupt id, or by tool call id when the same task has asked again since) keeps the resume
+        values it received in its `__resume__` write.
+        """
+        if not decisions:
+            return set()
+        call_ids = {
+            row["interrupt_id"]: row["tool_call_id"]
+            for row in self.store.query(
+                "SELECT interrupt_id, tool_call_id FROM review_decisions WHERE thread_id = ?", (thread_id,)
+            )
+        }
+        found: set[str] = set()
+        for saved in self.graph.checkpointer.list({"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}):
+            raised: dict[str, set[str]] = {}  # task id -> interrupt ids and tool call ids it raised
+            received: dict[str, list[Any]] = {}  # task id -> resume values it was given
+            for task_id, channel, value in saved.pending_writes or ():
+                if channel == "__interrupt__":
+                    for item in value if isinstance(value, (list, tuple)) else (value,):
+                        payload = getattr(item, "value", None)
+                        call_id = payload.get("tool_call_id") if isinstance(payload, dict) else None
+                        raised.setdefault(task_id, set()).update(k for k in (getattr(item, "id", None), call_id) if k)
+                elif channel == "__resume__":
+                    received.setdefault(task_id, []).extend(value if isinstance(value, list) else [value])
+            for interrupt_id, value in decisions.items():
+                keys = {k for k in (interrupt_id, call_ids.get(interrupt_id)) if k}
+                if any(keys & raised.get(task_id, set()) and value in values for task_id, values in received.items()):
+                    found.add(interrupt_id)
+            if found == set(decisions):
+                break
+        return found
 
     def _finish(self, thread_id: str, interrupt_ids: list[str], *, error: str | None = None) -> None:
         if not interrupt_ids:

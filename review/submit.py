@@ -80,7 +80,7 @@ def submit_batch(
     items = list(items)
     result = BatchResult(batch_id=uuid.uuid4().hex)
     decided = _existing(store, items)
-    invalid, accepted = _validate(graph, tools, items, decided, result)
+    invalid, accepted = _validate(store, graph, tools, items, decided, result)
     if invalid:
         return BatchHandle(BatchResult(batch_id=result.batch_id, invalid=invalid, threads=result.threads))
     handle = BatchHandle(result)
@@ -108,6 +108,7 @@ def _existing(store: Store, items: list[DecisionRequest]) -> dict[tuple[str, str
 
 
 def _validate(
+    store: Store,
     graph: Any,
     tools: dict[str, BaseTool],
     items: list[DecisionRequest],
@@ -132,6 +133,11 @@ def _validate(
             pending_by_thread[item.thread_id] = {row.interrupt_id: row for row in rows}
         row = pending_by_thread[item.thread_id].get(item.interrupt_id)
         if row is None:
+            # Decided by another reviewer since `decided` was read (and already resumed): a conflict, not stale.
+            late = _existing(store, [item]).get(key)
+            if late is not None:
+                result.threads.setdefault(item.thread_id, ThreadOutcome(item.thread_id)).conflicts.append(late)
+                continue
             invalid.append(RowError(*key, "not pending: unknown interrupt id, or already answered (stale)"))
             continue
         try:
