@@ -1,0 +1,55 @@
+"""Thread: one thread's canvas, conversation, pending rows and checkpoint timeline, read from its checkpoints."""
+
+import streamlit as st
+
+from ui.canvas import canvas_html
+from ui.console import get_console
+from ui.format import md_escape, short_id
+from ui.threads import conversation, pending_frame, shapes_frame, timeline_frame
+
+console = get_console()
+state = st.session_state
+
+st.title("Thread")
+st.caption("One thread as its checkpoints hold it. Threads are listed most recently active first.")
+threads = console.threads()
+if not threads:
+    st.info("No threads yet: start one on the New run page.")
+    st.page_link("pages/new_run.py", label="Start a run", icon=":material/play_circle:")
+    st.stop()
+
+wanted = st.query_params.get("thread") or state.get("thread_id")
+selected = st.selectbox(
+    "Thread",
+    threads,
+    index=threads.index(wanted) if wanted in threads else 0,
+    format_func=short_id,
+)
+state["thread_id"] = selected
+st.query_params["thread"] = selected
+
+view = console.thread(selected)
+canvas_column, shapes_column = st.columns([3, 2])
+with canvas_column:
+    st.subheader("Canvas")
+    st.html(canvas_html(view.canvas))
+with shapes_column:
+    st.subheader("Shapes")
+    st.dataframe(shapes_frame(view.canvas), hide_index=True)
+
+st.subheader("Pending")
+if view.pending:
+    st.dataframe(pending_frame(view.pending), hide_index=True)
+    st.page_link("pages/inbox.py", label="Review in Inbox", icon=":material/inbox:")
+else:
+    st.caption("Nothing pending in this thread.")
+
+st.subheader("Conversation")
+for line in conversation(view.messages):
+    with st.chat_message(line.role, avatar=line.avatar):
+        st.caption(md_escape(line.caption))
+        if line.text:
+            st.text(line.text)  # text, never markup: contents come from the agent and the reviewers
+
+st.subheader("Checkpoint timeline")
+st.dataframe(timeline_frame(view.timeline), hide_index=True)

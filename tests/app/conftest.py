@@ -1,0 +1,96 @@
+"""AppTest fixtures: a fresh database per test, the app's own cached console, helpers to drive the editor."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.testing.v1 import AppTest
+
+from review import ReviewConsole
+from ui import inbox
+from ui.console import open_console
+
+APP = "../../app.py"  # AppTest resolves it against this file
+STREAMLIT_PAGES_MANAGER_INIT = PagesManager.__init__
+
+
+@pytest.fixture(autouse=True)
+def navigation_as_in_production(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run app.py on every AppTest run, as the server does.
+
+    AppTest resets PagesManager.uses_pages_directory before each run, and because a `pages/` folder
+    sits next to app.py, later runs then execute the page file alone (the old pages-folder mode),
+    skipping app.py's st.navigation and sidebar. On the server the first st.navigation call turns
+    that mode off for good.
+    """
+    original = STREAMLIT_PAGES_MANAGER_INIT
+
+    def init(self: PagesManager, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init)
+
+
+@pytest.fixture
+def app_db(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A fresh database for the app (REVIEW_DB); the app's cached console is closed afterwards."""
+    monkeypatch.setenv("REVIEW_DB", str(db_path))
+    monkeypatch.delenv("REVIEW_AGENT", raising=False)
+    st.cache_resource.clear()
+    yield db_path
+    st.cache_resource.clear()  # on_release closes the console
+
+
+@pytest.fixture
+def app(app_db: Path) -> AppTest:
+    return AppTest.from_file(APP, default_timeout=30)
+
+
+@pytest.fixture
+def app_console(app: AppTest, app_db: Path) -> ReviewConsole:
+    """The very console object the app's pages use (st.cache_resource is per process)."""
+    return open_console(str(app_db.resolve()))
+
+
+def run(at: AppTest) -> AppTest:
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def editor_frame(at: AppTest) -> pd.DataFrame:
+    """The frame the Inbox editor was rendered with (the draft merged in)."""
+    assert len(at.data_editor) == 1
+    frame = at.data_editor[0].value.astype(object)
+    return frame.where(frame.notna(), None)  # empty cells as None, as the page built them
+
+
+def set_edits(at: AppTest, edited_rows: dict[int, dict[str, Any]]) -> str:
+    """Write edits the way the browser reports them: by position, under the rendered editor's key."""
+    key = at.session_state[inbox.STATE_EDITOR_KEY]
+    at.session_state[key] = {"edited_rows": edited_rows, "added_rows": [], "deleted_rows": []}
+    return key
+
+
+def click(at: AppTest, key: str) -> AppTest:
+    at.button(key=key).click()
+    return run(at)
+
+
+def shown_text(markdown: str) -> str:
+    """What a Markdown body escaped with ui.format.md_escape shows in the browser."""
+    return html.unescape(re.sub(r"\\(.)", r"\1", markdown))
+
+
+def alerts(at: AppTest, kind: str) -> list[str]:
+    """The shown text of each st.success / st.warning / st.error / st.info, one line per line."""
+    return ["\n".join(line.strip() for line in shown_text(e.value).split("\n")) for e in getattr(at, kind)]

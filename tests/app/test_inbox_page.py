@@ -1,0 +1,285 @@
+"""The Inbox page under AppTest: the batch it sends for given editor state, checked against the database."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from review import ReviewConsole
+from tests.app.conftest import alerts, click, editor_frame, run, set_edits
+from tests.conftest import THEN_SEQUENCE, THREE_SHAPES
+from tests.helpers import APPROVE, batch
+from ui import inbox
+
+SUBMIT = "inbox_submit"
+
+
+def seed(console: ReviewConsole, prompt: str = THREE_SHAPES) -> str:
+    return console.start_run(prompt).result(timeout=30).thread_id
+
+
+def decisions(console: ReviewConsole) -> dict[tuple[str | None, str], dict[str, Any]]:
+    """Recorded decisions by (tool, shape id before), from the audit table."""
+    return {
+        (e.tool, (e.args_before or {}).get("shape_id")): {
+            "reviewer": e.reviewer,
+            "decision": e.decision,
+            "args_after": e.args_after,
+            "message": e.message,
+            "status": e.status,
+        }
+        for e in console.audit()
+    }
+
+
+def spy_submit(monkeypatch: pytest.MonkeyPatch, console: ReviewConsole) -> list[list[dict[str, Any]]]:
+    calls: list[list[dict[str, Any]]] = []
+    original = console.submit_batch
+
+    def submit_batch(items: Any, reviewer: str) -> Any:
+        items = list(items)
+        calls.append(items)
+        return original(items, reviewer)
+
+    monkeypatch.setattr(console, "submit_batch", submit_batch)
+    return calls
+
+
+def test_rows_show_every_pending_tool_call_readably(app: AppTest, console: ReviewConsole) -> None:
+    thread_id = seed(console)
+    frame = editor_frame(run(app))
+    assert list(frame.columns) == list(inbox.COLUMNS)
+    assert frame["tool"].tolist() == ["create_circle", "create_square", "create_triangle"]
+    assert frame["arguments"].tolist() == [
+        "shape_id=c1, color=red",
+        "shape_id=s1, color=blue",
+        "shape_id=t1, color=green",
+    ]
+    assert set(frame["thread"]) == {thread_id[:8]}
+    assert all(re.fullmatch(r"\d+s|\d+m \d+s", w) for w in frame["waiting"])
+    assert frame["decision"].isna().all()
+
+
+def test_one_submit_sends_each_rows_decision_for_its_own_interrupt(
+    app: AppTest, app_console: ReviewConsole, console: ReviewConsole, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    thread_id = seed(console)
+    calls = spy_submit(monkeypatch, app_console)
+    run(app)
+    app.session_state["reviewer"] = "alice"
+    set_edits(
+        app,
+        {
+            0: {"decision": "approve"},
+            1: {"edited arguments": "color=yellow"},  # no decision + edited arguments = edit
+            2: {"decision": "reject", "message": "no triangles today"},
+        },
+    )
+    run(app)
+    click(app, SUBMIT)
+
+    assert len(calls) == 1 and len(calls[0]) == 3  # the whole batch in ONE call
+    assert decisions(console) == {
+        ("create_circle", "c1"): {
+            "reviewer": "alice",
+            "decision": "approve",
+            "args_after": None,
+            "message": None,
+            "status": "applied",
+        },
+        ("create_square", "s1"): {
+            "reviewer": "alice",
+            "decision": "edit",
+            "args_after": {"shape_id": "s1", "color": "yellow"},
+            "message": None,
+            "status": "applied",
+        },
+        ("create_triangle", "t1"): {
+            "reviewer": "alice",
+            "decision": "reject",
+            "args_after": None,
+            "message": "no triangles today",
+            "status": "applied",
+        },
+    }
+    assert console.thread(thread_id).canvas == [
+        {"shape_id": "c1", "kind": "circle", "color": "red"},
+        {"shape_id": "s1", "kind": "square", "color": "yellow"},
+    ]
+    assert alerts(app, "success") == [f"Thread {thread_id[:8]}: 3 applied, 0 conflicts, 0 new interrupts"]
+    assert len(app.data_editor) == 0 and "No interrupts are waiting for review." in alerts(app, "info")
+    assert app.session_state[inbox.STATE_DRAFT] == {}
+
+
+def test_undecided_rows_stay_pending_and_keep_their_ids(app: AppTest, console: ReviewConsole) -> None:
+    thread_id = seed(console)
+    before = {r.tool: r.interrupt_id for r in console.pending()}
+    run(app)
+    app.session_state["reviewer"] = "alice"
+    set_edits(app, {1: {"decision": "approve"}})
+    run(app)
+    click(app, SUBMIT)
+    assert alerts(app, "success") == [f"Thread {thread_id[:8]}: 1 applied, 0 conflicts, 0 new interrupts"]
+    assert {r.tool: r.interrupt_id for r in console.pending()} == {
+        "create_circle": before["create_circle"],
+        "create_triangle": before["create_triangle"],
+    }
+    assert editor_frame(app)["tool"].tolist() == ["create_circle", "create_triangle"]
+
+
+def test_no_reviewer_name_sends_nothing_and_keeps_the_draft(app: AppTest, console: ReviewConsole) -> None:
+    seed(console)
+    run(app)
+    set_edits(app, {0: {"decision": "approve"}})
+    run(app)
+    click(app, SUBMIT)
+    assert alerts(app, "warning") == ["Enter your name in the sidebar before sending decisions"]
+    assert console.audit() == []
+    assert len(console.pending()) == 3
+    assert editor_frame(app)["decision"].tolist() == ["approve", None, None]
+
+    app.sidebar.text_input(key="reviewer").input("  carol  ")
+    run(app)
+    assert alerts(app, "warning") == []  # the gate message goes once a name is there
+    click(app, SUBMIT)
+    assert [(e.reviewer, e.tool, e.decision) for e in console.audit()] == [("carol", "create_circle", "approve")]
+
+
+def test_an_invalid_row_sends_nothing_and_shows_its_error_on_the_row(app: AppTest, console: ReviewConsole) -> None:
+    seed(console)
+    run(app)
+    app.session_state["reviewer"] = "alice"
+    set_edits(app, {0: {"decision": "approve"}, 1: {"decision": "edit", "edited arguments": "color=not-a-colour"}})
+    run(app)
+    click(app, SUBMIT)
+    assert alerts(app, "error") == ["Nothing was sent: 1 row(s) need fixing"]
+    status = editor_frame(app)["status"].tolist()
+    assert "not a colour" in status[1] and status[0] == "" and status[2] == ""
+    assert console.audit() == [] and len(console.pending()) == 3
+
+    # Fixing the row sends both.
+    set_edits(app, {1: {"edited arguments": "color=#00aa00"}})
+    run(app)
+    click(app, SUBMIT)
+    assert {(e.tool, e.decision) for e in console.audit()} == {("create_circle", "approve"), ("create_square", "edit")}
+
+
+@pytest.mark.parametrize(
+    ("edits", "error"),
+    [
+        ({"edited arguments": "color"}, "'color' is not key=value"),
+        ({"decision": "edit"}, "an edit needs edited arguments"),
+        ({"decision": "approve", "message": "why"}, "a message is only sent with reject"),
+        ({"message": "just a note"}, "choose a decision"),
+    ],
+)
+def test_a_row_the_page_cannot_turn_into_a_decision_blocks_the_batch(
+    app: AppTest,
+    app_console: ReviewConsole,
+    console: ReviewConsole,
+    monkeypatch: pytest.MonkeyPatch,
+    edits: dict[str, str],
+    error: str,
+) -> None:
+    seed(console)
+    calls = spy_submit(monkeypatch, app_console)
+    run(app)
+    app.session_state["reviewer"] = "alice"
+    set_edits(app, {0: {"decision": "approve"}, 1: edits})
+    run(app)
+    click(app, SUBMIT)
+    assert calls == []
+    assert alerts(app, "error") == ["Nothing was sent: 1 row(s) need fixing"]
+    assert error in editor_frame(app)["status"][1]
+
+
+def test_tool_and_thread_filters_and_bulk_approve_touch_only_shown_rows(app: AppTest, console: ReviewConsole) -> None:
+    three = seed(console)
+    sequence = seed(console, THEN_SEQUENCE)
+    run(app)
+    assert len(editor_frame(app)) == 4
+
+    app.multiselect(key=inbox.TOOL_FILTER).set_value(["create_circle"])
+    run(app)
+    assert editor_frame(app)["tool"].tolist() == ["create_circle", "create_circle"]
+    app.multiselect(key=inbox.THREAD_FILTER).set_value([sequence])
+    run(app)
+    assert editor_frame(app)["thread"].tolist() == [sequence[:8]]
+    app.multiselect(key=inbox.THREAD_FILTER).set_value([])
+    run(app)
+
+    click(app, "inbox_approve_all")
+    assert editor_frame(app)["decision"].tolist() == ["approve", "approve"]
+    app.multiselect(key=inbox.TOOL_FILTER).set_value([])
+    run(app)
+    assert editor_frame(app)["decision"].tolist() == ["approve", None, None, "approve"]
+
+    app.session_state["reviewer"] = "dave"
+    click(app, SUBMIT)
+    assert {(e.thread_id, e.tool, e.decision) for e in console.audit()} == {
+        (three, "create_circle", "approve"),
+        (sequence, "create_circle", "approve"),
+    }
+    lines = alerts(app, "success")[0].split("\n")
+    assert sorted(lines) == sorted(
+        [
+            f"Thread {three[:8]}: 1 applied, 0 conflicts, 0 new interrupts",
+            f"Thread {sequence[:8]}: 1 applied, 0 conflicts, 1 new interrupt",
+        ]
+    )
+    # The resumed "then" run raised its next step: it is in the table already, undecided.
+    frame = editor_frame(app)
+    assert sorted(zip(frame["thread"], frame["tool"], strict=True)) == sorted(
+        [(three[:8], "create_square"), (three[:8], "create_triangle"), (sequence[:8], "create_square")]
+    )
+    assert frame["decision"].isna().all()
+
+
+def test_reject_all_shown_in_one_thread(app: AppTest, console: ReviewConsole) -> None:
+    three = seed(console)
+    other = seed(console)
+    run(app)
+    app.multiselect(key=inbox.THREAD_FILTER).set_value([three])
+    run(app)
+    click(app, "inbox_reject_all")
+    app.session_state["reviewer"] = "erin"
+    click(app, SUBMIT)
+    assert {(e.thread_id, e.decision) for e in console.audit()} == {(three, "reject")}
+    assert console.thread(three).canvas == []
+    tool_messages = [m.content for m in console.thread(three).messages if m.type == "tool"]
+    assert len(tool_messages) == 3 and all(t.startswith("Rejected by the reviewer") for t in tool_messages)
+    assert len(console.pending(other)) == 3
+
+
+def test_rows_raised_by_another_process_appear_on_the_next_refresh(app: AppTest, console: ReviewConsole) -> None:
+    run(app)
+    assert len(app.data_editor) == 0
+    seed(console)  # another console on the same database, like another process
+    run(app)
+    assert len(editor_frame(app)) == 3
+
+
+def test_a_row_decided_first_by_someone_else_is_reported_as_a_conflict_naming_them(
+    app: AppTest, console: ReviewConsole
+) -> None:
+    thread_id = seed(console)
+    run(app)
+    app.session_state["reviewer"] = "alice"
+    set_edits(app, {0: {"decision": "approve"}, 1: {"decision": "approve"}})
+    run(app)
+    # bob decides the circle first, from elsewhere; alice's table drops the row on its next refresh
+    circle = [r for r in console.pending() if r.tool == "create_circle"]
+    assert console.submit(batch(circle, {"create_circle": APPROVE}), reviewer="bob").exit_code == 0
+    run(app)
+    assert editor_frame(app)["tool"].tolist() == ["create_square", "create_triangle"]
+    assert editor_frame(app)["decision"].tolist() == ["approve", None]
+
+    click(app, SUBMIT)
+    [warning] = alerts(app, "warning")
+    assert warning.startswith(f"Thread {thread_id[:8]}: 1 applied, 1 conflict, 0 new interrupts")
+    assert re.search(r"create_circle: already decided by bob at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", warning)
+    assert {(e.tool, e.reviewer) for e in console.audit()} == {("create_circle", "bob"), ("create_square", "alice")}
+    assert [s["shape_id"] for s in console.thread(thread_id).canvas] == ["c1", "s1"]  # the circle drawn once

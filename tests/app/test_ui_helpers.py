@@ -1,0 +1,274 @@
+"""The pure helpers behind the pages: draft folding, editor keys, frames, batches, reports, canvas, formats."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+import pytest
+
+from review import BatchResult, Conflict, PendingInterrupt, RowError, ThreadOutcome
+from ui import inbox
+from ui.canvas import canvas_html, safe_colour
+from ui.format import format_time, format_waiting, md_escape
+
+NOW = datetime(2025, 1, 1, 12, 0, 0, tzinfo=UTC)
+
+
+def row(thread: str, interrupt: str, tool: str = "create_circle", **args: str) -> PendingInterrupt:
+    return PendingInterrupt(
+        thread_id=thread,
+        interrupt_id=interrupt,
+        tool_call_id=None,
+        tool=tool,
+        args=args or {"shape_id": interrupt, "color": "red"},
+        description="",
+        allowed_decisions=("approve", "edit", "reject"),
+        raised_at=(NOW - timedelta(seconds=184)).isoformat(),
+    )
+
+
+A, B, C = row("t1", "a"), row("t1", "b", "create_square"), row("t2", "c", "create_triangle")
+
+
+def edits(rows: dict[int, dict[str, object]]) -> dict[str, object]:
+    return {"edited_rows": rows, "added_rows": [], "deleted_rows": []}
+
+
+# --- draft folding and editor keys ----------------------------------------------------------
+
+
+def test_positional_edits_are_folded_through_the_rendered_keys() -> None:
+    draft = inbox.sync_draft({}, [A, B, C])
+    rendered = [inbox.row_key(r) for r in (A, B, C)]
+    folded = inbox.fold_edits(
+        draft,
+        rendered,
+        edits({1: {"decision": "reject", "message": "no", "tool": "ignored"}, "2": {"edited arguments": "color=blue"}}),
+    )
+    assert folded[inbox.row_key(B)] == {**draft[inbox.row_key(B)], "decision": "reject", "message": "no"}
+    assert folded[inbox.row_key(C)]["edited"] == "color=blue"
+    assert folded[inbox.row_key(A)] == draft[inbox.row_key(A)]
+    assert draft[inbox.row_key(B)]["decision"] is None  # the input draft is not changed in place
+
+
+def test_folding_ignores_positions_outside_the_rendered_frame_and_clears_with_none() -> None:
+    draft = inbox.sync_draft({}, [A, B])
+    rendered = [inbox.row_key(A), inbox.row_key(B)]
+    folded = inbox.fold_edits(draft, rendered, edits({0: {"decision": "approve"}, 7: {"decision": "reject"}}))
+    assert [e["decision"] for e in folded.values()] == ["approve", None]
+    cleared = inbox.fold_edits(folded, rendered, edits({0: {"decision": None, "message": None}}))
+    assert cleared[inbox.row_key(A)]["decision"] is None and cleared[inbox.row_key(A)]["message"] == ""
+    assert inbox.fold_edits(draft, rendered, None) == draft
+    assert inbox.fold_edits(draft, rendered, edits({0: {"decision": "maybe"}}))[inbox.row_key(A)]["decision"] is None
+
+
+def test_the_editor_key_changes_with_the_rows_their_order_and_the_generation() -> None:
+    keys = ["t1:a", "t1:b"]
+    assert inbox.editor_key(keys) == inbox.editor_key(list(keys))
+    assert inbox.editor_key(keys).startswith(inbox.EDITOR_KEY_PREFIX)
+    others = {inbox.editor_key(["t1:b", "t1:a"]), inbox.editor_key(["t1:a"]), inbox.editor_key(["t1:a", "t1:c"])}
+    others.add(inbox.editor_key(keys, generation=1))
+    assert inbox.editor_key(keys) not in others and len(others) == 4
+
+
+def test_sync_keeps_decisions_of_rows_that_left_and_drops_the_rest() -> None:
+    draft = inbox.sync_draft({}, [A, B])
+    draft = inbox.apply_bulk(draft, [inbox.row_key(A)], "approve")
+    synced = inbox.sync_draft(draft, [C])
+    assert set(synced) == {inbox.row_key(A), inbox.row_key(C)}
+    assert synced[inbox.row_key(A)]["decision"] == "approve"
+
+
+def test_bulk_touches_only_the_given_rows() -> None:
+    draft = inbox.sync_draft({}, [A, B, C])
+    bulk = inbox.apply_bulk(draft, [inbox.row_key(B), inbox.row_key(C)], "reject")
+    assert [e["decision"] for e in bulk.values()] == [None, "reject", "reject"]
+    with pytest.raises(ValueError):
+        inbox.apply_bulk(draft, [], "maybe")
+
+
+# --- frames -----------------------------------------------------------------------------------
+
+
+def test_the_frame_has_the_contract_columns_and_the_draft_merged_in() -> None:
+    draft = inbox.apply_bulk(inbox.sync_draft({}, [A, B]), [inbox.row_key(B)], "approve")
+    frame = inbox.build_frame([A, B], draft, {inbox.row_key(A): "already decided by bob"}, NOW)
+    assert list(frame.columns) == list(inbox.COLUMNS)
+    assert frame.to_dict("records")[1] == {
+        "thread": "t1",
+        "tool": "create_square",
+        "arguments": "shape_id=b, color=red",
+        "waiting": "3m 4s",
+        "decision": "approve",
+        "edited arguments": "",
+        "message": "",
+        "status": "",
+    }
+    assert frame["status"][0] == "already decided by bob" and pd.isna(frame["decision"][0])
+    empty = inbox.build_frame([], {}, {}, NOW)
+    assert list(empty.columns) == list(inbox.COLUMNS)
+    assert {str(t) for t in empty.dtypes} == {str(t) for t in frame.dtypes} == {"string"}  # a stable schema
+
+
+def test_rows_without_arguments_show_their_description_and_restricted_rows_say_so() -> None:
+    confirm = PendingInterrupt(
+        "t9", "z", None, "clear_canvas", {}, "Confirm: remove 2 shapes?", ("approve", "reject"), None
+    )
+    frame = inbox.build_frame([confirm], {}, {}, NOW)
+    assert frame["arguments"][0] == "(no arguments) Confirm: remove 2 shapes?"
+    assert frame["status"][0] == "allowed: approve, reject" and frame["waiting"][0] == "?"
+
+
+def test_filters_keep_rows_of_the_chosen_tools_and_threads() -> None:
+    assert inbox.filter_rows([A, B, C]) == [A, B, C]
+    assert inbox.filter_rows([A, B, C], tools=["create_square", "create_triangle"]) == [B, C]
+    assert inbox.filter_rows([A, B, C], threads=["t1"]) == [A, B]
+    assert inbox.filter_rows([A, B, C], tools=["create_triangle"], threads=["t1"]) == []
+
+
+# --- batches ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("entry", "decision"),
+    [
+        ({}, None),
+        ({"decision": "approve"}, {"type": "approve"}),
+        ({"decision": "reject"}, {"type": "reject"}),
+        ({"decision": "reject", "message": " not now "}, {"type": "reject", "message": "not now"}),
+        (
+            {"edited": "color=blue"},
+            {"type": "edit", "edited_action": {"name": "create_circle", "args": {"shape_id": "a", "color": "blue"}}},
+        ),
+        (
+            {"decision": "edit", "edited": '{"shape_id": "z"}'},
+            {"type": "edit", "edited_action": {"name": "create_circle", "args": {"shape_id": "z", "color": "red"}}},
+        ),
+    ],
+)
+def test_an_entry_becomes_a_langchain_decision(entry: dict[str, str], decision: dict[str, object] | None) -> None:
+    assert inbox.decision_of({**inbox.new_entry(A), **entry}) == decision
+
+
+@pytest.mark.parametrize(
+    ("entry", "error"),
+    [
+        ({"decision": "edit"}, "an edit needs edited arguments"),
+        ({"decision": "edit", "edited": "color"}, "is not key=value"),
+        ({"decision": "approve", "edited": "color=blue"}, "edited arguments are only sent with edit"),
+        ({"decision": "reject", "edited": "color=blue"}, "edited arguments are only sent with edit"),
+        ({"decision": "approve", "message": "x"}, "a message is only sent with reject"),
+        ({"message": "x"}, "choose a decision"),
+    ],
+)
+def test_an_entry_that_cannot_be_sent_says_why(entry: dict[str, str], error: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        inbox.decision_of({**inbox.new_entry(A), **entry})
+    assert error in str(caught.value)
+
+
+def test_the_plan_sends_decided_rows_keeps_errors_and_drops_rows_answered_elsewhere() -> None:
+    draft = inbox.sync_draft({}, [A, B, C])
+    draft = inbox.fold_edits(
+        draft,
+        [inbox.row_key(r) for r in (A, B, C)],
+        edits({0: {"decision": "approve"}, 1: {"decision": "edit"}}),
+    )
+    plan = inbox.plan_batch(draft, [inbox.row_key(r) for r in (A, B, C)])
+    assert plan.items == [{"thread_id": "t1", "interrupt_id": "a", "decision": {"type": "approve"}}]
+    assert plan.errors == {inbox.row_key(B): "an edit needs edited arguments, e.g. color=yellow"}
+
+    # A and B left the table: A was decided in the console (a conflict to report), B elsewhere.
+    asked: list[str] = []
+
+    def recorded(thread_id: str) -> set[str]:
+        asked.append(thread_id)
+        return {"a"}
+
+    draft = inbox.apply_bulk(draft, [inbox.row_key(B)], "reject")
+    plan = inbox.plan_batch(draft, [inbox.row_key(C)], recorded)
+    assert plan.keys == [inbox.row_key(A)] and plan.dropped == [inbox.row_key(B)] and asked == ["t1"]
+
+
+def test_reports_summarise_per_thread_and_mark_rows() -> None:
+    draft = inbox.apply_bulk(inbox.sync_draft({}, [A, B, C]), [inbox.row_key(r) for r in (A, B, C)], "approve")
+    plan = inbox.plan_batch(draft, [inbox.row_key(r) for r in (A, B, C)])
+    result = BatchResult(
+        "batch",
+        threads={
+            "t1": ThreadOutcome(
+                "t1",
+                applied=["a"],
+                conflicts=[Conflict("t1", "b", "bob", "2025-01-01T11:59:58.123+00:00", "approve")],
+                new_pending=[row("t1", "d")],
+            ),
+            "t2": ThreadOutcome("t2", error="run failed: boom"),
+        },
+    )
+    report = inbox.report_result(result, plan, draft)
+    assert report.level == "error"
+    assert report.lines == [
+        "Thread t1: 1 applied, 1 conflict, 1 new interrupt",
+        "Thread t1, create_square: already decided by bob at 2025-01-01 11:59:58 UTC",
+        "Thread t2: 0 applied, 0 conflicts, 0 new interrupts; error: run failed: boom",
+    ]
+    assert report.status == {
+        inbox.row_key(B): "already decided by bob at 2025-01-01 11:59:58 UTC",
+        inbox.row_key(C): "run failed: boom",
+    }
+    assert report.done == [inbox.row_key(A), inbox.row_key(B)]
+
+    refused = inbox.report_result(BatchResult("x", invalid=[RowError("t2", "c", "bad colour")]), plan, draft)
+    assert (refused.level, refused.lines) == ("error", ["Nothing was sent: 1 row(s) need fixing"])
+    assert refused.status == {inbox.row_key(C): "bad colour"}
+
+
+# --- canvas and formats ---------------------------------------------------------------------------
+
+
+def test_the_canvas_draws_each_kind_in_its_colour_with_its_label() -> None:
+    html = canvas_html(
+        [
+            {"shape_id": "c1", "kind": "circle", "color": "red"},
+            {"shape_id": "s1", "kind": "square", "color": "#00AA00"},
+            {"shape_id": "t1", "kind": "triangle", "color": "grey"},
+        ]
+    )
+    assert html.startswith('<div data-testid="canvas" role="img" aria-label="Canvas with 3 shape(s)"')
+    circle = re.search(r'<div data-shape-id="c1" data-kind="circle" data-fill="red" style="([^"]*)"', html)
+    square = re.search(r'<div data-shape-id="s1" data-kind="square" data-fill="#00aa00" style="([^"]*)"', html)
+    triangle = re.search(r'<div data-shape-id="t1" data-kind="triangle" data-fill="grey" style="([^"]*)"', html)
+    assert circle and "background:red" in circle[1] and "border-radius:50%" in circle[1]
+    assert square and "background:#00aa00" in square[1] and "border-radius" not in square[1]
+    assert triangle and "clip-path:polygon(50% 0,100% 100%,0 100%)" in triangle[1]
+    assert re.findall(r"<figcaption[^>]*>([^<]*)</figcaption>", html) == ["c1", "s1", "t1"]
+    assert "The canvas is empty" in canvas_html([]) and 'aria-label="Empty canvas"' in canvas_html([])
+
+
+def test_the_canvas_escapes_every_value_and_only_uses_known_colours() -> None:
+    html = canvas_html([{"shape_id": '"><script>alert(1)</script>', "kind": "<b>", "color": "red;background:url(x)"}])
+    assert "<script" not in html and "<b>" not in html and "url(" not in html
+    assert 'data-shape-id="&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"' in html
+    assert 'data-kind="&lt;b&gt;" data-fill="gray"' in html and "border:2px dashed" in html
+    assert [safe_colour(c) for c in ("Blue", " #ABCDEF ", "#abc", "rgb(1,2,3)", None)] == [
+        "blue",
+        "#abcdef",
+        "gray",
+        "gray",
+        "gray",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"), [(0, "0s"), (12.9, "12s"), (184, "3m 4s"), (7500, "2h 5m"), (97200, "1d 3h"), (-5, "0s")]
+)
+def test_waiting_times_are_short(seconds: float, text: str) -> None:
+    assert format_waiting(seconds) == text
+
+
+def test_times_and_markdown_escaping() -> None:
+    assert format_time("2025-01-01T13:00:00.5+01:00") == "2025-01-01 12:00:00 UTC"
+    assert format_time("not a time") == "not a time"
+    assert md_escape("<img src=x> *a* [l](u) :red[x] $x$") == (r"&lt;img src=x&gt; \*a\* \[l\]\(u\) \:red\[x\] \$x\$")

@@ -1,0 +1,67 @@
+"""The canvas as HTML for `st.html`, drawn from a thread's state: shapes in their colours, labelled with their ids.
+
+`st.html` sanitises with DOMPurify's HTML profile, which drops SVG and the `fill` attribute, so the
+shapes are plain elements drawn with CSS (a round box, a box, a clipped box). Every value from state
+is escaped, and a colour is used only when it is a known name or `#rrggbb` (anything else draws
+gray), so a state value can never become markup or CSS. Each shape element carries `data-shape-id`,
+`data-kind` and `data-fill` (the colour drawn), which the browser tests read.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from html import escape
+from typing import Any
+
+COLOUR_NAMES = frozenset(
+    {"red", "orange", "yellow", "green", "blue", "purple", "pink", "brown", "black", "white", "gray", "grey"}
+)
+FALLBACK_COLOUR = "gray"
+SIZE = 72  # px
+_HEX = re.compile(r"^#[0-9a-f]{6}$")
+_OUTLINE = "#37474f"
+_FRAME = (
+    "display:flex;flex-wrap:wrap;gap:18px;align-items:flex-start;padding:18px;min-height:80px;"
+    "background:#f4f6f7;border:1px solid #d5dadd;border-radius:8px"
+)
+_CELL = "margin:0;display:flex;flex-direction:column;align-items:center;gap:6px;width:96px"
+_LABEL = "font-size:14px;color:#1f2a30;max-width:96px;overflow-wrap:anywhere;text-align:center"
+_SHAPE_STYLE = {
+    "circle": f"border-radius:50%;border:2px solid {_OUTLINE}",
+    "square": f"border:2px solid {_OUTLINE}",
+    "triangle": "clip-path:polygon(50% 0,100% 100%,0 100%)",
+}
+_UNKNOWN_STYLE = f"border:2px dashed {_OUTLINE};opacity:0.6"
+
+
+def safe_colour(value: Any) -> str:
+    """A colour fit for CSS: a known name or #rrggbb (lower case), else gray."""
+    colour = str(value or "").strip().lower()
+    return colour if colour in COLOUR_NAMES or _HEX.match(colour) else FALLBACK_COLOUR
+
+
+def canvas_html(shapes: Iterable[Mapping[str, Any]]) -> str:
+    """The shapes left to right (wrapping), each with its id below; a note when the canvas is empty."""
+    shapes = list(shapes)
+    label = f"Canvas with {len(shapes)} shape(s)" if shapes else "Empty canvas"
+    cells = [_cell(shape) for shape in shapes] or [
+        '<p style="margin:0;color:#5b6770;font-size:14px">The canvas is empty</p>'
+    ]
+    return f'<div data-testid="canvas" role="img" aria-label="{label}" style="{_FRAME}">{"".join(cells)}</div>'
+
+
+def _cell(shape: Mapping[str, Any]) -> str:
+    shape_id = escape(str(shape.get("shape_id", "")), quote=True)
+    kind = str(shape.get("kind", ""))
+    colour = safe_colour(shape.get("color"))
+    style = f"width:{SIZE}px;height:{SIZE}px;box-sizing:border-box;background:{colour};" + _SHAPE_STYLE.get(
+        kind, _UNKNOWN_STYLE
+    )
+    element = (
+        f'<div data-shape-id="{shape_id}" data-kind="{escape(kind, quote=True)}" data-fill="{colour}" '
+        f'style="{style}"></div>'
+    )
+    if kind == "triangle":  # an outline that follows the clipped edge, so a white triangle still shows
+        element = f'<div style="filter:drop-shadow(0 0 1.5px {_OUTLINE})">{element}</div>'
+    return f'<figure style="{_CELL}">{element}<figcaption style="{_LABEL}">{shape_id}</figcaption></figure>'

@@ -1,0 +1,330 @@
+"""The Inbox table's logic, free of Streamlit: drafts, frames, editor keys, batches, summaries.
+
+A decision belongs to a row's identity (`row_key`: thread id + interrupt id), never to a position.
+The page keeps a draft `{row_key: entry}` in session state. `st.data_editor` reports edits by
+POSITION (`edited_rows`), so every run translates them through the keys of the frame that was
+rendered (`fold_edits`), and the editor is keyed by the ordered keys it shows (`editor_key`): when
+rows are added, removed or reordered the editor starts afresh under a new key, rendered from the
+draft, so no positional edit can land on another row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+
+from review import BatchResult, PendingInterrupt
+from review.editing import format_args, parse_edited_args
+from ui.format import format_time, plural, short_id, waiting_since
+
+COLUMNS = ("thread", "tool", "arguments", "waiting", "decision", "edited arguments", "message", "status")
+READ_ONLY = ("thread", "tool", "arguments", "waiting", "status")
+DECISIONS = ("approve", "edit", "reject")
+EDITOR_KEY_PREFIX = "inbox_editor_"
+
+# Session-state keys of the Inbox page (tests drive the editor through STATE_EDITOR_KEY).
+STATE_DRAFT = "inbox_draft"  # {row_key: entry}
+STATE_EDITOR_KEY = "inbox_editor_key"  # widget key of the editor last rendered (None: nothing to fold)
+STATE_RENDERED = "inbox_rendered_keys"  # row keys of that editor's frame, in order
+STATE_GENERATION = "inbox_generation"  # bumped when the draft changes outside the editor
+STATE_STATUS = "inbox_status"  # {row_key: text} from the last submit
+STATE_REPORT = "inbox_report"  # SubmitReport of the last submit (or gate warning)
+TOOL_FILTER = "inbox_tool_filter"
+THREAD_FILTER = "inbox_thread_filter"
+
+# Editable column -> field of a draft entry.
+_FIELDS = {"decision": "decision", "edited arguments": "edited", "message": "message"}
+
+Draft = dict[str, dict[str, Any]]
+
+
+def row_key(row: PendingInterrupt) -> str:
+    """A row's identity in the draft: `<thread_id>:<interrupt_id>` (interrupt ids are per thread)."""
+    return f"{row.thread_id}:{row.interrupt_id}"
+
+
+def new_entry(row: PendingInterrupt) -> dict[str, Any]:
+    """An undecided draft entry; it carries what is needed to send it even after the row left the table."""
+    return {
+        "thread_id": row.thread_id,
+        "interrupt_id": row.interrupt_id,
+        "tool": row.tool,
+        "args": dict(row.args),
+        "decision": None,
+        "edited": "",
+        "message": "",
+    }
+
+
+def has_intent(entry: dict[str, Any]) -> bool:
+    """True when the reviewer decided, or typed something, for this row."""
+    return bool(entry.get("decision") or (entry.get("edited") or "").strip() or (entry.get("message") or "").strip())
+
+
+def editor_key(keys: Sequence[str], generation: int = 0) -> str:
+    """The editor's widget key for this ordered list of rows (and draft generation).
+
+    Any change of the shown rows or their order gives a new key, so Streamlit drops the old editor's
+    positional edits instead of applying them to whatever row now sits at that position.
+    """
+    text = "\n".join([str(generation), *keys])
+    digest = hashlib.sha1(text.encode()).hexdigest()[:16]
+    return f"{EDITOR_KEY_PREFIX}{digest}"
+
+
+def fold_edits(draft: Draft, rendered_keys: Sequence[str], editor_state: Any) -> Draft:
+    """Fold the editor's positional `edited_rows` into the draft through the keys that were rendered.
+
+    `edited_rows` is cumulative for one editor key, so folding it again is harmless. Positions outside
+    the rendered frame, read-only columns and rows the draft does not know are ignored.
+    """
+    edited = (editor_state or {}).get("edited_rows") if isinstance(editor_state, dict) else None
+    if not edited:
+        return draft
+    folded = {key: dict(entry) for key, entry in draft.items()}
+    for position, changes in edited.items():
+        try:
+            index = int(position)
+        except (TypeError, ValueError):
+            continue
+        if not 0 <= index < len(rendered_keys) or rendered_keys[index] not in folded:
+            continue
+        entry = folded[rendered_keys[index]]
+        for column, value in (changes or {}).items():
+            name = _FIELDS.get(column)
+            if name == "decision":
+                entry[name] = value if value in DECISIONS else None
+            elif name:
+                entry[name] = "" if value is None else str(value)
+    return folded
+
+
+def sync_draft(draft: Draft, rows: Iterable[PendingInterrupt]) -> Draft:
+    """Add an entry for every pending row; drop entries of rows no longer pending that hold no decision."""
+    rows = list(rows)
+    pending = {row_key(row): row for row in rows}
+    synced = {key: entry for key, entry in draft.items() if key in pending or has_intent(entry)}
+    for key, row in pending.items():
+        synced.setdefault(key, new_entry(row))
+    return synced
+
+
+def filter_rows(
+    rows: Iterable[PendingInterrupt], tools: Sequence[str] = (), threads: Sequence[str] = ()
+) -> list[PendingInterrupt]:
+    """Rows whose tool and thread are among the chosen ones (an empty choice keeps all)."""
+    return [
+        row for row in rows if (not tools or tool_label(row) in tools) and (not threads or row.thread_id in threads)
+    ]
+
+
+def tool_label(row: PendingInterrupt) -> str:
+    return row.tool or "(unknown payload)"
+
+
+def arguments_text(row: PendingInterrupt) -> str:
+    """The readable arguments cell; a tool without arguments shows its description instead."""
+    if row.args:
+        return format_args(row.args)
+    return f"(no arguments) {row.description}".strip()
+
+
+def build_frame(rows: Sequence[PendingInterrupt], draft: Draft, status: dict[str, str], now: datetime) -> pd.DataFrame:
+    """The editor's frame: one row per pending interrupt, the draft's decisions merged in."""
+    records = []
+    for row in rows:
+        key = row_key(row)
+        entry = draft.get(key) or new_entry(row)
+        records.append(
+            {
+                "thread": short_id(row.thread_id),
+                "tool": tool_label(row),
+                "arguments": arguments_text(row),
+                "waiting": waiting_since(row.raised_at, now),
+                "decision": entry["decision"],
+                "edited arguments": entry["edited"],
+                "message": entry["message"],
+                "status": status.get(key) or _default_status(row),
+            }
+        )
+    # Every column is text, whatever the cells hold: a stable schema keeps the editor's identity (and
+    # the reviewer's open cell) across refreshes; an all-empty column would otherwise change type.
+    return pd.DataFrame.from_records(records, columns=list(COLUMNS)).astype("string")
+
+
+def _default_status(row: PendingInterrupt) -> str:
+    if not row.allowed_decisions:
+        return "cannot be decided here (unknown payload)"
+    if tuple(row.allowed_decisions) != DECISIONS:
+        return "allowed: " + ", ".join(row.allowed_decisions)
+    return ""
+
+
+def apply_bulk(draft: Draft, keys: Iterable[str], decision: str) -> Draft:
+    """Set `decision` on the given rows (the shown ones); other rows and typed text are untouched."""
+    if decision not in DECISIONS:
+        raise ValueError(f"unknown decision {decision!r}")
+    updated = {key: dict(entry) for key, entry in draft.items()}
+    for key in keys:
+        if key in updated:
+            updated[key]["decision"] = decision
+    return updated
+
+
+def decision_of(entry: dict[str, Any]) -> dict[str, Any] | None:
+    """The langchain decision a draft entry stands for; None when undecided. ValueError says what to fix."""
+    edited = (entry.get("edited") or "").strip()
+    message = (entry.get("message") or "").strip()
+    kind = entry.get("decision") or ("edit" if edited else None)
+    if kind is None:
+        if message:
+            raise ValueError("choose a decision: a message is only sent with reject")
+        return None
+    if kind != "edit" and edited:
+        raise ValueError(f"edited arguments are only sent with edit: clear them or choose edit (not {kind})")
+    if kind != "reject" and message:
+        raise ValueError(f"a message is only sent with reject: clear it or choose reject (not {kind})")
+    if kind == "approve":
+        return {"type": "approve"}
+    if kind == "reject":
+        return {"type": "reject", "message": message} if message else {"type": "reject"}
+    if kind == "edit":
+        if not edited:
+            raise ValueError("an edit needs edited arguments, e.g. color=yellow")
+        args = parse_edited_args(edited, entry.get("args") or {})
+        return {"type": "edit", "edited_action": {"name": entry.get("tool"), "args": args}}
+    raise ValueError(f"unknown decision {kind!r}")
+
+
+@dataclass
+class BatchPlan:
+    """What a click on Submit would send, or why nothing can be sent."""
+
+    items: list[dict[str, Any]] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)  # row key of each item, same order
+    errors: dict[str, str] = field(default_factory=dict)  # row key -> what to fix
+    dropped: list[str] = field(default_factory=list)  # decided rows answered outside the console
+
+
+def plan_batch(
+    draft: Draft,
+    pending_keys: Iterable[str],
+    recorded: Callable[[str], set[str]] = lambda thread_id: set(),
+) -> BatchPlan:
+    """Every decided row, as one batch.
+
+    A decided row that left the table is still sent when the console recorded a decision for it
+    (someone else decided first: the batch reports who, as a conflict); one answered outside the
+    console (nothing recorded) is dropped, since sending it would refuse the whole batch as stale,
+    and so is one whose draft is invalid (the reviewer can no longer fix it).
+    `recorded(thread_id)` gives the interrupt ids with a recorded decision in that thread.
+    """
+    pending = set(pending_keys)
+    plan = BatchPlan()
+    recorded_by_thread: dict[str, set[str]] = {}
+    for key, entry in draft.items():
+        try:
+            decision = decision_of(entry)
+        except ValueError as exc:
+            if key in pending:
+                plan.errors[key] = str(exc)
+            else:  # the reviewer can no longer see (or fix) it
+                plan.dropped.append(key)
+            continue
+        if decision is None:
+            continue
+        if key not in pending:
+            thread_id = entry["thread_id"]
+            if thread_id not in recorded_by_thread:
+                recorded_by_thread[thread_id] = recorded(thread_id)
+            if entry["interrupt_id"] not in recorded_by_thread[thread_id]:
+                plan.dropped.append(key)
+                continue
+        plan.items.append(
+            {"thread_id": entry["thread_id"], "interrupt_id": entry["interrupt_id"], "decision": decision}
+        )
+        plan.keys.append(key)
+    return plan
+
+
+def ready_count(draft: Draft) -> int:
+    """Rows with a decision that would be sent (errors included: they are shown on Submit)."""
+    return sum(1 for entry in draft.values() if entry.get("decision") or (entry.get("edited") or "").strip())
+
+
+@dataclass
+class SubmitReport:
+    """What the page shows after a submit: a level, summary lines, row statuses, rows done with."""
+
+    level: str  # success | warning | error | info
+    lines: list[str]
+    status: dict[str, str] = field(default_factory=dict)
+    done: list[str] = field(default_factory=list)  # row keys to drop from the draft
+
+
+def report_invalid(errors: dict[str, str], draft: Draft, shown: Iterable[str]) -> SubmitReport:
+    """Nothing was sent: the count, and the errors of rows the reviewer cannot see in the table."""
+    shown = set(shown)
+    lines = [f"Nothing was sent: {len(errors)} row(s) need fixing"]
+    for key, error in errors.items():
+        if key not in shown:
+            entry = draft.get(key, {})
+            lines.append(f"Thread {short_id(entry.get('thread_id'))}, {entry.get('tool')}: {error}")
+    return SubmitReport("error", lines, status=dict(errors))
+
+
+def report_result(result: BatchResult, plan: BatchPlan, draft: Draft) -> SubmitReport:
+    """A submitted batch: refused whole (invalid), or one summary line per thread."""
+    key_of = {(item["thread_id"], item["interrupt_id"]): key for item, key in zip(plan.items, plan.keys, strict=True)}
+
+    def key(thread_id: str, interrupt_id: str) -> str:
+        return key_of.get((thread_id, interrupt_id), f"{thread_id}:{interrupt_id}")
+
+    if result.invalid:
+        errors = {key(e.thread_id, e.interrupt_id): e.error for e in result.invalid}
+        return report_invalid(errors, draft, shown=key_of.values())
+    status: dict[str, str] = {}
+    done: list[str] = []
+    lines: list[str] = []
+    level = "success"
+    for thread_id, outcome in result.threads.items():
+        parts = [
+            f"{len(outcome.applied)} applied",
+            plural(len(outcome.conflicts), "conflict"),
+            plural(len(outcome.new_pending), "new interrupt"),
+        ]
+        line = f"Thread {short_id(thread_id)}: {', '.join(parts)}"
+        if outcome.error:
+            line += f"; error: {outcome.error}"
+            level = "error"
+        lines.append(line)
+        done.extend(key(thread_id, interrupt_id) for interrupt_id in outcome.applied)
+        for conflict in outcome.conflicts:
+            conflict_key = key(thread_id, conflict.interrupt_id)
+            text = f"already decided by {conflict.reviewer} at {format_time(conflict.decided_at)}"
+            status[conflict_key] = text
+            done.append(conflict_key)
+            lines.append(f"Thread {short_id(thread_id)}, {draft.get(conflict_key, {}).get('tool')}: {text}")
+            if level == "success":
+                level = "warning"
+        if outcome.error:
+            applied = set(outcome.applied)
+            for item, item_key in zip(plan.items, plan.keys, strict=True):
+                if item["thread_id"] == thread_id and item["interrupt_id"] not in applied and item_key not in status:
+                    status[item_key] = outcome.error
+    return SubmitReport(level, lines, status=status, done=done)
+
+
+def report_dropped(dropped: Sequence[str], draft: Draft) -> list[str]:
+    """Lines for decided rows that were answered outside the console and so not sent."""
+    return [
+        f"Thread {short_id(draft[key]['thread_id'])}, {draft[key].get('tool')}: no longer pending "
+        "(answered elsewhere); your decision was not sent"
+        for key in dropped
+        if key in draft
+    ]
