@@ -28,7 +28,7 @@ class ReviewConsole:
         self.tools = {tool.name: tool for tool in agent.tools}
         self.inbox = Inbox(store, self.graph)
         self.leases = Leases(store, lease_seconds)
-        self.runner = Runner(store, self.graph, self.leases)
+        self.runner = Runner(store, self.graph, self.inbox, self.leases)
         self.recovered: list[ThreadOutcome] = []
 
     @classmethod
@@ -58,7 +58,7 @@ class ReviewConsole:
         return self.inbox.rows(thread_id)
 
     def thread(self, thread_id: str) -> ThreadView:
-        return view_thread(self.graph, thread_id)
+        return view_thread(self.graph, self.inbox, thread_id)
 
     def threads(self, limit: int = 200) -> list[str]:
         return list_threads(self.store, limit)
@@ -81,7 +81,7 @@ class ReviewConsole:
     def submit_batch(self, items: Iterable[DecisionRequest | dict[str, Any]], reviewer: str) -> BatchHandle:
         """Validate, claim and start resuming a batch; returns at once with a handle."""
         requests = [item if isinstance(item, DecisionRequest) else DecisionRequest.from_dict(item) for item in items]
-        return submit_batch(self.store, self.graph, self.runner, self.tools, requests, reviewer)
+        return submit_batch(self.store, self.inbox, self.runner, self.tools, requests, reviewer)
 
     def submit(self, items: Iterable[DecisionRequest | dict[str, Any]], reviewer: str) -> BatchResult:
         """`submit_batch` and wait for every thread's resume."""

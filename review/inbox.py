@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,9 +33,6 @@ WHERE h.seq > ? AND h.seq <= ? AND EXISTS (
 )
 """
 
-# The inbox that serves reads of each graph; weak both ways, so neither keeps the other (or a console) alive.
-_INBOXES: weakref.WeakKeyDictionary[Any, weakref.ref[Inbox]] = weakref.WeakKeyDictionary()
-
 
 def read_state(graph: Any, thread_id: str) -> list[PendingInterrupt]:
     """The pending rows of one thread, straight from its latest checkpoint (always decodes it)."""
@@ -45,16 +41,6 @@ def read_state(graph: Any, thread_id: str) -> list[PendingInterrupt]:
         rows_from_interrupt(thread_id, item.id, item.value, item.response_schema, snapshot.created_at)
         for item in snapshot.interrupts
     ]
-
-
-def read_thread(graph: Any, thread_id: str) -> list[PendingInterrupt]:
-    """The pending rows of one thread as its latest checkpoint holds them.
-
-    Through the graph's inbox when it has one: re-read unless already read at the thread's current `seq`.
-    """
-    ref = _INBOXES.get(graph)
-    inbox = ref() if ref is not None else None
-    return inbox.read(thread_id) if inbox is not None else read_state(graph, thread_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +66,6 @@ class Inbox:
         self._listing: list[PendingInterrupt] | None = None  # `_rows` flattened, oldest first
         self.last_reread = 0  # changed threads seen by the last refresh (for benchmarks and tests)
         self.last_state_reads = 0  # of which decoded with get_state (the rest: prefilter or already read)
-        _INBOXES[graph] = weakref.ref(self)
 
     def refresh(self) -> int:
         """Re-read the threads changed since the last refresh; return how many changed."""

@@ -20,7 +20,7 @@ from langgraph.errors import UnknownInterruptError
 from langgraph.types import Command
 
 from review.contract import PendingInterrupt, ThreadOutcome
-from review.inbox import read_thread
+from review.inbox import Inbox
 from review.leases import Leases, owner_is_gone
 from review.store import Store
 
@@ -88,9 +88,10 @@ def describe_update(node: str, update: Any) -> list[str]:
 class Runner:
     """The worker pool, and the one code path that applies recorded decisions to a thread."""
 
-    def __init__(self, store: Store, graph: Any, leases: Leases, *, workers: int = 4) -> None:
+    def __init__(self, store: Store, graph: Any, inbox: Inbox, leases: Leases, *, workers: int = 4) -> None:
         self.store = store
         self.graph = graph
+        self.inbox = inbox  # reads pending rows from the checkpoint, skipping unchanged threads
         self.leases = leases
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="review-run")
         self._jobs: dict[str, RunJob] = {}
@@ -141,7 +142,7 @@ class Runner:
         try:
             job.add_event("start", "run started")
             self._stream(job, run_input, {"configurable": {"thread_id": job.thread_id}})
-            outcome.new_pending = read_thread(self.graph, job.thread_id)
+            outcome.new_pending = self.inbox.read(job.thread_id)
         finally:
             self.leases.release(job.thread_id)
         job.add_event("end", _ending(outcome.new_pending))
@@ -156,7 +157,7 @@ class Runner:
             return outcome
         try:
             claimed = self._claimed(thread_id, batch_id)
-            before = read_thread(self.graph, thread_id)
+            before = self.inbox.read(thread_id)
             pending = {row.interrupt_id for row in before}
             # Rows no longer pending were answered already: by a run this owner started before a
             # crash, or by a client outside the console. Never send them again.
@@ -185,7 +186,7 @@ class Runner:
                     return outcome
                 self._finish(thread_id, list(resume))
                 outcome.applied += list(resume)
-            after = read_thread(self.graph, thread_id)
+            after = self.inbox.read(thread_id)
             outcome.new_pending = [row for row in after if row.interrupt_id not in pending]
         finally:
             self.leases.release(thread_id)

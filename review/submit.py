@@ -13,7 +13,6 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from langchain_core.tools import BaseTool
 
@@ -28,7 +27,7 @@ from review.contract import (
     resume_value,
     to_json,
 )
-from review.inbox import read_thread
+from review.inbox import Inbox
 from review.runner import RunJob, Runner, now_iso
 from review.store import Store
 from review.validation import InvalidDecision, validate_decision
@@ -67,7 +66,7 @@ class BatchHandle:
 
 def submit_batch(
     store: Store,
-    graph: Any,
+    inbox: Inbox,
     runner: Runner,
     tools: dict[str, BaseTool],
     items: Iterable[DecisionRequest],
@@ -80,7 +79,7 @@ def submit_batch(
     items = list(items)
     result = BatchResult(batch_id=uuid.uuid4().hex)
     decided = _existing(store, items)
-    invalid, accepted = _validate(store, graph, tools, items, decided, result)
+    invalid, accepted = _validate(store, inbox, tools, items, decided, result)
     if invalid:
         return BatchHandle(BatchResult(batch_id=result.batch_id, invalid=invalid, threads=result.threads))
     handle = BatchHandle(result)
@@ -109,7 +108,7 @@ def _existing(store: Store, items: list[DecisionRequest]) -> dict[tuple[str, str
 
 def _validate(
     store: Store,
-    graph: Any,
+    inbox: Inbox,
     tools: dict[str, BaseTool],
     items: list[DecisionRequest],
     decided: dict[tuple[str, str], Conflict],
@@ -129,7 +128,7 @@ def _validate(
             result.threads.setdefault(item.thread_id, ThreadOutcome(item.thread_id)).conflicts.append(decided[key])
             continue
         if item.thread_id not in pending_by_thread:
-            rows = read_thread(graph, item.thread_id)  # fresh from the checkpoint, never the cache
+            rows = inbox.read(item.thread_id)  # the checkpoint as it is now (re-read if the thread changed)
             pending_by_thread[item.thread_id] = {row.interrupt_id: row for row in rows}
         row = pending_by_thread[item.thread_id].get(item.interrupt_id)
         if row is None:

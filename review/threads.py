@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from review.contract import PendingInterrupt
-from review.inbox import read_thread
+from review.inbox import Inbox
 from review.store import Store
 
 
@@ -70,7 +70,7 @@ class ThreadView:
         }
 
 
-def view_thread(graph: Any, thread_id: str, *, history: int = 50) -> ThreadView:
+def view_thread(graph: Any, inbox: Inbox, thread_id: str, *, history: int = 50) -> ThreadView:
     config = {"configurable": {"thread_id": thread_id}}
     snapshot = graph.get_state(config)
     exists = snapshot.created_at is not None
@@ -87,12 +87,14 @@ def view_thread(graph: Any, thread_id: str, *, history: int = 50) -> ThreadView:
         )
         for s in (graph.get_state_history(config, limit=history) if exists else [])
     ]
-    return ThreadView(thread_id, exists, values, messages, read_thread(graph, thread_id) if exists else [], timeline)
+    return ThreadView(thread_id, exists, values, messages, inbox.read(thread_id) if exists else [], timeline)
 
 
 def list_threads(store: Store, limit: int = 200) -> list[str]:
     """Thread ids, most recently changed first."""
-    rows = store.query("SELECT thread_id FROM review_thread_heads ORDER BY seq DESC LIMIT ?", (limit,))
+    rows = store.query(
+        "SELECT thread_id FROM review_thread_heads WHERE checkpoint_id IS NOT NULL ORDER BY seq DESC LIMIT ?", (limit,)
+    )
     return [row["thread_id"] for row in rows]
 
 

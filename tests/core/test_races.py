@@ -20,7 +20,6 @@ from typing import Any
 
 import pytest
 
-import review.submit
 from review import ReviewConsole
 from tests.conftest import THREE_SHAPES
 from tests.helpers import APPROVE, batch, edit, reject
@@ -206,16 +205,16 @@ def test_a_row_decided_while_the_batch_is_being_validated_is_a_conflict_not_stal
     """The other reviewer claims AND finishes between our conflict check and our read of the thread."""
     thread_id, items = _three_shape_batch(console, "interleaved")
     other = ReviewConsole.open(db_path)
-    real_read = review.submit.read_thread
+    real_read = console.inbox.read
     raced: list[Any] = []
 
-    def read_after_the_other_reviewer(graph: Any, tid: str) -> Any:
+    def read_after_the_other_reviewer(tid: str) -> Any:
         if not raced:  # once, and not again from inside the other reviewer's own submit
             raced.append(None)
             raced[0] = other.submit(items, reviewer="olga")
-        return real_read(graph, tid)
+        return real_read(tid)
 
-    monkeypatch.setattr(review.submit, "read_thread", read_after_the_other_reviewer)
+    monkeypatch.setattr(console.inbox, "read", read_after_the_other_reviewer)
     try:
         mine = console.submit(items, reviewer="me")
     finally:

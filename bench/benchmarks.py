@@ -1,0 +1,380 @@
+"""The benchmarks of issue 4, each measured next to its baseline in the same run.
+
+Every function returns `Figure`s (one table row each). They take their sizes as arguments so
+the tests can run each one on a tiny store; `python -m bench` runs them at 10,000 threads.
+Timings are medians of repeated runs (the machine may be busy); where two things are compared,
+their runs are interleaved so both see the same load.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from langgraph.checkpoint.sqlite import SqliteSaver
+from langgraph.types import Command
+
+from bench import reference
+from bench.seed import APPROVE, config, copy_threads, many_shapes_prompt, run_input, run_paused
+from graph import build_graph
+from review import ReviewConsole
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Figure:
+    """One row of the results table."""
+
+    name: str
+    value_s: float | None
+    baseline_s: float | None = None
+    target: str = ""
+    met: bool | None = None
+    note: str = ""
+
+    @property
+    def ratio(self) -> float | None:
+        if self.value_s and self.baseline_s:
+            return self.baseline_s / self.value_s
+        return None
+
+
+def timed(work: Callable[[], Any]) -> float:
+    started = time.perf_counter()
+    work()
+    return time.perf_counter() - started
+
+
+def median_time(work: Callable[[], Any], repeats: int) -> float:
+    return statistics.median(timed(work) for _ in range(repeats))
+
+
+@contextmanager
+def outside_graph(db: str | Path) -> Iterator[Any]:
+    """The demo graph on its own connection: a writer that never goes through the console."""
+    conn = sqlite3.connect(db, check_same_thread=False, timeout=30)
+    try:
+        yield build_graph(SqliteSaver(conn))
+    finally:
+        conn.close()
+
+
+def baseline_listing(console: ReviewConsole, repeats: int = 2) -> tuple[float, int]:
+    """Seconds (median) to list every pending row with `get_state` on every thread; and the row count."""
+    conn = sqlite3.connect(console.db_path)
+    try:
+        rows: list[Any] = []
+
+        def work() -> None:
+            rows[:] = reference.listing(console.graph, conn)
+
+        seconds = median_time(work, repeats)
+    finally:
+        conn.close()
+    return seconds, len(rows)
+
+
+# --- (1) refresh when nothing changed ------------------------------------------------------------
+
+
+def bench_unchanged(console: ReviewConsole, baseline_s: float, repeats: int = 200) -> list[Figure]:
+    console.pending()  # warm: the listing is current
+    listing_s = median_time(console.pending, repeats)
+    refresh_s = median_time(console.inbox.refresh, repeats)
+    speedup = baseline_s / listing_s
+    return [
+        Figure(
+            "(1) inbox refresh + listing, nothing changed",
+            listing_s,
+            baseline_s,
+            "<= 20 ms and >= 20x",
+            listing_s <= 0.020 and speedup >= 20,
+            f"refresh alone {refresh_s * 1e3:.3f} ms",
+        )
+    ]
+
+
+# --- (2) refresh after K threads changed ---------------------------------------------------------
+
+
+def partial_resume(graph: Any, thread_ids: Sequence[str]) -> None:
+    """Approve one pending interrupt of each thread (it stays paused with the others)."""
+    for thread_id in thread_ids:
+        pending = graph.get_state(config(thread_id)).interrupts
+        graph.invoke(Command(resume={pending[0].id: APPROVE}), config(thread_id))
+
+
+def advance_finished(graph: Any, thread_ids: Sequence[str]) -> None:
+    """A new turn on finished threads that ends at once (new checkpoints, nothing pending)."""
+    for thread_id in thread_ids:
+        graph.invoke(run_input("Thanks, that is all."), config(thread_id))
+
+
+def changed_refresh(console: ReviewConsole, graph: Any, pool: list[str], k: int, change: Callable[..., None]) -> float:
+    """Seconds of one `pending()` after `k` threads taken from `pool` were changed by `change`."""
+    batch, pool[:] = pool[:k], pool[k:]
+    if len(batch) < k:
+        raise ValueError(f"not enough threads left to change {k}")
+    console.pending()
+    change(graph, batch)
+    seconds = timed(console.pending)
+    if console.inbox.last_reread != k:
+        raise AssertionError(f"the refresh saw {console.inbox.last_reread} changed threads, expected {k}")
+    return seconds
+
+
+def bench_changed(
+    console: ReviewConsole,
+    paused: list[str],
+    finished: list[str],
+    baseline_s: float,
+    ks: Sequence[int] = (1, 10, 100),
+    repeats: int = 3,
+    small: ReviewConsole | None = None,
+    small_paused: list[str] | None = None,
+) -> list[Figure]:
+    """Paused threads get one decision from an outside writer; then the console lists again.
+
+    Each changed thread is still paused, so each is re-read with `get_state` (the costly case).
+    `small` (a store with a tenth of the threads) shows the cost depends on K, not on the store's
+    size. Rounds interleave every K (and the small store), so a busy machine slows all alike.
+    """
+    console.pending()
+    unchanged_s = median_time(console.pending, 50)
+    k_small = next((k for k in ks if k >= 10), ks[-1])
+    pool, small_pool = list(paused), list(small_paused or [])
+    times: dict[int, list[float]] = {k: [] for k in ks}
+    reads: dict[int, int] = {}
+    small_times: list[float] = []
+    with outside_graph(console.db_path) as graph:
+        small_graph = outside_graph(small.db_path) if small is not None and small_pool else nullcontext()
+        with small_graph as other:
+            for _ in range(repeats):
+                for k in ks:
+                    times[k].append(changed_refresh(console, graph, pool, k, partial_resume))
+                    reads[k] = console.inbox.last_state_reads
+                if other is not None and small is not None:
+                    small_times.append(changed_refresh(small, other, small_pool, k_small, partial_resume))
+        finished_k = min(max(ks), len(finished))
+        finished_s = changed_refresh(console, graph, list(finished), finished_k, advance_finished) if finished else None
+        finished_reads = console.inbox.last_state_reads
+    figures = []
+    per_thread: dict[int, float] = {}
+    for k in ks:
+        seconds = statistics.median(times[k])
+        per_thread[k] = (seconds - unchanged_s) / k
+        figures.append(
+            Figure(
+                f"(2) refresh + listing after K={k} paused threads changed",
+                seconds,
+                baseline_s,
+                "linear in K",
+                None,
+                f"{per_thread[k] * 1e3:.2f} ms per changed thread; {reads[k]} get_state calls",
+            )
+        )
+    large = [k for k in ks if k >= 10]
+    if len(large) >= 2:
+        spread = max(per_thread[k] for k in large) / min(per_thread[k] for k in large)
+        last = figures[list(ks).index(large[-1])]
+        last.met = spread <= 2.0
+        last.note += f"; per-thread cost at K={', '.join(map(str, large))} within {spread:.2f}x of each other"
+    if finished_s is not None:
+        figures.append(
+            Figure(
+                f"(2) refresh + listing after K={finished_k} finished threads changed",
+                finished_s,
+                baseline_s,
+                "",
+                None,
+                f"{finished_reads} get_state calls: the prefilter skips threads with no interrupt write",
+            )
+        )
+    if small_times and small is not None:
+        threads = small.store.query("SELECT COUNT(*) FROM review_thread_heads")[0][0]
+        seconds, full = statistics.median(small_times), statistics.median(times[k_small])
+        figures.append(
+            Figure(
+                f"(2) same, K={k_small}, on a store of {threads:,} threads",
+                seconds,
+                full,
+                "independent of N",
+                0.5 <= seconds / full <= 2.0,
+                f"baseline column: K={k_small} on the full store",
+            )
+        )
+    return figures
+
+
+# --- (3) cold start and memory -------------------------------------------------------------------
+
+
+def probe(what: str, db: str | Path, *extra: str, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run `python -m bench.probe` in a fresh process and return its JSON line."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.probe", what, "--db", str(db), *extra],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"bench.probe {what} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def bench_cold_start(db: str | Path, baseline_s: float, repeats: int = 3) -> tuple[list[Figure], dict[str, Any]]:
+    runs = [probe("cold", db) for _ in range(repeats)]
+    cold = statistics.median(r["cold_start_s"] for r in runs)
+    median_run = sorted(runs, key=lambda r: r["cold_start_s"])[len(runs) // 2]
+    note = (
+        f"open {median_run['open_s'] * 1e3:.0f} ms + first listing {median_run['first_listing_s'] * 1e3:.0f} ms "
+        f"({median_run['threads_read']:,} of {median_run['threads_seen']:,} threads decoded); "
+        f"imports before it {median_run['import_s']:.2f} s"
+    )
+    figure = Figure(
+        "(3) cold start: ReviewConsole.open + first pending()", cold, baseline_s, "<= 1.5 s", cold <= 1.5, note
+    )
+    return [figure], median_run
+
+
+def bench_memory(db: str | Path, cold_run: dict[str, Any]) -> list[Figure]:
+    traced = probe("memory", db)
+    return [
+        Figure(
+            f"peak RSS of the console process, {cold_run['threads_seen']:,} threads listed",
+            None,
+            note=(
+                f"{cold_run['rss_peak_mb']:.0f} MB peak (ru_maxrss; {cold_run['rss_before_open_mb']:.0f} MB after "
+                f"imports, before opening the store; {cold_run['rss_now_mb'] or 0:.0f} MB resident after listing); "
+                f"Python heap of open + listing: peak {traced['traced_peak_mb']:.1f} MB, "
+                f"kept {traced['traced_current_mb']:.1f} MB (tracemalloc)"
+            ),
+        )
+    ]
+
+
+# --- (4) a batch of 50 parallel interrupts in one thread -----------------------------------------
+
+
+def bench_batch_resume(console: ReviewConsole, shapes: int = 50, repeats: int = 15) -> list[Figure]:
+    """console.submit vs a bare graph.invoke(Command(resume=map)), on fresh copies of one paused thread.
+
+    The console's copies are listed first (a reviewer decides rows the inbox showed); the bare
+    invoke's interrupt ids come from a get_state outside the timing. Runs alternate ABBA.
+    """
+    graph = console.graph
+    template = f"bench-batch-{time.time_ns()}"
+    ids = run_paused(graph, template, many_shapes_prompt(shapes))
+    if len(ids) != shapes:
+        raise AssertionError(f"expected {shapes} parallel interrupts, got {len(ids)}")
+    listed = iter(copy_threads(console, template, repeats))
+    bare_copies = iter(copy_threads(console, template, repeats))
+    console.pending()
+    unlisted = iter(copy_threads(console, template, repeats))
+
+    def bare() -> None:
+        graph.invoke(Command(resume=dict.fromkeys(ids, APPROVE)), config(next(bare_copies)))
+
+    def through_console(copies: Iterator[str]) -> Callable[[], None]:
+        def work() -> None:
+            thread_id = next(copies)
+            result = console.submit(
+                [{"thread_id": thread_id, "interrupt_id": i, "decision": APPROVE} for i in ids], "bench"
+            )
+            if result.exit_code != 0 or len(result.applied) != shapes:
+                raise AssertionError(f"the batch did not apply: {result.to_dict()}")
+
+        return work
+
+    work = {"bare": bare, "console": through_console(listed), "unlisted": through_console(unlisted)}
+    wall: dict[str, list[float]] = {name: [] for name in work}
+    cpu: dict[str, list[float]] = {name: [] for name in work}
+    own: dict[str, list[float]] = {name: [] for name in work}  # console runs: wall time outside the resume
+    streamed: list[float] = []
+    resume_stream = console.runner._stream
+
+    def timed_stream(*args: Any, **kwargs: Any) -> None:
+        started = time.perf_counter()
+        try:
+            resume_stream(*args, **kwargs)
+        finally:
+            streamed.append(time.perf_counter() - started)
+
+    console.runner._stream = timed_stream  # type: ignore[method-assign]  # bench-only probe
+    try:
+        for run in range(repeats):
+            for name in list(work) if run % 2 == 0 else list(reversed(work)):
+                streamed.clear()
+                started, started_cpu = time.perf_counter(), time.process_time()
+                work[name]()
+                wall[name].append(time.perf_counter() - started)
+                cpu[name].append(time.process_time() - started_cpu)
+                own[name].append(wall[name][-1] - sum(streamed))
+    finally:
+        del console.runner._stream
+    # The template still waits: answer it, so the store holds no extra pending rows afterwards.
+    graph.invoke(Command(resume=dict.fromkeys(ids, APPROVE)), config(template))
+
+    def overhead(times: dict[str, list[float]], name: str) -> float:
+        """Median over rounds of (console / bare) - 1: each round's runs ran back to back, under the same load."""
+        return statistics.median(c / b for c, b in zip(times[name], times["bare"], strict=True)) - 1
+
+    figures = []
+    for name, label, target in (
+        ("console", f"(4) submit of {shapes} decisions in one thread (rows listed first)", "overhead <= 10%"),
+        ("unlisted", "(4) same, thread not listed before the submit", ""),
+    ):
+        on_wall, on_cpu = overhead(wall, name), overhead(cpu, name)
+        figures.append(
+            Figure(
+                label,
+                statistics.median(wall[name]),
+                statistics.median(wall["bare"]),
+                target,
+                on_wall <= 0.10 if target else None,
+                f"overhead {on_wall * 100:+.1f}% wall, {on_cpu * 100:+.1f}% CPU (median of {repeats} paired runs); "
+                f"best runs {min(wall[name]) * 1e3:.0f} vs {min(wall['bare']) * 1e3:.0f} ms; time outside the "
+                f"resume itself {statistics.median(own[name]) * 1e3:.1f} ms = "
+                f"{statistics.median(own[name]) / statistics.median(wall['bare']) * 100:.1f}% of the bare invoke",
+            )
+        )
+    return figures
+
+
+# --- (5) the Inbox page --------------------------------------------------------------------------
+
+
+def bench_inbox_page(db: str | Path, runs: int = 5) -> list[Figure]:
+    """The app's default page (Inbox) rerun in AppTest with a console already open: the reviewer's view."""
+    name = "(5) Inbox page render (AppTest rerun)"
+    if not (ROOT / "app.py").exists():
+        return [Figure(name, None, target="<= 1 s", note="skipped: no app.py")]
+    result = probe("page", db, "--runs", str(runs))
+    if "skipped" in result:
+        return [Figure(name, None, target="<= 1 s", note=f"skipped: {result['skipped']}")]
+    if "error" in result:
+        return [Figure(name, None, target="<= 1 s", met=False, note=f"error: {result['error']}")]
+    return [
+        Figure(
+            f"(5) Inbox page render, {result['rows_shown']:,} pending rows (AppTest rerun)",
+            result["median_s"],
+            None,
+            "<= 1 s",
+            result["median_s"] <= 1.0,
+            f"first run of the session {result['first_run_s']:.2f} s (opens the console: cold start + render)",
+        )
+    ]

@@ -1,0 +1,33 @@
+"""The plain listing the console is measured and checked against: `get_state` on every thread.
+
+No cache, no triggers, no prefilter: every thread id in the checkpoint table, each read with
+`graph.get_state`, mapped to rows by the review contract and ordered like the inbox (oldest
+thread first, then by thread id; a thread's rows in the order its checkpoint lists them).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from review.contract import PendingInterrupt, rows_from_interrupt
+
+
+def thread_ids(conn: sqlite3.Connection) -> list[str]:
+    """Every thread with a root checkpoint."""
+    return [row[0] for row in conn.execute("SELECT DISTINCT thread_id FROM checkpoints WHERE checkpoint_ns = ''")]
+
+
+def thread_rows(graph: Any, thread_id: str) -> list[PendingInterrupt]:
+    snapshot = graph.get_state({"configurable": {"thread_id": thread_id}})
+    return [
+        rows_from_interrupt(thread_id, item.id, item.value, item.response_schema, snapshot.created_at)
+        for item in snapshot.interrupts
+    ]
+
+
+def listing(graph: Any, conn: sqlite3.Connection) -> list[PendingInterrupt]:
+    """Every pending row of every thread, read with `get_state` one thread at a time."""
+    threads = [rows for rows in (thread_rows(graph, thread_id) for thread_id in thread_ids(conn)) if rows]
+    threads.sort(key=lambda rows: (rows[0].raised_at or "", rows[0].thread_id))
+    return [row for rows in threads for row in rows]
