@@ -368,13 +368,23 @@ def bench_inbox_page(db: str | Path, runs: int = 5) -> list[Figure]:
         return [Figure(name, None, target="<= 1 s", note=f"skipped: {result['skipped']}")]
     if "error" in result:
         return [Figure(name, None, target="<= 1 s", met=False, note=f"error: {result['error']}")]
+    rows = f"{result['rows_shown']:,} pending rows"
     return [
         Figure(
-            f"(5) Inbox page render, {result['rows_shown']:,} pending rows (AppTest rerun)",
+            f"(5) Inbox page, {rows}: a rerun of an open session (AppTest)",
             result["median_s"],
             None,
             "<= 1 s",
             result["median_s"] <= 1.0,
-            f"first run of the session {result['first_run_s']:.2f} s (opens the console: cold start + render)",
-        )
+            "what a reviewer waits for after each edit or refresh",
+        ),
+        Figure(
+            f"(5) Inbox page, {rows}: a new session on a running server (AppTest)",
+            result["new_session_s"],
+            None,
+            "<= 1 s",
+            result["new_session_s"] <= 1.0,
+            f"console already open; the very first run of the process {result['first_run_s']:.2f} s "
+            "(imports + cold start + render)",
+        ),
     ]

@@ -107,7 +107,20 @@ def page(db: str, runs: int) -> dict[str, Any]:
     if at.exception:
         return {"error": "; ".join(str(e.value) for e in at.exception)}
     shown = max((len(editor.value) for editor in at.data_editor), default=0)
-    return {"first_run_s": first, "runs_s": times, "median_s": statistics.median(times), "rows_shown": shown}
+    # A second reviewer opening the page on a running server: new session, console already open.
+    fresh = []
+    for _ in range(3):
+        other = AppTest.from_file(str(app), default_timeout=120)
+        started = time.perf_counter()
+        other.run()
+        fresh.append(time.perf_counter() - started)
+    return {
+        "first_run_s": first,
+        "runs_s": times,
+        "median_s": statistics.median(times),
+        "new_session_s": statistics.median(fresh),
+        "rows_shown": shown,
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
