@@ -1,0 +1,117 @@
+"""The console reviews agents that speak other interrupt contracts than the demo's."""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+from langgraph.graph import START, StateGraph
+from langgraph.types import interrupt
+from typing_extensions import TypedDict
+
+from review import ReviewConsole
+
+
+class _State(TypedDict, total=False):
+    prompt: str
+    answers: Annotated[list[Any], operator.add]  # parallel nodes append
+
+
+def _agent_inbox_graph(checkpointer: Any) -> Any:
+    """Two nodes asking in Agent Inbox's older schema, and one asking a plain question."""
+
+    def ask(action: str, allow_edit: bool) -> Any:
+        def node(state: _State) -> dict[str, Any]:
+            response = interrupt(
+                {
+                    "action_request": {"action": action, "args": {"to": "ops@example.com"}},
+                    "config": {"allow_accept": True, "allow_edit": allow_edit, "allow_respond": True},
+                    "description": f"Send {action}?",
+                }
+            )
+            return {"answers": [{action: response}]}
+
+        return node
+
+    def question(state: _State) -> dict[str, Any]:
+        return {"answers": [{"question": interrupt("What is the budget?")}]}
+
+    builder = StateGraph(_State)
+    builder.add_node("email", ask("send_email", True))
+    builder.add_node("page", ask("page_oncall", False))
+    builder.add_node("question", question)
+    builder.add_edge(START, "email")
+    builder.add_edge(START, "page")
+    builder.add_edge(START, "question")
+    return builder.compile(checkpointer=checkpointer)
+
+
+@dataclass(frozen=True)
+class _Spec:
+    name: str = "agent-inbox-style"
+    tools: tuple = ()
+
+    def build_graph(self, checkpointer: Any) -> Any:
+        return _agent_inbox_graph(checkpointer)
+
+    def start_input(self, prompt: str) -> dict[str, Any]:
+        return {"prompt": prompt, "answers": []}
+
+
+def test_agent_inbox_requests_are_rows_and_get_their_own_resume_shape(db_path: Path) -> None:
+    console = ReviewConsole.open(db_path, agent=_Spec())
+    try:
+        job = console.start_run("notify")
+        job.result(timeout=30)
+        rows = {row.tool or "question": row for row in console.pending()}
+        assert set(rows) == {"send_email", "page_oncall", "question"}
+        assert rows["send_email"].allowed_decisions == ("approve", "edit", "reject")
+        assert rows["page_oncall"].allowed_decisions == ("approve", "reject")
+        assert rows["question"].allowed_decisions == () and rows["question"].payload_kind == "other"
+
+        # A row the console cannot decide refuses the batch; an edit the agent does not allow too.
+        refused = console.submit(
+            [
+                {
+                    "thread_id": job.thread_id,
+                    "interrupt_id": rows["question"].interrupt_id,
+                    "decision": {"type": "approve"},
+                },
+                {
+                    "thread_id": job.thread_id,
+                    "interrupt_id": rows["page_oncall"].interrupt_id,
+                    "decision": {"type": "edit", "edited_action": {"name": "page_oncall", "args": {}}},
+                },
+            ],
+            reviewer="ana",
+        )
+        assert refused.exit_code == 2 and len(refused.invalid) == 2
+        assert "cannot be decided" in refused.invalid[0].error and "not allowed" in refused.invalid[1].error
+
+        result = console.submit(
+            [
+                {
+                    "thread_id": job.thread_id,
+                    "interrupt_id": rows["send_email"].interrupt_id,
+                    "decision": {"type": "edit", "edited_action": {"name": "send_email", "args": {"to": "me@x.org"}}},
+                },
+                {
+                    "thread_id": job.thread_id,
+                    "interrupt_id": rows["page_oncall"].interrupt_id,
+                    "decision": {"type": "reject", "message": "not at night"},
+                },
+            ],
+            reviewer="ana",
+        )
+        assert result.exit_code == 0, result.to_dict()
+        answers = console.graph.get_state({"configurable": {"thread_id": job.thread_id}}).values["answers"]
+        assert {
+            "send_email": [{"type": "edit", "args": {"action": "send_email", "args": {"to": "me@x.org"}}}]
+        } in answers
+        assert {"page_oncall": [{"type": "response", "args": "not at night"}]} in answers
+        # The plain question is still pending, with the same id.
+        assert [row.interrupt_id for row in console.pending()] == [rows["question"].interrupt_id]
+    finally:
+        console.close()
