@@ -69,8 +69,8 @@ class RunJob:
 def describe_update(node: str, update: Any) -> list[str]:
     """Readable lines for one `updates` stream chunk."""
     if node == "__interrupt__":
-        count = len(update) if isinstance(update, (list, tuple)) else 1
-        return [f"paused: waiting for {count} decision{'s' if count != 1 else ''}"]
+        items = update if isinstance(update, (list, tuple)) else (update,)
+        return [f"waits for review: {_ask_text(getattr(item, 'value', item))}" for item in items]
     updates = update if isinstance(update, list) else [update]
     lines = []
     for item in updates:
@@ -83,6 +83,16 @@ def describe_update(node: str, update: Any) -> list[str]:
             elif getattr(message, "content", ""):
                 lines.append(str(message.content)[:200])
     return lines or [f"{node} finished"]
+
+
+def _ask_text(value: Any) -> str:
+    """What an interrupt asks, in a line: the tool and its description when the payload names them."""
+    if isinstance(value, dict):
+        name = value.get("name") or (value.get("action_request") or {}).get("action")
+        description = value.get("description")
+        if name or description:
+            return " ".join(str(part) for part in (name, description and f"- {description}") if part)[:200]
+    return str(value)[:200]
 
 
 class Runner:
@@ -133,8 +143,9 @@ class Runner:
     def _stream(self, job: RunJob, run_input: Any, config: dict[str, Any]) -> None:
         for chunk in self.graph.stream(run_input, config, stream_mode="updates"):
             for node, update in chunk.items():
+                label = "review" if node == "__interrupt__" else node
                 for line in describe_update(node, update):
-                    job.add_event(node, line)
+                    job.add_event(label, line)
 
     def _start(self, job: RunJob, run_input: dict[str, Any]) -> ThreadOutcome:
         outcome = ThreadOutcome(job.thread_id)
