@@ -24,6 +24,7 @@ from review.inbox import Inbox
 from review.leases import Leases, owner_is_gone
 from review.store import Store
 
+KEEP_JOBS = 500  # finished jobs kept for pages that follow them by id
 STRICT_RESUME = "__pregel_strict_resume"  # langgraph's config key: unknown ids raise, nothing written
 
 
@@ -117,6 +118,9 @@ class Runner:
         job = RunJob(job_id=uuid.uuid4().hex, thread_id=thread_id, kind=kind)
         with self._jobs_lock:
             self._jobs[job.job_id] = job
+            if len(self._jobs) > KEEP_JOBS:  # a long-running server: forget the oldest finished jobs
+                for old in [j for j in self._jobs.values() if j.done()][: len(self._jobs) - KEEP_JOBS]:
+                    del self._jobs[old.job_id]
 
         def run() -> None:
             try:

@@ -18,3 +18,16 @@ def test_a_run_reports_its_plan_and_each_interrupt_it_waits_on(console: ReviewCo
     ]
     assert events[-1].text == "paused: 3 interrupts waiting for review"
     assert job.events(since=len(events)) == []
+
+
+def test_finished_jobs_are_forgotten_past_the_limit(console: ReviewConsole, monkeypatch) -> None:
+    import review.runner
+
+    monkeypatch.setattr(review.runner, "KEEP_JOBS", 2)
+    first = [console.start_run("hello") for _ in range(3)]
+    for job in first:
+        job.result(timeout=30)
+    latest = console.start_run("hello again")
+    assert console.job(latest.job_id) is latest
+    assert console.job(first[0].job_id) is None and console.job(first[1].job_id) is None
+    latest.result(timeout=30)
