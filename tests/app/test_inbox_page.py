@@ -283,3 +283,23 @@ def test_a_row_decided_first_by_someone_else_is_reported_as_a_conflict_naming_th
     assert re.search(r"create_circle: already decided by bob at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", warning)
     assert {(e.tool, e.reviewer) for e in console.audit()} == {("create_circle", "bob"), ("create_square", "alice")}
     assert [s["shape_id"] for s in console.thread(thread_id).canvas] == ["c1", "s1"]  # the circle drawn once
+
+
+def test_a_second_click_on_submit_sends_nothing_again(
+    app: AppTest, app_console: ReviewConsole, console: ReviewConsole, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A double click: the first submit took the batch; the second finds nothing decided to send."""
+    thread_id = seed(console)
+    calls = spy_submit(monkeypatch, app_console)
+    run(app)
+    app.session_state["reviewer"] = "alice"
+    set_edits(app, {0: {"decision": "approve"}})
+    run(app)
+    click(app, SUBMIT)
+    click(app, SUBMIT)
+
+    assert len(calls) == 1 and len(calls[0]) == 1
+    assert any("Nothing to send" in text for text in alerts(app, "info"))
+    assert [(key[0], value["status"]) for key, value in decisions(console).items()] == [("create_circle", "applied")]
+    assert console.thread(thread_id).canvas == [{"shape_id": "c1", "kind": "circle", "color": "red"}]
+    assert sorted(row.tool for row in console.pending(thread_id)) == ["create_square", "create_triangle"]
