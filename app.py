@@ -26,5 +26,7 @@ with st.sidebar:
     st.caption(f"Database: {md_escape(db_path_setting())}")
 
 mark_app_ran()
-get_console()  # a database that cannot be opened stops every page here, with the reason
+console = get_console()  # a database that cannot be opened stops every page here, with the reason
+if console.store.created and not console.threads(limit=1):
+    st.sidebar.info("No database was at this path: a new, empty one was created.")
 navigation.run()

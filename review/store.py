@@ -117,6 +117,7 @@ class Store:
     saver: SqliteSaver
     conn: sqlite3.Connection  # console tables; autocommit, explicit transactions
     lock: threading.RLock
+    created: bool = False  # the file did not exist: a new, empty store (say so; a typo in a path looks like this)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -156,7 +157,8 @@ def open_store(db: str | os.PathLike[str] | None = None, *, create: bool = True)
     try:
         if path.exists() and path.is_dir():
             raise StoreError(f"cannot use {path}: it is a directory, not a database file")
-        if not create and not path.exists():
+        created = not path.exists()
+        if created and not create:
             raise StoreError(f"no review database at {path}: start a run first, or check --db / REVIEW_DB")
         path.parent.mkdir(parents=True, exist_ok=True)
         saver_conn = _connect(path)
@@ -175,7 +177,7 @@ def open_store(db: str | os.PathLike[str] | None = None, *, create: bool = True)
         raise
     except (OSError, sqlite3.Error) as exc:
         raise StoreError(f"cannot open the review database {path}: {exc}") from exc
-    return Store(path=path, saver=saver, conn=conn, lock=threading.RLock())
+    return Store(path=path, saver=saver, conn=conn, lock=threading.RLock(), created=created)
 
 
 def _install_triggers(conn: sqlite3.Connection) -> None:

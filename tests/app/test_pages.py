@@ -82,6 +82,24 @@ def test_a_database_that_cannot_be_opened_stops_with_the_reason(
     assert [t.value for t in at.title] == []  # no page ran
 
 
+def test_a_missing_database_file_is_created_and_the_sidebar_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import streamlit as st
+
+    missing = tmp_path / "not-there-yet" / "review.sqlite"
+    monkeypatch.setenv("REVIEW_DB", str(missing))
+    st.cache_resource.clear()
+    at = AppTest.from_file(APP, default_timeout=30)
+    run(at)
+    assert [t.value for t in at.title] == ["Inbox"]
+    assert [shown_text(i.value) for i in at.sidebar.info] == [
+        "No database was at this path: a new, empty one was created."
+    ]
+    assert missing.exists()
+    st.cache_resource.clear()  # close it before tmp_path goes
+
+
 def test_a_first_request_for_a_page_url_still_runs_through_app_py(
     app: AppTest, monkeypatch: pytest.MonkeyPatch
 ) -> None:

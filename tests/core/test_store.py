@@ -86,3 +86,13 @@ def test_create_false_refuses_a_missing_file_and_creates_nothing(tmp_path: Path)
         ReviewConsole.open(target, create=False)
     assert str(target) in str(raised.value)
     assert not target.parent.exists()
+
+
+def test_a_store_says_whether_it_created_the_file(tmp_path: Path) -> None:
+    from review.store import open_store
+
+    first = open_store(tmp_path / "new.sqlite")
+    first.close()
+    again = open_store(tmp_path / "new.sqlite")
+    again.close()
+    assert (first.created, again.created) == (True, False)
