@@ -10,7 +10,8 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from review.contract import PendingInterrupt, rows_from_interrupt
+from review.contract import PendingInterrupt
+from review.inbox import read_state
 
 
 def thread_ids(conn: sqlite3.Connection) -> list[str]:
@@ -19,11 +20,8 @@ def thread_ids(conn: sqlite3.Connection) -> list[str]:
 
 
 def thread_rows(graph: Any, thread_id: str) -> list[PendingInterrupt]:
-    snapshot = graph.get_state({"configurable": {"thread_id": thread_id}})
-    return [
-        rows_from_interrupt(thread_id, item.id, item.value, item.response_schema, snapshot.created_at)
-        for item in snapshot.interrupts
-    ]
+    """One thread's rows by `get_state`, always decoded: the baseline and the truth."""
+    return read_state(graph, thread_id)
 
 
 def listing(graph: Any, conn: sqlite3.Connection) -> list[PendingInterrupt]:

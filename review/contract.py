@@ -11,6 +11,7 @@ This is the one place that knows interrupt payload shapes. Supported:
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -182,10 +183,52 @@ def allowed_from_schema(schema: Any) -> tuple[str, ...] | None:
     return tuple(found) or None
 
 
+BATCH_PART = "#"  # a batched request's rows are `<interrupt_id>#<index of the action>`
+
+
+def base_interrupt_id(row_id: str) -> str:
+    """The LangGraph interrupt id behind a row id (a batched request's rows share one interrupt)."""
+    return row_id.split(BATCH_PART, 1)[0]
+
+
 def rows_from_interrupt(
     thread_id: str, interrupt_id: str, value: Any, response_schema: Any, raised_at: str | None
+) -> list[PendingInterrupt]:
+    """Turn one pending interrupt into inbox rows (one per tool call), whatever contract its payload speaks."""
+    if isinstance(value, dict) and isinstance(value.get("action_requests"), list):
+        return _batched_rows(thread_id, interrupt_id, value, raised_at)
+    return [_single_row(thread_id, interrupt_id, value, response_schema, raised_at)]
+
+
+def _batched_rows(
+    thread_id: str, interrupt_id: str, value: dict[str, Any], raised_at: str | None
+) -> list[PendingInterrupt]:
+    """langchain's default HITL request: one interrupt, N actions, resumed with `{"decisions": [...]}` in order."""
+    configs = {c.get("action_name"): c for c in value.get("review_configs") or [] if isinstance(c, dict)}
+    rows = []
+    for index, request in enumerate(value["action_requests"]):
+        request = request if isinstance(request, dict) else {}
+        name = _str_or_none(request.get("name"))
+        allowed = (configs.get(name) or {}).get("allowed_decisions") or DECISION_TYPES
+        rows.append(
+            PendingInterrupt(
+                thread_id=thread_id,
+                interrupt_id=f"{interrupt_id}{BATCH_PART}{index}",
+                tool_call_id=_str_or_none(request.get("id")),
+                tool=name,
+                args=request.get("args") if isinstance(request.get("args"), dict) else {},
+                description=str(request.get("description") or ""),
+                allowed_decisions=tuple(d for d in allowed if d in DECISION_TYPES),
+                raised_at=raised_at,
+                payload_kind="batched",
+            )
+        )
+    return rows
+
+
+def _single_row(
+    thread_id: str, interrupt_id: str, value: Any, response_schema: Any, raised_at: str | None
 ) -> PendingInterrupt:
-    """Turn one pending interrupt into one inbox row, whatever contract its payload speaks."""
     if isinstance(value, dict) and value.get("type") == "tool_approval":
         allowed = value.get("allowed_decisions") or allowed_from_schema(response_schema) or DECISION_TYPES
         return PendingInterrupt(
@@ -238,6 +281,32 @@ def resume_value(row: PendingInterrupt, decision: Decision) -> Any:
             return [{"type": "edit", "args": {"action": row.tool, "args": decision.args_after}}]
         return [{"type": "response", "args": decision.message or ""}]
     return decision.as_langchain()
+
+
+def resume_map(values: dict[str, Any]) -> dict[str, Any]:
+    """`{row_id: value}` -> LangGraph's `{interrupt_id: value}`; a batched request's parts become one
+    `{"decisions": [...]}` in action order (the caller made sure every part is there)."""
+    out: dict[str, Any] = {}
+    parts: dict[str, dict[int, Any]] = {}
+    for row_id, value in values.items():
+        base, _, index = row_id.partition(BATCH_PART)
+        if index:
+            parts.setdefault(base, {})[int(index)] = value
+        else:
+            out[row_id] = value
+    for base, by_index in parts.items():
+        out[base] = {"decisions": [by_index[i] for i in sorted(by_index)]}
+    return out
+
+
+def incomplete_requests(decided: Iterable[str], pending: Iterable[str]) -> list[str]:
+    """Decided row ids of batched requests some of whose pending actions are not decided with them."""
+    decided, missing = list(decided), set()
+    for row_id in pending:
+        base, _, index = row_id.partition(BATCH_PART)
+        if index and row_id not in decided:
+            missing.add(base)
+    return [row_id for row_id in decided if BATCH_PART in row_id and base_interrupt_id(row_id) in missing]
 
 
 def _str_or_none(value: Any) -> str | None:

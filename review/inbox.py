@@ -38,8 +38,9 @@ def read_state(graph: Any, thread_id: str) -> list[PendingInterrupt]:
     """The pending rows of one thread, straight from its latest checkpoint (always decodes it)."""
     snapshot = graph.get_state({"configurable": {"thread_id": thread_id}})
     return [
-        rows_from_interrupt(thread_id, item.id, item.value, item.response_schema, snapshot.created_at)
+        row
         for item in snapshot.interrupts
+        for row in rows_from_interrupt(thread_id, item.id, item.value, item.response_schema, snapshot.created_at)
     ]
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from langgraph.errors import UnknownInterruptError
 from langgraph.types import Command
 
-from review.contract import PendingInterrupt, ThreadOutcome
+from review.contract import PendingInterrupt, ThreadOutcome, incomplete_requests, resume_map
 from review.inbox import Inbox
 from review.leases import Leases, owner_is_gone
 from review.store import Store
@@ -186,11 +186,14 @@ class Runner:
             )
             outcome.applied = [i for i in gone if i in delivered]
             resume = {i: v for i, v in claimed.items() if i in pending}
+            incomplete = incomplete_requests(resume, pending)
+            self._finish(thread_id, incomplete, error="not applied: a batched request needs every action decided")
+            resume = {i: v for i, v in resume.items() if i not in incomplete}
             if resume:
                 job.add_event("resume", f"resuming with {len(resume)} decision{'s' if len(resume) != 1 else ''}")
                 config = {"configurable": {"thread_id": thread_id, STRICT_RESUME: True}}
                 try:
-                    self._stream(job, Command(resume=resume), config)
+                    self._stream(job, Command(resume=resume_map(resume)), config)
                 except UnknownInterruptError as exc:
                     self._finish(thread_id, list(resume), error=f"not applied: {exc}")
                     outcome.error = f"not applied: {exc}"

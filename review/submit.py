@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from langchain_core.tools import BaseTool
 
 from review.contract import (
+    BATCH_PART,
     BatchResult,
     Conflict,
     Decision,
@@ -24,6 +25,8 @@ from review.contract import (
     PendingInterrupt,
     RowError,
     ThreadOutcome,
+    base_interrupt_id,
+    incomplete_requests,
     resume_value,
     to_json,
 )
@@ -143,6 +146,10 @@ def _validate(
             accepted[item.thread_id].append((row, validate_decision(row, item.decision, tools)))
         except InvalidDecision as exc:
             invalid.append(RowError(*key, str(exc)))
+    for thread_id, decided_rows in accepted.items():
+        for row_id in incomplete_requests([row.interrupt_id for row, _ in decided_rows], pending_by_thread[thread_id]):
+            parts = sum(base_interrupt_id(i) == base_interrupt_id(row_id) for i in pending_by_thread[thread_id])
+            invalid.append(RowError(thread_id, row_id, f"decide all {parts} actions of this batched request together"))
     return invalid, accepted
 
 
@@ -158,15 +165,24 @@ def _claim(
     outcome = result.threads.setdefault(thread_id, ThreadOutcome(thread_id))
     claimed = 0
     with store.transaction() as conn:
-        for row, decision in rows:
-            held = conn.execute(
+        held = {}
+        for row, _ in rows:
+            found = conn.execute(
                 "SELECT reviewer, decided_at, decision_type, status FROM review_decisions "
                 "WHERE thread_id = ? AND interrupt_id = ?",
                 (thread_id, row.interrupt_id),
             ).fetchone()
-            if held and held["status"] in _HOLDING:
+            if found and found["status"] in _HOLDING:
+                held[row.interrupt_id] = found
+        # A batched request is answered whole: one part held by someone holds all its parts.
+        held_requests = {base_interrupt_id(i): h for i, h in held.items() if BATCH_PART in i}
+        for row, decision in rows:
+            holder = held.get(row.interrupt_id) or held_requests.get(base_interrupt_id(row.interrupt_id))
+            if holder is not None:
                 outcome.conflicts.append(
-                    Conflict(thread_id, row.interrupt_id, held["reviewer"], held["decided_at"], held["decision_type"])
+                    Conflict(
+                        thread_id, row.interrupt_id, holder["reviewer"], holder["decided_at"], holder["decision_type"]
+                    )
                 )
                 continue
             conn.execute(

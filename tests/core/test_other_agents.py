@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
+from langchain_core.tools import tool
 from langgraph.graph import START, StateGraph
 from langgraph.types import interrupt
 from typing_extensions import TypedDict
@@ -113,5 +114,102 @@ def test_agent_inbox_requests_are_rows_and_get_their_own_resume_shape(db_path: P
         assert {"page_oncall": [{"type": "response", "args": "not at night"}]} in answers
         # The plain question is still pending, with the same id.
         assert [row.interrupt_id for row in console.pending()] == [rows["question"].interrupt_id]
+    finally:
+        console.close()
+
+
+class _Batched(TypedDict, total=False):
+    prompt: str
+    decisions: list[Any]
+
+
+@tool
+def send_email(to: str, subject: str) -> str:
+    """Send an email."""
+    return f"sent to {to}"
+
+
+def _batched_graph(checkpointer: Any) -> Any:
+    """langchain's default HITL request: ONE interrupt for all of a turn's calls, answered in call order."""
+
+    def review_calls(state: _Batched) -> dict[str, Any]:
+        requests = [
+            {"name": "send_email", "args": {"to": "a@x.org", "subject": "hi"}, "description": "Email a"},
+            {"name": "delete_file", "args": {"path": "/tmp/x"}, "description": "Delete a file"},
+            {"name": "send_email", "args": {"to": "b@x.org", "subject": "yo"}, "description": "Email b"},
+        ]
+        answer = interrupt(
+            {
+                "action_requests": requests,
+                "review_configs": [
+                    {"action_name": "send_email", "allowed_decisions": ["approve", "edit", "reject"]},
+                    {"action_name": "delete_file", "allowed_decisions": ["approve", "reject"]},
+                ],
+            }
+        )
+        if len(answer["decisions"]) != len(requests):  # what langchain's middleware refuses too
+            raise ValueError("one decision per action request")
+        return {"decisions": answer["decisions"]}
+
+    builder = StateGraph(_Batched)
+    builder.add_node("review_calls", review_calls)
+    builder.add_edge(START, "review_calls")
+    return builder.compile(checkpointer=checkpointer)
+
+
+@dataclass(frozen=True)
+class _BatchedSpec:
+    name: str = "batched-hitl"
+    tools: tuple = (send_email,)
+
+    def build_graph(self, checkpointer: Any) -> Any:
+        return _batched_graph(checkpointer)
+
+    def start_input(self, prompt: str) -> dict[str, Any]:
+        return {"prompt": prompt}
+
+
+def test_a_batched_request_is_one_row_per_action_and_is_answered_whole(db_path: Path) -> None:
+    console = ReviewConsole.open(db_path, agent=_BatchedSpec())
+    try:
+        job = console.start_run("tidy up")
+        job.result(timeout=30)
+        rows = console.pending()
+        assert [(r.tool, r.allowed_decisions) for r in rows] == [
+            ("send_email", ("approve", "edit", "reject")),
+            ("delete_file", ("approve", "reject")),
+            ("send_email", ("approve", "edit", "reject")),
+        ]
+        [base] = {r.interrupt_id.split("#")[0] for r in rows}
+        assert [r.interrupt_id for r in rows] == [f"{base}#0", f"{base}#1", f"{base}#2"]
+
+        def item(row: Any, decision: dict[str, Any]) -> dict[str, Any]:
+            return {"thread_id": job.thread_id, "interrupt_id": row.interrupt_id, "decision": decision}
+
+        # Part of a batched request cannot be sent alone; a bad edit is refused by the tool's schema.
+        partial = console.submit([item(rows[0], {"type": "approve"}), item(rows[1], {"type": "approve"})], "ana")
+        assert partial.exit_code == 2
+        assert {e.error for e in partial.invalid} == {"decide all 3 actions of this batched request together"}
+        bad_edit = {"type": "edit", "edited_action": {"name": "send_email", "args": {"to": "c@x.org"}}}
+        refused = console.submit(
+            [item(rows[0], bad_edit), item(rows[1], {"type": "approve"}), item(rows[2], {"type": "approve"})], "ana"
+        )
+        assert refused.exit_code == 2 and "subject" in refused.invalid[0].error
+        assert console.store.query("SELECT COUNT(*) FROM review_decisions")[0][0] == 0
+
+        edit = {"type": "edit", "edited_action": {"name": "send_email", "args": {"to": "c@x.org", "subject": "hey"}}}
+        batch = [
+            item(rows[0], edit),
+            item(rows[1], {"type": "reject", "message": "keep it"}),
+            item(rows[2], {"type": "approve"}),
+        ]
+        done = console.submit(batch, "ana")
+        assert done.exit_code == 0, done.to_dict()
+        assert sorted(i for _, i in done.applied) == [r.interrupt_id for r in rows]
+        saved = console.graph.get_state({"configurable": {"thread_id": job.thread_id}}).values["decisions"]
+        assert saved == [edit, {"type": "reject", "message": "keep it"}, {"type": "approve"}]  # in call order
+        assert console.pending() == []
+        again = console.submit(batch, "bob")
+        assert again.exit_code == 3 and {c.reviewer for c in again.conflicts} == {"ana"}
     finally:
         console.close()
