@@ -25,6 +25,14 @@ from graph.state import CanvasState
 from graph.tools import TOOLS
 
 
+def route_tool_calls(state: CanvasState) -> list[Send] | str:
+    """Each pending tool call as its own `tools` task (the list form of ToolNode input reads state from channels)."""
+    last = state["messages"][-1]
+    if isinstance(last, AIMessage) and last.tool_calls:
+        return [Send("tools", [call]) for call in last.tool_calls]
+    return END
+
+
 def build_graph(
     checkpointer: BaseCheckpointSaver | None = None, *, model: BaseChatModel | None = None
 ) -> CompiledStateGraph:
@@ -33,13 +41,6 @@ def build_graph(
 
     def agent(state: CanvasState) -> dict[str, Any]:
         return {"messages": [bound.invoke(state["messages"])]}
-
-    def route_tool_calls(state: CanvasState) -> list[Send] | str:
-        # One task per call: the list form of ToolNode input reads state from channels.
-        last = state["messages"][-1]
-        if isinstance(last, AIMessage) and last.tool_calls:
-            return [Send("tools", [call]) for call in last.tool_calls]
-        return END
 
     builder = StateGraph(CanvasState)
     builder.add_node("agent", agent)

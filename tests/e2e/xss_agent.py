@@ -19,8 +19,9 @@ from langchain_core.tools import tool
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.prebuilt import ToolNode
-from langgraph.types import Send, interrupt
+from langgraph.types import interrupt
 
+from graph.agent import route_tool_calls
 from graph.state import CanvasState
 
 IMG = "<img src=x onerror=alert(1)>"
@@ -54,17 +55,11 @@ def build(checkpointer: Any) -> Any:
         call = {"name": TOOL_NAME, "args": {"shape_id": SHAPE_ID, "color": COLOUR}, "id": "xss-call"}
         return {"messages": [AIMessage(content=f"Asking about {SCRIPT}", tool_calls=[call])]}
 
-    def route(state: CanvasState) -> list[Send] | str:
-        last = state["messages"][-1]
-        if isinstance(last, AIMessage) and last.tool_calls:
-            return [Send("tools", [call]) for call in last.tool_calls]
-        return END
-
     builder = StateGraph(CanvasState)
     builder.add_node("agent", agent)
     builder.add_node("tools", ToolNode([create_circle_unchecked]))
     builder.add_edge(START, "agent")
-    builder.add_conditional_edges("agent", route, ["tools", END])
+    builder.add_conditional_edges("agent", route_tool_calls, ["tools", END])
     builder.add_edge("tools", "agent")
     return builder.compile(checkpointer=checkpointer)
 
