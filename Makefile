@@ -40,9 +40,11 @@ test: $(DEV) chromium
 test-fast: $(DEV)
 	$(PY) -m pytest -m "not e2e"
 
+## lint: ruff (style, imports, docstrings) and mypy (types of the review core, the demo agent and the UI)
 lint: $(DEV)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m mypy
 
 ## bench: the benchmarks, figures and ratios printed side by side
 bench: $(DEV)

@@ -202,7 +202,7 @@ def bench_changed(
             )
         )
     if small_times and small is not None:
-        threads = small.store.query("SELECT COUNT(*) FROM review_thread_heads")[0][0]
+        threads = small.storage.query("SELECT COUNT(*) FROM review_thread_heads")[0][0]
         seconds, full = statistics.median(small_times), statistics.median(times[k_small])
         figures.append(
             Figure(

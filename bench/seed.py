@@ -148,7 +148,7 @@ def check_copyable(conn: sqlite3.Connection, thread_id: str) -> None:
 def copy_threads(console: ReviewConsole, source: str, count: int) -> list[str]:
     """`count` new threads, each a copy of `source`, in one transaction; returns their ids."""
     targets = [uuid.uuid4().hex for _ in range(count)]
-    with console.store.transaction() as conn:
+    with console.storage.transaction() as conn:
         copy_thread(conn, source, targets)
     return targets
 
@@ -191,9 +191,9 @@ def seed(
         for n, thread_id in enumerate(finished_templates):
             run_finished(graph, thread_id, _FINISH_PLANS[n % len(_FINISH_PLANS)], n, history)
         result.template_seconds = time.perf_counter() - started
-        with console.store.lock:
+        with console.storage.lock:
             for thread_id in paused_templates + finished_templates:
-                check_copyable(console.store.conn, thread_id)
+                check_copyable(console.storage.conn, thread_id)
         result.paused = list(paused_templates)
         result.finished = list(finished_templates)
         for kind, sources, total in (

@@ -9,6 +9,7 @@ every pending task re-runs up to its interrupt on each resume.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import random
@@ -18,6 +19,7 @@ from typing import Annotated, Any
 
 from langchain_core.messages import ToolMessage
 from langchain_core.tools import InjectedToolCallId, tool
+from langgraph.config import get_config
 from langgraph.prebuilt import InjectedState
 from langgraph.types import Command, interrupt
 from pydantic import AfterValidator, BaseModel, Field, ValidationError
@@ -92,16 +94,43 @@ def _simulated_work() -> None:
         time.sleep(random.uniform(0, jitter_ms) / 1000)
 
 
-def _record_effect(tool_call_id: str, effect: dict[str, Any]) -> None:
-    """Append the effect to CANVAS_EFFECT_LOG, if set: an effect outside the checkpoint.
+# The run-config key under which the review console hands each tool call its idempotency key
+# (review.idempotency.IDEMPOTENCY_KEYS; this package must not import review/).
+IDEMPOTENCY_KEYS = "review_idempotency_keys"
 
-    A real tool's side effect (an API call) would happen twice if a resume ran twice; this
-    log makes that visible to tests and demos, since checkpoint state alone can look right.
+
+def effect_key(tool_call_id: str) -> str:
+    """This call's idempotency key: the console's (thread/tool_call_id/row), else thread/tool_call_id."""
+    try:
+        configurable = get_config().get("configurable") or {}
+    except RuntimeError:  # called outside a run
+        configurable = {}
+    keys = configurable.get(IDEMPOTENCY_KEYS) or {}
+    return keys.get(tool_call_id) or f"{configurable.get('thread_id', '-')}/{tool_call_id}/-"
+
+
+def _record_effect(tool_call_id: str, effect: dict[str, Any]) -> bool:
+    """Append the effect to CANVAS_EFFECT_LOG, if set, ONCE per idempotency key; False if it was done before.
+
+    The log stands for a real tool's external effect (an API call), which happens again whenever
+    LangGraph re-runs the task (the process died before the task's write was saved). Like a real
+    system taking an `Idempotency-Key`, it checks the key and the append under one file lock, so a
+    second attempt, from any process, is a no-op.
     """
     path = os.environ.get("CANVAS_EFFECT_LOG")
-    if path:
-        with open(path, "a", encoding="utf-8") as log:
-            log.write(json.dumps({"tool_call_id": tool_call_id, "pid": os.getpid(), **effect}) + "\n")
+    if not path:
+        return True
+    key = effect_key(tool_call_id)
+    with open(path, "a+", encoding="utf-8") as log:
+        fcntl.flock(log, fcntl.LOCK_EX)  # released when the file closes
+        log.seek(0)
+        for line in log:
+            if line.strip() and json.loads(line).get("key") == key:
+                return False
+        log.write(json.dumps({"key": key, "tool_call_id": tool_call_id, "pid": os.getpid(), **effect}) + "\n")
+        log.flush()
+        os.fsync(log.fileno())
+    return True
 
 
 def _tool_message(tool_call_id: str, name: str, content: str, *, error: bool = False) -> ToolMessage:

@@ -3,8 +3,10 @@
 import streamlit as st
 
 from ui.console import get_console
+from ui.sidebar import page_frame
 from ui.threads import audit_frame
 
+page_frame("Audit")
 console = get_console()
 
 st.title("Audit")

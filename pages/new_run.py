@@ -7,11 +7,13 @@ import streamlit as st
 from ui.console import get_console
 from ui.format import md_escape, plural
 from ui.runs import EXAMPLES, final_label
+from ui.sidebar import INBOX, THREAD, page_frame
 
 PROMPT_KEY = "new_run_prompt"
 JOB_KEY = "new_run_job_id"
 POLL_SECONDS = 0.1
 
+page_frame("New run")
 console = get_console()
 state = st.session_state
 
@@ -62,7 +64,5 @@ if job is not None:
             status.update(label=final_label(len(outcome.new_pending)), state="complete", expanded=True)
             if outcome.new_pending:
                 st.caption(plural(len(outcome.new_pending), "row") + " added to the Inbox.")
-    st.page_link("pages/inbox.py", label="Review in Inbox", icon=":material/inbox:")
-    st.page_link(
-        "pages/thread.py", label="Open the thread", icon=":material/timeline:", query_params={"thread": job.thread_id}
-    )
+    st.page_link(INBOX, label="Review in Inbox", icon=":material/inbox:")
+    st.page_link(THREAD, label="Open the thread", icon=":material/timeline:", query_params={"thread": job.thread_id})

@@ -5,8 +5,10 @@ import streamlit as st
 from ui.canvas import canvas_html
 from ui.console import get_console
 from ui.format import md_escape, short_id
+from ui.sidebar import INBOX, NEW_RUN, page_frame
 from ui.threads import conversation, pending_frame, shapes_frame, timeline_frame
 
+page_frame("Thread")
 console = get_console()
 state = st.session_state
 
@@ -15,7 +17,7 @@ st.caption("One thread as its checkpoints hold it. Threads are listed most recen
 threads = console.threads()
 if not threads:
     st.info("No threads yet: start one on the New run page.")
-    st.page_link("pages/new_run.py", label="Start a run", icon=":material/play_circle:")
+    st.page_link(NEW_RUN, label="Start a run", icon=":material/play_circle:")
     st.stop()
 
 wanted = st.query_params.get("thread") or state.get("thread_id")
@@ -40,7 +42,7 @@ with shapes_column:
 st.subheader("Pending")
 if view.pending:
     st.dataframe(pending_frame(view.pending), hide_index=True)
-    st.page_link("pages/inbox.py", label="Review in Inbox", icon=":material/inbox:")
+    st.page_link(INBOX, label="Review in Inbox", icon=":material/inbox:")
 else:
     st.caption("Nothing pending in this thread.")
 

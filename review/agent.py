@@ -1,22 +1,23 @@
 """Which agent the console reviews: an import path to a spec, the demo agent by default.
 
-A spec has `name`, `build_graph(checkpointer)`, `tools` (their schemas check edited arguments)
-and `start_input(prompt)`. REVIEW_AGENT="package.module:ATTR" points the console at another agent.
+A spec has `name`, `build_graph(checkpointer)`, `tools` (their schemas check edited arguments),
+`start_input(prompt)` and, optionally, `allowed_types`: the (module, class) pairs its state holds
+beyond LangGraph's safe ones, which the restricted checkpoint serializer may then revive.
+`Settings.agent` ("package.module:ATTR", REVIEW_AGENT) points the console at another agent.
 """
 
 from __future__ import annotations
 
 import importlib
-import os
 from typing import Any, Protocol
 
 from langchain_core.tools import BaseTool
 
-DEFAULT_AGENT = "graph:AGENT"
+from review.settings import DEFAULT_AGENT
 
 
 class AgentSpec(Protocol):
-    """What the console needs to know about an agent."""
+    """What the console needs to know about an agent (graph.agent.AgentSpec is one)."""
 
     name: str
     tools: tuple[BaseTool, ...]
@@ -26,11 +27,17 @@ class AgentSpec(Protocol):
     def start_input(self, prompt: str) -> dict[str, Any]: ...
 
 
-def load_agent(path: str | None = None) -> AgentSpec:
-    """Import `module:attr` (REVIEW_AGENT, else the canvas-shapes demo)."""
-    target = path or os.environ.get("REVIEW_AGENT") or DEFAULT_AGENT
+def load_agent(target: str | None = None) -> AgentSpec:
+    """Import `module:attr` (the demo agent when None)."""
+    target = target or DEFAULT_AGENT
     module_name, _, attr = target.partition(":")
     try:
-        return getattr(importlib.import_module(module_name), attr or "AGENT")
+        spec: AgentSpec = getattr(importlib.import_module(module_name), attr or "AGENT")
     except (ImportError, AttributeError) as exc:
         raise ValueError(f"cannot load the agent {target!r}: {exc}") from exc
+    return spec
+
+
+def allowed_types(spec: AgentSpec) -> tuple[tuple[str, ...], ...]:
+    """The extra types the agent's checkpoints may hold (none for the demo)."""
+    return tuple(tuple(item) for item in getattr(spec, "allowed_types", ()) or ())

@@ -1,4 +1,10 @@
-"""The decision log: who decided what, when, with the arguments before and after."""
+"""The decision log: who decided what, when, with the arguments before and after, and what became of it.
+
+Append-only: every attempt is an entry, with its outcome (`claimed` while being applied, `applied`,
+`failed` with the reason). An entry says when recovery finished it (`recovered_from`: the owner it
+took it over from) and when recovery re-sent it after a resume had started (`rerun`: its tool may
+have run twice; an idempotent tool made the effect once).
+"""
 
 from __future__ import annotations
 
@@ -8,12 +14,13 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from review.store import Store
+from review.storage import Storage
 
 AUDIT_FIELDS = (
     "decided_at",
     "reviewer",
     "thread_id",
+    "row_id",
     "interrupt_id",
     "tool",
     "decision",
@@ -23,17 +30,23 @@ AUDIT_FIELDS = (
     "status",
     "applied_at",
     "error",
+    "rerun",
+    "recovered_from",
     "batch_id",
+    "attempt_id",
 )
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
 class AuditEntry:
-    """One recorded decision."""
+    """One recorded decision attempt."""
 
+    attempt_id: int
     decided_at: str
     reviewer: str
     thread_id: str
+    row_id: str
     interrupt_id: str
     tool: str | None
     decision: str
@@ -43,28 +56,23 @@ class AuditEntry:
     status: str
     applied_at: str | None
     error: str | None
+    rerun: bool
+    recovered_from: str | None
     batch_id: str
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def list_decisions(store: Store, *, reviewer: str | None = None, thread_id: str | None = None) -> list[AuditEntry]:
-    """Recorded decisions, newest first, optionally of one reviewer or one thread."""
-    sql = "SELECT * FROM review_decisions WHERE 1 = 1"
-    params: list[Any] = []
-    if reviewer:
-        sql += " AND reviewer = ?"
-        params.append(reviewer)
-    if thread_id:
-        sql += " AND thread_id = ?"
-        params.append(thread_id)
-    sql += " ORDER BY decided_at DESC, thread_id, interrupt_id"
+def list_decisions(storage: Storage, *, reviewer: str | None = None, thread_id: str | None = None) -> list[AuditEntry]:
+    """Recorded attempts, newest first, optionally of one reviewer or one thread."""
     return [
         AuditEntry(
+            attempt_id=row["attempt_id"],
             decided_at=row["decided_at"],
             reviewer=row["reviewer"],
             thread_id=row["thread_id"],
+            row_id=row["row_id"],
             interrupt_id=row["interrupt_id"],
             tool=row["tool"],
             decision=row["decision_type"],
@@ -74,22 +82,30 @@ def list_decisions(store: Store, *, reviewer: str | None = None, thread_id: str 
             status=row["status"],
             applied_at=row["applied_at"],
             error=row["error"],
+            rerun=bool(row["rerun"]),
+            recovered_from=row["recovered_from"],
             batch_id=row["batch_id"],
         )
-        for row in store.query(sql, tuple(params))
+        for row in storage.decisions(reviewer=reviewer, thread_id=thread_id)
     ]
 
 
+def csv_cell(value: Any) -> str:
+    """A cell a spreadsheet shows as text: one starting like a formula (= + - @) gets a leading `'`."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
 def to_csv(entries: list[AuditEntry]) -> str:
-    """CSV with a header row; arguments as JSON text."""
+    """CSV with a header row; arguments as JSON text; no cell can run as a spreadsheet formula."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=AUDIT_FIELDS)
     writer.writeheader()
     for entry in entries:
         row = entry.to_dict()
         for key in ("args_before", "args_after"):
-            row[key] = json.dumps(row[key], sort_keys=True) if row[key] is not None else ""
-        writer.writerow(row)
+            row[key] = json.dumps(row[key], sort_keys=True, ensure_ascii=False) if row[key] is not None else ""
+        writer.writerow({key: csv_cell(row[key]) for key in AUDIT_FIELDS})
     return out.getvalue()
 
 

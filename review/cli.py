@@ -1,7 +1,8 @@
 """`python -m review`: a thin command-line shell over the review core. JSON on stdout.
 
-Exit codes: 0 done; 1 a run failed; 2 invalid input (nothing sent); 3 some rows were conflicts
-(the rest were applied).
+Exit codes: 0 done; 1 a run failed, or rows were not applied by this call (see "not_applied");
+2 invalid input or an unusable store (nothing recorded); 3 some rows were conflicts (the rest
+were applied).
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from typing import Any
 
 from review.console import ReviewConsole
 from review.contract import DecisionRequest
-from review.store import StoreError
+from review.settings import Settings
+from review.storage import StoreError
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m review", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m review", description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--db", help="SQLite file (default: $REVIEW_DB, else data/review.sqlite)")
     sub = parser.add_subparsers(dest="command", required=True)
     start = sub.add_parser("start", help="start a run of the agent from a prompt in a new thread")
@@ -32,6 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     audit = sub.add_parser("audit", help="the decision log")
     audit.add_argument("--csv", action="store_true", help="CSV instead of JSON")
     audit.add_argument("--reviewer")
+    sub.add_parser("runs", help="runs in progress or cut short (recovery continues them)")
     return parser
 
 
@@ -51,10 +54,15 @@ def _read_batch(path: str) -> list[DecisionRequest]:
     else:
         with open(path, encoding="utf-8") as source:
             text = source.read()
-    data = json.loads(text)
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise ValueError("the batch is nested too deeply to be a batch of decisions") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"the batch is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
     if not isinstance(data, list):
-        raise ValueError("the batch must be a JSON list of {thread_id, interrupt_id, decision}")
-    return [DecisionRequest.from_dict(item) for item in data]
+        raise ValueError("the batch must be a JSON list of {thread_id, row_id, decision}")
+    return [DecisionRequest.from_dict(item, position) for position, item in enumerate(data, start=1)]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,40 +70,56 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "decide":  # check the input before touching the store
         try:
             batch = _read_batch(args.file)
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, UnicodeDecodeError) as exc:
             return _fail(f"cannot read the batch: {exc}")
+        if not batch:
+            return _fail("the batch is empty: nothing was sent")
     try:
+        settings = Settings.from_env(db=args.db)
         # Only `start` may create a database: a typo in --db must not look like an empty inbox.
-        console = ReviewConsole.open(args.db, create=args.command == "start")
+        console = ReviewConsole.open(settings=settings, create=args.command == "start")
     except (StoreError, ValueError) as exc:
         return _fail(str(exc))
     try:
-        if args.command == "start":
-            try:
-                job = console.start_run(args.prompt)
-            except ValueError as exc:
-                return _fail(str(exc))
-            outcome = job.result()
-            _emit({"thread_id": job.thread_id, "pending": [row.to_dict() for row in outcome.new_pending]})
-        elif args.command == "pending":
-            _emit([row.to_dict() for row in console.pending(args.thread)])
-        elif args.command == "decide":
-            try:
-                result = console.submit(batch, args.reviewer)
-            except ValueError as exc:
-                return _fail(str(exc))
-            _emit(result.to_dict())
-            return result.exit_code
-        elif args.command == "show":
-            view = console.thread(args.thread)
-            if not view.exists:
-                return _fail(f"no thread {args.thread!r} in {console.db_path}")
-            _emit(view.to_dict())
-        elif args.command == "audit":
-            if args.csv:
-                sys.stdout.write(console.audit_csv(reviewer=args.reviewer))
-            else:
-                _emit([entry.to_dict() for entry in console.audit(reviewer=args.reviewer)])
-        return 0
+        return _run(console, args, batch if args.command == "decide" else [])
+    except StoreError as exc:
+        return _fail(str(exc))
     finally:
         console.close()
+
+
+def _run(console: ReviewConsole, args: argparse.Namespace, batch: list[DecisionRequest]) -> int:
+    if args.command == "start":
+        try:
+            job = console.start_run(args.prompt)
+        except ValueError as exc:
+            return _fail(str(exc))
+        try:
+            outcome = job.result()
+        except StoreError as exc:
+            return _fail(f"the run stopped: {exc}; recovery continues it", 1)
+        except Exception as exc:
+            return _fail(f"the run failed: {type(exc).__name__}: {exc}", 1)
+        _emit({"thread_id": job.thread_id, "pending": [row.to_dict() for row in outcome.new_pending]})
+    elif args.command == "pending":
+        _emit([row.to_dict() for row in console.pending(args.thread)])
+    elif args.command == "decide":
+        try:
+            result = console.submit(batch, args.reviewer)
+        except ValueError as exc:
+            return _fail(str(exc))
+        _emit(result.to_dict())
+        return result.exit_code
+    elif args.command == "show":
+        view = console.thread(args.thread)
+        if not view.exists:
+            return _fail(f"no thread {args.thread!r} in {console.db_label}")
+        _emit(view.to_dict())
+    elif args.command == "audit":
+        if args.csv:
+            sys.stdout.write(console.audit_csv(reviewer=args.reviewer))
+        else:
+            _emit([entry.to_dict() for entry in console.audit(reviewer=args.reviewer)])
+    elif args.command == "runs":
+        _emit([{**run.__dict__, "text": run.text} for run in console.runs()])
+    return 0

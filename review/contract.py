@@ -11,6 +11,7 @@ This is the one place that knows interrupt payload shapes. Supported:
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
@@ -25,7 +26,8 @@ class PendingInterrupt:
     """One pending interrupt of one thread: one row in the reviewer's inbox."""
 
     thread_id: str
-    interrupt_id: str
+    row_id: str  # what a decision addresses: the interrupt id, or `<interrupt_id>#n` for a batched part
+    interrupt_id: str  # LangGraph's interrupt id (shared by a batched request's parts)
     tool_call_id: str | None
     tool: str | None
     args: dict[str, Any]
@@ -37,7 +39,7 @@ class PendingInterrupt:
     @property
     def key(self) -> tuple[str, str]:
         """A row's identity: decisions belong to this key, never to a position in a table."""
-        return (self.thread_id, self.interrupt_id)
+        return (self.thread_id, self.row_id)
 
     def to_dict(self) -> dict[str, Any]:
         row = asdict(self)
@@ -50,20 +52,45 @@ class DecisionRequest:
     """A reviewer's decision for one row, as handed to `submit_batch`."""
 
     thread_id: str
-    interrupt_id: str
+    row_id: str
     decision: Any
 
+    @property
+    def interrupt_id(self) -> str:
+        return base_interrupt_id(self.row_id)
+
     @classmethod
-    def from_dict(cls, raw: Any) -> DecisionRequest:
-        """Build from `{"thread_id", "interrupt_id", "decision"}`; raises ValueError with a clear message."""
+    def from_dict(cls, raw: Any, position: int | None = None) -> DecisionRequest:
+        """Build from `{"thread_id", "row_id" (or "interrupt_id"), "decision"}`; ValueError says what is wrong.
+
+        `position` (1-based) names the item in a batch, so a message says which one.
+        """
+        where = f"item {position}" if position is not None else "item"
         if not isinstance(raw, dict):
-            raise ValueError(f"each item must be an object with thread_id, interrupt_id and decision, got {raw!r}")
-        missing = [k for k in ("thread_id", "interrupt_id", "decision") if k not in raw]
+            raise ValueError(f"{where} must be an object with thread_id, row_id and decision, got {clip(raw)}")
+        row_id = raw.get("row_id", raw.get("interrupt_id"))
+        if isinstance(row_id, str):
+            where += f" (row {clip(row_id, 40)})"
+        missing = [
+            k
+            for k, present in (
+                ("thread_id", "thread_id" in raw),
+                ("row_id", row_id is not None),
+                ("decision", "decision" in raw),
+            )
+            if not present
+        ]
         if missing:
-            raise ValueError(f"item is missing {', '.join(missing)}")
-        if not isinstance(raw["thread_id"], str) or not isinstance(raw["interrupt_id"], str):
-            raise ValueError("thread_id and interrupt_id must be strings")
-        return cls(raw["thread_id"], raw["interrupt_id"], raw["decision"])
+            raise ValueError(f"{where} is missing {', '.join(missing)}")
+        if not isinstance(raw["thread_id"], str) or not isinstance(row_id, str):
+            raise ValueError(f"{where}: thread_id and row_id must be strings")
+        unknown = set(raw) - {"thread_id", "row_id", "interrupt_id", "decision"}
+        if unknown:
+            raise ValueError(f"{where} has unknown field(s) {clip(', '.join(sorted(map(str, unknown))), quote=False)}")
+        if "row_id" in raw and "interrupt_id" in raw and base_interrupt_id(raw["row_id"]) != raw["interrupt_id"]:
+            raise ValueError(f"{where}: row_id and interrupt_id name different interrupts")
+        check_depth(raw["decision"], where=where)
+        return cls(raw["thread_id"], row_id, raw["decision"])
 
 
 @dataclass(frozen=True)
@@ -89,7 +116,7 @@ class RowError:
     """Why one row of a batch was refused (nothing of the batch was sent)."""
 
     thread_id: str
-    interrupt_id: str
+    row_id: str
     error: str
 
 
@@ -98,7 +125,7 @@ class Conflict:
     """A row someone already decided: who, when, and what."""
 
     thread_id: str
-    interrupt_id: str
+    row_id: str
     reviewer: str
     decided_at: str
     decision_type: str
@@ -110,11 +137,21 @@ class Conflict:
 
 @dataclass
 class ThreadOutcome:
-    """What happened to one thread of a batch."""
+    """What happened to one thread of a batch, as its checkpoint shows it after the resume.
+
+    `applied`: rows whose interrupt the resume answered. `failed`: rows it did not (row id -> why;
+    they are pending again and free to decide). `taken_over`: rows this process lost to recovery
+    (its lease expired while it was paused): recovery applies them, this process wrote nothing.
+    `unknown`: rows whose outcome could not be read (the database failed); recovery finishes them.
+    """
 
     thread_id: str
     applied: list[str] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    taken_over: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
+    rerun: list[str] = field(default_factory=list)  # re-sent by recovery after a resume had started
     new_pending: list[PendingInterrupt] = field(default_factory=list)
     error: str | None = None
 
@@ -126,6 +163,7 @@ class BatchResult:
     batch_id: str
     invalid: list[RowError] = field(default_factory=list)
     threads: dict[str, ThreadOutcome] = field(default_factory=dict)
+    note: str | None = None  # e.g. "the batch is empty: nothing was sent"
 
     @property
     def applied(self) -> list[tuple[str, str]]:
@@ -144,42 +182,139 @@ class BatchResult:
         return [{"thread_id": t, "error": o.error} for t, o in self.threads.items() if o.error]
 
     @property
+    def not_applied(self) -> list[dict[str, str]]:
+        """Rows sent but not applied by this call: failed, taken over, or of unknown outcome."""
+        rows = []
+        for thread_id, outcome in self.threads.items():
+            rows += [{"thread_id": thread_id, "row_id": r, "reason": why} for r, why in outcome.failed.items()]
+            rows += [
+                {"thread_id": thread_id, "row_id": r, "reason": "taken over by recovery (this process lost its lease)"}
+                for r in outcome.taken_over
+            ]
+            rows += [
+                {
+                    "thread_id": thread_id,
+                    "row_id": r,
+                    "reason": "outcome unknown: the database failed; recovery ends it",
+                }
+                for r in outcome.unknown
+            ]
+        return rows
+
+    @property
     def exit_code(self) -> int:
-        """0 done; 2 invalid input (nothing sent); 3 some rows were conflicts; 1 a run failed."""
-        if self.invalid:
+        """0 done; 2 invalid input (nothing sent); 3 some rows were conflicts; 1 a run failed or rows not applied."""
+        if self.invalid or self.note:
             return 2
         if self.conflicts:
             return 3
-        if self.errors:
+        if self.errors or self.not_applied:
             return 1
         return 0
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "batch_id": self.batch_id,
-            "applied": [{"thread_id": t, "interrupt_id": i} for t, i in self.applied],
+            "applied": [{"thread_id": t, "row_id": i} for t, i in self.applied],
             "conflicts": [{**asdict(c), "message": c.message} for c in self.conflicts],
+            "not_applied": self.not_applied,
+            "rerun_by_recovery": [{"thread_id": t, "row_id": r} for t, o in self.threads.items() for r in o.rerun],
             "new_pending": [p.to_dict() for p in self.new_pending],
             "errors": self.errors,
             "invalid": [asdict(e) for e in self.invalid],
         }
+        if self.note:
+            out["note"] = self.note
+        return out
+
+
+# --- bad input ---------------------------------------------------------------------------
+
+ECHO_CHARS = 80  # an error message quotes at most this much of what it was given
+MAX_DEPTH = 32  # nesting a decision may have; deeper is refused before anything recurses on it
+MAX_REVIEWER_CHARS = 120
+
+
+def clip(value: Any, limit: int = ECHO_CHARS, *, quote: bool = True) -> str:
+    """`repr(value)` (or the text itself, `quote=False`) cut to `limit` characters: an error never echoes
+    a 10 MB input back."""
+    text = value if isinstance(value, str) and not quote else repr(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 1]}… ({len(text):,} characters)"
+
+
+def check_depth(value: Any, *, where: str = "the decision", limit: int = MAX_DEPTH) -> None:
+    """Refuse values nested deeper than `limit` (iteratively: a deep value must not overflow the stack)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            raise ValueError(f"{where} is nested more than {limit} levels deep")
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend((v, depth + 1) for v in item)
+
+
+def check_reviewer(name: Any) -> str:
+    """A reviewer name as stored: trimmed, at most 120 characters, no control characters."""
+    if name is None or (isinstance(name, str) and not name.strip()):
+        raise ValueError("a reviewer name is required before decisions can be sent")
+    if not isinstance(name, str):
+        raise ValueError("the reviewer name must be text")
+    name = name.strip()
+    if not name:
+        raise ValueError("a reviewer name is required before decisions can be sent")
+    if len(name) > MAX_REVIEWER_CHARS:
+        raise ValueError(f"the reviewer name is longer than {MAX_REVIEWER_CHARS} characters")
+    if any(unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp") for char in name):
+        raise ValueError("the reviewer name contains control characters (a line break, a tab...)")
+    return name
 
 
 # --- payload normalisation ---------------------------------------------------------------
 
 
 def allowed_from_schema(schema: Any) -> tuple[str, ...] | None:
-    """Decision types named by a JSON Schema of decisions (`oneOf`/`anyOf` of `type` consts)."""
+    """Decision types a JSON Schema of decisions allows: the `type` consts (or enums) of its variants.
+
+    Variants are `oneOf` / `anyOf` entries, inline or `$ref`s into `$defs` / `definitions` (langchain's
+    per-call `response_schema` lists `$ref`s only). None when the schema names no decision type.
+    """
     if not isinstance(schema, dict):
         return None
-    variants = schema.get("oneOf") or schema.get("anyOf")
-    if not isinstance(variants, list):
+    found: list[str] = []
+    seen: set[int] = set()
+
+    def resolve(node: Any) -> Any:
+        for _ in range(16):  # a chain of refs, never a loop
+            ref = node.get("$ref") if isinstance(node, dict) else None
+            if not isinstance(ref, str) or not ref.startswith("#/"):
+                return node
+            target: Any = schema
+            for part in ref[2:].split("/"):
+                target = target.get(part.replace("~1", "/").replace("~0", "~")) if isinstance(target, dict) else None
+            node = target
         return None
-    found = []
-    for variant in variants:
-        const = ((variant or {}).get("properties") or {}).get("type", {}).get("const")
-        if const in DECISION_TYPES:
-            found.append(const)
+
+    def visit(node: Any) -> None:
+        node = resolve(node)
+        if not isinstance(node, dict) or id(node) in seen:
+            return
+        seen.add(id(node))
+        variants = node.get("oneOf") or node.get("anyOf")
+        if isinstance(variants, list):
+            for variant in variants:
+                visit(variant)
+            return
+        kind = resolve(((node.get("properties") or {}).get("type")) or {})
+        values = [kind.get("const")] if isinstance(kind, dict) and "const" in kind else []
+        if isinstance(kind, dict) and isinstance(kind.get("enum"), list):
+            values += kind["enum"]
+        found.extend(v for v in values if v in DECISION_TYPES and v not in found)
+
+    visit(schema)
     return tuple(found) or None
 
 
@@ -213,10 +348,11 @@ def _batched_rows(
         rows.append(
             PendingInterrupt(
                 thread_id=thread_id,
-                interrupt_id=f"{interrupt_id}{BATCH_PART}{index}",
+                row_id=f"{interrupt_id}{BATCH_PART}{index}",
+                interrupt_id=interrupt_id,
                 tool_call_id=_str_or_none(request.get("id")),
                 tool=name,
-                args=request.get("args") if isinstance(request.get("args"), dict) else {},
+                args=_args(request.get("args")),
                 description=str(request.get("description") or ""),
                 allowed_decisions=tuple(d for d in allowed if d in DECISION_TYPES),
                 raised_at=raised_at,
@@ -233,10 +369,11 @@ def _single_row(
         allowed = value.get("allowed_decisions") or allowed_from_schema(response_schema) or DECISION_TYPES
         return PendingInterrupt(
             thread_id=thread_id,
+            row_id=interrupt_id,
             interrupt_id=interrupt_id,
             tool_call_id=_str_or_none(value.get("tool_call_id")),
             tool=_str_or_none(value.get("name")),
-            args=value.get("args") if isinstance(value.get("args"), dict) else {},
+            args=_args(value.get("args")),
             description=str(value.get("description") or ""),
             allowed_decisions=tuple(d for d in allowed if d in DECISION_TYPES),
             raised_at=raised_at,
@@ -250,10 +387,11 @@ def _single_row(
         )
         return PendingInterrupt(
             thread_id=thread_id,
+            row_id=interrupt_id,
             interrupt_id=interrupt_id,
             tool_call_id=None,
             tool=_str_or_none(request.get("action")),
-            args=request.get("args") if isinstance(request.get("args"), dict) else {},
+            args=_args(request.get("args")),
             description=str(value.get("description") or ""),
             allowed_decisions=allowed,
             raised_at=raised_at,
@@ -261,6 +399,7 @@ def _single_row(
         )
     return PendingInterrupt(
         thread_id=thread_id,
+        row_id=interrupt_id,
         interrupt_id=interrupt_id,
         tool_call_id=None,
         tool=None,
@@ -307,6 +446,10 @@ def incomplete_requests(decided: Iterable[str], pending: Iterable[str]) -> list[
         if index and row_id not in decided:
             missing.add(base)
     return [row_id for row_id in decided if BATCH_PART in row_id and base_interrupt_id(row_id) in missing]
+
+
+def _args(value: Any) -> dict[str, Any]:
+    return dict(value) if isinstance(value, dict) else {}
 
 
 def _str_or_none(value: Any) -> str | None:

@@ -80,7 +80,9 @@ def _pairs(text: str) -> dict[str, tuple[str, bool]]:
 
 def _split_commas(text: str) -> list[str]:
     """Split on commas outside double quotes and outside [...] / {...} (JSON values of list arguments)."""
-    parts, current, quoted, escaped, depth = [], [], False, False, 0
+    parts: list[str] = []
+    current: list[str] = []
+    quoted, escaped, depth = False, False, 0
     for char in text:
         if escaped:
             escaped = False

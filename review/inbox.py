@@ -14,34 +14,29 @@ newer truth than a fresh one could be: any write to the thread bumps `seq`, whic
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from dataclasses import dataclass
 from typing import Any
 
 from review.contract import PendingInterrupt, rows_from_interrupt
-from review.store import Store
-
-# Threads changed in a seq range whose head checkpoint carries an interrupt write; the rest have nothing
-# pending. Written as EXISTS so the seq index drives it (a JOIN let SQLite scan all of `writes` first).
-_PAUSED_SINCE = """
-SELECT h.thread_id FROM review_thread_heads AS h
-WHERE h.seq > ? AND h.seq <= ? AND EXISTS (
-    SELECT 1 FROM writes AS w
-    WHERE w.thread_id = h.thread_id AND w.checkpoint_ns = '' AND w.checkpoint_id = h.checkpoint_id
-        AND w.channel = '__interrupt__'
-)
-"""
+from review.storage import Storage
 
 
 def read_state(graph: Any, thread_id: str) -> list[PendingInterrupt]:
     """The pending rows of one thread, straight from its latest checkpoint (always decodes it)."""
+    return read_snapshot(graph, thread_id)[0]
+
+
+def read_snapshot(graph: Any, thread_id: str) -> tuple[list[PendingInterrupt], tuple[str, ...], str | None]:
+    """Pending rows, next tasks and head checkpoint id of one thread, from one `get_state`."""
     snapshot = graph.get_state({"configurable": {"thread_id": thread_id}})
-    return [
+    rows = [
         row
         for item in snapshot.interrupts
         for row in rows_from_interrupt(thread_id, item.id, item.value, item.response_schema, snapshot.created_at)
     ]
+    head = (snapshot.config or {}).get("configurable", {}).get("checkpoint_id") if snapshot.created_at else None
+    return rows, tuple(snapshot.next), head
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,12 +51,13 @@ class _Known:
 class Inbox:
     """Per-process cache of pending rows, kept equal to checkpoint state by `refresh()`."""
 
-    def __init__(self, store: Store, graph: Any) -> None:
-        self._store = store
+    def __init__(self, storage: Storage, graph: Any) -> None:
+        self._storage = storage
         self._graph = graph
         self._refreshing = threading.Lock()  # one refresh at a time; reads never wait for one
         self._lock = threading.Lock()  # guards the fields below; held only briefly
         self._seq = 0
+        self._generation: int | None = None  # of the store's change feed; a new one means a possible gap
         self._known: dict[str, _Known] = {}
         self._rows: dict[str, tuple[PendingInterrupt, ...]] = {}  # paused threads only
         self._listing: list[PendingInterrupt] | None = None  # `_rows` flattened, oldest first
@@ -71,17 +67,14 @@ class Inbox:
     def refresh(self) -> int:
         """Re-read the threads changed since the last refresh; return how many changed."""
         with self._refreshing:
-            with self._store.lock:
-                conn = self._store.conn
-                conn.execute("BEGIN")  # one read snapshot for both queries
-                try:
-                    changed = conn.execute(
-                        "SELECT thread_id, seq FROM review_thread_heads WHERE seq > ?", (self._seq,)
-                    ).fetchall()
-                    top = max((row[1] for row in changed), default=self._seq)
-                    paused = {row[0] for row in conn.execute(_PAUSED_SINCE, (self._seq, top))} if changed else set()
-                finally:
-                    conn.execute("COMMIT")
+            changes = self._storage.changes_since(self._seq)
+            if self._generation is not None and changes.generation != self._generation:
+                # The feed's triggers were missing or re-installed: writes may have gone unseen. Re-read all.
+                with self._lock:
+                    self._clear()
+                changes = self._storage.changes_since(0)
+            self._generation = changes.generation
+            changed, paused, top = changes.changed, changes.paused, changes.top
             found: list[tuple[str, _Known]] = []
             reads = 0
             with self._lock:
@@ -116,6 +109,15 @@ class Inbox:
                 self._remember(thread_id, _Known(seq, tuple(rows), True))
         return rows
 
+    def read_full(self, thread_id: str) -> tuple[list[PendingInterrupt], tuple[str, ...], str | None]:
+        """Rows, next tasks and head checkpoint, always decoded fresh (after a run); the rows are remembered."""
+        seq = self._head_seq(thread_id)
+        rows, next_tasks, head = read_snapshot(self._graph, thread_id)
+        if seq is not None:
+            with self._lock:
+                self._remember(thread_id, _Known(seq, tuple(rows), True))
+        return rows, next_tasks, head
+
     def rows(self, thread_id: str | None = None, *, refresh: bool = True) -> list[PendingInterrupt]:
         """Pending rows, oldest first; of one thread when `thread_id` is given."""
         if refresh:
@@ -131,10 +133,14 @@ class Inbox:
     def forget(self) -> None:
         """Drop the cache: the next refresh re-reads every thread (a cold start)."""
         with self._refreshing, self._lock:
-            self._seq = 0
-            self._known.clear()
-            self._rows.clear()
-            self._listing = None
+            self._clear()
+
+    def _clear(self) -> None:
+        """Caller holds `_lock`."""
+        self._seq = 0
+        self._known.clear()
+        self._rows.clear()
+        self._listing = None
 
     # --- internals (callers hold `_lock` where noted) -------------------------------------------
 
@@ -152,11 +158,4 @@ class Inbox:
             self._listing = None
 
     def _head_seq(self, thread_id: str) -> int | None:
-        try:
-            with self._store.lock:
-                row = self._store.conn.execute(
-                    "SELECT seq FROM review_thread_heads WHERE thread_id = ?", (thread_id,)
-                ).fetchone()
-        except sqlite3.ProgrammingError:  # a closed store: read without remembering
-            return None
-        return row[0] if row is not None else None
+        return self._storage.head_seq(thread_id)

@@ -1,29 +1,31 @@
-"""Who is applying what: owners, their liveness, and per-thread leases across processes.
+"""Who is running which thread: owners, their liveness, per-thread leases with fencing tokens.
 
-Two resumes of one thread at once fork its history and run tools twice, so each thread is
-resumed under a lease held in the database (plus an in-process lock for sessions of one
-process). A lease names its owner (`host:pid:token`) and lasts until its heartbeat stops; an
-owner whose process is gone releases everything at once, so recovery never waits out a lease
-of a killed process, and never takes one from a live process that is applying right now.
+Two runs of one thread at once fork its history and run tools twice, so every run (start, resume,
+recovery) holds the thread's lease: a row (thread, owner, token) in the store, plus an in-process
+lock for sessions of one process. The heartbeat keeps the owner's leases and claims alive. A lease
+past its time, or one whose owner's process is gone, may be taken over with a NEW token; the old
+owner is then refused at its next checkpoint write (the fenced saver checks the token in the same
+transaction), so recovery never has to trust that the old owner is dead, only that it is late.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import threading
 import time
 import uuid
 from collections import defaultdict
+from datetime import UTC, datetime
 
-from review.store import Store
+from review.storage import LeaseRow, Storage, StoreError
 
-DEFAULT_LEASE_SECONDS = 15.0
+log = logging.getLogger(__name__)
 
 
-def lease_seconds() -> float:
-    """How long a lease lives without a heartbeat (REVIEW_LEASE_SECONDS, default 15)."""
-    return float(os.environ.get("REVIEW_LEASE_SECONDS") or DEFAULT_LEASE_SECONDS)
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def new_owner() -> str:
@@ -31,7 +33,10 @@ def new_owner() -> str:
 
 
 def owner_is_gone(owner: str, me: str) -> bool:
-    """True only when we can tell the owner's process has ended (same host, pid not running)."""
+    """True only when we can tell the owner's process has ended (same host, pid not running).
+
+    A stopped process (SIGSTOP, a suspended laptop) is NOT gone: only its lease's expiry tells.
+    """
     host, _, rest = owner.partition(":")
     pid_text, _, _token = rest.partition(":")
     if owner == me or host != socket.gethostname() or not pid_text.isdigit():
@@ -53,70 +58,129 @@ def owner_is_gone(owner: str, me: str) -> bool:
 
 
 class Leases:
-    """This process's owner identity, its thread leases, and the heartbeat that keeps them alive."""
+    """This process's owner identity, the leases it holds, and the heartbeat that keeps them alive."""
 
-    def __init__(self, store: Store, seconds: float | None = None) -> None:
-        self.store = store
+    def __init__(self, storage: Storage, seconds: float, *, heartbeat: bool = True) -> None:
+        self.storage = storage
         self.owner = new_owner()
-        self.seconds = seconds or lease_seconds()
-        self._local = defaultdict(threading.Lock)  # one resume per thread inside this process
-        self._local_guard = threading.Lock()
+        self.seconds = seconds
+        self._local: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
+        self._guard = threading.Lock()
+        self._held: dict[str, str] = {}  # thread_id -> token of the lease this process holds
+        self.lost: set[str] = set()  # tokens the heartbeat found taken over
+        self.last_error: str | None = None  # the heartbeat's last failure, shown by the console's health
         self._stop = threading.Event()
-        self._beat = threading.Thread(target=self._heartbeat, name="review-lease-heartbeat", daemon=True)
-        self._beat.start()
+        self._beat: threading.Thread | None = None
+        if heartbeat and not storage.read_only:
+            self._beat = threading.Thread(target=self._heartbeat, name="review-lease-heartbeat", daemon=True)
+            self._beat.start()
 
     def until(self) -> float:
         return time.time() + self.seconds
 
-    def acquire(self, thread_id: str, *, wait: float = 600.0) -> bool:
-        """Hold `thread_id` for this owner; wait up to `wait` seconds (0: try once)."""
-        with self._local_guard:
-            local = self._local[thread_id]
-        got = local.acquire(timeout=wait) if wait > 0 else local.acquire(blocking=False)
-        if not got:
+    def abandoned(self, owner: str, lease_until: float) -> bool:
+        """May recovery take what `owner` holds? Released (''), expired, or its process is gone."""
+        if owner == self.owner:
             return False
+        return owner == "" or lease_until < time.time() or owner_is_gone(owner, self.owner)
+
+    def token(self, thread_id: str) -> str | None:
+        with self._guard:
+            return self._held.get(thread_id)
+
+    def _lock(self, thread_id: str) -> threading.Lock:
+        with self._guard:
+            return self._local[thread_id]
+
+    def acquire(self, thread_id: str, kind: str, *, wait: float = 600.0) -> str | None:
+        """Hold `thread_id` for this owner; returns the lease token, or None after `wait` seconds (0: once)."""
+        local = self._lock(thread_id)
+        if not (local.acquire(timeout=wait) if wait > 0 else local.acquire(blocking=False)):
+            return None
+        token = uuid.uuid4().hex
         deadline = time.monotonic() + wait
-        while not self._try(thread_id):
-            if time.monotonic() >= deadline:
-                local.release()
-                return False
-            time.sleep(0.05)
-        return True
+        try:
+            while True:
+                blocking = self.storage.acquire_lease(
+                    thread_id,
+                    self.owner,
+                    token,
+                    self.until(),
+                    kind,
+                    lambda row: self.abandoned(row.owner, row.lease_until),
+                    now_iso(),
+                )
+                if blocking is None:
+                    break
+                if time.monotonic() >= deadline:
+                    local.release()
+                    return None
+                time.sleep(0.05)
+        except BaseException:
+            local.release()
+            raise
+        with self._guard:
+            self._held[thread_id] = token
+        return token
 
-    def release(self, thread_id: str) -> None:
-        with self.store.transaction() as conn:
-            conn.execute("DELETE FROM review_thread_leases WHERE thread_id = ? AND owner = ?", (thread_id, self.owner))
-        with self._local_guard:
-            local = self._local[thread_id]
-        local.release()
+    def take_over(self, row: LeaseRow, kind: str) -> str | None:
+        """Take an abandoned lease if it is still the one found (its token); None if someone was faster."""
+        local = self._lock(row.thread_id)
+        if not local.acquire(blocking=False):
+            return None
+        token = uuid.uuid4().hex
+        try:
+            taken = self.storage.take_over_lease(row, self.owner, token, self.until(), kind, now_iso())
+        except BaseException:
+            local.release()
+            raise
+        if not taken:
+            local.release()
+            return None
+        with self._guard:
+            self._held[row.thread_id] = token
+        return token
 
-    def _try(self, thread_id: str) -> bool:
-        with self.store.transaction() as conn:
-            row = conn.execute(
-                "SELECT owner, lease_until FROM review_thread_leases WHERE thread_id = ?", (thread_id,)
-            ).fetchone()
-            held_by_other = row and row["owner"] != self.owner and row["lease_until"] > time.time()
-            if held_by_other and not owner_is_gone(row["owner"], self.owner):
-                return False
-            conn.execute(
-                "INSERT OR REPLACE INTO review_thread_leases(thread_id, owner, lease_until) VALUES (?, ?, ?)",
-                (thread_id, self.owner, self.until()),
-            )
-            return True
+    def release(
+        self,
+        thread_id: str,
+        token: str,
+        *,
+        state: str | None = None,
+        checkpoint_id: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        """End the lease: dropped when the run ended cleanly, else left to recovery as `state`."""
+        try:
+            self.storage.end_lease(thread_id, token, state=state, checkpoint_id=checkpoint_id, error=error)
+        except StoreError as exc:  # the lease expires by itself; recovery then takes it
+            log.warning("could not release the lease of thread %s: %s", thread_id, exc)
+        finally:
+            with self._guard:
+                if self._held.get(thread_id) == token:
+                    del self._held[thread_id]
+            self._lock(thread_id).release()
 
     def _heartbeat(self) -> None:
         while not self._stop.wait(self.seconds / 3):
-            try:
-                with self.store.transaction() as conn:
-                    until = self.until()
-                    conn.execute("UPDATE review_thread_leases SET lease_until = ? WHERE owner = ?", (until, self.owner))
-                    conn.execute(
-                        "UPDATE review_decisions SET lease_until = ? WHERE owner = ? AND status = 'claimed'",
-                        (until, self.owner),
-                    )
-            except Exception:  # a closed store or a busy database: the next beat tries again
-                if self._stop.is_set():
-                    return
+            self.beat()
+
+    def beat(self) -> None:
+        """Extend every lease and claim of this owner once (the heartbeat thread calls it)."""
+        with self._guard:
+            tokens = list(self._held.values())
+        try:
+            lost = self.storage.heartbeat(self.owner, tokens, self.until())
+        except Exception as exc:  # a busy or closed database: say so, the next beat tries again
+            if self._stop.is_set():
+                return
+            self.last_error = f"lease heartbeat failed: {exc}"
+            log.warning("%s (leases expire after %.0f s without one)", self.last_error, self.seconds)
+            return
+        self.last_error = None
+        if lost:
+            self.lost |= lost
+            log.warning("%d lease(s) of %s were taken over by recovery", len(lost), self.owner)
 
     def stop(self) -> None:
         self._stop.set()

@@ -1,35 +1,46 @@
-"""Runs the agent off the caller's stack: new runs and resumes, with progress events.
+"""Runs the agent off the caller's stack: new runs, resumes and recovery, each under the thread's lease.
 
-A resume runs in a worker thread of this process, so a Streamlit rerun, a closed tab or a
-second click cannot cut it short or repeat it. Streams are used for progress only; what a run
-left pending is read back from the checkpoint afterwards (a stream may not carry an interrupt).
+A run executes in a worker thread of this process, so a Streamlit rerun, a closed tab or a second
+click cannot cut it short or repeat it. Every run:
+- holds the thread's lease and passes its token to the fenced saver (a run that lost its lease is
+  refused at its next write and reports its rows as taken over);
+- passes every tool its idempotency key (thread / tool_call_id / row id) in the config, so a tool
+  that LangGraph re-runs (its write was lost in a crash) can make its effect once;
+- saves checkpoints synchronously (`durability="sync"`), so a refused write stops the run before
+  its next step starts;
+- derives every row's outcome from the checkpoint afterwards (was its interrupt answered?), never
+  from an exception, and leaves a run that was cut short (tasks to run, nothing pending) to recovery.
+Streams are for progress only; what a run left pending is read back from the checkpoint.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from langgraph.errors import UnknownInterruptError
 from langgraph.types import Command
 
 from review.contract import PendingInterrupt, ThreadOutcome, incomplete_requests, resume_map
+from review.idempotency import IDEMPOTENCY_KEYS, idempotency_keys
 from review.inbox import Inbox
-from review.leases import Leases, owner_is_gone
-from review.store import Store
+from review.leases import Leases, now_iso
+from review.storage import LEASE_TOKEN_KEY, Claim, LeaseLost, Storage, StoreError
+
+log = logging.getLogger(__name__)
 
 KEEP_JOBS = 500  # finished jobs kept for pages that follow them by id
 STRICT_RESUME = "__pregel_strict_resume"  # langgraph's config key: unknown ids raise, nothing written
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
+MAX_TRIES = 3  # resumes that may carry one decision before a storage fault counts as a failure
 
 
 @dataclass(frozen=True)
@@ -48,7 +59,7 @@ class RunJob:
     job_id: str
     thread_id: str
     kind: str  # "start" | "resume" | "recover"
-    future: Future = field(default_factory=Future, repr=False)
+    future: Future[ThreadOutcome] = field(default_factory=Future, repr=False)
     _events: list[ProgressEvent] = field(default_factory=list, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -96,17 +107,22 @@ def _ask_text(value: Any) -> str:
     return str(value)[:200]
 
 
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
 class Runner:
     """The worker pool, and the one code path that applies recorded decisions to a thread."""
 
-    def __init__(self, store: Store, graph: Any, inbox: Inbox, leases: Leases, *, workers: int = 4) -> None:
-        self.store = store
+    def __init__(self, storage: Storage, graph: Any, inbox: Inbox, leases: Leases, *, workers: int = 4) -> None:
+        self.storage = storage
         self.graph = graph
         self.inbox = inbox  # reads pending rows from the checkpoint, skipping unchanged threads
         self.leases = leases
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="review-run")
         self._jobs: dict[str, RunJob] = {}
         self._jobs_lock = threading.Lock()
+        self._active: Counter[str] = Counter()  # threads with a claim being made or a job queued/running here
 
     # --- jobs -----------------------------------------------------------------------------
 
@@ -114,9 +130,31 @@ class Runner:
         with self._jobs_lock:
             return self._jobs.get(job_id)
 
-    def _launch(self, thread_id: str, kind: str, work: Any, *args: Any) -> RunJob:
+    def is_active(self, thread_id: str) -> bool:
+        """True while this process is claiming for, or running a job on, the thread."""
+        with self._jobs_lock:
+            return self._active[thread_id] > 0
+
+    @contextmanager
+    def reserving(self, thread_id: str) -> Iterator[None]:
+        """Mark the thread active while a batch claims rows for it, so recovery leaves those claims alone."""
+        with self._jobs_lock:
+            self._active[thread_id] += 1
+        try:
+            yield
+        finally:
+            self._done_with(thread_id)
+
+    def _done_with(self, thread_id: str) -> None:
+        with self._jobs_lock:
+            self._active[thread_id] -= 1
+            if self._active[thread_id] <= 0:
+                del self._active[thread_id]
+
+    def _launch(self, thread_id: str, kind: str, work: Callable[..., ThreadOutcome], *args: Any) -> RunJob:
         job = RunJob(job_id=uuid.uuid4().hex, thread_id=thread_id, kind=kind)
         with self._jobs_lock:
+            self._active[thread_id] += 1
             self._jobs[job.job_id] = job
             if len(self._jobs) > KEEP_JOBS:  # a long-running server: forget the oldest finished jobs
                 for old in [j for j in self._jobs.values() if j.done()][: len(self._jobs) - KEEP_JOBS]:
@@ -126,7 +164,10 @@ class Runner:
             try:
                 job.future.set_result(work(job, *args))
             except BaseException as exc:  # surfaced through job.result()
+                log.exception("%s job on thread %s failed", kind, thread_id)
                 job.future.set_exception(exc)
+            finally:
+                self._done_with(thread_id)
 
         self._pool.submit(run)
         return job
@@ -137,109 +178,277 @@ class Runner:
 
     def apply(self, thread_id: str, batch_id: str) -> RunJob:
         """Resume `thread_id` with the decisions this owner claimed in `batch_id`."""
-        return self._launch(thread_id, "resume", self._apply, batch_id)
+        return self._launch(thread_id, "resume", self._resume, batch_id)
+
+    def recover(self, thread_id: str, token: str, claims: Sequence[Claim], continued_from: str | None) -> RunJob:
+        """Finish a thread recovery took over (its lease `token` is held): its claims, or its cut-short run."""
+        return self._launch(thread_id, "recover", self._recover, token, list(claims), continued_from)
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=True)
 
-    # --- work -----------------------------------------------------------------------------
+    # --- running ----------------------------------------------------------------------------
+
+    def _config(self, thread_id: str, token: str, *, strict: bool = False) -> dict[str, Any]:
+        configurable: dict[str, Any] = {
+            "thread_id": thread_id,
+            LEASE_TOKEN_KEY: token,
+            IDEMPOTENCY_KEYS: idempotency_keys(thread_id, self.storage.decision_keys(thread_id)),
+        }
+        if strict:
+            configurable[STRICT_RESUME] = True
+        return {"configurable": configurable}
 
     def _stream(self, job: RunJob, run_input: Any, config: dict[str, Any]) -> None:
-        for chunk in self.graph.stream(run_input, config, stream_mode="updates"):
+        for chunk in self.graph.stream(run_input, config, stream_mode="updates", durability="sync"):
             for node, update in chunk.items():
                 label = "review" if node == "__interrupt__" else node
                 for line in describe_update(node, update):
                     job.add_event(label, line)
 
+    def _state(self, thread_id: str) -> tuple[list[PendingInterrupt], tuple[str, ...], str | None]:
+        """Pending rows, next tasks and head checkpoint id, read fresh from the checkpoint."""
+        return self.inbox.read_full(thread_id)
+
+    def _end(
+        self, job: RunJob, token: str, error: BaseException | None, *, then_continue: bool = False
+    ) -> list[PendingInterrupt]:
+        """Read where the run left the thread and end the lease: clean, or left to recovery if cut short.
+
+        `then_continue` (recovery): a thread found cut short after its claims were finished is
+        continued right away, under the same lease, instead of waiting for the next sweep.
+        """
+        thread_id = job.thread_id
+        try:
+            rows, next_tasks, _head = self._state(thread_id)
+        except Exception as exc:  # cannot even read: the lease expires, recovery looks again
+            log.warning("cannot read thread %s after its run: %s", thread_id, exc)
+            self.leases.release(thread_id, token, state="cut_short", error=f"{type(exc).__name__}: {exc}")
+            return []
+        cut_short = bool(next_tasks) and not rows
+        if not cut_short:
+            self.leases.release(thread_id, token)
+            job.add_event("end", _ending(rows))
+            return rows
+        if error is None and then_continue:
+            return self._continue(job, token, None).new_pending
+        if error is not None and not isinstance(error, self.storage.transient):
+            # The graph itself raised (a node's bug): continuing would raise again. Show it, do not loop.
+            self.leases.release(thread_id, token, state="failed", error=f"{type(error).__name__}: {error}")
+        else:
+            text = f"{type(error).__name__}: {error}" if error is not None else "the run stopped with tasks left"
+            self.leases.release(thread_id, token, state="cut_short", error=text)
+        job.add_event("end", "run interrupted: recovery continues it")
+        return rows
+
     def _start(self, job: RunJob, run_input: dict[str, Any]) -> ThreadOutcome:
         outcome = ThreadOutcome(job.thread_id)
-        self.leases.acquire(job.thread_id)
+        token = self.leases.acquire(job.thread_id, "start")
+        if token is None:
+            raise StoreError("timed out waiting for the thread's lease")
+        error: BaseException | None = None
         try:
             job.add_event("start", "run started")
-            self._stream(job, run_input, {"configurable": {"thread_id": job.thread_id}})
-            outcome.new_pending = self.inbox.read(job.thread_id)
-        finally:
-            self.leases.release(job.thread_id)
-        job.add_event("end", _ending(outcome.new_pending))
+            self._stream(job, run_input, self._config(job.thread_id, token))
+        except LeaseLost:
+            self.leases.release(job.thread_id, token)
+            outcome.error = "taken over by recovery: this process lost the thread's lease"
+            return outcome
+        except Exception as exc:
+            error = exc
+        outcome.new_pending = self._end(job, token, error)
+        if error is not None:
+            raise error
         return outcome
 
-    def _apply(self, job: RunJob, batch_id: str | None) -> ThreadOutcome:
-        """Apply this owner's claimed decisions of one thread (all of them when batch_id is None)."""
+    def _resume(self, job: RunJob, batch_id: str) -> ThreadOutcome:
+        token = self.leases.acquire(job.thread_id, "resume")
+        if token is None:
+            outcome = ThreadOutcome(job.thread_id)
+            claims = self.storage.claims(job.thread_id, self.leases.owner, batch_id)
+            outcome.unknown = [c.row_id for c in claims]
+            outcome.error = "timed out waiting for another run of this thread to finish; recovery applies these"
+            return outcome
+        claims = self.storage.claims(job.thread_id, self.leases.owner, batch_id)
+        return self._apply(job, token, claims)
+
+    def _recover(self, job: RunJob, token: str, claims: list[Claim], continued_from: str | None) -> ThreadOutcome:
+        if claims:
+            job.add_event("recover", f"finishing {_plural(len(claims), 'decision')} left by a stopped process")
+            return self._apply(job, token, claims, recovering=True)
+        return self._continue(job, token, continued_from)
+
+    def _continue(self, job: RunJob, token: str, continued_from: str | None) -> ThreadOutcome:
+        """Continue a run that was cut short (tasks to run, nothing pending), once per cut point.
+
+        `continued_from` is the head an earlier continuation of this thread started from: finding the
+        thread still there means that continuation got nowhere (it was killed, or hangs), so stop.
+        """
+        outcome = ThreadOutcome(job.thread_id)
+        rows, next_tasks, head = self._state(job.thread_id)
+        if not next_tasks or rows:
+            self.leases.release(job.thread_id, token)
+            outcome.new_pending = rows
+            return outcome
+        if continued_from is not None and head == continued_from:
+            # Continued from this very checkpoint before, and it got no further: do not loop.
+            self.leases.release(
+                job.thread_id,
+                token,
+                state="failed",
+                checkpoint_id=head,
+                error="continuing the interrupted run made no progress",
+            )
+            outcome.error = "continuing the interrupted run made no progress"
+            return outcome
+        job.add_event("recover", f"continuing the interrupted run ({', '.join(next_tasks)})")
+        error: BaseException | None = None
+        try:
+            self.storage.mark_continued(job.thread_id, token, head)
+            self._stream(job, None, self._config(job.thread_id, token))
+        except LeaseLost:
+            self.leases.release(job.thread_id, token)
+            outcome.error = "taken over by recovery: this process lost the thread's lease"
+            return outcome
+        except Exception as exc:
+            error = exc
+            outcome.error = f"run failed: {type(exc).__name__}: {exc}"
+        outcome.new_pending = self._end(job, token, error)
+        return outcome
+
+    def _apply(self, job: RunJob, token: str, claims: list[Claim], *, recovering: bool = False) -> ThreadOutcome:
+        """Apply claimed decisions of one thread under its lease `token`, recording what the checkpoint shows."""
         thread_id = job.thread_id
         outcome = ThreadOutcome(thread_id)
-        if not self.leases.acquire(thread_id):
-            outcome.error = "timed out waiting for another resume of this thread to finish"
-            return outcome
         try:
-            claimed = self._claimed(thread_id, batch_id)
-            before = self.inbox.read(thread_id)
-            pending = {row.interrupt_id for row in before}
-            # Rows no longer pending were answered already: by a run this owner started before a
-            # crash, or by a client outside the console. Never send them again.
-            gone = [i for i in claimed if i not in pending]
-            delivered = self._delivered(thread_id, {i: claimed[i] for i in gone})
-            self._finish(thread_id, [i for i in gone if i in delivered])  # by a run of this claim that then died
-            self._finish(
-                thread_id,
-                [i for i in gone if i not in delivered],
-                error="no longer pending when applied: answered outside this batch",
-            )
-            outcome.applied = [i for i in gone if i in delivered]
-            resume = {i: v for i, v in claimed.items() if i in pending}
-            incomplete = incomplete_requests(resume, pending)
-            self._finish(thread_id, incomplete, error="not applied: a batched request needs every action decided")
-            resume = {i: v for i, v in resume.items() if i not in incomplete}
-            if resume:
-                job.add_event("resume", f"resuming with {len(resume)} decision{'s' if len(resume) != 1 else ''}")
-                config = {"configurable": {"thread_id": thread_id, STRICT_RESUME: True}}
-                try:
-                    self._stream(job, Command(resume=resume_map(resume)), config)
-                except UnknownInterruptError as exc:
-                    self._finish(thread_id, list(resume), error=f"not applied: {exc}")
-                    outcome.error = f"not applied: {exc}"
-                    return outcome
-                except Exception as exc:
-                    self._finish(thread_id, list(resume), error=f"run failed: {type(exc).__name__}: {exc}")
-                    outcome.error = f"run failed: {type(exc).__name__}: {exc}"
-                    return outcome
-                self._finish(thread_id, list(resume))
-                outcome.applied += list(resume)
-            after = self.inbox.read(thread_id)
-            outcome.new_pending = [row for row in after if row.interrupt_id not in pending]
-        finally:
-            self.leases.release(thread_id)
-        job.add_event("end", _ending(after))
+            before, _, _ = self._state(thread_id)
+        except Exception:
+            self._hand_over(claims, outcome)
+            self.leases.release(thread_id, token, state="cut_short", error="cannot read the thread")
+            raise
+        pending = {row.row_id for row in before}
+        # Rows no longer pending were answered already: by a run of this claim that died after answering
+        # (recovery), or by a client outside the console. Never send them again.
+        gone = [c for c in claims if c.row_id not in pending]
+        delivered = self._delivered(thread_id, gone)
+        self._record(outcome, [c for c in gone if c.attempt_id in delivered], "applied")
+        self._record(
+            outcome,
+            [c for c in gone if c.attempt_id not in delivered],
+            "failed",
+            "no longer pending when applied: answered outside the console",
+        )
+        sendable = [c for c in claims if c.row_id in pending]
+        incomplete = set(incomplete_requests([c.row_id for c in sendable], pending))
+        self._record(
+            outcome,
+            [c for c in sendable if c.row_id in incomplete],
+            "failed",
+            "not applied: a batched request needs every action decided",
+        )
+        to_send = [c for c in sendable if c.row_id not in incomplete]
+        if not to_send:
+            outcome.new_pending = self._end(job, token, None, then_continue=recovering)
+            return outcome
+        rerun = {c.attempt_id for c in to_send if c.resume_started}  # its tool may have run before a crash
+        job.add_event("resume", f"resuming with {_plural(len(to_send), 'decision')}")
+        self.storage.mark_resume_started([c.attempt_id for c in to_send], now_iso())
+        error: BaseException | None = None
+        try:
+            values = {c.row_id: json.loads(c.resume_json) for c in to_send}
+            self._stream(job, Command(resume=resume_map(values)), self._config(thread_id, token, strict=True))
+        except LeaseLost:
+            # Recovery took the thread over while this process was paused: the rows are its to finish.
+            outcome.taken_over = [c.row_id for c in to_send]
+            outcome.error = "taken over by recovery: this process lost the thread's lease while applying"
+            self.leases.release(thread_id, token)
+            return outcome
+        except UnknownInterruptError as exc:  # strict resume refused before anything was written
+            self._record(outcome, to_send, "failed", f"not applied: {exc}")
+            outcome.error = f"not applied: {exc}"
+            outcome.new_pending = self._end(job, token, None)
+            return outcome
+        except Exception as exc:
+            error = exc
+        # What happened is what the checkpoint shows: a row whose interrupt is no longer pending was answered.
+        try:
+            after, _, _ = self._state(thread_id)
+        except Exception as exc:
+            log.warning("cannot read thread %s after its resume: %s", thread_id, exc)
+            self._hand_over(to_send, outcome)
+            outcome.error = f"run failed: {type(error or exc).__name__}: {error or exc}"
+            self.leases.release(thread_id, token, state="cut_short", error=outcome.error)
+            return outcome
+        still = {row.row_id for row in after}
+        answered = [c for c in to_send if c.row_id not in still]
+        self._record(outcome, [c for c in answered if c.attempt_id not in rerun], "applied")
+        self._record(outcome, [c for c in answered if c.attempt_id in rerun], "applied", rerun=True)
+        unanswered = [c for c in to_send if c.row_id in still]
+        if error is not None:
+            outcome.error = f"run failed: {type(error).__name__}: {error}"
+            retry = [c for c in unanswered if isinstance(error, self.storage.transient) and c.tries + 1 < MAX_TRIES]
+            self._hand_over(retry, outcome)
+            self._record(outcome, [c for c in unanswered if c not in retry], "failed", outcome.error)
+        else:
+            self._record(outcome, unanswered, "failed", "not applied: the interrupt is still pending after the resume")
+        rows = self._end(job, token, error, then_continue=recovering)
+        outcome.new_pending = [row for row in rows if row.row_id not in pending]
+        if recovering:
+            log.info("recovered thread %s: %s applied", thread_id, len(outcome.applied))
         return outcome
 
-    def _claimed(self, thread_id: str, batch_id: str | None) -> dict[str, Any]:
-        sql = (
-            "SELECT interrupt_id, resume_json FROM review_decisions "
-            "WHERE thread_id = ? AND owner = ? AND status = 'claimed'"
-        )
-        params: tuple[Any, ...] = (thread_id, self.leases.owner)
-        if batch_id is not None:
-            sql += " AND batch_id = ?"
-            params += (batch_id,)
-        return {row["interrupt_id"]: json.loads(row["resume_json"]) for row in self.store.query(sql, params)}
+    def _record(
+        self,
+        outcome: ThreadOutcome,
+        claims: Sequence[Claim],
+        status: str,
+        error: str | None = None,
+        *,
+        rerun: bool = False,
+    ) -> None:
+        """Record the outcome of claims in the log and in `outcome`; one the store refuses goes to recovery."""
+        if not claims:
+            return
+        try:
+            self.storage.finish(
+                [c.attempt_id for c in claims], self.leases.owner, status=status, error=error, at=now_iso(), rerun=rerun
+            )
+        except StoreError as exc:
+            log.warning("cannot record %d outcome(s): %s", len(claims), exc)
+            self._hand_over(claims, outcome)
+            return
+        if status == "applied":
+            outcome.applied += [c.row_id for c in claims]
+            if rerun:
+                outcome.rerun += [c.row_id for c in claims]
+        else:
+            outcome.failed.update({c.row_id: error or status for c in claims})
 
-    def _delivered(self, thread_id: str, decisions: dict[str, Any]) -> set[str]:
-        """Ids whose recorded decision the checkpoint shows delivered to their task.
+    def _hand_over(self, claims: Sequence[Claim], outcome: ThreadOutcome) -> None:
+        """Leave claims whose outcome is not known here to recovery (it reads the checkpoint again)."""
+        if not claims:
+            return
+        outcome.unknown += [c.row_id for c in claims if c.row_id not in outcome.unknown]
+        try:
+            self.storage.release_claims([c.attempt_id for c in claims], self.leases.owner)
+        except StoreError as exc:  # still ours: this process's recovery sweep finds them when idle
+            log.warning("cannot hand %d claim(s) to recovery: %s", len(claims), exc)
+
+    def _delivered(self, thread_id: str, claims: Sequence[Claim]) -> set[int]:
+        """Attempts whose recorded decision the checkpoint shows delivered to their task.
 
         A run that resumed with a claim and was killed before the superstep ended leaves the
-        finished tasks' writes behind: those rows are no longer pending, yet they were applied
-        by this claim, not answered by someone else. The task that raised an interrupt (matched by
+        finished tasks' writes behind: those rows are no longer pending, yet they were applied by
+        this claim, not answered by someone else. The task that raised an interrupt (matched by
         interrupt id, or by tool call id when the same task has asked again since) keeps the resume
-        values it received in its `__resume__` write.
+        value it received in its `__resume__` write, saved with its result. A batched request's
+        parts are compared as the one `{"decisions": [...]}` value they were sent as.
         """
-        if not decisions:
+        if not claims:
             return set()
-        call_ids = {
-            row["interrupt_id"]: row["tool_call_id"]
-            for row in self.store.query(
-                "SELECT interrupt_id, tool_call_id FROM review_decisions WHERE thread_id = ?", (thread_id,)
-            )
-        }
+        values = resume_map({c.row_id: json.loads(c.resume_json) for c in claims})
         found: set[str] = set()
+        wanted = {c.interrupt_id for c in claims}
         for saved in self.graph.checkpointer.list({"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}):
             raised: dict[str, set[str]] = {}  # task id -> interrupt ids and tool call ids it raised
             received: dict[str, list[Any]] = {}  # task id -> resume values it was given
@@ -251,69 +460,17 @@ class Runner:
                         raised.setdefault(task_id, set()).update(k for k in (getattr(item, "id", None), call_id) if k)
                 elif channel == "__resume__":
                     received.setdefault(task_id, []).extend(value if isinstance(value, list) else [value])
-            for interrupt_id, value in decisions.items():
-                keys = {k for k in (interrupt_id, call_ids.get(interrupt_id)) if k}
-                if any(keys & raised.get(task_id, set()) and value in values for task_id, values in received.items()):
-                    found.add(interrupt_id)
-            if found == set(decisions):
+            for claim in claims:
+                keys = {k for k in (claim.interrupt_id, claim.tool_call_id) if k}
+                expected = values.get(claim.interrupt_id)
+                if any(keys & raised.get(task, set()) and expected in got for task, got in received.items()):
+                    found.add(claim.interrupt_id)
+            if found >= wanted:
                 break
-        return found
-
-    def _finish(self, thread_id: str, interrupt_ids: list[str], *, error: str | None = None) -> None:
-        if not interrupt_ids:
-            return
-        with self.store.transaction() as conn:
-            conn.executemany(
-                "UPDATE review_decisions SET status = ?, applied_at = ?, error = ? "
-                "WHERE thread_id = ? AND interrupt_id = ? AND owner = ? AND status = 'claimed'",
-                [
-                    ("failed" if error else "applied", now_iso(), error, thread_id, i, self.leases.owner)
-                    for i in interrupt_ids
-                ],
-            )
-
-    # --- recovery ---------------------------------------------------------------------------
-
-    def recover(self) -> list[ThreadOutcome]:
-        """Finish decisions recorded but never applied by an owner that is gone. Each is taken once."""
-        outcomes = []
-        for thread_id in self._abandoned_threads():
-            if not self.leases.acquire(thread_id, wait=0):
-                continue  # another process is on it right now
-            try:
-                taken = self._take_over(thread_id)
-            finally:
-                self.leases.release(thread_id)
-            if taken:
-                job = RunJob(job_id=uuid.uuid4().hex, thread_id=thread_id, kind="recover")
-                outcomes.append(self._apply(job, None))
-        return outcomes
-
-    def _abandoned(self, owner: str, lease_until: float) -> bool:
-        return owner != self.leases.owner and (lease_until < time.time() or owner_is_gone(owner, self.leases.owner))
-
-    def _abandoned_threads(self) -> list[str]:
-        rows = self.store.query(
-            "SELECT DISTINCT thread_id, owner, lease_until FROM review_decisions WHERE status = 'claimed'"
-        )
-        return sorted({r["thread_id"] for r in rows if self._abandoned(r["owner"], r["lease_until"])})
-
-    def _take_over(self, thread_id: str) -> int:
-        with self.store.transaction() as conn:
-            rows = conn.execute(
-                "SELECT interrupt_id, owner, lease_until FROM review_decisions "
-                "WHERE thread_id = ? AND status = 'claimed'",
-                (thread_id,),
-            ).fetchall()
-            ids = [r["interrupt_id"] for r in rows if self._abandoned(r["owner"], r["lease_until"])]
-            conn.executemany(
-                "UPDATE review_decisions SET owner = ?, lease_until = ? WHERE thread_id = ? AND interrupt_id = ?",
-                [(self.leases.owner, self.leases.until(), thread_id, i) for i in ids],
-            )
-        return len(ids)
+        return {c.attempt_id for c in claims if c.interrupt_id in found}
 
 
 def _ending(pending: list[PendingInterrupt]) -> str:
     if pending:
-        return f"paused: {len(pending)} interrupt{'s' if len(pending) != 1 else ''} waiting for review"
+        return f"paused: {_plural(len(pending), 'interrupt')} waiting for review"
     return "finished"

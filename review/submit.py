@@ -1,9 +1,9 @@
 """Submitting a batch of decisions: validate every row, claim, record, then resume each thread once.
 
 validate -> an invalid batch is refused whole, one message per bad row, nothing claimed or sent;
-claim    -> each (thread_id, interrupt_id) under its primary key, a thread's rows in ONE transaction,
-            so two racing batches never split a thread; a row decided by anyone before is a conflict
-            naming who and when, and is not sent;
+claim    -> each row under the decision log's holding index, a thread's rows in ONE transaction, so
+            two racing batches never split a thread; a row someone holds is a conflict naming who
+            and when (checked once, inside that transaction), and is not sent;
 resume   -> one `Command(resume={interrupt_id: decision})` per thread, strict, in the worker.
 """
 
@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from langchain_core.tools import BaseTool
 
 from review.contract import (
-    BATCH_PART,
     BatchResult,
     Conflict,
     Decision,
@@ -26,17 +25,16 @@ from review.contract import (
     RowError,
     ThreadOutcome,
     base_interrupt_id,
+    check_reviewer,
     incomplete_requests,
     resume_value,
     to_json,
 )
 from review.inbox import Inbox
-from review.runner import RunJob, Runner, now_iso
-from review.store import Store
+from review.leases import now_iso
+from review.runner import RunJob, Runner
+from review.storage import Holder, NewDecision, Storage, StoreError
 from review.validation import InvalidDecision, validate_decision
-
-# Decisions that hold their row: a failed one (never applied) may be decided again.
-_HOLDING = ("claimed", "applied")
 
 
 @dataclass
@@ -63,148 +61,125 @@ class BatchHandle:
             except Exception as exc:
                 outcome.error = f"{type(exc).__name__}: {exc}"
                 continue
-            outcome.applied, outcome.new_pending, outcome.error = done.applied, done.new_pending, done.error
+            conflicts = outcome.conflicts
+            result.threads[job.thread_id] = done
+            done.conflicts = conflicts + done.conflicts
         return result
 
 
+def _conflict(thread_id: str, row_id: str, holder: Holder) -> Conflict:
+    return Conflict(thread_id, row_id, holder.reviewer, holder.decided_at, holder.decision_type)
+
+
 def submit_batch(
-    store: Store,
+    storage: Storage,
     inbox: Inbox,
     runner: Runner,
     tools: dict[str, BaseTool],
     items: Iterable[DecisionRequest],
     reviewer: str,
 ) -> BatchHandle:
-    """Validate, claim and start resuming a batch that may span several threads."""
-    reviewer = (reviewer or "").strip()
-    if not reviewer:
-        raise ValueError("a reviewer name is required before decisions can be sent")
+    """Validate, claim and start resuming a batch that may span several threads.
+
+    Raises ValueError for a bad reviewer name, StoreError when the store refuses the claims
+    (read-only, full, locked): then nothing was recorded.
+    """
+    reviewer = check_reviewer(reviewer)
     items = list(items)
     result = BatchResult(batch_id=uuid.uuid4().hex)
-    decided = _existing(store, items)
-    invalid, accepted = _validate(store, inbox, tools, items, decided, result)
+    if not items:
+        result.note = "the batch is empty: nothing was sent"
+        return BatchHandle(result)
+    if storage.read_only:
+        raise StoreError(f"the review database {storage.label} is read-only: decisions cannot be recorded")
+    invalid, accepted = _validate(storage, inbox, tools, items, result)
     if invalid:
         return BatchHandle(BatchResult(batch_id=result.batch_id, invalid=invalid, threads=result.threads))
     handle = BatchHandle(result)
     for thread_id, rows in accepted.items():
-        claimed = _claim(store, runner, result, thread_id, rows, reviewer)
-        if claimed:
-            handle.jobs.append(runner.apply(thread_id, result.batch_id))
+        with runner.reserving(thread_id):
+            if _claim(storage, runner, result, thread_id, rows, reviewer):
+                handle.jobs.append(runner.apply(thread_id, result.batch_id))
     return handle
 
 
-def _existing(store: Store, items: list[DecisionRequest]) -> dict[tuple[str, str], Conflict]:
-    """Rows of this batch that someone already decided."""
-    found: dict[tuple[str, str], Conflict] = {}
-    for item in items:
-        row = store.query(
-            "SELECT reviewer, decided_at, decision_type, status FROM review_decisions "
-            "WHERE thread_id = ? AND interrupt_id = ?",
-            (item.thread_id, item.interrupt_id),
-        )
-        if row and row[0]["status"] in _HOLDING:
-            found[(item.thread_id, item.interrupt_id)] = Conflict(
-                item.thread_id, item.interrupt_id, row[0]["reviewer"], row[0]["decided_at"], row[0]["decision_type"]
-            )
-    return found
-
-
 def _validate(
-    store: Store,
+    storage: Storage,
     inbox: Inbox,
     tools: dict[str, BaseTool],
     items: list[DecisionRequest],
-    decided: dict[tuple[str, str], Conflict],
     result: BatchResult,
 ) -> tuple[list[RowError], dict[str, list[tuple[PendingInterrupt, Decision]]]]:
     invalid: list[RowError] = []
     accepted: dict[str, list[tuple[PendingInterrupt, Decision]]] = defaultdict(list)
     pending_by_thread: dict[str, dict[str, PendingInterrupt]] = {}
     seen: set[tuple[str, str]] = set()
+    refused_requests: set[tuple[str, str]] = set()  # batched requests with a refused part
     for item in items:
-        key = (item.thread_id, item.interrupt_id)
+        key = (item.thread_id, item.row_id)
         if key in seen:
-            invalid.append(RowError(*key, "the same interrupt appears twice in this batch"))
+            invalid.append(RowError(*key, "the same row appears twice in this batch"))
             continue
         seen.add(key)
-        if key in decided:
-            result.threads.setdefault(item.thread_id, ThreadOutcome(item.thread_id)).conflicts.append(decided[key])
-            continue
         if item.thread_id not in pending_by_thread:
             rows = inbox.read(item.thread_id)  # the checkpoint as it is now (re-read if the thread changed)
-            pending_by_thread[item.thread_id] = {row.interrupt_id: row for row in rows}
-        row = pending_by_thread[item.thread_id].get(item.interrupt_id)
+            pending_by_thread[item.thread_id] = {row.row_id: row for row in rows}
+        row = pending_by_thread[item.thread_id].get(item.row_id)
         if row is None:
-            # Decided by another reviewer since `decided` was read (and already resumed): a conflict, not stale.
-            late = _existing(store, [item]).get(key)
-            if late is not None:
-                result.threads.setdefault(item.thread_id, ThreadOutcome(item.thread_id)).conflicts.append(late)
+            # Decided by another reviewer (and perhaps already resumed): a conflict, not a stale id.
+            holder = storage.holders(item.thread_id, [item.interrupt_id]).get(item.row_id)
+            if holder is not None:
+                outcome = result.threads.setdefault(item.thread_id, ThreadOutcome(item.thread_id))
+                outcome.conflicts.append(_conflict(item.thread_id, item.row_id, holder))
                 continue
-            invalid.append(RowError(*key, "not pending: unknown interrupt id, or already answered (stale)"))
+            parts = [r for r in pending_by_thread[item.thread_id] if base_interrupt_id(r) == item.row_id]
+            if parts:
+                reason = f"this interrupt is a batched request: decide its actions by row id ({', '.join(parts)})"
+            else:
+                reason = "not pending: unknown interrupt id, or already answered (stale)"
+            invalid.append(RowError(*key, reason))
             continue
         try:
             accepted[item.thread_id].append((row, validate_decision(row, item.decision, tools)))
         except InvalidDecision as exc:
             invalid.append(RowError(*key, str(exc)))
+            refused_requests.add((item.thread_id, row.interrupt_id))
     for thread_id, decided_rows in accepted.items():
-        for row_id in incomplete_requests([row.interrupt_id for row, _ in decided_rows], pending_by_thread[thread_id]):
-            parts = sum(base_interrupt_id(i) == base_interrupt_id(row_id) for i in pending_by_thread[thread_id])
-            invalid.append(RowError(thread_id, row_id, f"decide all {parts} actions of this batched request together"))
+        pending = pending_by_thread[thread_id]
+        for row_id in incomplete_requests([row.row_id for row, _ in decided_rows], pending):
+            if (thread_id, base_interrupt_id(row_id)) in refused_requests:
+                continue  # the refused part already says what to fix
+            count = sum(base_interrupt_id(i) == base_interrupt_id(row_id) for i in pending)
+            invalid.append(RowError(thread_id, row_id, f"decide all {count} actions of this batched request together"))
     return invalid, accepted
 
 
 def _claim(
-    store: Store,
+    storage: Storage,
     runner: Runner,
     result: BatchResult,
     thread_id: str,
     rows: list[tuple[PendingInterrupt, Decision]],
     reviewer: str,
 ) -> int:
-    """Claim and record a thread's rows in one transaction; the rest become conflicts."""
+    """Claim and record a thread's rows in one transaction; the rows someone holds become conflicts."""
     outcome = result.threads.setdefault(thread_id, ThreadOutcome(thread_id))
-    claimed = 0
-    with store.transaction() as conn:
-        held = {}
-        for row, _ in rows:
-            found = conn.execute(
-                "SELECT reviewer, decided_at, decision_type, status FROM review_decisions "
-                "WHERE thread_id = ? AND interrupt_id = ?",
-                (thread_id, row.interrupt_id),
-            ).fetchone()
-            if found and found["status"] in _HOLDING:
-                held[row.interrupt_id] = found
-        # A batched request is answered whole: one part held by someone holds all its parts.
-        held_requests = {base_interrupt_id(i): h for i, h in held.items() if BATCH_PART in i}
-        for row, decision in rows:
-            holder = held.get(row.interrupt_id) or held_requests.get(base_interrupt_id(row.interrupt_id))
-            if holder is not None:
-                outcome.conflicts.append(
-                    Conflict(
-                        thread_id, row.interrupt_id, holder["reviewer"], holder["decided_at"], holder["decision_type"]
-                    )
-                )
-                continue
-            conn.execute(
-                "INSERT OR REPLACE INTO review_decisions (thread_id, interrupt_id, batch_id, reviewer, decided_at, "
-                "tool, tool_call_id, decision_type, resume_json, args_before, args_after, message, status, owner, "
-                "lease_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'claimed', ?, ?)",
-                (
-                    thread_id,
-                    row.interrupt_id,
-                    result.batch_id,
-                    reviewer,
-                    now_iso(),
-                    row.tool,
-                    row.tool_call_id,
-                    decision.type,
-                    to_json(resume_value(row, decision)),
-                    to_json(decision.args_before),
-                    to_json(decision.args_after) if decision.args_after is not None else None,
-                    decision.message,
-                    runner.leases.owner,
-                    runner.leases.until(),
-                ),
-            )
-            claimed += 1
-    return claimed
+    decisions = [
+        NewDecision(
+            thread_id=thread_id,
+            row_id=row.row_id,
+            interrupt_id=row.interrupt_id,
+            tool=row.tool,
+            tool_call_id=row.tool_call_id,
+            decision_type=decision.type,
+            resume_json=to_json(resume_value(row, decision)),
+            args_before=to_json(decision.args_before),
+            args_after=to_json(decision.args_after) if decision.args_after is not None else None,
+            message=decision.message,
+            reviewer=reviewer,
+        )
+        for row, decision in rows
+    ]
+    claimed, held = storage.claim(decisions, result.batch_id, runner.leases.owner, runner.leases.until(), now_iso())
+    outcome.conflicts += [_conflict(thread_id, row_id, holder) for row_id, holder in held.items()]
+    return len(claimed)

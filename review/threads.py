@@ -7,7 +7,7 @@ from typing import Any
 
 from review.contract import PendingInterrupt
 from review.inbox import Inbox
-from review.store import Store
+from review.storage import LeaseRow, Storage
 
 
 @dataclass(frozen=True)
@@ -90,12 +90,45 @@ def view_thread(graph: Any, inbox: Inbox, thread_id: str, *, history: int = 50) 
     return ThreadView(thread_id, exists, values, messages, inbox.read(thread_id) if exists else [], timeline)
 
 
-def list_threads(store: Store, limit: int = 200) -> list[str]:
+def list_threads(storage: Storage, limit: int = 200) -> list[str]:
     """Thread ids, most recently changed first."""
-    rows = store.query(
-        "SELECT thread_id FROM review_thread_heads WHERE checkpoint_id IS NOT NULL ORDER BY seq DESC LIMIT ?", (limit,)
-    )
-    return [row["thread_id"] for row in rows]
+    return storage.thread_ids(limit)
+
+
+@dataclass(frozen=True)
+class ThreadRun:
+    """A run the store knows is on, or was cut short: what the Inbox shows beside the pending rows."""
+
+    thread_id: str
+    kind: str  # start | resume | recover | continue
+    state: str  # running | interrupted | continuing | failed
+    since: str
+    error: str | None
+
+    @property
+    def text(self) -> str:
+        return {
+            "running": f"{self.kind} running",
+            "continuing": "run interrupted, continuing",
+            "interrupted": "run interrupted, waiting for recovery",
+            "failed": f"run failed: {self.error or 'unknown error'}",
+        }[self.state]
+
+
+def thread_runs(leases: list[LeaseRow], abandoned: Any) -> list[ThreadRun]:
+    """Runs in progress from the lease rows; `abandoned(owner, lease_until)` tells a dead or late owner."""
+    runs = []
+    for row in leases:
+        if row.state == "failed":
+            state = "failed"
+        elif row.state == "cut_short" or abandoned(row.owner, row.lease_until):
+            state = "interrupted"
+        elif row.kind in ("recover", "continue"):
+            state = "continuing"
+        else:
+            state = "running"
+        runs.append(ThreadRun(row.thread_id, row.kind, state, row.since, row.error))
+    return runs
 
 
 def _line(message: Any) -> ChatLine:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from langchain_core.tools import BaseTool
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from review.contract import MAX_MESSAGE_CHARS, Decision, PendingInterrupt
+from review.contract import MAX_MESSAGE_CHARS, Decision, PendingInterrupt, clip
 
 
 class InvalidDecision(ValueError):
@@ -22,7 +22,7 @@ def validate_decision(row: PendingInterrupt, raw: Any, tools: dict[str, BaseTool
         raise InvalidDecision('a decision must be an object with a "type" (approve, edit or reject)')
     kind = raw["type"]
     if kind not in row.allowed_decisions:
-        raise InvalidDecision(f"{kind!r} is not allowed here; allowed: {', '.join(row.allowed_decisions)}")
+        raise InvalidDecision(f"{clip(kind, 40)} is not allowed here; allowed: {', '.join(row.allowed_decisions)}")
     if kind == "approve":
         _no_extra_keys(raw, {"type"})
         return Decision("approve", row.args, None, None, row.tool)
@@ -39,7 +39,7 @@ def validate_decision(row: PendingInterrupt, raw: Any, tools: dict[str, BaseTool
     if not isinstance(action, dict) or not isinstance(action.get("args"), dict):
         raise InvalidDecision('an edit needs "edited_action": {"name": ..., "args": {...}}')
     if action.get("name", row.tool) != row.tool:
-        raise InvalidDecision(f"an edit must keep the tool {row.tool!r}, not {action.get('name')!r}")
+        raise InvalidDecision(f"an edit must keep the tool {row.tool!r}, not {clip(action.get('name'), 40)}")
     return Decision("edit", row.args, _checked_args(row.tool, action["args"], tools), None, row.tool)
 
 
@@ -48,24 +48,28 @@ def _checked_args(tool_name: str | None, args: dict[str, Any], tools: dict[str, 
     if tool is None:
         return args  # another agent's tool we hold no schema for: the tool itself must check
     schema = tool.tool_call_schema
-    if isinstance(schema, dict):
-        return args
+    if not (isinstance(schema, type) and issubclass(schema, BaseModel)):
+        return args  # a JSON-schema or pydantic-v1 tool: the tool itself checks
     try:
         validated = schema.model_validate(args)
     except ValidationError as exc:
-        raise InvalidDecision("invalid arguments: " + "; ".join(_describe(e) for e in exc.errors())) from None
+        raise InvalidDecision("invalid arguments: " + "; ".join(_describe(e) for e in exc.errors()[:5])) from None
     extra = set(args) - set(schema.model_fields)
     if extra:
-        raise InvalidDecision(f"invalid arguments: unknown argument(s) {', '.join(sorted(extra))}")
+        raise InvalidDecision(f"invalid arguments: unknown argument(s) {clip(', '.join(sorted(extra)), quote=False)}")
     return validated.model_dump()
 
 
-def _describe(error: dict[str, Any]) -> str:
+def _describe(error: Any) -> str:
     where = ".".join(str(p) for p in error.get("loc", ())) or "args"
-    return f"{where}: {error.get('msg', 'invalid')}"
+    message = str(error.get("msg", "invalid"))  # may quote the value: cut it
+    if len(message) > 160:
+        message = message[:159] + "…"
+    return f"{clip(where, 40, quote=False)}: {message}"
 
 
 def _no_extra_keys(raw: dict[str, Any], allowed: set[str]) -> None:
     extra = set(raw) - allowed
     if extra:
-        raise InvalidDecision(f"unexpected field(s) in a {raw['type']} decision: {', '.join(sorted(extra))}")
+        fields = clip(", ".join(sorted(map(str, extra))), quote=False)
+        raise InvalidDecision(f"unexpected field(s) in a {raw['type']} decision: {fields}")

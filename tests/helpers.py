@@ -20,7 +20,5 @@ def reject(message: str) -> dict[str, Any]:
 def batch(rows: list[PendingInterrupt], by_tool: dict[str, Any]) -> list[dict[str, Any]]:
     """One decision item per row whose tool is in `by_tool`."""
     return [
-        {"thread_id": r.thread_id, "interrupt_id": r.interrupt_id, "decision": by_tool[r.tool]}
-        for r in rows
-        if r.tool in by_tool
+        {"thread_id": r.thread_id, "row_id": r.row_id, "decision": by_tool[r.tool]} for r in rows if r.tool in by_tool
     ]

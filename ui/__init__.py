@@ -1,4 +1,4 @@
-"""Shared pieces of the Streamlit console: the cached console, formatting, the inbox table's logic, the canvas.
+"""Shared pieces of the Streamlit console: the cached console, the page frame, formatting, the inbox logic, the canvas.
 
-Only `ui.console` imports streamlit; the rest is plain Python so it can be tested without a script run.
+Only `ui.console` and `ui.sidebar` import streamlit; the rest is plain Python so it can be tested without a script run.
 """

@@ -44,15 +44,15 @@ Draft = dict[str, dict[str, Any]]
 
 
 def row_key(row: PendingInterrupt) -> str:
-    """A row's identity in the draft: `<thread_id>:<interrupt_id>` (interrupt ids are per thread)."""
-    return f"{row.thread_id}:{row.interrupt_id}"
+    """A row's identity in the draft: `<thread_id>:<row_id>` (row ids are per thread)."""
+    return f"{row.thread_id}:{row.row_id}"
 
 
 def new_entry(row: PendingInterrupt) -> dict[str, Any]:
     """An undecided draft entry; it carries what is needed to send it even after the row left the table."""
     return {
         "thread_id": row.thread_id,
-        "interrupt_id": row.interrupt_id,
+        "row_id": row.row_id,
         "tool": row.tool,
         "args": dict(row.args),
         "decision": None,
@@ -242,12 +242,10 @@ def plan_batch(
             thread_id = entry["thread_id"]
             if thread_id not in recorded_by_thread:
                 recorded_by_thread[thread_id] = recorded(thread_id)
-            if entry["interrupt_id"] not in recorded_by_thread[thread_id]:
+            if entry["row_id"] not in recorded_by_thread[thread_id]:
                 plan.dropped.append(key)
                 continue
-        plan.items.append(
-            {"thread_id": entry["thread_id"], "interrupt_id": entry["interrupt_id"], "decision": decision}
-        )
+        plan.items.append({"thread_id": entry["thread_id"], "row_id": entry["row_id"], "decision": decision})
         plan.keys.append(key)
     return plan
 
@@ -280,13 +278,13 @@ def report_invalid(errors: dict[str, str], draft: Draft, shown: Iterable[str]) -
 
 def report_result(result: BatchResult, plan: BatchPlan, draft: Draft) -> SubmitReport:
     """A submitted batch: refused whole (invalid), or one summary line per thread."""
-    key_of = {(item["thread_id"], item["interrupt_id"]): key for item, key in zip(plan.items, plan.keys, strict=True)}
+    key_of = {(item["thread_id"], item["row_id"]): key for item, key in zip(plan.items, plan.keys, strict=True)}
 
-    def key(thread_id: str, interrupt_id: str) -> str:
-        return key_of.get((thread_id, interrupt_id), f"{thread_id}:{interrupt_id}")
+    def key(thread_id: str, row_id: str) -> str:
+        return key_of.get((thread_id, row_id), f"{thread_id}:{row_id}")
 
     if result.invalid:
-        errors = {key(e.thread_id, e.interrupt_id): e.error for e in result.invalid}
+        errors = {key(e.thread_id, e.row_id): e.error for e in result.invalid}
         return report_invalid(errors, draft, shown=key_of.values())
     status: dict[str, str] = {}
     done: list[str] = []
@@ -303,9 +301,9 @@ def report_result(result: BatchResult, plan: BatchPlan, draft: Draft) -> SubmitR
             line += f"; error: {outcome.error}"
             level = "error"
         lines.append(line)
-        done.extend(key(thread_id, interrupt_id) for interrupt_id in outcome.applied)
+        done.extend(key(thread_id, row_id) for row_id in outcome.applied)
         for conflict in outcome.conflicts:
-            conflict_key = key(thread_id, conflict.interrupt_id)
+            conflict_key = key(thread_id, conflict.row_id)
             text = f"already decided by {conflict.reviewer} at {format_time(conflict.decided_at)}"
             status[conflict_key] = text
             done.append(conflict_key)
@@ -315,7 +313,7 @@ def report_result(result: BatchResult, plan: BatchPlan, draft: Draft) -> SubmitR
         if outcome.error:
             applied = set(outcome.applied)
             for item, item_key in zip(plan.items, plan.keys, strict=True):
-                if item["thread_id"] == thread_id and item["interrupt_id"] not in applied and item_key not in status:
+                if item["thread_id"] == thread_id and item["row_id"] not in applied and item_key not in status:
                     status[item_key] = outcome.error
     return SubmitReport(level, lines, status=status, done=done)
 

@@ -11,7 +11,6 @@ from typing import Any
 import pandas as pd
 import pytest
 import streamlit as st
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from review import ReviewConsole
@@ -19,25 +18,6 @@ from ui import inbox
 from ui.console import open_console
 
 APP = "../../app.py"  # AppTest resolves it against this file
-STREAMLIT_PAGES_MANAGER_INIT = PagesManager.__init__
-
-
-@pytest.fixture(autouse=True)
-def navigation_as_in_production(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Run app.py on every AppTest run, as the server does.
-
-    AppTest resets PagesManager.uses_pages_directory before each run, and because a `pages/` folder
-    sits next to app.py, later runs then execute the page file alone (the old pages-folder mode),
-    skipping app.py's st.navigation and sidebar. On the server the first st.navigation call turns
-    that mode off for good.
-    """
-    original = STREAMLIT_PAGES_MANAGER_INIT
-
-    def init(self: PagesManager, *args: Any, **kwargs: Any) -> None:
-        original(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", init)
 
 
 @pytest.fixture

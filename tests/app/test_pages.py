@@ -10,18 +10,17 @@ from typing import Any
 
 import pytest
 import streamlit.runtime.memory_media_file_storage as media
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Block, Node
 
 from review import ReviewConsole
 from tests.app import html_agent
-from tests.app.conftest import APP, STREAMLIT_PAGES_MANAGER_INIT, alerts, editor_frame, run, shown_text
+from tests.app.conftest import APP, alerts, editor_frame, run, shown_text
 from tests.conftest import THEN_SEQUENCE, THREE_SHAPES
 from tests.helpers import APPROVE, batch, edit, reject
 
 PAGES = {
-    "pages/inbox.py": "Inbox",
+    "app.py": "Inbox",  # the main script is the landing page
     "pages/new_run.py": "New run",
     "pages/thread.py": "Thread",
     "pages/audit.py": "Audit",
@@ -30,7 +29,7 @@ PAGES = {
 
 def open_page(at: AppTest, page: str) -> AppTest:
     run(at)
-    if page != "pages/inbox.py":
+    if page != "app.py":
         at.switch_page(page)
         run(at)
     return at
@@ -54,6 +53,15 @@ def nodes(block: Block | Node) -> Iterator[Any]:
         yield from nodes(child)
 
 
+NAV = ["Inbox", "New run", "Thread", "Audit"]
+
+
+def assert_sidebar(at: AppTest) -> None:
+    """The shared sidebar: the four pages once each, in order, then the reviewer's name."""
+    assert [link.value for link in at.sidebar.page_link] == NAV
+    assert [w.label for w in at.sidebar.text_input] == ["Reviewer name"]
+
+
 @pytest.mark.parametrize("page", list(PAGES))
 @pytest.mark.parametrize("seeded", [False, True], ids=["empty", "seeded"])
 def test_every_page_renders_with_the_sidebar(
@@ -64,7 +72,7 @@ def test_every_page_renders_with_the_sidebar(
         console.start_run(THEN_SEQUENCE).result(timeout=30)
     open_page(app, page)
     assert [t.value for t in app.title] == [PAGES[page]]
-    assert [w.label for w in app.sidebar.text_input] == ["Reviewer name"]
+    assert_sidebar(app)
     assert shown_text(app.sidebar.caption[-1].value) == f"Database: {app_db.resolve()}"
 
 
@@ -100,15 +108,33 @@ def test_a_missing_database_file_is_created_and_the_sidebar_says_so(
     st.cache_resource.clear()  # close it before tmp_path goes
 
 
-def test_a_first_request_for_a_page_url_still_runs_through_app_py(
-    app: AppTest, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Right after the server starts, Streamlit's old `pages/` folder mode would run /audit alone."""
-    monkeypatch.setattr(PagesManager, "__init__", STREAMLIT_PAGES_MANAGER_INIT)  # Streamlit as shipped
-    app.switch_page("pages/audit.py")
+@pytest.mark.parametrize("page", [page for page in PAGES if page != "app.py"])
+def test_a_first_request_for_a_page_url_runs_that_page_with_the_shared_sidebar(app: AppTest, page: str) -> None:
+    """As the server does for a first request to /audit: the page runs, framed by ui.sidebar, without app.py."""
+    app.switch_page(page)  # before any run
     run(app)
-    assert [t.value for t in app.title] == ["Audit"]
-    assert [w.label for w in app.sidebar.text_input] == ["Reviewer name"]
+    assert [t.value for t in app.title] == [PAGES[page]]
+    assert_sidebar(app)
+
+
+def test_the_sidebar_links_go_to_each_page_and_the_reviewer_name_stays(app: AppTest) -> None:
+    run(app)
+    app.sidebar.text_input[0].input("alice")
+    run(app)
+    targets = {link.value: link.proto.page_script_hash for link in app.sidebar.page_link}
+    scripts = {h: str(info["script_path"]) for h, info in app._registered_pages.items()}
+    assert {label: Path(scripts[h]).name for label, h in targets.items()} == {
+        "Inbox": "app.py",
+        "New run": "new_run.py",
+        "Thread": "thread.py",
+        "Audit": "audit.py",
+    }
+    for page in [*PAGES, "app.py"]:  # every page, and back to the Inbox
+        app.switch_page(page)
+        run(app)
+        assert [t.value for t in app.title] == [PAGES[page]]
+        assert app.sidebar.text_input[0].value == "alice"
+        assert app.session_state["reviewer"] == "alice"
 
 
 # --- New run ------------------------------------------------------------------------------
@@ -132,13 +158,13 @@ def test_an_example_fills_the_prompt_and_start_run_follows_the_run_until_it_paus
     assert any("planned 3 tool calls" in line for line in progress)
     thread_id = app.session_state["thread_id"]
     assert len(app_console.pending(thread_id)) == 3
-    links = {link.value: link.proto for link in app.page_link}
+    links = {link.value: link.proto for link in app.main.page_link}
     assert set(links) == {"Review in Inbox", "Open the thread"}
-    inbox_hash = next(h for h, page in app._registered_pages.items() if str(page["script_path"]).endswith("inbox.py"))
+    inbox_hash = next(h for h, page in app._registered_pages.items() if str(page["script_path"]).endswith("app.py"))
     assert links["Review in Inbox"].page_script_hash == inbox_hash
     assert links["Open the thread"].query_string == f"thread={thread_id}"
 
-    app.switch_page("pages/inbox.py")
+    app.switch_page("app.py")
     run(app)
     assert set(editor_frame(app)["thread"]) == {thread_id[:8]}
 

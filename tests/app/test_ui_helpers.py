@@ -19,6 +19,7 @@ NOW = datetime(2025, 1, 1, 12, 0, 0, tzinfo=UTC)
 def row(thread: str, interrupt: str, tool: str = "create_circle", **args: str) -> PendingInterrupt:
     return PendingInterrupt(
         thread_id=thread,
+        row_id=interrupt,
         interrupt_id=interrupt,
         tool_call_id=None,
         tool=tool,
@@ -114,7 +115,7 @@ def test_the_frame_has_the_contract_columns_and_the_draft_merged_in() -> None:
 
 def test_rows_without_arguments_show_their_description_and_restricted_rows_say_so() -> None:
     confirm = PendingInterrupt(
-        "t9", "z", None, "clear_canvas", {}, "Confirm: remove 2 shapes?", ("approve", "reject"), None
+        "t9", "z", "z", None, "clear_canvas", {}, "Confirm: remove 2 shapes?", ("approve", "reject"), None
     )
     frame = inbox.build_frame([confirm], {}, {}, NOW)
     assert frame["arguments"][0] == "(no arguments) Confirm: remove 2 shapes?"
@@ -177,7 +178,7 @@ def test_the_plan_sends_decided_rows_keeps_errors_and_drops_rows_answered_elsewh
         edits({0: {"decision": "approve"}, 1: {"decision": "edit"}}),
     )
     plan = inbox.plan_batch(draft, [inbox.row_key(r) for r in (A, B, C)])
-    assert plan.items == [{"thread_id": "t1", "interrupt_id": "a", "decision": {"type": "approve"}}]
+    assert plan.items == [{"thread_id": "t1", "row_id": "a", "decision": {"type": "approve"}}]
     assert plan.errors == {inbox.row_key(B): "an edit needs edited arguments, e.g. color=yellow"}
 
     # A and B left the table: A was decided in the console (a conflict to report), B elsewhere.

@@ -40,8 +40,8 @@ def test_seed_writes_the_asked_threads_and_copies_read_like_the_template(
     console, result = seeded
     assert (len(result.paused), len(result.finished), result.templates) == (4, 4, 2)
     template, *copies = result.paused
-    heads = console.store.query("SELECT COUNT(*) FROM review_thread_heads")[0][0]
-    assert heads == 8 == len(reference.thread_ids(console.store.saver.conn))
+    heads = console.storage.query("SELECT COUNT(*) FROM review_thread_heads")[0][0]
+    assert heads == 8 == len(reference.thread_ids(console.storage.saver.conn))
     ids = interrupt_ids(console, template)
     assert len(ids) == 3
     for thread_id in copies:  # same checkpoint rows, so the same interrupts under another thread id
@@ -86,9 +86,9 @@ def test_copying_refuses_a_thread_whose_blobs_hold_its_own_id(db_path: Path) -> 
         thread_id = "thread-with-its-id-in-the-prompt"
         console.graph.invoke(run_input(f"Create a red circle c1 ({thread_id})"), config(thread_id))
         with pytest.raises(RuntimeError, match="contains the thread id"):
-            check_copyable(console.store.conn, thread_id)
+            check_copyable(console.storage.conn, thread_id)
         run_paused(console.graph, "plain", THREE_SHAPES)
-        check_copyable(console.store.conn, "plain")
+        check_copyable(console.storage.conn, "plain")
         (copy,) = copy_threads(console, "plain", 1)
         assert interrupt_ids(console, copy) == interrupt_ids(console, "plain")
     finally:
@@ -105,9 +105,9 @@ def test_seed_cli_and_bulk_state(tmp_path: Path, capsys: pytest.CaptureFixture[s
         thread_id = console.pending()[0].thread_id
         messages = console.graph.get_state(config(thread_id)).values["messages"]
         assert sum(len(m.content) for m in messages[:-2]) >= 8 * 1000  # the bulk history precedes the prompt
-        size = console.store.query("SELECT MAX(LENGTH(checkpoint)) FROM checkpoints WHERE thread_id = ?", (thread_id,))[
-            0
-        ][0]
+        size = console.storage.query(
+            "SELECT MAX(LENGTH(checkpoint)) FROM checkpoints WHERE thread_id = ?", (thread_id,)
+        )[0][0]
         assert size > 8 * 1000
     finally:
         console.close()

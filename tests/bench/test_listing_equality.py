@@ -129,7 +129,7 @@ def test_listing_equals_get_state_after_each_kind_of_change(
         assert [r.interrupt_id for r in rows_of(rows, "outside-new")] != [clear_first.interrupt_id]
 
     # Deletion through the console's own saver.
-    console.store.saver.delete_thread(job.thread_id)
+    console.storage.saver.delete_thread(job.thread_id)
     rows = assert_same(console, db_path, changed=1)
     assert rows_of(rows, job.thread_id) == []
 

@@ -28,6 +28,7 @@ from tests.conftest import THEN_SEQUENCE, THREE_SHAPES
 ROOT = Path(__file__).resolve().parents[2]
 ROW_FIELDS = {
     "thread_id",
+    "row_id",
     "interrupt_id",
     "tool_call_id",
     "tool",
@@ -85,16 +86,14 @@ def run_main(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 def _decisions(db: Path) -> list[tuple[str, str, str]]:
     conn = sqlite3.connect(db)
     try:
-        return conn.execute(
-            "SELECT interrupt_id, reviewer, status FROM review_decisions ORDER BY interrupt_id"
-        ).fetchall()
+        return conn.execute("SELECT row_id, reviewer, status FROM review_decisions ORDER BY row_id").fetchall()
     finally:
         conn.close()
 
 
 def _batch(rows: list[dict[str, Any]], by_tool: dict[str, Any]) -> list[dict[str, Any]]:
     return [
-        {"thread_id": r["thread_id"], "interrupt_id": r["interrupt_id"], "decision": copy.deepcopy(by_tool[r["tool"]])}
+        {"thread_id": r["thread_id"], "row_id": r["row_id"], "decision": copy.deepcopy(by_tool[r["tool"]])}
         for r in rows
         if r["tool"] in by_tool
     ]
@@ -137,7 +136,7 @@ def test_three_shape_session_start_pending_decide_show_audit(tmp_path: Path) -> 
     decided = cli("decide", "--reviewer", "alice", str(batch_file), db=db)
     assert decided.code == 0, decided.out + decided.err
     result = decided.json
-    assert sorted(a["interrupt_id"] for a in result["applied"]) == sorted(r["interrupt_id"] for r in rows)
+    assert sorted(a["row_id"] for a in result["applied"]) == sorted(r["row_id"] for r in rows)
     assert result["conflicts"] == [] and result["new_pending"] == [] and result["errors"] == []
     assert [d[1:] for d in _decisions(db)] == [("alice", "applied")] * 3
 
@@ -202,11 +201,11 @@ def test_invalid_batch_exits_2_and_sends_nothing(tmp_path: Path) -> None:
     _, rows = _start_in_process(db, THREE_SHAPES)
     items = _batch(rows, THREE_DECISIONS)
     items[1]["decision"]["edited_action"]["args"]["color"] = "not-a-colour"
-    items.append({"thread_id": rows[0]["thread_id"], "interrupt_id": "f" * 32, "decision": {"type": "approve"}})
+    items.append({"thread_id": rows[0]["thread_id"], "row_id": "f" * 32, "decision": {"type": "approve"}})
     refused = cli("decide", "--reviewer", "dave", "-", db=db, stdin=json.dumps(items))
     assert refused.code == 2
     invalid = refused.json["invalid"]
-    assert [e["interrupt_id"] for e in invalid] == [rows[1]["interrupt_id"], "f" * 32]
+    assert [e["row_id"] for e in invalid] == [rows[1]["row_id"], "f" * 32]
     assert "color" in invalid[0]["error"] and "stale" in invalid[1]["error"]
     assert refused.json["applied"] == []
     assert _decisions(db) == []
@@ -224,7 +223,9 @@ def test_malformed_json_file_and_unusable_db_exit_2_with_a_clear_message(tmp_pat
     bad = tmp_path / "bad.json"
     bad.write_text("{not json", encoding="utf-8")
     ran = cli("decide", "--reviewer", "erin", str(bad), db=db)
-    assert ran.code == 2 and ran.json["error"].startswith("cannot read the batch: Expecting property name")
+    assert ran.code == 2 and ran.json["error"].startswith(
+        "cannot read the batch: the batch is not valid JSON: Expecting property name"
+    )
     assert "Traceback" not in ran.err and not db.exists()
 
     directory = tmp_path / "a-directory"
@@ -248,12 +249,21 @@ def test_review_db_environment_variable_is_used_without_db(tmp_path: Path) -> No
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("{not json", "cannot read the batch: Expecting property name"),
-        ("", "cannot read the batch: Expecting value"),
+        ("{not json", "cannot read the batch: the batch is not valid JSON: Expecting property name"),
+        ("", "cannot read the batch: the batch is not valid JSON: Expecting value (line 1, column 1)"),
         ('{"thread_id": "t"}', "cannot read the batch: the batch must be a JSON list"),
-        ('[{"thread_id": "t"}]', "cannot read the batch: item is missing interrupt_id, decision"),
-        ('[{"thread_id": 1, "interrupt_id": "i", "decision": {}}]', "cannot read the batch: thread_id and"),
-        ('["approve"]', "cannot read the batch: each item must be an object"),
+        ('[{"thread_id": "t"}]', "cannot read the batch: item 1 is missing row_id, decision"),
+        (
+            '[{"thread_id": 1, "interrupt_id": "i", "decision": {}}]',
+            "cannot read the batch: item 1 (row 'i'): thread_id",
+        ),
+        ('["approve"]', "cannot read the batch: item 1 must be an object"),
+        ("[" * 100_000 + "]" * 100_000, "cannot read the batch: the batch is nested too deeply"),
+        (
+            '[{"thread_id": "t", "row_id": "i", "decision": ' + "[" * 50 + "]" * 50 + "}]",
+            "cannot read the batch: item 1",
+        ),
+        ("[]", "the batch is empty: nothing was sent"),
     ],
 )
 def test_malformed_batches_exit_2_before_the_store_is_touched(
@@ -324,6 +334,6 @@ def test_partial_conflict_exit_3_applies_the_rest(run_main: Any, tmp_path: Path)
     assert run_main("--db", str(db), "decide", "--reviewer", "ann", "-", stdin=json.dumps(first)).code == 0
     ran = run_main("--db", str(db), "decide", "--reviewer", "ben", "-", stdin=json.dumps(_batch(rows, THREE_DECISIONS)))
     assert ran.code == 3
-    assert [(c["interrupt_id"], c["reviewer"]) for c in ran.json["conflicts"]] == [(rows[0]["interrupt_id"], "ann")]
-    assert sorted(a["interrupt_id"] for a in ran.json["applied"]) == sorted(r["interrupt_id"] for r in rows[1:])
+    assert [(c["row_id"], c["reviewer"]) for c in ran.json["conflicts"]] == [(rows[0]["row_id"], "ann")]
+    assert sorted(a["row_id"] for a in ran.json["applied"]) == sorted(r["row_id"] for r in rows[1:])
     assert sorted(d[1:] for d in _decisions(db)) == [("ann", "applied"), ("ben", "applied"), ("ben", "applied")]

@@ -65,8 +65,8 @@ def _snapshot(console: ReviewConsole) -> dict[str, Any]:
         state = console.graph.get_state({"configurable": {"thread_id": thread_id}})
         heads[thread_id] = (state.config["configurable"]["checkpoint_id"], tuple(i.id for i in state.interrupts))
     counts = {
-        table: console.store.query(f"SELECT COUNT(*) FROM {table}")[0][0]
-        for table in ("review_decisions", "checkpoints", "writes", "review_thread_leases")
+        table: console.storage.query(f"SELECT COUNT(*) FROM {table}")[0][0]
+        for table in ("review_decisions", "checkpoints", "writes", "review_leases")
     }
     return {"pending": [row.key for row in console.pending()], "heads": heads, "counts": counts}
 
@@ -76,7 +76,7 @@ def _edit_to(tool: str, args: dict[str, Any]) -> dict[str, Any]:
 
 
 def _item(row: PendingInterrupt, decision: Any) -> dict[str, Any]:
-    return {"thread_id": row.thread_id, "interrupt_id": row.interrupt_id, "decision": decision}
+    return {"thread_id": row.thread_id, "row_id": row.row_id, "decision": decision}
 
 
 def _assert_refused(console: ReviewConsole, items: list[dict[str, Any]], bad: list[int], before: dict) -> list[str]:
@@ -85,13 +85,13 @@ def _assert_refused(console: ReviewConsole, items: list[dict[str, Any]], bad: li
     assert handle.jobs == []  # nothing was handed to the worker
     result = handle.result(timeout=10)
     assert result.exit_code == 2
-    assert [(e.thread_id, e.interrupt_id) for e in result.invalid] == [
-        (items[i]["thread_id"], items[i]["interrupt_id"]) for i in bad
+    assert [(e.thread_id, e.row_id) for e in result.invalid] == [
+        (items[i]["thread_id"], items[i].get("row_id", items[i].get("interrupt_id"))) for i in bad
     ]
     assert result.applied == [] and result.new_pending == [] and result.conflicts == []
     assert result.to_dict()["invalid"][0]["error"]
     assert _snapshot(console) == before
-    assert console.store.query("SELECT COUNT(*) FROM review_decisions")[0][0] == 0
+    assert console.storage.query("SELECT COUNT(*) FROM review_decisions")[0][0] == 0
     return [e.error for e in result.invalid]
 
 
@@ -170,6 +170,7 @@ def _problems(args: dict[str, Any]) -> list[str]:
 def test_schema_check_accepts_exactly_the_valid_args(args: dict[str, Any]) -> None:
     row = PendingInterrupt(
         "t",
+        "i" * 32,
         "i" * 32,
         "call",
         "create_square",
@@ -320,7 +321,7 @@ def test_a_reviewer_name_is_required(paused: Paused, reviewer: Any) -> None:
     ("item", "expected"),
     [
         ({"thread_id": "t", "interrupt_id": "i"}, "missing decision"),
-        ({"decision": APPROVE}, "missing thread_id, interrupt_id"),
+        ({"decision": APPROVE}, "missing thread_id, row_id"),
         ({"thread_id": 1, "interrupt_id": "i", "decision": APPROVE}, "must be strings"),
         (["t", "i", APPROVE], "must be an object"),
     ],

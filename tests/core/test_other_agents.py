@@ -180,11 +180,11 @@ def test_a_batched_request_is_one_row_per_action_and_is_answered_whole(db_path: 
             ("delete_file", ("approve", "reject")),
             ("send_email", ("approve", "edit", "reject")),
         ]
-        [base] = {r.interrupt_id.split("#")[0] for r in rows}
-        assert [r.interrupt_id for r in rows] == [f"{base}#0", f"{base}#1", f"{base}#2"]
+        [base] = {r.interrupt_id for r in rows}
+        assert [r.row_id for r in rows] == [f"{base}#0", f"{base}#1", f"{base}#2"]
 
         def item(row: Any, decision: dict[str, Any]) -> dict[str, Any]:
-            return {"thread_id": job.thread_id, "interrupt_id": row.interrupt_id, "decision": decision}
+            return {"thread_id": job.thread_id, "row_id": row.row_id, "decision": decision}
 
         # Part of a batched request cannot be sent alone; a bad edit is refused by the tool's schema.
         partial = console.submit([item(rows[0], {"type": "approve"}), item(rows[1], {"type": "approve"})], "ana")
@@ -195,7 +195,7 @@ def test_a_batched_request_is_one_row_per_action_and_is_answered_whole(db_path: 
             [item(rows[0], bad_edit), item(rows[1], {"type": "approve"}), item(rows[2], {"type": "approve"})], "ana"
         )
         assert refused.exit_code == 2 and "subject" in refused.invalid[0].error
-        assert console.store.query("SELECT COUNT(*) FROM review_decisions")[0][0] == 0
+        assert console.storage.query("SELECT COUNT(*) FROM review_decisions")[0][0] == 0
 
         edit = {"type": "edit", "edited_action": {"name": "send_email", "args": {"to": "c@x.org", "subject": "hey"}}}
         batch = [
@@ -205,7 +205,7 @@ def test_a_batched_request_is_one_row_per_action_and_is_answered_whole(db_path: 
         ]
         done = console.submit(batch, "ana")
         assert done.exit_code == 0, done.to_dict()
-        assert sorted(i for _, i in done.applied) == [r.interrupt_id for r in rows]
+        assert sorted(i for _, i in done.applied) == [r.row_id for r in rows]
         saved = console.graph.get_state({"configurable": {"thread_id": job.thread_id}}).values["decisions"]
         assert saved == [edit, {"type": "reject", "message": "keep it"}, {"type": "approve"}]  # in call order
         assert console.pending() == []

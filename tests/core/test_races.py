@@ -146,18 +146,18 @@ def test_two_processes_submit_the_same_batch_each_effect_happens_once(
         (loser,) = set(replies) - {winner}
         winners[winner] += 1
         rounds.append((thread_id, items, winner))
-        keys = sorted((i["thread_id"], i["interrupt_id"]) for i in items)
-        assert sorted((a["thread_id"], a["interrupt_id"]) for a in replies[winner]["applied"]) == keys
+        keys = sorted((i["thread_id"], i["row_id"]) for i in items)
+        assert sorted((a["thread_id"], a["row_id"]) for a in replies[winner]["applied"]) == keys
         assert replies[winner]["conflicts"] == [] and replies[winner]["invalid"] == []
         lost = replies[loser]
         assert lost["exit_code"] == 3, f"round {round_no}: the loser was told {lost}"
         assert lost["applied"] == [] and lost["invalid"] == [] and lost["errors"] == []
-        assert sorted((c["thread_id"], c["interrupt_id"]) for c in lost["conflicts"]) == keys
+        assert sorted((c["thread_id"], c["row_id"]) for c in lost["conflicts"]) == keys
         assert {c["reviewer"] for c in lost["conflicts"]} == {winner}
         assert all(c["message"].startswith(f"already decided by {winner} at ") for c in lost["conflicts"])
 
         # what was saved: one decision per row, by the winner, applied; one shape each; no fork
-        saved = console.store.query("SELECT reviewer, status FROM review_decisions WHERE thread_id = ?", (thread_id,))
+        saved = console.storage.query("SELECT reviewer, status FROM review_decisions WHERE thread_id = ?", (thread_id,))
         assert sorted(tuple(r) for r in saved) == [(winner, "applied")] * 3
         canvas = console.thread(thread_id).canvas
         assert sorted(s["shape_id"] for s in canvas) == sorted(["c1", f"s-r{round_no}"])
@@ -177,7 +177,7 @@ def test_two_processes_submit_the_same_batch_each_effect_happens_once(
     assert {c.reviewer for c in again.conflicts} == {winner} and len(again.conflicts) == 3
     assert console.graph.get_state({"configurable": {"thread_id": thread_id}}).config == head
     assert len(_effects(effect_log)) == 2 * ROUNDS
-    assert not console.store.query("SELECT 1 FROM review_decisions WHERE reviewer = 'carl'")
+    assert not console.storage.query("SELECT 1 FROM review_decisions WHERE reviewer = 'carl'")
 
 
 def test_a_repeated_submit_of_a_done_batch_is_a_conflict(console: ReviewConsole, effect_log: Path) -> None:
@@ -189,8 +189,8 @@ def test_a_repeated_submit_of_a_done_batch_is_a_conflict(console: ReviewConsole,
 
     second = console.submit(items, reviewer="bob")
     assert second.exit_code == 3
-    assert [(c.interrupt_id, c.reviewer, c.decision_type) for c in second.conflicts] == [
-        (i["interrupt_id"], "alice", i["decision"]["type"]) for i in items
+    assert [(c.row_id, c.reviewer, c.decision_type) for c in second.conflicts] == [
+        (i["row_id"], "alice", i["decision"]["type"]) for i in items
     ]
     assert {c.decided_at for c in second.conflicts} == {e.decided_at for e in decided}
     assert second.applied == [] and second.invalid == []
@@ -246,7 +246,9 @@ def test_two_batches_never_split_a_thread(console: ReviewConsole, db_path: Path,
                 racer.join(timeout=60)
             reviewers = {
                 r["reviewer"]
-                for r in console.store.query("SELECT reviewer FROM review_decisions WHERE thread_id = ?", (thread_id,))
+                for r in console.storage.query(
+                    "SELECT reviewer FROM review_decisions WHERE thread_id = ?", (thread_id,)
+                )
             }
             assert len(reviewers) == 1, f"round {round_no}: the thread was split between {reviewers}"
             (winner,) = reviewers

@@ -69,7 +69,7 @@ def _effects(path: Path) -> list[dict[str, Any]]:
 def _decisions(console: ReviewConsole) -> list[dict[str, Any]]:
     return [
         dict(row)
-        for row in console.store.query(
+        for row in console.storage.query(
             "SELECT interrupt_id, reviewer, status, owner, error FROM review_decisions ORDER BY interrupt_id"
         )
     ]
@@ -190,7 +190,7 @@ def test_killed_while_applying_is_finished_once_on_the_next_open(
         assert observer.recovered == []
         (held,) = _decisions(observer)
         assert held["status"] == "claimed" and held["owner"].split(":")[1] == str(decider.proc.pid)
-        lease_until = observer.store.query("SELECT lease_until FROM review_decisions")[0][0]
+        lease_until = observer.storage.query("SELECT lease_until FROM review_decisions")[0][0]
         assert lease_until > claimed_at + LEASE_S  # the heartbeat renewed it
         assert [r.interrupt_id for r in observer.pending()] == [row.interrupt_id]
     finally:
@@ -238,7 +238,7 @@ def test_killed_mid_batch_finishes_the_rest_and_marks_every_row_applied(
         _wait_for(
             "the finished tasks' writes",
             lambda: (
-                observer.store.query(
+                observer.storage.query(
                     "SELECT COUNT(DISTINCT task_id) FROM writes WHERE thread_id = ? AND channel = 'messages' "
                     "AND checkpoint_id = (SELECT MAX(checkpoint_id) FROM checkpoints WHERE thread_id = ?)",
                     (thread_id, thread_id),

@@ -34,7 +34,7 @@ def outside_graph(console: ReviewConsole) -> Iterator[Any]:
 def _decided(console: ReviewConsole) -> list[tuple[str, str, str]]:
     return [
         (r["interrupt_id"], r["decision_type"], r["status"])
-        for r in console.store.query("SELECT * FROM review_decisions ORDER BY decided_at")
+        for r in console.storage.query("SELECT * FROM review_decisions ORDER BY decided_at")
     ]
 
 

@@ -1,15 +1,19 @@
-"""Opening the store: which path, creating what is missing, and a clear error naming an unusable path."""
+"""Opening the store: which path, creating what is missing, a clear error naming an unusable path,
+read-only files, and a round-1 store carried over to the append-only log."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
 import pytest
 
-from review import ReviewConsole, StoreError, resolve_db_path
-from review.store import DEFAULT_DB, open_store
+from review import ReviewConsole, Settings, StoreError, resolve_db_path
+from review.settings import DEFAULT_DB
+from review.storage import open_storage
 from tests.conftest import THREE_SHAPES
+from tests.helpers import APPROVE, batch
 
 
 def _tables(path: Path) -> set[str]:
@@ -20,12 +24,27 @@ def _tables(path: Path) -> set[str]:
         conn.close()
 
 
+def _open(path: Path, *, create: bool = True):  # type: ignore[no-untyped-def]
+    return open_storage(Settings(db=str(path)), create=create)
+
+
 def test_path_precedence_explicit_then_review_db_then_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("REVIEW_DB", raising=False)
     assert resolve_db_path() == DEFAULT_DB == Path("data") / "review.sqlite"
     monkeypatch.setenv("REVIEW_DB", str(tmp_path / "env.sqlite"))
     assert resolve_db_path() == tmp_path / "env.sqlite"
     assert resolve_db_path(tmp_path / "flag.sqlite") == tmp_path / "flag.sqlite"
+    assert Settings.from_env(db=str(tmp_path / "flag.sqlite")).db_path == tmp_path / "flag.sqlite"
+
+
+def test_settings_read_the_environment_once_and_refuse_nonsense(monkeypatch: pytest.MonkeyPatch) -> None:
+    env = {"REVIEW_LEASE_SECONDS": "2.5", "REVIEW_BUSY_TIMEOUT_SECONDS": "1", "REVIEW_AGENT": "x:Y"}
+    settings = Settings.from_env(env)
+    assert (settings.lease_seconds, settings.busy_timeout_seconds, settings.agent) == (2.5, 1.0, "x:Y")
+    with pytest.raises(ValueError, match="REVIEW_LEASE_SECONDS"):
+        Settings.from_env({"REVIEW_LEASE_SECONDS": "soon"})
+    with pytest.raises(ValueError, match="more than 0"):
+        Settings.from_env({"REVIEW_LEASE_SECONDS": "-1"})
 
 
 def test_review_db_env_var_is_respected_and_missing_directories_are_created(
@@ -42,21 +61,21 @@ def test_review_db_env_var_is_respected_and_missing_directories_are_created(
         console.close()
     assert target.is_file()
     # one file holds LangGraph's checkpoints and the console's tables
-    assert {"checkpoints", "writes", "review_decisions", "review_thread_leases", "review_thread_heads"} <= _tables(
-        target
-    )
+    assert {"checkpoints", "writes", "review_decisions", "review_leases", "review_thread_heads"} <= _tables(target)
     reopened = ReviewConsole.open(target)  # opening again keeps everything, and adds no second set of triggers
     try:
         assert [r.key for r in reopened.pending()] == [r.key for r in rows]
-        triggers = reopened.store.query("SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger'")[0][0]
+        triggers = reopened.storage.query("SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger'")[0][0]
+        version = reopened.storage.query("SELECT value FROM review_meta WHERE key = 'schema_version'")[0][0]
     finally:
         reopened.close()
-    assert triggers == sum(1 for name in _tables(target) if name.startswith("review_heads_"))
+    assert triggers == sum(1 for name in _tables(target) if name.startswith("review_heads_")) == 4
+    assert version == "2"
 
 
 def test_a_directory_is_refused_with_its_path(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="is a directory") as raised:
-        open_store(tmp_path)
+        _open(tmp_path)
     assert str(tmp_path) in str(raised.value)
     with pytest.raises(StoreError, match="is a directory"):
         ReviewConsole.open(tmp_path)
@@ -67,17 +86,40 @@ def test_a_path_below_a_file_is_refused_with_its_path(tmp_path: Path) -> None:
     blocker.write_text("x", encoding="utf-8")
     target = blocker / "review.sqlite"
     with pytest.raises(StoreError) as raised:
-        open_store(target)
+        _open(target)
     assert str(target) in str(raised.value)
 
 
-def test_a_file_that_is_not_sqlite_is_refused_with_its_path(tmp_path: Path) -> None:
+def test_a_file_that_is_not_sqlite_is_refused_and_left_as_it_was(tmp_path: Path) -> None:
     target = tmp_path / "notes.sqlite"
-    target.write_text("this is not a database\n" * 200, encoding="utf-8")
-    with pytest.raises(StoreError) as raised:
-        open_store(target)
-    assert str(target) in str(raised.value)
-    assert target.read_text(encoding="utf-8").startswith("this is not a database")  # left as it was
+    content = "this is not a database\n" * 200
+    target.write_text(content, encoding="utf-8")
+    for create in (True, False):
+        with pytest.raises(StoreError, match="not a review database") as raised:
+            _open(target, create=create)
+        assert str(target) in str(raised.value)
+    assert target.read_text(encoding="utf-8") == content  # left as it was
+
+
+def test_an_empty_file_is_only_made_a_database_by_a_command_that_creates(tmp_path: Path) -> None:
+    """`pending` (create=False) must not silently turn a 0-byte file into a database; `start` may."""
+    target = tmp_path / "empty.sqlite"
+    target.touch()
+    with pytest.raises(StoreError, match="an empty file at") as raised:
+        _open(target, create=False)
+    assert str(target) in str(raised.value) and target.stat().st_size == 0
+    store = _open(target, create=True)
+    try:
+        assert store.created  # the app's sidebar says a new, empty database was created
+    finally:
+        store.close()
+
+
+def test_a_postgres_url_is_a_clear_error_not_a_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(StoreError, match="postgresql:// databases are not supported"):
+        ReviewConsole.open("postgresql://kim@localhost:5432/review")
+    assert not (tmp_path / "postgresql:").exists()
 
 
 def test_create_false_refuses_a_missing_file_and_creates_nothing(tmp_path: Path) -> None:
@@ -89,10 +131,90 @@ def test_create_false_refuses_a_missing_file_and_creates_nothing(tmp_path: Path)
 
 
 def test_a_store_says_whether_it_created_the_file(tmp_path: Path) -> None:
-    from review.store import open_store
-
-    first = open_store(tmp_path / "new.sqlite")
+    first = _open(tmp_path / "new.sqlite")
     first.close()
-    again = open_store(tmp_path / "new.sqlite")
+    again = _open(tmp_path / "new.sqlite")
     again.close()
     assert (first.created, again.created) == (True, False)
+
+
+def test_a_round_one_store_is_carried_over_with_row_and_interrupt_ids_apart(tmp_path: Path) -> None:
+    """v1 kept one row per interrupt and wrote the batched row id where the interrupt id belongs."""
+    path = tmp_path / "v1.sqlite"
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        """
+        CREATE TABLE review_decisions (thread_id TEXT NOT NULL, interrupt_id TEXT NOT NULL, batch_id TEXT NOT NULL,
+            reviewer TEXT NOT NULL, decided_at TEXT NOT NULL, tool TEXT, tool_call_id TEXT,
+            decision_type TEXT NOT NULL, resume_json TEXT NOT NULL, args_before TEXT, args_after TEXT, message TEXT,
+            status TEXT NOT NULL DEFAULT 'claimed', owner TEXT NOT NULL, lease_until REAL NOT NULL, applied_at TEXT,
+            error TEXT, PRIMARY KEY (thread_id, interrupt_id));
+        CREATE TABLE review_thread_leases (thread_id TEXT PRIMARY KEY, owner TEXT NOT NULL, lease_until REAL NOT NULL);
+        INSERT INTO review_decisions VALUES ('t1', 'abc#1', 'b1', 'ana', '2026-01-01T00:00:00', 'send_email', NULL,
+            'approve', '{"type": "approve"}', '{}', NULL, NULL, 'applied', 'h:1:x', 0, '2026-01-01T00:00:01', NULL);
+        """
+    )
+    conn.close()
+    console = ReviewConsole.open(path)
+    try:
+        (entry,) = console.audit()
+        assert (entry.row_id, entry.interrupt_id, entry.status, entry.reviewer) == ("abc#1", "abc", "applied", "ana")
+        assert "review_thread_leases" not in _tables(path)
+    finally:
+        console.close()
+
+
+# --- a store this process cannot write -----------------------------------------------------------
+
+
+def _paused_store(path: Path) -> list:  # type: ignore[type-arg]
+    console = ReviewConsole.open(path)
+    try:
+        return console.start_run(THREE_SHAPES).result(timeout=30).new_pending
+    finally:
+        console.close()
+
+
+def _make_read_only(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Root ignores file modes, so make the store look unwritable the way the store checks it."""
+    import review.storage.sqlite as backend
+
+    monkeypatch.setattr(backend, "_writable", lambda target: False)
+
+
+def test_pending_show_and_audit_work_on_a_read_only_store_and_deciding_says_why_not(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = _paused_store(db_path)
+    before = db_path.read_bytes()
+    _make_read_only(db_path, monkeypatch)
+    console = ReviewConsole.open(db_path)
+    try:
+        assert console.read_only
+        assert [r.key for r in console.pending()] == [r.key for r in rows]
+        assert console.thread(rows[0].thread_id).exists
+        assert console.audit() == []
+        assert any("read-only" in problem for problem in console.health())
+        with pytest.raises(StoreError, match="read-only"):
+            console.submit(batch(rows, {"create_circle": APPROVE}), "kim")
+        with pytest.raises(ValueError, match="read-only"):
+            console.start_run(THREE_SHAPES)
+    finally:
+        console.close()
+    assert db_path.read_bytes() == before
+
+
+def test_the_cli_reads_a_read_only_store_and_refuses_decide_with_exit_2(
+    db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from review.cli import main
+
+    rows = _paused_store(db_path)
+    _make_read_only(db_path, monkeypatch)
+    assert main(["--db", str(db_path), "pending"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 3
+    batch_file = tmp_path / "batch.json"
+    batch_file.write_text(json.dumps(batch(rows, {"create_circle": APPROVE})), encoding="utf-8")
+    assert main(["--db", str(db_path), "decide", "--reviewer", "kim", str(batch_file)]) == 2
+    error = json.loads(capsys.readouterr().out)["error"]
+    assert "read-only" in error and str(db_path) in error and "\n" not in error

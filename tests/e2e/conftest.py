@@ -2,7 +2,7 @@
 
 Fixtures:
 - `server` (session): the console on a free port, its database path and effect log; the process group is
-  killed at teardown, also when a test failed.
+  killed at teardown, also when a test failed. `serve(workdir, log)` starts another one (a fresh server).
 - `browser` (session): Chromium from /usr/bin/chromium (Playwright's own download does not work here).
 - `new_app` (function): opens a fresh browser context (one reviewer) on the console; each gets a dialog guard
   (no `alert()` may ever open) and a screenshot under tests/e2e/artifacts/ at teardown, pass or fail.
@@ -21,6 +21,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -94,14 +95,9 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         pass
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    if not (ROOT / "app.py").exists():
-        pytest.fail("app.py is missing: the console has no entry point")
-    workdir = tmp_path_factory.mktemp("e2e")
-    ARTIFACTS.mkdir(exist_ok=True)
-    for old in ARTIFACTS.glob("*.png"):  # screenshots of an earlier session would pass for this one's
-        old.unlink()
+@contextmanager
+def serve(workdir: Path, log: Path) -> Iterator[Server]:
+    """`streamlit run app.py` on a free port of 127.0.0.1 with its own database in `workdir`, until the block ends."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
@@ -112,7 +108,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "PYTHONUNBUFFERED": "1",
     }
     env.pop("REVIEW_AGENT", None)
-    log = ARTIFACTS / "server.log"
     command = [
         sys.executable,
         "-m",
@@ -143,6 +138,17 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         yield Server(url, Path(env["REVIEW_DB"]), Path(env["CANVAS_EFFECT_LOG"]), log, env)
     finally:
         _stop(process)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    if not (ROOT / "app.py").exists():
+        pytest.fail("app.py is missing: the console has no entry point")
+    ARTIFACTS.mkdir(exist_ok=True)
+    for old in ARTIFACTS.glob("*.png"):  # screenshots of an earlier session would pass for this one's
+        old.unlink()
+    with serve(tmp_path_factory.mktemp("e2e"), ARTIFACTS / "server.log") as running:
+        yield running
 
 
 @pytest.fixture(scope="session")
@@ -183,14 +189,14 @@ def _slug(text: str) -> str:
 
 @pytest.fixture
 def new_app(request: pytest.FixtureRequest, browser: object, server: Server) -> Iterator[Callable[..., App]]:
-    """`new_app(path="", title="Inbox")`: a new browser context (a new reviewer) on the console."""
+    """`new_app(path="", title="Inbox", on=server)`: a new browser context (a new reviewer) on the console."""
     opened: list[tuple[object, App]] = []
 
-    def make(path: str = "", title: str = "Inbox") -> App:
+    def make(path: str = "", title: str = "Inbox", on: Server = server) -> App:
         context = browser.new_context(viewport=VIEWPORT)  # type: ignore[attr-defined]
         context.set_default_timeout(30_000)
         page = context.new_page()
-        app = App(page, server.url)
+        app = App(page, on.url)
         page.on("dialog", lambda dialog: (app.dialogs.append(dialog.message), dialog.dismiss()))
         page.on("pageerror", lambda error: app.page_errors.append(str(error)))
         opened.append((context, app))

@@ -1,0 +1,74 @@
+"""The console's settings, read in one place.
+
+Every knob has a default, an environment variable and (for the ones a user picks per run) a CLI
+flag or a `streamlit run app.py -- --flag` argument; both fill this one object, so no other module
+reads the environment. Times are configurable so the crash tests can run with short leases.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+DEFAULT_DB = Path("data") / "review.sqlite"
+DEFAULT_AGENT = "graph:AGENT"
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not a number of seconds") from None
+    if value <= 0:
+        raise ValueError(f"{name}={raw!r} must be more than 0")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the console opens and how long it waits; see README "Settings"."""
+
+    db: str = field(default=str(DEFAULT_DB), metadata={"env": "REVIEW_DB", "help": "SQLite file of the store"})
+    agent: str = field(default=DEFAULT_AGENT, metadata={"env": "REVIEW_AGENT", "help": "agent spec module:ATTR"})
+    lease_seconds: float = field(
+        default=15.0,
+        metadata={"env": "REVIEW_LEASE_SECONDS", "help": "a lease's life without a heartbeat; past it, recovery may"},
+    )
+    busy_timeout_seconds: float = field(
+        default=30.0, metadata={"env": "REVIEW_BUSY_TIMEOUT_SECONDS", "help": "wait for a locked database"}
+    )
+    sweep_seconds: float = field(
+        default=2.0,
+        metadata={"env": "REVIEW_SWEEP_SECONDS", "help": "how often a running console looks for work to recover"},
+    )
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Defaults, then the environment, then explicit overrides (CLI flags); None overrides are ignored."""
+        env = os.environ if env is None else env
+        base = cls(
+            db=env.get("REVIEW_DB") or str(DEFAULT_DB),
+            agent=env.get("REVIEW_AGENT") or DEFAULT_AGENT,
+            lease_seconds=_float(env, "REVIEW_LEASE_SECONDS", 15.0),
+            busy_timeout_seconds=_float(env, "REVIEW_BUSY_TIMEOUT_SECONDS", 30.0),
+            sweep_seconds=_float(env, "REVIEW_SWEEP_SECONDS", 2.0),
+        )
+        given: dict[str, Any] = {key: value for key, value in overrides.items() if value is not None}
+        if "db" in given:
+            given["db"] = str(given["db"])
+        return replace(base, **given)
+
+    @property
+    def db_path(self) -> Path:
+        return Path(self.db).expanduser()
+
+
+def resolve_db_path(db: str | os.PathLike[str] | None = None) -> Path:
+    """`db` if given, else REVIEW_DB, else data/review.sqlite."""
+    return Settings.from_env(db=str(db) if db is not None else None).db_path

@@ -1,0 +1,64 @@
+"""Where the console keeps its tables and the agent's checkpoints: `open_storage` picks the backend.
+
+SQLite (a file path) is the embedded default. Every saver is opened with a RESTRICTED serializer:
+langgraph-checkpoint's default revives any Python type named in a checkpoint row, so a crafted
+row could run code when the inbox reads it; here only LangGraph's safe types (messages, Send,
+Interrupt, Command, datetimes...) and the types the agent declares are revived.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+from review.settings import Settings
+from review.storage.base import (
+    HOLDING,
+    LEASE_TOKEN_KEY,
+    Changes,
+    Claim,
+    Holder,
+    LeaseLost,
+    LeaseRow,
+    NewDecision,
+    Storage,
+    StoreError,
+)
+from review.storage.sqlite import SqliteStorage, open_sqlite
+
+__all__ = [
+    "HOLDING",
+    "LEASE_TOKEN_KEY",
+    "Changes",
+    "Claim",
+    "Holder",
+    "LeaseLost",
+    "LeaseRow",
+    "NewDecision",
+    "SqliteStorage",
+    "Storage",
+    "StoreError",
+    "open_storage",
+    "restricted_serde",
+]
+
+
+def restricted_serde(allowed: Iterable[tuple[str, ...] | type] = ()) -> JsonPlusSerializer:
+    """A serializer that revives only LangGraph's safe types plus `allowed` ((module, name) or classes)."""
+    extra = tuple(allowed)
+    return JsonPlusSerializer(allowed_msgpack_modules=extra or None)
+
+
+def open_storage(settings: Settings, *, create: bool, allowed_types: Iterable[tuple[str, ...] | type] = ()) -> Storage:
+    """Open the store `settings.db` names; only `create` makes a new one. Raises StoreError with the reason."""
+    target = settings.db.strip()
+    if "://" in target:
+        scheme = target.split("://", 1)[0]
+        raise StoreError(f"{scheme}:// databases are not supported by this version; use a SQLite file path")
+    return open_sqlite(
+        settings.db_path,
+        create=create,
+        busy_timeout=settings.busy_timeout_seconds,
+        serde=restricted_serde(allowed_types),
+    )

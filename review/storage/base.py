@@ -1,0 +1,175 @@
+"""The storage seam: what the review core asks of its tables, whatever database holds them.
+
+The core (submit, runner, recovery, inbox, audit) talks to its tables only through `Storage`;
+each backend implements it with its own dialect (review/storage/sqlite.py today). A backend also
+provides the checkpointer the graph writes through, FENCED: every checkpoint write of a run that
+carries a lease token is refused, in the same transaction as the write, unless that token still
+holds the thread's lease (`LeaseLost`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+
+# The run config key that carries a run's lease token down to the fenced saver.
+LEASE_TOKEN_KEY = "review_lease_token"
+
+HOLDING = ("claimed", "applied")  # statuses that hold a row: nobody else may decide it
+
+
+class StoreError(RuntimeError):
+    """The store cannot be used (missing, unreadable, full, locked...); the message says why and where."""
+
+
+class LeaseLost(RuntimeError):
+    """A write was refused: the run's lease was taken over (its owner paused past the lease, or lost it)."""
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Who holds a row: the decision that claimed it (still applying) or applied it."""
+
+    row_id: str
+    reviewer: str
+    decided_at: str
+    decision_type: str
+    status: str
+
+
+@dataclass(frozen=True)
+class NewDecision:
+    """A validated decision about to be claimed: one attempt in the append-only log."""
+
+    thread_id: str
+    row_id: str  # the inbox row (differs from interrupt_id only for a batched request's parts)
+    interrupt_id: str  # LangGraph's interrupt id
+    tool: str | None
+    tool_call_id: str | None
+    decision_type: str
+    resume_json: str
+    args_before: str | None
+    args_after: str | None
+    message: str | None
+    reviewer: str
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A claimed attempt: recorded, not yet known to be applied."""
+
+    attempt_id: int
+    thread_id: str
+    row_id: str
+    interrupt_id: str
+    tool_call_id: str | None
+    resume_json: str
+    owner: str
+    lease_until: float
+    resume_started: bool  # a resume carrying it began: its tool may have run before a crash
+    tries: int
+
+
+@dataclass(frozen=True)
+class LeaseRow:
+    """A thread's lease, which is also its run record: present while a run is on, or was cut short."""
+
+    thread_id: str
+    owner: str  # '' once released to recovery
+    token: str
+    lease_until: float
+    kind: str  # start | resume | recover | continue
+    state: str  # running | cut_short | failed
+    since: str
+    checkpoint_id: str | None  # head checkpoint when cut short / continued
+    error: str | None
+    tries: int
+
+
+@dataclass(frozen=True)
+class Changes:
+    """Threads whose head moved since a change-feed position, read in one snapshot."""
+
+    changed: list[tuple[str, int]]  # (thread_id, seq)
+    paused: set[str]  # of those, the ones whose head checkpoint carries an interrupt write
+    top: int  # the feed position after these changes
+    generation: int  # bumped whenever the feed's triggers were (re)installed: a gap is possible
+
+
+class Storage(Protocol):
+    """The console's tables and the fenced checkpointer of one database."""
+
+    label: str  # what to show users: a path or a URL without its password
+    created: bool  # the database did not exist and was created by this open
+    read_only: bool
+    transient: tuple[type[BaseException], ...]  # errors of the store itself (locked, full...), worth a retry
+
+    @property
+    def saver(self) -> BaseCheckpointSaver: ...
+
+    def close(self) -> None: ...
+
+    # --- decisions (append-only log + holding index) -------------------------------------------
+    def holders(self, thread_id: str, interrupt_ids: Iterable[str]) -> dict[str, Holder]: ...
+
+    def claim(
+        self, decisions: Sequence[NewDecision], batch_id: str, owner: str, lease_until: float, now: str
+    ) -> tuple[list[str], dict[str, Holder]]: ...
+
+    def claims(self, thread_id: str, owner: str, batch_id: str | None = None) -> list[Claim]: ...
+
+    def mark_resume_started(self, attempt_ids: Sequence[int], at: str) -> None: ...
+
+    def finish(
+        self, attempt_ids: Sequence[int], owner: str, *, status: str, error: str | None, at: str, rerun: bool = False
+    ) -> int: ...
+
+    def release_claims(self, attempt_ids: Sequence[int], owner: str) -> None: ...
+
+    def abandoned_claims(self, is_abandoned: Callable[[str, float], bool]) -> list[Claim]: ...
+
+    def take_over_claims(self, claims: Sequence[Claim], owner: str, lease_until: float) -> list[Claim]: ...
+
+    def decision_keys(self, thread_id: str) -> list[tuple[str | None, str, str]]: ...
+
+    def decisions(self, *, reviewer: str | None = None, thread_id: str | None = None) -> list[dict[str, Any]]: ...
+
+    # --- leases and runs -------------------------------------------------------------------------
+    def acquire_lease(
+        self,
+        thread_id: str,
+        owner: str,
+        token: str,
+        until: float,
+        kind: str,
+        may_take: Callable[[LeaseRow], bool],
+        now: str,
+    ) -> LeaseRow | None: ...
+
+    def take_over_lease(self, row: LeaseRow, owner: str, token: str, until: float, kind: str, now: str) -> bool: ...
+
+    def end_lease(
+        self,
+        thread_id: str,
+        token: str,
+        *,
+        state: str | None,
+        checkpoint_id: str | None = None,
+        error: str | None = None,
+    ) -> None: ...
+
+    def mark_continued(self, thread_id: str, token: str, checkpoint_id: str | None) -> None: ...
+
+    def leases(self) -> list[LeaseRow]: ...
+
+    def heartbeat(self, owner: str, tokens: Sequence[str], until: float) -> set[str]: ...
+
+    # --- change feed -----------------------------------------------------------------------------
+    def changes_since(self, seq: int) -> Changes: ...
+
+    def head_seq(self, thread_id: str) -> int | None: ...
+
+    def thread_ids(self, limit: int) -> list[str]: ...

@@ -1,0 +1,818 @@
+"""The SQLite backend: one file holds LangGraph's checkpoints and the console's tables.
+
+The only module that speaks SQLite's dialect. It provides:
+- `FencedSqliteSaver`, LangGraph's `SqliteSaver` whose checkpoint writes check, inside the same
+  IMMEDIATE transaction, that the run's lease token still holds the thread (fencing);
+- the console's tables: an append-only decision log with a unique index over the rows that hold
+  an interrupt, the leases (which double as run records), and a change feed kept by triggers on
+  the checkpoint tables, whose installation is checked on every refresh;
+- read-only opening (a file or file system the process cannot write), and errors turned into one
+  readable `StoreError` line.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+from langgraph.checkpoint.serde.base import SerializerProtocol
+from langgraph.checkpoint.sqlite import SqliteSaver
+
+from review.storage.base import (
+    LEASE_TOKEN_KEY,
+    Changes,
+    Claim,
+    Holder,
+    LeaseLost,
+    LeaseRow,
+    NewDecision,
+    StoreError,
+)
+
+SCHEMA_VERSION = 2
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS review_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+-- The decision log, append-only: one row per attempt, its outcome filled in once known. A row of the
+-- inbox is held by at most one attempt that is claimed or applied (the partial unique index); a failed
+-- attempt frees it, and the next decision is a new row, so every reviewer's record stays.
+CREATE TABLE IF NOT EXISTS review_decisions (
+    attempt_id        INTEGER PRIMARY KEY AUTOINCREMENT,
+    thread_id         TEXT NOT NULL,
+    row_id            TEXT NOT NULL,     -- the inbox row: <interrupt_id>, or <interrupt_id>#n for a batched part
+    interrupt_id      TEXT NOT NULL,     -- LangGraph's interrupt id
+    batch_id          TEXT NOT NULL,
+    reviewer          TEXT NOT NULL,
+    decided_at        TEXT NOT NULL,
+    tool              TEXT,
+    tool_call_id      TEXT,
+    decision_type     TEXT NOT NULL,
+    resume_json       TEXT NOT NULL,
+    args_before       TEXT,
+    args_after        TEXT,
+    message           TEXT,
+    status            TEXT NOT NULL DEFAULT 'claimed',  -- claimed | applied | failed
+    owner             TEXT NOT NULL,     -- who must apply it (host:pid:id); '' = released to recovery
+    lease_until       REAL NOT NULL,     -- the owner's heartbeat; past it, recovery may take over
+    resume_started_at TEXT,              -- a resume carrying it began (a crash after it may have run the tool)
+    tries             INTEGER NOT NULL DEFAULT 0,  -- resumes that carried it
+    recovered_from    TEXT,              -- the owner recovery took it over from
+    rerun             INTEGER NOT NULL DEFAULT 0,  -- recovery re-sent it after a resume had started
+    applied_at        TEXT,
+    applied_by        TEXT,
+    error             TEXT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS review_decisions_holding
+    ON review_decisions(thread_id, row_id) WHERE status IN ('claimed', 'applied');
+CREATE INDEX IF NOT EXISTS review_decisions_thread ON review_decisions(thread_id, interrupt_id);
+CREATE INDEX IF NOT EXISTS review_decisions_claimed ON review_decisions(status) WHERE status = 'claimed';
+CREATE INDEX IF NOT EXISTS review_decisions_time ON review_decisions(decided_at);
+
+-- One run of a thread at a time, across processes; the fenced saver checks `token` on every write.
+-- The row stays while the run is on, and after it was cut short (state cut_short / failed).
+CREATE TABLE IF NOT EXISTS review_leases (
+    thread_id     TEXT PRIMARY KEY,
+    owner         TEXT NOT NULL,
+    token         TEXT NOT NULL,
+    lease_until   REAL NOT NULL,
+    kind          TEXT NOT NULL,
+    state         TEXT NOT NULL DEFAULT 'running',
+    since         TEXT NOT NULL,
+    checkpoint_id TEXT,
+    error         TEXT,
+    tries         INTEGER NOT NULL DEFAULT 0
+);
+
+-- Latest root checkpoint per thread and a store-wide change counter, kept by triggers.
+CREATE TABLE IF NOT EXISTS review_thread_heads (
+    thread_id     TEXT PRIMARY KEY,
+    checkpoint_id TEXT,
+    seq           INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS review_thread_heads_seq ON review_thread_heads(seq);
+"""
+
+_TRIGGERS = (
+    """CREATE TRIGGER IF NOT EXISTS review_heads_on_checkpoint AFTER INSERT ON checkpoints
+WHEN NEW.checkpoint_ns = ''
+BEGIN
+    INSERT INTO review_thread_heads(thread_id, checkpoint_id, seq)
+    VALUES (NEW.thread_id, NEW.checkpoint_id, (SELECT COALESCE(MAX(seq), 0) + 1 FROM review_thread_heads))
+    ON CONFLICT(thread_id) DO UPDATE SET
+        checkpoint_id = MAX(COALESCE(checkpoint_id, ''), excluded.checkpoint_id),
+        seq = excluded.seq;
+END""",
+    """CREATE TRIGGER IF NOT EXISTS review_heads_on_write AFTER INSERT ON writes
+WHEN NEW.checkpoint_ns = ''
+BEGIN
+    INSERT INTO review_thread_heads(thread_id, checkpoint_id, seq)
+    VALUES (NEW.thread_id, NEW.checkpoint_id, (SELECT COALESCE(MAX(seq), 0) + 1 FROM review_thread_heads))
+    ON CONFLICT(thread_id) DO UPDATE SET
+        checkpoint_id = MAX(COALESCE(checkpoint_id, ''), excluded.checkpoint_id),
+        seq = excluded.seq;
+END""",
+    """CREATE TRIGGER IF NOT EXISTS review_heads_on_delete AFTER DELETE ON checkpoints
+WHEN OLD.checkpoint_ns = ''
+BEGIN
+    UPDATE review_thread_heads
+    SET seq = (SELECT COALESCE(MAX(seq), 0) + 1 FROM review_thread_heads),
+        checkpoint_id = (SELECT MAX(checkpoint_id) FROM checkpoints
+                         WHERE thread_id = OLD.thread_id AND checkpoint_ns = '')
+    WHERE thread_id = OLD.thread_id;
+END""",
+    """CREATE TRIGGER IF NOT EXISTS review_heads_on_write_delete AFTER DELETE ON writes
+WHEN OLD.checkpoint_ns = ''
+BEGIN
+    UPDATE review_thread_heads
+    SET seq = (SELECT COALESCE(MAX(seq), 0) + 1 FROM review_thread_heads)
+    WHERE thread_id = OLD.thread_id;
+END""",
+)
+_TRIGGER_NAMES = tuple(sql.split()[5] for sql in _TRIGGERS)
+
+# Threads changed in a seq range whose head checkpoint carries an interrupt write; the rest have nothing
+# pending. Written as EXISTS so the seq index drives it (a JOIN let SQLite scan all of `writes` first).
+_PAUSED_SINCE = """
+SELECT h.thread_id FROM review_thread_heads AS h
+WHERE h.seq > ? AND h.seq <= ? AND EXISTS (
+    SELECT 1 FROM writes AS w
+    WHERE w.thread_id = h.thread_id AND w.checkpoint_ns = '' AND w.checkpoint_id = h.checkpoint_id
+        AND w.channel = '__interrupt__'
+)
+"""
+
+_CLAIM_COLUMNS = (
+    "attempt_id, thread_id, row_id, interrupt_id, tool_call_id, resume_json, owner, lease_until, "
+    "resume_started_at, tries"
+)
+
+
+def describe_sqlite_error(exc: BaseException, where: str) -> str:
+    """One readable line for a SQLite or OS error about the database at `where`."""
+    text = str(exc)
+    lowered = text.lower()
+    if "disk is full" in lowered or "no space" in lowered:
+        reason = "the disk is full"
+    elif "readonly" in lowered or "read-only" in lowered:
+        reason = "it is read-only"
+    elif "locked" in lowered or "busy" in lowered:
+        reason = "it is locked by another process (gave up waiting)"
+    elif "not a database" in lowered or "malformed" in lowered:
+        reason = "it is not a review database (not SQLite, or damaged)"
+    elif "unable to open" in lowered:
+        reason = "it cannot be opened (missing folder, or no permission)"
+    else:
+        reason = text
+    return f"the review database {where} cannot be used: {reason}"
+
+
+def _sqlite_errors(method: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Turn SQLite and OS errors of a storage method into one StoreError line."""
+
+    @functools.wraps(method)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return method(*args, **kwargs)
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(describe_sqlite_error(exc, str(getattr(args[0], "label", "")))) from exc
+
+    return wrapper
+
+
+class FencedSqliteSaver(SqliteSaver):
+    """`SqliteSaver` whose writes are fenced by the thread's lease.
+
+    A write whose config carries a lease token (LEASE_TOKEN_KEY) commits only if, inside the same
+    IMMEDIATE transaction, the thread's lease row still has that token; otherwise it is rolled back
+    and `LeaseLost` is raised, so a process paused past its lease cannot write after recovery took
+    the thread over. A write without a token (a tool script, the seeding bench) is refused while
+    another owner's lease on the thread is live.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, *, serde: SerializerProtocol | None = None) -> None:
+        super().__init__(conn, serde=serde)
+        self._fence = threading.local()
+
+    @contextmanager
+    def _fenced(self, config: Any) -> Iterator[None]:
+        configurable = config.get("configurable") or {}
+        self._fence.target = (str(configurable.get("thread_id")), configurable.get(LEASE_TOKEN_KEY))
+        try:
+            yield
+        finally:
+            self._fence.target = None
+
+    @contextmanager
+    def cursor(self, transaction: bool = True) -> Iterator[sqlite3.Cursor]:
+        target = getattr(self._fence, "target", None)
+        if target is None or not transaction:
+            with super().cursor(transaction) as cur:
+                yield cur
+            return
+        thread_id, token = target
+        with self.lock:
+            self.setup()
+            self.conn.execute("BEGIN IMMEDIATE")
+            cur = self.conn.cursor()
+            try:
+                row = cur.execute(
+                    "SELECT token, lease_until FROM review_leases WHERE thread_id = ?", (thread_id,)
+                ).fetchone()
+                if token is not None and (row is None or row[0] != token):
+                    raise LeaseLost(f"thread {thread_id}: this run's lease was taken over; its write was refused")
+                if token is None and row is not None and row[1] > time.time():
+                    raise LeaseLost(f"thread {thread_id} is being run by a console right now; write refused")
+                yield cur
+            except BaseException:
+                self.conn.rollback()
+                raise
+            else:
+                self.conn.commit()
+            finally:
+                cur.close()
+
+    def put(self, config: Any, checkpoint: Any, metadata: Any, new_versions: Any) -> Any:
+        with self._fenced(config):
+            return super().put(config, checkpoint, metadata, new_versions)
+
+    def put_writes(self, config: Any, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = "") -> None:
+        with self._fenced(config):
+            super().put_writes(config, writes, task_id, task_path)
+
+    def delete_thread(self, thread_id: str) -> None:
+        with self._fenced({"configurable": {"thread_id": thread_id}}):
+            super().delete_thread(thread_id)
+
+
+class SqliteStorage:
+    """The console's tables in one SQLite file, beside LangGraph's checkpoints."""
+
+    # Faults of the store, not of the graph: worth a retry.
+    transient: tuple[type[BaseException], ...] = (StoreError, sqlite3.Error, OSError)
+
+    def __init__(
+        self,
+        path: Path,
+        saver: FencedSqliteSaver,
+        conn: sqlite3.Connection,
+        *,
+        created: bool,
+        read_only: bool,
+    ) -> None:
+        self.path = path
+        self.label = str(path)
+        self._saver = saver
+        self.conn = conn  # console tables; autocommit, explicit transactions
+        self.lock = threading.RLock()
+        self.created = created
+        self.read_only = read_only
+
+    @property
+    def saver(self) -> FencedSqliteSaver:
+        return self._saver
+
+    # --- plumbing ---------------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """An IMMEDIATE transaction: takes SQLite's write lock up front, so claims never interleave."""
+        if self.read_only:
+            raise StoreError(f"the review database {self.label} is read-only: nothing can be recorded")
+        with self.lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+
+    def query(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> list[sqlite3.Row]:
+        """Run a read query (tests and benchmarks inspect the tables with it)."""
+        with self.lock:
+            return self.conn.execute(sql, params).fetchall()
+
+    def close(self) -> None:
+        with self.lock:
+            self.conn.close()
+        with self._saver.lock:
+            self._saver.conn.close()
+
+    # --- decisions --------------------------------------------------------------------------------
+
+    @_sqlite_errors
+    def holders(self, thread_id: str, interrupt_ids: Iterable[str]) -> dict[str, Holder]:
+        """Holding decisions of these interrupts, by row id."""
+        ids = sorted(set(interrupt_ids))
+        if not ids:
+            return {}
+        return {h.row_id: h for h in self._holders(self.conn, thread_id, ids)}
+
+    def _holders(self, conn: sqlite3.Connection, thread_id: str, interrupt_ids: Sequence[str]) -> list[Holder]:
+        marks = ",".join("?" * len(interrupt_ids))
+        with self.lock:
+            rows = conn.execute(
+                f"SELECT row_id, reviewer, decided_at, decision_type, status FROM review_decisions "
+                f"WHERE thread_id = ? AND status IN ('claimed', 'applied') AND interrupt_id IN ({marks})",
+                (thread_id, *interrupt_ids),
+            ).fetchall()
+        return [Holder(r["row_id"], r["reviewer"], r["decided_at"], r["decision_type"], r["status"]) for r in rows]
+
+    @_sqlite_errors
+    def claim(
+        self, decisions: Sequence[NewDecision], batch_id: str, owner: str, lease_until: float, now: str
+    ) -> tuple[list[str], dict[str, Holder]]:
+        """Record the decisions of ONE thread that nobody holds, in one transaction; the rest are held.
+
+        A batched request is answered whole, so a part held by anyone holds all its parts.
+        """
+        if not decisions:
+            return [], {}
+        thread_id = decisions[0].thread_id
+        claimed: list[str] = []
+        held: dict[str, Holder] = {}
+        with self.transaction() as conn:
+            holders = self._holders(conn, thread_id, sorted({d.interrupt_id for d in decisions}))
+            by_row = {h.row_id: h for h in holders}
+            by_interrupt = {h.row_id.split("#", 1)[0]: h for h in holders if "#" in h.row_id}
+            for d in decisions:
+                holder = by_row.get(d.row_id) or by_interrupt.get(d.interrupt_id)
+                if holder is not None:
+                    held[d.row_id] = holder
+                    continue
+                conn.execute(
+                    "INSERT INTO review_decisions (thread_id, row_id, interrupt_id, batch_id, reviewer, decided_at, "
+                    "tool, tool_call_id, decision_type, resume_json, args_before, args_after, message, status, "
+                    "owner, lease_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'claimed', ?, ?)",
+                    (
+                        d.thread_id,
+                        d.row_id,
+                        d.interrupt_id,
+                        batch_id,
+                        d.reviewer,
+                        now,
+                        d.tool,
+                        d.tool_call_id,
+                        d.decision_type,
+                        d.resume_json,
+                        d.args_before,
+                        d.args_after,
+                        d.message,
+                        owner,
+                        lease_until,
+                    ),
+                )
+                claimed.append(d.row_id)
+        return claimed, held
+
+    @staticmethod
+    def _claim(row: sqlite3.Row) -> Claim:
+        return Claim(
+            attempt_id=row["attempt_id"],
+            thread_id=row["thread_id"],
+            row_id=row["row_id"],
+            interrupt_id=row["interrupt_id"],
+            tool_call_id=row["tool_call_id"],
+            resume_json=row["resume_json"],
+            owner=row["owner"],
+            lease_until=row["lease_until"],
+            resume_started=row["resume_started_at"] is not None,
+            tries=row["tries"],
+        )
+
+    @_sqlite_errors
+    def claims(self, thread_id: str, owner: str, batch_id: str | None = None) -> list[Claim]:
+        sql = f"SELECT {_CLAIM_COLUMNS} FROM review_decisions WHERE thread_id = ? AND owner = ? AND status = 'claimed'"
+        params: tuple[Any, ...] = (thread_id, owner)
+        if batch_id is not None:
+            sql += " AND batch_id = ?"
+            params += (batch_id,)
+        return [self._claim(row) for row in self.query(sql + " ORDER BY attempt_id", params)]
+
+    @_sqlite_errors
+    def mark_resume_started(self, attempt_ids: Sequence[int], at: str) -> None:
+        with self.transaction() as conn:
+            conn.executemany(
+                "UPDATE review_decisions SET resume_started_at = COALESCE(resume_started_at, ?), tries = tries + 1 "
+                "WHERE attempt_id = ?",
+                [(at, i) for i in attempt_ids],
+            )
+
+    @_sqlite_errors
+    def finish(
+        self, attempt_ids: Sequence[int], owner: str, *, status: str, error: str | None, at: str, rerun: bool = False
+    ) -> int:
+        """Record the outcome of claimed attempts this owner still holds; returns how many it recorded."""
+        if not attempt_ids:
+            return 0
+        with self.transaction() as conn:
+            done = 0
+            for attempt_id in attempt_ids:
+                done += conn.execute(
+                    "UPDATE review_decisions SET status = ?, error = ?, applied_at = ?, applied_by = ?, "
+                    "rerun = MAX(rerun, ?) WHERE attempt_id = ? AND owner = ? AND status = 'claimed'",
+                    (status, error, at, owner, int(rerun), attempt_id, owner),
+                ).rowcount
+        return done
+
+    @_sqlite_errors
+    def release_claims(self, attempt_ids: Sequence[int], owner: str) -> None:
+        """Hand claims to recovery (owner '' and an expired lease): their outcome is not known here."""
+        with self.transaction() as conn:
+            conn.executemany(
+                "UPDATE review_decisions SET owner = '', lease_until = 0, recovered_from = COALESCE(recovered_from, ?) "
+                "WHERE attempt_id = ? AND owner = ? AND status = 'claimed'",
+                [(owner, i, owner) for i in attempt_ids],
+            )
+
+    @_sqlite_errors
+    def abandoned_claims(self, is_abandoned: Callable[[str, float], bool]) -> list[Claim]:
+        rows = self.query(f"SELECT {_CLAIM_COLUMNS} FROM review_decisions WHERE status = 'claimed'")
+        return [self._claim(r) for r in rows if is_abandoned(r["owner"], r["lease_until"])]
+
+    @_sqlite_errors
+    def take_over_claims(self, claims: Sequence[Claim], owner: str, lease_until: float) -> list[Claim]:
+        """Take each claim from the owner it had when it was found abandoned (compare-and-set)."""
+        taken: list[Claim] = []
+        with self.transaction() as conn:
+            for claim in claims:
+                changed = conn.execute(
+                    "UPDATE review_decisions SET owner = ?, lease_until = ?, "
+                    "recovered_from = CASE WHEN owner = '' THEN recovered_from ELSE owner END "
+                    "WHERE attempt_id = ? AND owner = ? AND status = 'claimed'",
+                    (owner, lease_until, claim.attempt_id, claim.owner),
+                ).rowcount
+                if changed:
+                    taken.append(claim)
+        return taken
+
+    @_sqlite_errors
+    def decision_keys(self, thread_id: str) -> list[tuple[str | None, str, str]]:
+        """(tool_call_id, interrupt_id, row_id) of the thread's holding decisions, oldest first."""
+        rows = self.query(
+            "SELECT tool_call_id, interrupt_id, row_id FROM review_decisions "
+            "WHERE thread_id = ? AND status IN ('claimed', 'applied') ORDER BY attempt_id",
+            (thread_id,),
+        )
+        return [(r["tool_call_id"], r["interrupt_id"], r["row_id"]) for r in rows]
+
+    @_sqlite_errors
+    def decisions(self, *, reviewer: str | None = None, thread_id: str | None = None) -> list[dict[str, Any]]:
+        """Every attempt, newest first, optionally of one reviewer or one thread."""
+        sql = "SELECT * FROM review_decisions WHERE 1 = 1"
+        params: list[Any] = []
+        if reviewer:
+            sql += " AND reviewer = ?"
+            params.append(reviewer)
+        if thread_id:
+            sql += " AND thread_id = ?"
+            params.append(thread_id)
+        sql += " ORDER BY decided_at DESC, attempt_id DESC"
+        return [dict(row) for row in self.query(sql, tuple(params))]
+
+    # --- leases -----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _lease(row: sqlite3.Row) -> LeaseRow:
+        return LeaseRow(
+            thread_id=row["thread_id"],
+            owner=row["owner"],
+            token=row["token"],
+            lease_until=row["lease_until"],
+            kind=row["kind"],
+            state=row["state"],
+            since=row["since"],
+            checkpoint_id=row["checkpoint_id"],
+            error=row["error"],
+            tries=row["tries"],
+        )
+
+    @_sqlite_errors
+    def acquire_lease(
+        self,
+        thread_id: str,
+        owner: str,
+        token: str,
+        until: float,
+        kind: str,
+        may_take: Callable[[LeaseRow], bool],
+        now: str,
+    ) -> LeaseRow | None:
+        """Take the thread's lease unless another owner's row may not be taken; returns that row, or None."""
+        with self.transaction() as conn:
+            found = conn.execute("SELECT * FROM review_leases WHERE thread_id = ?", (thread_id,)).fetchone()
+            if found is not None:
+                current = self._lease(found)
+                if current.owner not in ("", owner) and current.state == "running" and not may_take(current):
+                    return current
+            conn.execute(
+                "INSERT OR REPLACE INTO review_leases (thread_id, owner, token, lease_until, kind, state, since, "
+                "checkpoint_id, error, tries) VALUES (?, ?, ?, ?, ?, 'running', ?, NULL, NULL, 0)",
+                (thread_id, owner, token, until, kind, now),
+            )
+        return None
+
+    @_sqlite_errors
+    def take_over_lease(self, row: LeaseRow, owner: str, token: str, until: float, kind: str, now: str) -> bool:
+        """Take a lease found abandoned, if it is still the same lease (its token): recovery's compare-and-set."""
+        with self.transaction() as conn:
+            return bool(
+                conn.execute(
+                    "UPDATE review_leases SET owner = ?, token = ?, lease_until = ?, kind = ?, state = 'running', "
+                    "since = ?, tries = tries + 1 WHERE thread_id = ? AND token = ?",
+                    (owner, token, until, kind, now, row.thread_id, row.token),
+                ).rowcount
+            )
+
+    @_sqlite_errors
+    def end_lease(
+        self,
+        thread_id: str,
+        token: str,
+        *,
+        state: str | None,
+        checkpoint_id: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Drop the lease (state None: the run ended cleanly) or leave it to recovery as cut_short / failed."""
+        with self.transaction() as conn:
+            if state is None:
+                conn.execute("DELETE FROM review_leases WHERE thread_id = ? AND token = ?", (thread_id, token))
+            else:
+                conn.execute(
+                    "UPDATE review_leases SET owner = '', lease_until = 0, state = ?, "
+                    "checkpoint_id = COALESCE(?, checkpoint_id), error = ? WHERE thread_id = ? AND token = ?",
+                    (state, checkpoint_id, error, thread_id, token),
+                )
+
+    @_sqlite_errors
+    def mark_continued(self, thread_id: str, token: str, checkpoint_id: str | None) -> None:
+        """Record the head a continuation of a cut-short run starts from (recovery's "once" check)."""
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE review_leases SET checkpoint_id = ?, kind = 'continue' WHERE thread_id = ? AND token = ?",
+                (checkpoint_id, thread_id, token),
+            )
+
+    @_sqlite_errors
+    def leases(self) -> list[LeaseRow]:
+        return [self._lease(row) for row in self.query("SELECT * FROM review_leases ORDER BY since")]
+
+    @_sqlite_errors
+    def heartbeat(self, owner: str, tokens: Sequence[str], until: float) -> set[str]:
+        """Extend this owner's leases and claims; returns the tokens it no longer holds (taken over)."""
+        with self.transaction() as conn:
+            conn.execute("UPDATE review_leases SET lease_until = ? WHERE owner = ?", (until, owner))
+            conn.execute(
+                "UPDATE review_decisions SET lease_until = ? WHERE owner = ? AND status = 'claimed'", (until, owner)
+            )
+            held = {r[0] for r in conn.execute("SELECT token FROM review_leases WHERE owner = ?", (owner,)).fetchall()}
+        return {token for token in tokens if token not in held}
+
+    # --- change feed --------------------------------------------------------------------------------
+
+    @_sqlite_errors
+    def changes_since(self, seq: int) -> Changes:
+        with self.lock:
+            generation = self._check_feed()
+            conn = self.conn
+            conn.execute("BEGIN")  # one read snapshot for both queries
+            try:
+                changed = conn.execute(
+                    "SELECT thread_id, seq FROM review_thread_heads WHERE seq > ?", (seq,)
+                ).fetchall()
+                top = max((row[1] for row in changed), default=seq)
+                paused = {row[0] for row in conn.execute(_PAUSED_SINCE, (seq, top))} if changed else set()
+            finally:
+                conn.execute("COMMIT")
+        return Changes([(r[0], r[1]) for r in changed], paused, top, generation)
+
+    def _check_feed(self) -> int:
+        """The feed's generation; reinstalls missing triggers first (which starts a new generation).
+
+        Cheap: sqlite_master is a small table. Without this, a dropped trigger would make the inbox
+        serve a stale list forever; with it, the next refresh sees a new generation and re-reads all.
+        """
+        present = self.conn.execute(
+            f"SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND name IN "
+            f"({','.join('?' * len(_TRIGGER_NAMES))})",
+            _TRIGGER_NAMES,
+        ).fetchone()[0]
+        if present < len(_TRIGGER_NAMES) and not self.read_only:
+            install_feed(self.conn)
+        row = self.conn.execute("SELECT value FROM review_meta WHERE key = 'feed_generation'").fetchone()
+        return int(row[0]) if row else 0
+
+    @_sqlite_errors
+    def head_seq(self, thread_id: str) -> int | None:
+        try:
+            with self.lock:
+                row = self.conn.execute(
+                    "SELECT seq FROM review_thread_heads WHERE thread_id = ?", (thread_id,)
+                ).fetchone()
+        except sqlite3.ProgrammingError:  # a closed store: read without remembering
+            return None
+        return row[0] if row is not None else None
+
+    @_sqlite_errors
+    def thread_ids(self, limit: int) -> list[str]:
+        """Thread ids, most recently changed first."""
+        rows = self.query(
+            "SELECT thread_id FROM review_thread_heads WHERE checkpoint_id IS NOT NULL ORDER BY seq DESC LIMIT ?",
+            (limit,),
+        )
+        return [row["thread_id"] for row in rows]
+
+
+# --- opening ------------------------------------------------------------------------------------------
+
+
+def _connect(target: str, busy_timeout: float, *, uri: bool = False) -> sqlite3.Connection:
+    conn = sqlite3.connect(target, check_same_thread=False, timeout=busy_timeout, uri=uri)
+    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+    return conn
+
+
+def _writable(path: Path) -> bool:
+    try:
+        if os.statvfs(path.parent).f_flag & os.ST_RDONLY:
+            return False
+    except OSError:
+        return False
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+
+
+def _file_kind(path: Path) -> str:
+    """ "sqlite", "empty" (0 bytes: what `sqlite3.connect` leaves before the first write) or "other".
+
+    A WAL database's main file can be empty while its pages are still in `-wal`: that is "sqlite".
+    """
+    with path.open("rb") as head:
+        start = head.read(16)
+    if not start:
+        return "sqlite" if Path(f"{path}-wal").exists() else "empty"
+    return "sqlite" if start == b"SQLite format 3\x00" else "other"
+
+
+def open_sqlite(path: Path, *, create: bool, busy_timeout: float, serde: SerializerProtocol) -> SqliteStorage:
+    """Open (or, if `create`, create) the store at `path`; read-only when the file cannot be written.
+
+    Only `create` makes a database, of a missing or 0-byte file; a file that is not SQLite is always
+    refused, so a typo in a path can never look like an empty inbox (nor overwrite someone's file).
+    """
+    label = str(path)
+    if path.exists() and path.is_dir():
+        raise StoreError(f"cannot use {label}: it is a directory, not a database file")
+    try:
+        kind = _file_kind(path) if path.exists() else "missing"
+        if kind == "other":
+            raise StoreError(
+                f"cannot use {label}: it is not a review database (not a SQLite file); point --db / REVIEW_DB elsewhere"
+            )
+        created = kind in ("missing", "empty")
+        if created and not create:
+            what = "an empty file" if kind == "empty" else "no review database"
+            raise StoreError(f"{what} at {label}: start a run first, or check --db / REVIEW_DB")
+        if created:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        read_only = not created and not _writable(path)
+        if read_only:
+            return _open_read_only(path, busy_timeout, serde)
+        saver = FencedSqliteSaver(_connect(str(path), busy_timeout), serde=serde)
+        saver.setup()
+        conn = _connect(str(path), busy_timeout)
+        conn.isolation_level = None
+        conn.row_factory = sqlite3.Row
+        # The console's own commits skip the fsync: in WAL mode that is still atomic and survives a killed
+        # process, and the saver's next commit (synchronous FULL, same WAL file) makes them durable before
+        # any effect of a resume is. Saves ~4 fsyncs per resumed thread.
+        conn.execute("PRAGMA synchronous = NORMAL")
+        _migrate(conn)
+        install_feed(conn, only_if_missing=True)
+    except StoreError:
+        raise
+    except sqlite3.OperationalError as exc:
+        if "readonly" in str(exc).lower() and not created:
+            return _open_read_only(path, busy_timeout, serde)
+        raise StoreError(describe_sqlite_error(exc, label)) from exc
+    except (OSError, sqlite3.Error) as exc:
+        raise StoreError(describe_sqlite_error(exc, label)) from exc
+    return SqliteStorage(path, saver, conn, created=created, read_only=False)
+
+
+def _open_read_only(path: Path, busy_timeout: float, serde: SerializerProtocol) -> SqliteStorage:
+    """Read a store this process cannot write (pending, show and audit work; nothing can be decided).
+
+    SQLite needs to create the -shm file to read a WAL database; on a read-only file system it
+    cannot, and `immutable=1` (nobody can write it there anyway) is the only way to read it.
+    """
+    uri = path.resolve().as_uri()
+    targets = [f"{uri}?mode=ro", f"{uri}?immutable=1"]
+    last: Exception | None = None
+    for target in targets:
+        try:
+            saver_conn = _connect(target, busy_timeout, uri=True)
+            tables = {r[0] for r in saver_conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        except sqlite3.Error as exc:
+            last = exc
+            continue
+        if not {"checkpoints", "writes", "review_decisions"} <= tables:
+            saver_conn.close()
+            raise StoreError(f"cannot use {path}: it is read-only and not (yet) a review database")
+        saver = FencedSqliteSaver(saver_conn, serde=serde)
+        saver.is_setup = True  # setup() would write
+        conn = _connect(target, busy_timeout, uri=True)
+        conn.isolation_level = None
+        conn.row_factory = sqlite3.Row
+        return SqliteStorage(path, saver, conn, created=False, read_only=True)
+    raise StoreError(describe_sqlite_error(last or OSError("unable to open"), str(path)))
+
+
+def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
+    return {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Create the console's tables; carry a round-1 store (one decision row per interrupt) over to v2."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        old = _columns(conn, "review_decisions")
+        if old and "attempt_id" not in old:
+            conn.execute("ALTER TABLE review_decisions RENAME TO review_decisions_v1")
+            for index in ("review_decisions_status", "review_decisions_time"):
+                conn.execute(f"DROP INDEX IF EXISTS {index}")
+        for statement in _split(_SCHEMA):
+            conn.execute(statement)
+        if old and "attempt_id" not in old:
+            # v1 stored the row id where the interrupt id belongs; v2 keeps both.
+            conn.execute(
+                "INSERT INTO review_decisions (thread_id, row_id, interrupt_id, batch_id, reviewer, decided_at, tool, "
+                "tool_call_id, decision_type, resume_json, args_before, args_after, message, status, owner, "
+                "lease_until, applied_at, applied_by, error) "
+                "SELECT thread_id, interrupt_id, CASE WHEN instr(interrupt_id, '#') > 0 "
+                "THEN substr(interrupt_id, 1, instr(interrupt_id, '#') - 1) ELSE interrupt_id END, batch_id, "
+                "reviewer, decided_at, tool, tool_call_id, decision_type, resume_json, args_before, args_after, "
+                "message, status, owner, lease_until, applied_at, CASE WHEN status = 'applied' THEN owner END, error "
+                "FROM review_decisions_v1 ORDER BY decided_at"
+            )
+            conn.execute("DROP TABLE review_decisions_v1")
+        conn.execute("DROP TABLE IF EXISTS review_thread_leases")  # v1's leases: transient, replaced by review_leases
+        conn.execute(
+            "INSERT INTO review_meta(key, value) VALUES ('schema_version', ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (str(SCHEMA_VERSION),),
+        )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def install_feed(conn: sqlite3.Connection, *, only_if_missing: bool = False) -> None:
+    """(Re)create the change-feed triggers, backfill heads of threads written without them, and start a
+    new feed generation, so every running inbox re-reads everything once instead of trusting the gap."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        present = conn.execute(
+            f"SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND name IN "
+            f"({','.join('?' * len(_TRIGGER_NAMES))})",
+            _TRIGGER_NAMES,
+        ).fetchone()[0]
+        if present < len(_TRIGGER_NAMES) or not only_if_missing:
+            for statement in _TRIGGERS:
+                conn.execute(statement)
+            conn.execute(
+                "INSERT INTO review_thread_heads(thread_id, checkpoint_id, seq) "
+                "SELECT thread_id, MAX(checkpoint_id), 1 FROM checkpoints WHERE checkpoint_ns = '' GROUP BY thread_id "
+                "ON CONFLICT(thread_id) DO UPDATE SET checkpoint_id = excluded.checkpoint_id"
+            )
+            conn.execute(
+                "INSERT INTO review_meta(key, value) VALUES ('feed_generation', '1') "
+                "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+            )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _split(script: str) -> list[str]:
+    """The statements of a schema script (its `--` comments removed; they may hold semicolons)."""
+    code = "\n".join(line.split("--", 1)[0] for line in script.splitlines())
+    return [part.strip() for part in code.split(";") if part.strip()]
+
+
+def dumps(value: Any) -> str:
+    """Stable JSON for the tables."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)

@@ -1,0 +1,117 @@
+"""Children to kill or pause at the worst moment: `python -m review` with the stalling test agent.
+
+A child writes a line to its marker file when it reaches the chosen stall (see tests/core/slow_agent.py);
+the test waits for that line (never a fixed sleep), then SIGKILLs, SIGSTOPs or leaves it. Effects are
+counted in a log the test owns (CANVAS_EFFECT_LOG), forks in the checkpoints table.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def wait_for(what: str, predicate: Callable[[], Any], timeout: float = 60.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def read_lines(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def forks(db: Path, thread_id: str) -> int:
+    """Checkpoints of the thread that share a parent with another one: a forked history (two writers)."""
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute(
+            "SELECT COALESCE(SUM(n - 1), 0) FROM (SELECT COUNT(*) AS n FROM checkpoints "
+            "WHERE thread_id = ? AND checkpoint_ns = '' GROUP BY parent_checkpoint_id)",
+            (thread_id,),
+        ).fetchone()[0]
+    finally:
+        conn.close()
+
+
+class Child:
+    """`python -m review --db DB <args>` in a child process with the stalling agent."""
+
+    def __init__(self, db: Path, args: list[str], tmp: Path, env: dict[str, str], *, name: str = "child") -> None:
+        self.marker = tmp / f"{name}.marker.jsonl"
+        self.out_path = tmp / f"{name}.stdout"
+        self.err_path = tmp / f"{name}.stderr"
+        full_env = {**os.environ, "REVIEW_AGENT": "tests.core.slow_agent:AGENT", "SLOW_AGENT_MARKER": str(self.marker)}
+        full_env.update(env)
+        with self.out_path.open("wb") as out, self.err_path.open("wb") as err:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "review", "--db", str(db), *args], cwd=ROOT, env=full_env, stdout=out, stderr=err
+            )
+
+    def stalled(self) -> list[dict[str, Any]]:
+        if self.proc.poll() is not None:
+            raise AssertionError(
+                f"the child exited early ({self.proc.returncode}): {self.err_path.read_text()[-2000:]}"
+            )
+        return read_lines(self.marker)
+
+    def signal(self, sig: signal.Signals) -> None:
+        os.kill(self.proc.pid, sig)
+
+    def stop_outside_a_transaction(self, db: Path, attempts: int = 50) -> None:
+        """SIGSTOP the child at a moment it holds no SQLite write lock.
+
+        A process frozen INSIDE a transaction holds SQLite's file lock and blocks every writer until it
+        runs again (no lease can take that over); the scenario under test is a pause mid-tool, so if the
+        child happened to be committing (a heartbeat, a write), let it run on a moment and pause it again.
+        """
+        for _ in range(attempts):
+            self.signal(signal.SIGSTOP)
+            probe = sqlite3.connect(db, timeout=0.2, isolation_level=None)
+            try:
+                probe.execute("BEGIN IMMEDIATE")
+                probe.execute("ROLLBACK")
+                return
+            except sqlite3.OperationalError:
+                self.signal(signal.SIGCONT)
+                time.sleep(0.01)
+            finally:
+                probe.close()
+        raise AssertionError("the child always held the database's write lock")
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=30)  # reaped: the pid is gone, not a zombie
+
+    def wait(self, timeout: float = 60) -> int:
+        return self.proc.wait(timeout=timeout)
+
+    def json(self) -> Any:
+        return json.loads(self.out_path.read_text(encoding="utf-8"))
+
+    def stderr(self) -> str:
+        return self.err_path.read_text(encoding="utf-8", errors="replace")
+
+    def cleanup(self) -> None:
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.proc.pid, signal.SIGCONT)
+            self.kill()

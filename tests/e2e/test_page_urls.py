@@ -1,0 +1,63 @@
+"""A page's URL as the very first request a server gets: the page, framed by the shared sidebar, nothing else.
+
+Each test starts its own server, so the browser's first request is also the server's first session (the
+moment Streamlit's `pages/` folder handling used to differ), in a new browser context.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import ARTIFACTS, Server, serve
+from tests.e2e.helpers import App
+
+pytestmark = [pytest.mark.e2e]
+
+NAV = ["Inbox", "New run", "Thread", "Audit"]
+
+
+@pytest.fixture
+def fresh_server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Server]:
+    ARTIFACTS.mkdir(exist_ok=True)
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
+    with serve(tmp_path, ARTIFACTS / f"server-{name}.log") as running:
+        yield running
+
+
+def nav_labels(app: App) -> list[str]:
+    """The sidebar links' visible labels (a Material icon is drawn as its name, in its own element)."""
+    links = app.nav_links()
+    return [link.get_by_test_id("stMarkdownContainer").inner_text().strip() for link in links.all()]
+
+
+@pytest.mark.parametrize(("path", "title"), [("audit", "Audit"), ("thread", "Thread")])
+def test_a_first_request_to_a_page_url_shows_that_page_with_the_shared_sidebar(
+    fresh_server: Server, new_app: Callable[..., App], path: str, title: str
+) -> None:
+    app = new_app(path, title, on=fresh_server)  # a new browser context: its first request is this URL
+    page = app.page
+    sidebar = page.get_by_test_id("stSidebar")
+
+    expect(page).to_have_url(f"{fresh_server.url}/{path}")
+    expect(page).to_have_title(f"{title} · Review console")
+    expect(page.get_by_role("heading", level=1)).to_have_text([title])  # this page only, once
+    expect(sidebar.get_by_role("textbox", name="Reviewer name")).to_be_visible()
+    expect(sidebar.get_by_text("Database: ")).to_be_visible()
+    expect(app.nav_links()).to_have_count(len(NAV))
+    assert nav_labels(app) == NAV
+    expect(page.get_by_test_id("stSidebarNav")).to_have_count(0)  # Streamlit's own page list stays hidden
+    app.screenshot(ARTIFACTS / f"first-request-{path}.png")
+
+    # The links lead to the pages at their URLs, in the same session.
+    app.set_reviewer("ada")
+    app.go("Inbox")
+    expect(page).to_have_url(f"{fresh_server.url}/")
+    app.go("New run")
+    expect(page).to_have_url(f"{fresh_server.url}/new_run")
+    expect(sidebar.get_by_role("textbox", name="Reviewer name")).to_have_value("ada")
+    expect(app.nav_links()).to_have_count(len(NAV))
