@@ -14,9 +14,10 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
+from review import StoreError
 from ui import inbox
 from ui.console import get_console, reviewer_name
-from ui.format import md_escape, plural
+from ui.format import md_escape, plural, short_id
 from ui.sidebar import page_frame
 
 REFRESH_SECONDS = 1.0
@@ -74,10 +75,14 @@ def _submit() -> None:
     elif not plan.items:
         report = inbox.SubmitReport("info", ["Nothing to send: choose a decision on at least one row"])
     else:
-        result = console.submit_batch(plan.items, reviewer).result()  # the whole batch, one call
-        report = inbox.report_result(result, plan, draft)
-        for key in report.done:
-            draft.pop(key, None)
+        try:
+            result = console.submit_batch(plan.items, reviewer).result()  # the whole batch, one call
+        except (ValueError, StoreError) as exc:  # a bad reviewer name, a full or read-only database
+            report = inbox.SubmitReport("error", [f"Nothing was sent: {exc}"])
+        else:
+            report = inbox.report_result(result, plan, draft)
+            for key in report.done:
+                draft.pop(key, None)
     report.lines.extend(dropped)
     state[inbox.STATE_DRAFT] = draft
     state[inbox.STATE_STATUS] = report.status
@@ -168,6 +173,17 @@ def inbox_table() -> None:
     st.caption(" · ".join(notes))
     st.button("Submit decisions", key="inbox_submit", type="primary", on_click=_submit)
     _show_report(state[inbox.STATE_REPORT])
+    _show_runs()
+
+
+def _show_runs() -> None:
+    """Runs on or cut short (recovery continues them), so a thread with nothing pending never looks stalled."""
+    runs = [run for run in console.runs() if run.state != "running"]
+    if runs:
+        st.caption("Runs")
+        for run in runs:
+            line = md_escape(f"Thread {short_id(run.thread_id)}: {run.text}")
+            (st.error if run.state == "failed" else st.info)(line, icon=":material/sync_problem:")
 
 
 st.title("Inbox")

@@ -296,6 +296,8 @@ def report_result(result: BatchResult, plan: BatchPlan, draft: Draft) -> SubmitR
             plural(len(outcome.conflicts), "conflict"),
             plural(len(outcome.new_pending), "new interrupt"),
         ]
+        if outcome.failed:
+            parts.append(f"{len(outcome.failed)} not applied")
         line = f"Thread {short_id(thread_id)}: {', '.join(parts)}"
         if outcome.error:
             line += f"; error: {outcome.error}"
@@ -310,6 +312,12 @@ def report_result(result: BatchResult, plan: BatchPlan, draft: Draft) -> SubmitR
             lines.append(f"Thread {short_id(thread_id)}, {draft.get(conflict_key, {}).get('tool')}: {text}")
             if level == "success":
                 level = "warning"
+        for row_id, reason in outcome.failed.items():  # pending again: the draft keeps the decision
+            status[key(thread_id, row_id)] = reason
+            level = "error"
+        for row_id in outcome.taken_over + outcome.unknown:  # recorded: recovery finishes them
+            status[key(thread_id, row_id)] = "recorded; recovery is applying it"
+            done.append(key(thread_id, row_id))
         if outcome.error:
             applied = set(outcome.applied)
             for item, item_key in zip(plan.items, plan.keys, strict=True):

@@ -54,3 +54,5 @@ def page_frame(title: str) -> None:
     console = get_console()  # a database that cannot be opened stops the page here, with the reason
     if console.created and not console.threads(limit=1):
         st.sidebar.info(NEW_DATABASE_NOTE)
+    for problem in console.health():  # a failing heartbeat or recovery sweep, a read-only database
+        st.sidebar.warning(md_escape(problem))

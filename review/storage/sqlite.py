@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import shutil
 import sqlite3
 import threading
 import time
@@ -158,11 +159,18 @@ _CLAIM_COLUMNS = (
 )
 
 
+def _disk_full(where: str) -> bool:
+    try:
+        return shutil.disk_usage(Path(where).parent).free < 64 * 1024
+    except OSError:
+        return False
+
+
 def describe_sqlite_error(exc: BaseException, where: str) -> str:
     """One readable line for a SQLite or OS error about the database at `where`."""
     text = str(exc)
     lowered = text.lower()
-    if "disk is full" in lowered or "no space" in lowered:
+    if "disk is full" in lowered or "no space" in lowered or ("i/o error" in lowered and _disk_full(where)):
         reason = "the disk is full"
     elif "readonly" in lowered or "read-only" in lowered:
         reason = "it is read-only"

@@ -262,3 +262,71 @@ def test_a_database_locked_during_the_resume_ends_with_the_audit_equal_to_the_ch
     )
     assert _shapes(read_lines(effect_log)) == ["c1", "s1"]
     assert forks(db_path, thread_id) == 0
+
+
+@pytest.mark.slow
+def test_a_batched_request_killed_after_its_checkpoint_is_recovered_as_applied(
+    db_path: Path, tmp_path: Path, child: Callable[..., Child]
+) -> None:
+    """Recovery of langchain's batched request: the row ids (`<id>#n`) and the interrupt id stay apart."""
+    from tests.agents.batched_hitl import AGENT as BATCHED
+
+    console = ReviewConsole.open(db_path, agent=BATCHED)
+    try:
+        job = console.start_run("tidy up")
+        job.result(timeout=30)
+        rows = console.pending()
+    finally:
+        console.close()
+    decisions = [{"type": "approve"}, {"type": "reject", "message": "keep it"}, {"type": "approve"}]
+    items = [
+        {"thread_id": r.thread_id, "row_id": r.row_id, "decision": d} for r, d in zip(rows, decisions, strict=True)
+    ]
+    decider = child(
+        _decide_args(tmp_path, items),
+        REVIEW_AGENT="tests.agents.batched_hitl:AGENT",
+        SLOW_AGENT_STALL_AT="after_review",
+    )
+    wait_for("the node after the review to stall", decider.stalled)
+    decider.kill()
+
+    reopened = ReviewConsole.open(db_path, agent=BATCHED)
+    try:
+        (recovered,) = reopened.recovered
+        assert sorted(recovered.applied) == sorted(r.row_id for r in rows) and recovered.failed == {}
+        entries = sorted(reopened.audit(), key=lambda e: e.row_id)
+        assert [(e.row_id, e.interrupt_id, e.status) for e in entries] == [
+            (r.row_id, r.interrupt_id, "applied") for r in rows
+        ]
+        state = reopened.graph.get_state({"configurable": {"thread_id": job.thread_id}})
+        assert state.values["decisions"] == decisions and state.values["followed_up"] is True  # continued
+        assert state.next == ()
+    finally:
+        reopened.close()
+
+
+def test_a_failed_decision_decided_again_keeps_both_records(
+    console: ReviewConsole, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = console.start_run(THREE_SHAPES).result(timeout=30).new_pending
+    circle = [r for r in rows if r.tool == "create_circle"]
+    real_stream = console.runner._stream
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("the agent's model endpoint is down")
+
+    monkeypatch.setattr(console.runner, "_stream", broken)
+    first = console.submit(batch(circle, {"create_circle": APPROVE}), "ann")
+    assert first.exit_code == 1
+    assert next(iter(first.threads.values())).failed == {
+        circle[0].row_id: "run failed: RuntimeError: the agent's model endpoint is down"
+    }
+    assert [r.row_id for r in console.pending()] == [r.row_id for r in rows]  # still pending, free to decide
+    monkeypatch.setattr(console.runner, "_stream", real_stream)
+    second = console.submit(batch(circle, {"create_circle": reject("not now")}), "bob")
+    assert second.exit_code == 0
+    log = [(e.reviewer, e.decision, e.status, e.error) for e in reversed(console.audit())]
+    assert log == [
+        ("ann", "approve", "failed", "run failed: RuntimeError: the agent's model endpoint is down"),
+        ("bob", "reject", "applied", None),
+    ]

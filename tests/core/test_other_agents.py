@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-from langchain_core.tools import tool
 from langgraph.graph import START, StateGraph
 from langgraph.types import interrupt
 from typing_extensions import TypedDict
 
 from review import ReviewConsole
+from tests.agents.batched_hitl import BatchedSpec
 
 
 class _State(TypedDict, total=False):
@@ -118,59 +118,8 @@ def test_agent_inbox_requests_are_rows_and_get_their_own_resume_shape(db_path: P
         console.close()
 
 
-class _Batched(TypedDict, total=False):
-    prompt: str
-    decisions: list[Any]
-
-
-@tool
-def send_email(to: str, subject: str) -> str:
-    """Send an email."""
-    return f"sent to {to}"
-
-
-def _batched_graph(checkpointer: Any) -> Any:
-    """langchain's default HITL request: ONE interrupt for all of a turn's calls, answered in call order."""
-
-    def review_calls(state: _Batched) -> dict[str, Any]:
-        requests = [
-            {"name": "send_email", "args": {"to": "a@x.org", "subject": "hi"}, "description": "Email a"},
-            {"name": "delete_file", "args": {"path": "/tmp/x"}, "description": "Delete a file"},
-            {"name": "send_email", "args": {"to": "b@x.org", "subject": "yo"}, "description": "Email b"},
-        ]
-        answer = interrupt(
-            {
-                "action_requests": requests,
-                "review_configs": [
-                    {"action_name": "send_email", "allowed_decisions": ["approve", "edit", "reject"]},
-                    {"action_name": "delete_file", "allowed_decisions": ["approve", "reject"]},
-                ],
-            }
-        )
-        if len(answer["decisions"]) != len(requests):  # what langchain's middleware refuses too
-            raise ValueError("one decision per action request")
-        return {"decisions": answer["decisions"]}
-
-    builder = StateGraph(_Batched)
-    builder.add_node("review_calls", review_calls)
-    builder.add_edge(START, "review_calls")
-    return builder.compile(checkpointer=checkpointer)
-
-
-@dataclass(frozen=True)
-class _BatchedSpec:
-    name: str = "batched-hitl"
-    tools: tuple = (send_email,)
-
-    def build_graph(self, checkpointer: Any) -> Any:
-        return _batched_graph(checkpointer)
-
-    def start_input(self, prompt: str) -> dict[str, Any]:
-        return {"prompt": prompt}
-
-
 def test_a_batched_request_is_one_row_per_action_and_is_answered_whole(db_path: Path) -> None:
-    console = ReviewConsole.open(db_path, agent=_BatchedSpec())
+    console = ReviewConsole.open(db_path, agent=BatchedSpec())
     try:
         job = console.start_run("tidy up")
         job.result(timeout=30)
@@ -211,5 +160,37 @@ def test_a_batched_request_is_one_row_per_action_and_is_answered_whole(db_path: 
         assert console.pending() == []
         again = console.submit(batch, "bob")
         assert again.exit_code == 3 and {c.reviewer for c in again.conflicts} == {"ana"}
+    finally:
+        console.close()
+
+
+def test_langchain_per_call_requests_offer_only_what_their_response_schema_allows(db_path: Path) -> None:
+    """create_agent + HumanInTheLoopMiddleware(per_call): the schema's `oneOf` holds `$ref`s only."""
+    from tests.agents.langchain_per_call import SENT, PerCallSpec
+
+    SENT.clear()
+    console = ReviewConsole.open(db_path, agent=PerCallSpec())
+    try:
+        job = console.start_run("tidy up")
+        job.result(timeout=30)
+        rows = {row.tool: row for row in console.pending()}
+        assert rows["send_email"].allowed_decisions == ("approve", "edit", "reject")
+        assert rows["delete_file"].allowed_decisions == ("approve", "reject")
+
+        def item(tool: str, decision: dict[str, Any]) -> dict[str, Any]:
+            return {"thread_id": job.thread_id, "row_id": rows[tool].row_id, "decision": decision}
+
+        # An edit the request does not allow is refused before anything is sent: the other tool did not run.
+        edit_delete = {"type": "edit", "edited_action": {"name": "delete_file", "args": {"path": "/"}}}
+        refused = console.submit([item("send_email", {"type": "approve"}), item("delete_file", edit_delete)], "ana")
+        assert refused.exit_code == 2 and "'edit' is not allowed here" in refused.invalid[0].error
+        assert SENT == [] and console.audit() == [] and len(console.pending()) == 2
+
+        done = console.submit(
+            [item("send_email", {"type": "approve"}), item("delete_file", {"type": "reject", "message": "keep"})], "ana"
+        )
+        assert done.exit_code == 0, done.to_dict()
+        assert SENT == [{"tool": "send_email", "to": "a@x.org", "subject": "hi"}]
+        assert console.pending() == [] and {e.status for e in console.audit()} == {"applied"}
     finally:
         console.close()
