@@ -6,7 +6,7 @@ RUNTIME := $(VENV)/.runtime-installed
 DEV := $(VENV)/.dev-installed
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test test-fast lint bench chromium clean
+.PHONY: run test test-fast lint bench bench-crash chromium clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,10 @@ lint: $(DEV)
 ## bench: the benchmarks, figures and ratios printed side by side
 bench: $(DEV)
 	$(PY) -m bench
+
+## bench-crash: crash-safety figures: children killed / paused at the worst moment, recovery, effects counted
+bench-crash: $(DEV)
+	$(PY) -m bench.crash --trials 20
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache tests/e2e/artifacts

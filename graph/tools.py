@@ -1,4 +1,5 @@
-"""The canvas tools. Each asks a reviewer with `interrupt()` BEFORE it has any effect.
+"""The canvas tools. Each asks a reviewer with `interrupt()` BEFORE it has any effect, and makes its
+effect (the effect log, standing for an API call) once per idempotency key the console hands it.
 
 The interrupt value is langchain's per-call approval request
 (`{"type": "tool_approval", "tool_call_id", "name", "args", "description"}`) and the
@@ -121,16 +122,31 @@ def _record_effect(tool_call_id: str, effect: dict[str, Any]) -> bool:
     if not path:
         return True
     key = effect_key(tool_call_id)
+    # CANVAS_EFFECT_KEYLESS=1 plays a tool that ignores its key (the crash benchmark's baseline): at-least-once.
+    keyless = os.environ.get("CANVAS_EFFECT_KEYLESS") == "1"
     with open(path, "a+", encoding="utf-8") as log:
-        fcntl.flock(log, fcntl.LOCK_EX)  # released when the file closes
+        _lock(log)  # released when the file closes
         log.seek(0)
         for line in log:
-            if line.strip() and json.loads(line).get("key") == key:
+            if not keyless and line.strip() and json.loads(line).get("key") == key:
                 return False
         log.write(json.dumps({"key": key, "tool_call_id": tool_call_id, "pid": os.getpid(), **effect}) + "\n")
         log.flush()
         os.fsync(log.fileno())
     return True
+
+
+def _lock(log: Any, timeout_s: float = 10.0) -> None:
+    """Take the effect log's lock, or fail after `timeout_s` (a paused process may hold it) instead of hanging."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            fcntl.flock(log, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                raise TimeoutError("the effect log is locked by another process") from None
+            time.sleep(0.01)
 
 
 def _tool_message(tool_call_id: str, name: str, content: str, *, error: bool = False) -> ToolMessage:

@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 KEEP_JOBS = 500  # finished jobs kept for pages that follow them by id
 STRICT_RESUME = "__pregel_strict_resume"  # langgraph's config key: unknown ids raise, nothing written
 MAX_TRIES = 3  # resumes that may carry one decision before a storage fault counts as a failure
+TAKEN_OVER = "taken over by recovery: this process lost the thread's lease"
 
 
 @dataclass(frozen=True)
@@ -246,16 +247,10 @@ class Runner:
         token = self.leases.acquire(job.thread_id, "start")
         if token is None:
             raise StoreError("timed out waiting for the thread's lease")
-        error: BaseException | None = None
-        try:
-            job.add_event("start", "run started")
-            self._stream(job, run_input, self._config(job.thread_id, token))
-        except LeaseLost:
-            self.leases.release(job.thread_id, token)
-            outcome.error = "taken over by recovery: this process lost the thread's lease"
+        job.add_event("start", "run started")
+        error = self._run(job, token, run_input, outcome)
+        if outcome.error == TAKEN_OVER:
             return outcome
-        except Exception as exc:
-            error = exc
         outcome.new_pending = self._end(job, token, error)
         if error is not None:
             raise error
@@ -302,19 +297,25 @@ class Runner:
             outcome.error = "continuing the interrupted run made no progress"
             return outcome
         job.add_event("recover", f"continuing the interrupted run ({', '.join(next_tasks)})")
-        error: BaseException | None = None
-        try:
-            self.storage.mark_continued(job.thread_id, token, head)
-            self._stream(job, None, self._config(job.thread_id, token))
-        except LeaseLost:
-            self.leases.release(job.thread_id, token)
-            outcome.error = "taken over by recovery: this process lost the thread's lease"
+        self.storage.mark_continued(job.thread_id, token, head)
+        error = self._run(job, token, None, outcome)
+        if outcome.error == TAKEN_OVER:
             return outcome
-        except Exception as exc:
-            error = exc
-            outcome.error = f"run failed: {type(exc).__name__}: {exc}"
+        if error is not None:
+            outcome.error = f"run failed: {type(error).__name__}: {error}"
         outcome.new_pending = self._end(job, token, error)
         return outcome
+
+    def _run(self, job: RunJob, token: str, run_input: Any, outcome: ThreadOutcome) -> BaseException | None:
+        """Stream a start or a continuation; the error it raised, if any. A lost lease ends it here."""
+        try:
+            self._stream(job, run_input, self._config(job.thread_id, token))
+        except LeaseLost:
+            self.leases.release(job.thread_id, token)
+            outcome.error = TAKEN_OVER
+        except Exception as exc:
+            return exc
+        return None
 
     def _apply(self, job: RunJob, token: str, claims: list[Claim], *, recovering: bool = False) -> ThreadOutcome:
         """Apply claimed decisions of one thread under its lease `token`, recording what the checkpoint shows."""
@@ -360,7 +361,7 @@ class Runner:
         except LeaseLost:
             # Recovery took the thread over while this process was paused: the rows are its to finish.
             outcome.taken_over = [c.row_id for c in to_send]
-            outcome.error = "taken over by recovery: this process lost the thread's lease while applying"
+            outcome.error = TAKEN_OVER
             self.leases.release(thread_id, token)
             return outcome
         except UnknownInterruptError as exc:  # strict resume refused before anything was written

@@ -104,25 +104,19 @@ CREATE TABLE IF NOT EXISTS review_thread_heads (
 CREATE INDEX IF NOT EXISTS review_thread_heads_seq ON review_thread_heads(seq);
 """
 
+# A new checkpoint or write of a thread moves its head and takes the next feed position.
+_HEAD_MOVES = """CREATE TRIGGER IF NOT EXISTS {name} AFTER INSERT ON {table}
+WHEN NEW.checkpoint_ns = ''
+BEGIN
+    INSERT INTO review_thread_heads(thread_id, checkpoint_id, seq)
+    VALUES (NEW.thread_id, NEW.checkpoint_id, (SELECT COALESCE(MAX(seq), 0) + 1 FROM review_thread_heads))
+    ON CONFLICT(thread_id) DO UPDATE SET
+        checkpoint_id = MAX(COALESCE(checkpoint_id, ''), excluded.checkpoint_id),
+        seq = excluded.seq;
+END"""
 _TRIGGERS = (
-    """CREATE TRIGGER IF NOT EXISTS review_heads_on_checkpoint AFTER INSERT ON checkpoints
-WHEN NEW.checkpoint_ns = ''
-BEGIN
-    INSERT INTO review_thread_heads(thread_id, checkpoint_id, seq)
-    VALUES (NEW.thread_id, NEW.checkpoint_id, (SELECT COALESCE(MAX(seq), 0) + 1 FROM review_thread_heads))
-    ON CONFLICT(thread_id) DO UPDATE SET
-        checkpoint_id = MAX(COALESCE(checkpoint_id, ''), excluded.checkpoint_id),
-        seq = excluded.seq;
-END""",
-    """CREATE TRIGGER IF NOT EXISTS review_heads_on_write AFTER INSERT ON writes
-WHEN NEW.checkpoint_ns = ''
-BEGIN
-    INSERT INTO review_thread_heads(thread_id, checkpoint_id, seq)
-    VALUES (NEW.thread_id, NEW.checkpoint_id, (SELECT COALESCE(MAX(seq), 0) + 1 FROM review_thread_heads))
-    ON CONFLICT(thread_id) DO UPDATE SET
-        checkpoint_id = MAX(COALESCE(checkpoint_id, ''), excluded.checkpoint_id),
-        seq = excluded.seq;
-END""",
+    _HEAD_MOVES.format(name="review_heads_on_checkpoint", table="checkpoints"),
+    _HEAD_MOVES.format(name="review_heads_on_write", table="writes"),
     """CREATE TRIGGER IF NOT EXISTS review_heads_on_delete AFTER DELETE ON checkpoints
 WHEN OLD.checkpoint_ns = ''
 BEGIN

@@ -8,6 +8,7 @@ counted in a log the test owns (CANVAS_EFFECT_LOG), forks in the checkpoints tab
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import signal
@@ -32,6 +33,18 @@ def wait_for(what: str, predicate: Callable[[], Any], timeout: float = 60.0) -> 
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def paused_thread(db: Path, prompt: str, agent: Any = None) -> tuple[str, list[Any]]:
+    """Start `prompt` in a new thread of the store at `db` (this process); its id and pending rows."""
+    from review import ReviewConsole
+
+    console = ReviewConsole.open(db, agent=agent)
+    try:
+        job = console.start_run(prompt)
+        return job.thread_id, job.result(timeout=60).new_pending
+    finally:
+        console.close()
+
+
 def read_lines(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
@@ -49,6 +62,26 @@ def forks(db: Path, thread_id: str) -> int:
         ).fetchone()[0]
     finally:
         conn.close()
+
+
+def _free(db: Path, effect_log: Path | None) -> bool:
+    probe = sqlite3.connect(db, timeout=0.2, isolation_level=None)
+    try:
+        probe.execute("BEGIN IMMEDIATE")
+        probe.execute("ROLLBACK")
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        probe.close()
+    if effect_log is None or not effect_log.exists():
+        return True
+    with effect_log.open("a") as log:
+        try:
+            fcntl.flock(log, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        fcntl.flock(log, fcntl.LOCK_UN)
+    return True
 
 
 class Child:
@@ -75,25 +108,20 @@ class Child:
     def signal(self, sig: signal.Signals) -> None:
         os.kill(self.proc.pid, sig)
 
-    def stop_outside_a_transaction(self, db: Path, attempts: int = 50) -> None:
-        """SIGSTOP the child at a moment it holds no SQLite write lock.
+    def stop_outside_a_transaction(self, db: Path, effect_log: Path | None = None, attempts: int = 50) -> None:
+        """SIGSTOP the child at a moment it holds no SQLite write lock (nor the effect log's lock).
 
         A process frozen INSIDE a transaction holds SQLite's file lock and blocks every writer until it
-        runs again (no lease can take that over); the scenario under test is a pause mid-tool, so if the
-        child happened to be committing (a heartbeat, a write), let it run on a moment and pause it again.
+        runs again (no lease can take that over); the same goes for any lock of an external system. The
+        scenario under test is a pause mid-tool, so if the child happened to be committing (a heartbeat,
+        a write) or appending an effect, let it run on a moment and pause it again.
         """
         for _ in range(attempts):
             self.signal(signal.SIGSTOP)
-            probe = sqlite3.connect(db, timeout=0.2, isolation_level=None)
-            try:
-                probe.execute("BEGIN IMMEDIATE")
-                probe.execute("ROLLBACK")
+            if _free(db, effect_log):
                 return
-            except sqlite3.OperationalError:
-                self.signal(signal.SIGCONT)
-                time.sleep(0.01)
-            finally:
-                probe.close()
+            self.signal(signal.SIGCONT)
+            time.sleep(0.01)
         raise AssertionError("the child always held the database's write lock")
 
     def kill(self) -> None:

@@ -20,7 +20,7 @@ import pytest
 
 from review import ReviewConsole
 from tests.conftest import THEN_SEQUENCE, THREE_SHAPES
-from tests.core.crash_harness import Child, forks, read_lines, wait_for
+from tests.core.crash_harness import Child, forks, paused_thread, read_lines, wait_for
 from tests.helpers import APPROVE, batch, reject
 
 LEASE = "1"  # the children's lease, seconds: a paused child loses it quickly
@@ -47,15 +47,6 @@ def child(db_path: Path, tmp_path: Path, effect_log: Path) -> Iterator[Callable[
         each.cleanup()
 
 
-def _paused(db: Path, prompt: str) -> tuple[str, list[Any]]:
-    console = ReviewConsole.open(db)
-    try:
-        job = console.start_run(prompt)
-        return job.thread_id, job.result(timeout=30).new_pending
-    finally:
-        console.close()
-
-
 def _decide_args(tmp: Path, items: list[dict[str, Any]], reviewer: str = "kim") -> list[str]:
     path = tmp / f"batch-{reviewer}.json"
     path.write_text(json.dumps(items), encoding="utf-8")
@@ -78,7 +69,7 @@ def _audit(console: ReviewConsole) -> list[tuple[str, str, bool, bool]]:
 def test_a_process_paused_past_its_lease_is_fenced_and_the_effect_happens_once(
     db_path: Path, tmp_path: Path, effect_log: Path, child: Callable[..., Child]
 ) -> None:
-    thread_id, rows = _paused(db_path, THREE_SHAPES)
+    thread_id, rows = paused_thread(db_path, THREE_SHAPES)
     decider = child(
         _decide_args(
             tmp_path, batch(rows, {t: APPROVE for t in ("create_circle", "create_square", "create_triangle")})
@@ -88,7 +79,7 @@ def test_a_process_paused_past_its_lease_is_fenced_and_the_effect_happens_once(
     )
     wait_for("the square's tool to stall with its decision", decider.stalled)
     wait_for("the circle and triangle to be drawn", lambda: _shapes(read_lines(effect_log)) == ["c1", "t1"])
-    decider.stop_outside_a_transaction(db_path)
+    decider.stop_outside_a_transaction(db_path, effect_log)
     try:
         # Past the lease, another process opens the store: recovery takes the thread and applies the square.
         wait_for("the paused child's lease to expire", lambda: _lease_expired(db_path, thread_id), timeout=10)
@@ -147,7 +138,7 @@ def _lease_expired(db: Path, thread_id: str) -> bool:
 def test_killed_right_after_the_effect_the_rerun_does_not_repeat_it(
     db_path: Path, tmp_path: Path, effect_log: Path, child: Callable[..., Child], trial: int
 ) -> None:
-    thread_id, rows = _paused(db_path, "Draw a red circle c1")
+    thread_id, rows = paused_thread(db_path, "Draw a red circle c1")
     decider = child(_decide_args(tmp_path, batch(rows, {"create_circle": APPROVE})), SLOW_AGENT_STALL_AT="after_effect")
     wait_for("the effect, then the stall", decider.stalled)
     (effect,) = read_lines(effect_log)
@@ -172,7 +163,7 @@ def test_killed_right_after_the_effect_the_rerun_does_not_repeat_it(
 def test_killed_after_the_resumed_run_saved_a_checkpoint_the_run_continues_to_the_next_interrupt(
     db_path: Path, tmp_path: Path, effect_log: Path, child: Callable[..., Child]
 ) -> None:
-    thread_id, rows = _paused(db_path, THEN_SEQUENCE)
+    thread_id, rows = paused_thread(db_path, THEN_SEQUENCE)
     (circle,) = rows
     decider = child(
         _decide_args(tmp_path, batch(rows, {"create_circle": APPROVE})),
@@ -229,7 +220,7 @@ def test_a_killed_start_is_continued_once_and_asks_its_questions(
 def test_a_database_locked_during_the_resume_ends_with_the_audit_equal_to_the_checkpoint(
     db_path: Path, tmp_path: Path, effect_log: Path, child: Callable[..., Child]
 ) -> None:
-    thread_id, rows = _paused(db_path, THREE_SHAPES)
+    thread_id, rows = paused_thread(db_path, THREE_SHAPES)
     items = batch(rows, {"create_circle": APPROVE, "create_square": APPROVE, "create_triangle": reject("no")})
     decider = child(
         _decide_args(tmp_path, items), SLOW_AGENT_ONLY="s1", SLOW_AGENT_STALL_S="0.5", REVIEW_BUSY_TIMEOUT_SECONDS="0.3"

@@ -19,6 +19,7 @@ import pytest
 
 from review import ReviewConsole
 from tests.conftest import THEN_SEQUENCE, THREE_SHAPES
+from tests.core.crash_harness import paused_thread, read_lines, wait_for
 from tests.helpers import APPROVE, batch, reject
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,22 +49,6 @@ def _python(script: str, *args: str, env: dict[str, str] | None = None) -> Any:
     )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
-
-
-def _wait_for(what: str, predicate: Callable[[], Any], timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def _effects(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def _decisions(console: ReviewConsole) -> list[dict[str, Any]]:
@@ -139,7 +124,7 @@ class SlowDecider:
 
     def stalling(self) -> list[dict[str, Any]]:
         assert self.proc.poll() is None, "the decider exited early"
-        return _effects(self.marker)
+        return read_lines(self.marker)
 
     def kill(self) -> None:
         if self.proc.poll() is None:
@@ -161,25 +146,16 @@ def decider_factory() -> Iterator[Callable[..., SlowDecider]]:
         decider.kill()
 
 
-def _paused(db: Path, prompt: str) -> tuple[str, list[Any]]:
-    console = ReviewConsole.open(db)
-    try:
-        job = console.start_run(prompt)
-        return job.thread_id, job.result(timeout=30).new_pending
-    finally:
-        console.close()
-
-
 @pytest.mark.slow
 def test_killed_while_applying_is_finished_once_on_the_next_open(
     db_path: Path, tmp_path: Path, effect_log: Path, decider_factory: Callable[..., SlowDecider]
 ) -> None:
-    thread_id, rows = _paused(db_path, "Draw a red circle c1")
+    thread_id, rows = paused_thread(db_path, "Draw a red circle c1")
     (row,) = rows
     decider = decider_factory(db_path, batch(rows, {"create_circle": APPROVE}), tmp_path, effect_log, None)
 
     # the child claimed the row, resumed, and its tool has the decision: it stalls before drawing
-    (stall,) = _wait_for("the tool to receive the decision", decider.stalling)
+    (stall,) = wait_for("the tool to receive the decision", decider.stalling)
     assert stall["shape_id"] == "c1" and stall["pid"] == decider.proc.pid
     claimed_at = time.time()
 
@@ -195,7 +171,7 @@ def test_killed_while_applying_is_finished_once_on_the_next_open(
         assert [r.interrupt_id for r in observer.pending()] == [row.interrupt_id]
     finally:
         observer.close()
-    assert _effects(effect_log) == []
+    assert read_lines(effect_log) == []
 
     decider.kill()
 
@@ -211,7 +187,7 @@ def test_killed_while_applying_is_finished_once_on_the_next_open(
         audit = reopened.audit()
     finally:
         reopened.close()
-    (effect,) = _effects(effect_log)
+    (effect,) = read_lines(effect_log)
     assert effect["shape_id"] == "c1" and effect["pid"] == os.getpid()
 
     third = ReviewConsole.open(db_path)
@@ -220,7 +196,7 @@ def test_killed_while_applying_is_finished_once_on_the_next_open(
         assert third.audit() == audit
     finally:
         third.close()
-    assert len(_effects(effect_log)) == 1
+    assert len(read_lines(effect_log)) == 1
 
 
 @pytest.mark.slow
@@ -228,14 +204,14 @@ def test_killed_mid_batch_finishes_the_rest_and_marks_every_row_applied(
     db_path: Path, tmp_path: Path, effect_log: Path, decider_factory: Callable[..., SlowDecider]
 ) -> None:
     """Circle and triangle finish in the child; the square stalls; the child dies mid-superstep."""
-    thread_id, rows = _paused(db_path, THREE_SHAPES)
+    thread_id, rows = paused_thread(db_path, THREE_SHAPES)
     items = batch(rows, {"create_circle": APPROVE, "create_square": APPROVE, "create_triangle": reject("no")})
     decider = decider_factory(db_path, items, tmp_path, effect_log, "s1")
-    _wait_for("the square to stall", decider.stalling)
-    _wait_for("the circle to be drawn", lambda: [e for e in _effects(effect_log) if e["shape_id"] == "c1"])
+    wait_for("the square to stall", decider.stalling)
+    wait_for("the circle to be drawn", lambda: [e for e in read_lines(effect_log) if e["shape_id"] == "c1"])
     observer = ReviewConsole.open(db_path, recover=False)
     try:  # the finished tasks' results are saved (pending writes of the paused checkpoint)
-        _wait_for(
+        wait_for(
             "the finished tasks' writes",
             lambda: (
                 observer.storage.query(
@@ -262,13 +238,13 @@ def test_killed_mid_batch_finishes_the_rest_and_marks_every_row_applied(
         assert reopened.pending() == []
     finally:
         reopened.close()
-    effects = _effects(effect_log)
+    effects = read_lines(effect_log)
     assert sorted(e["shape_id"] for e in effects) == ["c1", "s1"]  # the circle was not drawn again
     assert {e["shape_id"]: e["pid"] for e in effects}["s1"] == os.getpid()
 
     third = ReviewConsole.open(db_path)
     third.close()
-    assert third.recovered == [] and len(_effects(effect_log)) == 2
+    assert third.recovered == [] and len(read_lines(effect_log)) == 2
 
 
 @pytest.mark.slow
@@ -303,4 +279,4 @@ def test_a_claim_left_by_a_closed_console_of_this_process_waits_for_its_lease(
         assert [r.tool for r in late.pending()] == ["create_triangle"]
     finally:
         late.close()
-    assert sorted(e["shape_id"] for e in _effects(effect_log)) == ["c1", "s1"]
+    assert sorted(e["shape_id"] for e in read_lines(effect_log)) == ["c1", "s1"]
