@@ -8,10 +8,12 @@ thread first, then by thread id; a thread's rows in the order its checkpoint lis
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from typing import Any
 
-from review.contract import PendingInterrupt
-from review.inbox import read_state
+from review.contract import PendingInterrupt, rows_from_interrupt
+
+DEMO_GRAPH_ID = "canvas-shapes"
 
 
 def thread_ids(conn: sqlite3.Connection) -> list[str]:
@@ -19,13 +21,25 @@ def thread_ids(conn: sqlite3.Connection) -> list[str]:
     return [row[0] for row in conn.execute("SELECT DISTINCT thread_id FROM checkpoints WHERE checkpoint_ns = ''")]
 
 
-def thread_rows(graph: Any, thread_id: str) -> list[PendingInterrupt]:
-    """One thread's rows by `get_state`, always decoded: the baseline and the truth."""
-    return read_state(graph, thread_id)
+def thread_rows(graph: Any, thread_id: str, graph_id: str = DEMO_GRAPH_ID) -> list[PendingInterrupt]:
+    """One thread's rows by `get_state`, always decoded: the baseline and the truth.
+
+    The thread's graph is the one its latest checkpoint's metadata names (a console of one graph,
+    `graph_id`, claims threads that name none); rows of a thread another graph started are blocked.
+    """
+    snapshot = graph.get_state({"configurable": {"thread_id": thread_id}})
+    named = (snapshot.metadata or {}).get("graph_id")
+    blocked = None if named in (None, graph_id) else f"started by graph {named!r}, which this console has not loaded"
+    return [
+        replace(row, graph_id=graph_id if blocked is None else named, blocked=blocked)
+        for item in snapshot.interrupts
+        for row in rows_from_interrupt(thread_id, item.id, item.value, item.response_schema, snapshot.created_at)
+    ]
 
 
-def listing(graph: Any, conn: sqlite3.Connection) -> list[PendingInterrupt]:
+def listing(graph: Any, conn: sqlite3.Connection, graph_id: str = DEMO_GRAPH_ID) -> list[PendingInterrupt]:
     """Every pending row of every thread, read with `get_state` one thread at a time."""
-    threads = [rows for rows in (thread_rows(graph, thread_id) for thread_id in thread_ids(conn)) if rows]
+    rows_by_thread = (thread_rows(graph, thread_id, graph_id) for thread_id in thread_ids(conn))
+    threads = [rows for rows in rows_by_thread if rows]
     threads.sort(key=lambda rows: (rows[0].raised_at or "", rows[0].thread_id))
     return [row for rows in threads for row in rows]

@@ -8,9 +8,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
 from review.agent import AgentSpec, allowed_types, load_agent
 from review.audit import AuditEntry, list_decisions, to_csv
 from review.contract import BatchResult, DecisionRequest, PendingInterrupt, ThreadOutcome
+from review.graphs import GraphSet, LoadedGraph, attach, read_config, resolve_target
 from review.inbox import Inbox
 from review.leases import Leases
 from review.recovery import Recovery, Sweeper
@@ -24,15 +27,16 @@ from review.threads import ThreadRun, ThreadView, list_threads, thread_runs, vie
 class ReviewConsole:
     """An open store, the agent's compiled graph over it, the inbox cache, the worker and recovery."""
 
-    def __init__(self, storage: Storage, agent: AgentSpec, settings: Settings) -> None:
+    def __init__(self, storage: Storage, graphs: list[LoadedGraph], settings: Settings) -> None:
         self.settings = settings
         self.storage = storage
-        self.agent = agent
-        self.graph = agent.build_graph(storage.saver)
-        self.tools = {tool.name: tool for tool in agent.tools}
-        self.inbox = Inbox(storage, self.graph)
+        self.graphs = GraphSet(graphs, storage.thread_graph)
+        _allow_graph_types(storage, graphs)
+        self.graph = self.graphs.default.graph  # the default graph (the only one, most of the time)
+        self.tools = self.graphs.default.tools
+        self.inbox = Inbox(storage, self.graphs)
         self.leases = Leases(storage, settings.lease_seconds)
-        self.runner = Runner(storage, self.graph, self.inbox, self.leases)
+        self.runner = Runner(storage, self.graphs, self.inbox, self.leases)
         self.recovery = Recovery(storage, self.runner, self.leases)
         self.recovered: list[ThreadOutcome] = []
         self._sweeper: Sweeper | None = None
@@ -55,10 +59,19 @@ class ReviewConsole:
         settings = settings or Settings.from_env()
         if db is not None:
             settings = replace(settings, db=str(db))
-        spec = agent if agent is not None and not isinstance(agent, str) else load_agent(agent or settings.agent)
-        storage = open_storage(settings, create=create, allowed_types=allowed_types(spec))
+        if isinstance(agent, str):
+            settings = replace(settings, agent=agent, graph=None, config=None)
+        targets = _targets(settings) if agent is None else []  # import the graphs before touching the store
+        spec = agent if agent is not None and not isinstance(agent, str) else None
+        if spec is None and not targets:
+            spec = load_agent(settings.agent)
+        storage = open_storage(settings, create=create, allowed_types=allowed_types(spec) if spec else ())
         try:
-            console = cls(storage, spec, settings)
+            if spec is not None:
+                graphs = [attach(spec, storage.saver, settings.agent, getattr(spec, "name", "agent"))]
+            else:
+                graphs = [attach(obj, storage.saver, target, graph_id) for graph_id, target, obj in targets]
+            console = cls(storage, graphs, settings)
         except BaseException:
             storage.close()
             raise
@@ -105,7 +118,7 @@ class ReviewConsole:
         return thread_runs(self.storage.leases(), self.leases.abandoned)
 
     def thread(self, thread_id: str) -> ThreadView:
-        return view_thread(self.graph, self.inbox, thread_id)
+        return view_thread(self.graphs.for_thread(thread_id)[0].graph, self.inbox, thread_id)
 
     def threads(self, limit: int = 200) -> list[str]:
         return list_threads(self.storage, limit)
@@ -118,14 +131,22 @@ class ReviewConsole:
 
     # --- acting ----------------------------------------------------------------------------
 
-    def start_run(self, prompt: str) -> RunJob:
-        """Start the agent on `prompt` in a new thread; follow `job.events()`, then `job.result()`."""
-        prompt = (prompt or "").strip()
-        if not prompt:
-            raise ValueError("the prompt is empty")
+    def start_run(self, prompt: str, *, graph_id: str | None = None, run_input: Any = None) -> RunJob:
+        """Start a graph (the default one) on `prompt` in a new thread; follow `job.events()`, then `job.result()`.
+
+        `run_input` replaces the input the graph builds from the prompt (`--input JSON`).
+        """
+        graph = self.graphs.get(graph_id)
+        if run_input is None:
+            prompt = (prompt or "").strip()
+            if not prompt:
+                raise ValueError("the prompt is empty")
+            run_input = graph.start_input(prompt)
+        elif not isinstance(run_input, dict):
+            raise ValueError("the run input must be a JSON object")
         if self.storage.read_only:
             raise ValueError(f"{self.storage.label} is read-only: no run can be started")
-        return self.runner.start(self.agent.start_input(prompt))
+        return self.runner.start(graph, run_input)
 
     def submit_batch(self, items: Iterable[DecisionRequest | dict[str, Any]], reviewer: str) -> BatchHandle:
         """Validate, claim and start resuming a batch; returns at once with a handle."""
@@ -133,7 +154,7 @@ class ReviewConsole:
             item if isinstance(item, DecisionRequest) else DecisionRequest.from_dict(item, position)
             for position, item in enumerate(items, start=1)
         ]
-        return submit_batch(self.storage, self.inbox, self.runner, self.tools, requests, reviewer)
+        return submit_batch(self.storage, self.inbox, self.runner, self.graphs, requests, reviewer)
 
     def submit(self, items: Iterable[DecisionRequest | dict[str, Any]], reviewer: str) -> BatchResult:
         """`submit_batch` and wait for every thread's resume."""
@@ -148,3 +169,27 @@ class ReviewConsole:
         self.runner.shutdown()
         self.leases.stop()
         self.storage.close()
+
+
+def _targets(settings: Settings) -> list[tuple[str, str, Any]]:
+    """(graph_id, target, object) of every graph the settings name: a langgraph.json's map, or one --graph."""
+    if settings.config:
+        path = Path(settings.config).expanduser()
+        return [(gid, target, resolve_target(target, path.parent)) for gid, target in read_config(path).items()]
+    if settings.graph:
+        graph_id, sep, target = settings.graph.partition("=")
+        if not sep or ":" in graph_id:  # no "id=" prefix: the file or module name is the id
+            target = settings.graph
+            spec = target.rpartition(":")[0]
+            graph_id = Path(spec).stem if spec.endswith(".py") else spec.rsplit(".", 1)[-1]
+        return [(graph_id, target, resolve_target(target))]
+    return []
+
+
+def _allow_graph_types(storage: Storage, graphs: list[LoadedGraph]) -> None:
+    """Let the restricted serializer revive the types the graphs' own state declares (LangGraph collects them in
+    `_serde_allowlist`, for its own strict mode): a pydantic state model, say, and nothing else."""
+    extra = {item for g in graphs for item in getattr(g.graph, "_serde_allowlist", None) or ()}
+    serde = storage.saver.serde
+    if extra and isinstance(serde, JsonPlusSerializer):
+        storage.saver.serde = serde.with_msgpack_allowlist(extra)

@@ -35,6 +35,9 @@ class PendingInterrupt:
     allowed_decisions: tuple[str, ...]
     raised_at: str | None
     payload_kind: str = "tool_approval"
+    graph_id: str | None = None  # the graph the thread belongs to (None: its checkpoints name none)
+    blocked: str | None = None  # why it cannot be decided from this console (no loaded graph claims the thread)
+    warning: str | None = None  # an unsafe layout: what is hidden and why a resume could misroute
 
     @property
     def key(self) -> tuple[str, str]:

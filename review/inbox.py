@@ -15,23 +15,25 @@ newer truth than a fresh one could be: any write to the thread bumps `seq`, whic
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
 
 from review.contract import PendingInterrupt, rows_from_interrupt
+from review.graphs import GraphSet
 from review.storage import Storage
 
 
-def read_state(graph: Any, thread_id: str) -> list[PendingInterrupt]:
+def read_state(graphs: GraphSet, thread_id: str) -> list[PendingInterrupt]:
     """The pending rows of one thread, straight from its latest checkpoint (always decodes it)."""
-    return read_snapshot(graph, thread_id)[0]
+    return read_snapshot(graphs, thread_id)[0]
 
 
-def read_snapshot(graph: Any, thread_id: str) -> tuple[list[PendingInterrupt], tuple[str, ...], str | None]:
-    """Pending rows, next tasks and head checkpoint id of one thread, from one `get_state`."""
-    snapshot = graph.get_state({"configurable": {"thread_id": thread_id}})
+def read_snapshot(graphs: GraphSet, thread_id: str) -> tuple[list[PendingInterrupt], tuple[str, ...], str | None]:
+    """Pending rows, next tasks and head checkpoint id of one thread, from one `get_state` of its graph."""
+    loaded, blocked = graphs.for_thread(thread_id)
+    snapshot = loaded.graph.get_state({"configurable": {"thread_id": thread_id}})
+    graph_id = loaded.graph_id if blocked is None else graphs.named(thread_id)
     rows = [
-        row
+        replace(row, graph_id=graph_id, blocked=blocked)
         for item in snapshot.interrupts
         for row in rows_from_interrupt(thread_id, item.id, item.value, item.response_schema, snapshot.created_at)
     ]
@@ -51,9 +53,9 @@ class _Known:
 class Inbox:
     """Per-process cache of pending rows, kept equal to checkpoint state by `refresh()`."""
 
-    def __init__(self, storage: Storage, graph: Any) -> None:
+    def __init__(self, storage: Storage, graphs: GraphSet) -> None:
         self._storage = storage
-        self._graph = graph
+        self._graphs = graphs
         self._refreshing = threading.Lock()  # one refresh at a time; reads never wait for one
         self._lock = threading.Lock()  # guards the fields below; held only briefly
         self._seq = 0
@@ -84,7 +86,7 @@ class Inbox:
                     continue  # read already at this seq (or later) by `read`
                 if thread_id in paused:
                     reads += 1
-                    found.append((thread_id, _Known(seq, tuple(read_state(self._graph, thread_id)), True)))
+                    found.append((thread_id, _Known(seq, tuple(read_state(self._graphs, thread_id)), True)))
                 else:
                     found.append((thread_id, _Known(seq, (), False)))
             with self._lock:
@@ -103,7 +105,7 @@ class Inbox:
                 entry = self._known.get(thread_id)
                 if entry is not None and entry.seq == seq and entry.from_state:
                     return list(entry.rows)
-        rows = read_state(self._graph, thread_id)
+        rows = read_state(self._graphs, thread_id)
         if seq is not None:
             with self._lock:
                 self._remember(thread_id, _Known(seq, tuple(rows), True))
@@ -112,7 +114,7 @@ class Inbox:
     def read_full(self, thread_id: str) -> tuple[list[PendingInterrupt], tuple[str, ...], str | None]:
         """Rows, next tasks and head checkpoint, always decoded fresh (after a run); the rows are remembered."""
         seq = self._head_seq(thread_id)
-        rows, next_tasks, head = read_snapshot(self._graph, thread_id)
+        rows, next_tasks, head = read_snapshot(self._graphs, thread_id)
         if seq is not None:
             with self._lock:
                 self._remember(thread_id, _Known(seq, tuple(rows), True))

@@ -15,6 +15,7 @@ Streams are for progress only; what a run left pending is read back from the che
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import threading
@@ -31,6 +32,7 @@ from langgraph.errors import UnknownInterruptError
 from langgraph.types import Command
 
 from review.contract import PendingInterrupt, ThreadOutcome, incomplete_requests, resume_map
+from review.graphs import GRAPH_ID_KEY, GraphSet, LoadedGraph
 from review.idempotency import IDEMPOTENCY_KEYS, idempotency_keys
 from review.inbox import Inbox
 from review.leases import Leases, now_iso
@@ -115,9 +117,9 @@ def _plural(count: int, word: str) -> str:
 class Runner:
     """The worker pool, and the one code path that applies recorded decisions to a thread."""
 
-    def __init__(self, storage: Storage, graph: Any, inbox: Inbox, leases: Leases, *, workers: int = 4) -> None:
+    def __init__(self, storage: Storage, graphs: GraphSet, inbox: Inbox, leases: Leases, *, workers: int = 4) -> None:
         self.storage = storage
-        self.graph = graph
+        self.graphs = graphs
         self.inbox = inbox  # reads pending rows from the checkpoint, skipping unchanged threads
         self.leases = leases
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="review-run")
@@ -173,9 +175,9 @@ class Runner:
         self._pool.submit(run)
         return job
 
-    def start(self, run_input: dict[str, Any]) -> RunJob:
-        """Start a new thread from `run_input`; the job ends when the run pauses or finishes."""
-        return self._launch(uuid.uuid4().hex, "start", self._start, run_input)
+    def start(self, graph: LoadedGraph, run_input: dict[str, Any]) -> RunJob:
+        """Start `graph` on `run_input` in a new thread; the job ends when the run pauses or finishes."""
+        return self._launch(uuid.uuid4().hex, "start", self._start, graph, run_input)
 
     def apply(self, thread_id: str, batch_id: str) -> RunJob:
         """Resume `thread_id` with the decisions this owner claimed in `batch_id`."""
@@ -190,7 +192,7 @@ class Runner:
 
     # --- running ----------------------------------------------------------------------------
 
-    def _config(self, thread_id: str, token: str, *, strict: bool = False) -> dict[str, Any]:
+    def _config(self, graph: LoadedGraph, thread_id: str, token: str, *, strict: bool = False) -> dict[str, Any]:
         configurable: dict[str, Any] = {
             "thread_id": thread_id,
             LEASE_TOKEN_KEY: token,
@@ -198,14 +200,23 @@ class Runner:
         }
         if strict:
             configurable[STRICT_RESUME] = True
-        return {"configurable": configurable}
+        # Every checkpoint of the run names its graph: that is how a thread is matched to its graph later.
+        return {"configurable": configurable, "metadata": {GRAPH_ID_KEY: graph.graph_id}}
 
-    def _stream(self, job: RunJob, run_input: Any, config: dict[str, Any]) -> None:
-        for chunk in self.graph.stream(run_input, config, stream_mode="updates", durability="sync"):
+    def _graph(self, thread_id: str) -> LoadedGraph:
+        graph, blocked = self.graphs.for_thread(thread_id)
+        if blocked is not None:
+            raise ThreadNotClaimed(f"thread {thread_id}: {blocked}")
+        return graph
+
+    def _stream(self, job: RunJob, graph: LoadedGraph, run_input: Any, config: dict[str, Any]) -> None:
+        def progress(chunk: dict[str, Any]) -> None:
             for node, update in chunk.items():
                 label = "review" if node == "__interrupt__" else node
                 for line in describe_update(node, update):
                     job.add_event(label, line)
+
+        stream_updates(graph, run_input, config, progress)
 
     def _state(self, thread_id: str) -> tuple[list[PendingInterrupt], tuple[str, ...], str | None]:
         """Pending rows, next tasks and head checkpoint id, read fresh from the checkpoint."""
@@ -242,13 +253,13 @@ class Runner:
         job.add_event("end", "run interrupted: recovery continues it")
         return rows
 
-    def _start(self, job: RunJob, run_input: dict[str, Any]) -> ThreadOutcome:
+    def _start(self, job: RunJob, graph: LoadedGraph, run_input: dict[str, Any]) -> ThreadOutcome:
         outcome = ThreadOutcome(job.thread_id)
         token = self.leases.acquire(job.thread_id, "start")
         if token is None:
             raise StoreError("timed out waiting for the thread's lease")
         job.add_event("start", "run started")
-        error = self._run(job, token, run_input, outcome)
+        error = self._run(job, graph, token, run_input, outcome)
         if outcome.error == TAKEN_OVER:
             return outcome
         outcome.new_pending = self._end(job, token, error)
@@ -268,6 +279,10 @@ class Runner:
         return self._apply(job, token, claims)
 
     def _recover(self, job: RunJob, token: str, claims: list[Claim], continued_from: str | None) -> ThreadOutcome:
+        _, blocked = self.graphs.for_thread(job.thread_id)
+        if blocked is not None:  # never resumed by a graph that does not own it
+            self.leases.release(job.thread_id, token, state="failed", error=blocked)
+            return ThreadOutcome(job.thread_id, error=blocked)
         if claims:
             job.add_event("recover", f"finishing {_plural(len(claims), 'decision')} left by a stopped process")
             return self._apply(job, token, claims, recovering=True)
@@ -298,7 +313,7 @@ class Runner:
             return outcome
         job.add_event("recover", f"continuing the interrupted run ({', '.join(next_tasks)})")
         self.storage.mark_continued(job.thread_id, token, head)
-        error = self._run(job, token, None, outcome)
+        error = self._run(job, self._graph(job.thread_id), token, None, outcome)
         if outcome.error == TAKEN_OVER:
             return outcome
         if error is not None:
@@ -306,10 +321,12 @@ class Runner:
         outcome.new_pending = self._end(job, token, error)
         return outcome
 
-    def _run(self, job: RunJob, token: str, run_input: Any, outcome: ThreadOutcome) -> BaseException | None:
+    def _run(
+        self, job: RunJob, graph: LoadedGraph, token: str, run_input: Any, outcome: ThreadOutcome
+    ) -> BaseException | None:
         """Stream a start or a continuation; the error it raised, if any. A lost lease ends it here."""
         try:
-            self._stream(job, run_input, self._config(job.thread_id, token))
+            self._stream(job, graph, run_input, self._config(graph, job.thread_id, token))
         except LeaseLost:
             self.leases.release(job.thread_id, token)
             outcome.error = TAKEN_OVER
@@ -357,7 +374,10 @@ class Runner:
         error: BaseException | None = None
         try:
             values = {c.row_id: json.loads(c.resume_json) for c in to_send}
-            self._stream(job, Command(resume=resume_map(values)), self._config(thread_id, token, strict=True))
+            graph = self._graph(thread_id)
+            self._stream(
+                job, graph, Command(resume=resume_map(values)), self._config(graph, thread_id, token, strict=True)
+            )
         except LeaseLost:
             # Recovery took the thread over while this process was paused: the rows are its to finish.
             outcome.taken_over = [c.row_id for c in to_send]
@@ -450,7 +470,7 @@ class Runner:
         values = resume_map({c.row_id: json.loads(c.resume_json) for c in claims})
         found: set[str] = set()
         wanted = {c.interrupt_id for c in claims}
-        for saved in self.graph.checkpointer.list({"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}):
+        for saved in self.storage.saver.list({"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}):
             raised: dict[str, set[str]] = {}  # task id -> interrupt ids and tool call ids it raised
             received: dict[str, list[Any]] = {}  # task id -> resume values it was given
             for task_id, channel, value in saved.pending_writes or ():
@@ -469,6 +489,31 @@ class Runner:
             if found >= wanted:
                 break
         return {c.attempt_id for c in claims if c.interrupt_id in found}
+
+
+class ThreadNotClaimed(RuntimeError):
+    """No loaded graph claims the thread: it is never resumed by another graph."""
+
+
+def stream_updates(
+    graph: LoadedGraph, run_input: Any, config: dict[str, Any], on_chunk: Callable[[dict[str, Any]], None]
+) -> None:
+    """Run `graph` with `stream_mode="updates"` and synchronous checkpoints, handing each chunk to `on_chunk`.
+
+    An async-only graph (a node with no sync function) is driven by an event loop of this worker
+    thread; its saver's async methods run the same fenced writes.
+    """
+    kwargs: dict[str, Any] = {"stream_mode": "updates", "durability": "sync"}
+    if not graph.is_async_only:
+        for chunk in graph.graph.stream(run_input, config, **kwargs):
+            on_chunk(chunk)
+        return
+
+    async def run() -> None:
+        async for chunk in graph.graph.astream(run_input, config, **kwargs):
+            on_chunk(chunk)
+
+    asyncio.run(run())
 
 
 def _ending(pending: list[PendingInterrupt]) -> str:

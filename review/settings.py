@@ -36,6 +36,12 @@ class Settings:
 
     db: str = field(default=str(DEFAULT_DB), metadata={"env": "REVIEW_DB", "help": "SQLite file of the store"})
     agent: str = field(default=DEFAULT_AGENT, metadata={"env": "REVIEW_AGENT", "help": "agent spec module:ATTR"})
+    graph: str | None = field(
+        default=None, metadata={"env": "REVIEW_GRAPH", "help": "a graph: path/to/file.py:ATTR or module:ATTR"}
+    )
+    config: str | None = field(
+        default=None, metadata={"env": "REVIEW_CONFIG", "help": "a langgraph.json whose graphs map to review"}
+    )
     lease_seconds: float = field(
         default=15.0,
         metadata={"env": "REVIEW_LEASE_SECONDS", "help": "a lease's life without a heartbeat; past it, recovery may"},
@@ -55,6 +61,8 @@ class Settings:
         base = cls(
             db=env.get("REVIEW_DB") or str(DEFAULT_DB),
             agent=env.get("REVIEW_AGENT") or DEFAULT_AGENT,
+            graph=env.get("REVIEW_GRAPH") or None,
+            config=env.get("REVIEW_CONFIG") or None,
             lease_seconds=_float(env, "REVIEW_LEASE_SECONDS", 15.0),
             busy_timeout_seconds=_float(env, "REVIEW_BUSY_TIMEOUT_SECONDS", 30.0),
             sweep_seconds=_float(env, "REVIEW_SWEEP_SECONDS", 2.0),

@@ -14,8 +14,6 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from langchain_core.tools import BaseTool
-
 from review.contract import (
     BatchResult,
     Conflict,
@@ -30,6 +28,7 @@ from review.contract import (
     resume_value,
     to_json,
 )
+from review.graphs import GraphSet
 from review.inbox import Inbox
 from review.leases import now_iso
 from review.runner import RunJob, Runner
@@ -75,7 +74,7 @@ def submit_batch(
     storage: Storage,
     inbox: Inbox,
     runner: Runner,
-    tools: dict[str, BaseTool],
+    graphs: GraphSet,
     items: Iterable[DecisionRequest],
     reviewer: str,
 ) -> BatchHandle:
@@ -92,7 +91,7 @@ def submit_batch(
         return BatchHandle(result)
     if storage.read_only:
         raise StoreError(f"the review database {storage.label} is read-only: decisions cannot be recorded")
-    invalid, accepted = _validate(storage, inbox, tools, items, result)
+    invalid, accepted = _validate(storage, inbox, graphs, items, result)
     if invalid:
         return BatchHandle(BatchResult(batch_id=result.batch_id, invalid=invalid, threads=result.threads))
     handle = BatchHandle(result)
@@ -106,7 +105,7 @@ def submit_batch(
 def _validate(
     storage: Storage,
     inbox: Inbox,
-    tools: dict[str, BaseTool],
+    graphs: GraphSet,
     items: list[DecisionRequest],
     result: BatchResult,
 ) -> tuple[list[RowError], dict[str, list[tuple[PendingInterrupt, Decision]]]]:
@@ -139,6 +138,7 @@ def _validate(
                 reason = "not pending: unknown interrupt id, or already answered (stale)"
             invalid.append(RowError(*key, reason))
             continue
+        tools = graphs.get(row.graph_id).tools if row.graph_id in graphs.ids else {}
         try:
             accepted[item.thread_id].append((row, validate_decision(row, item.decision, tools)))
         except InvalidDecision as exc:

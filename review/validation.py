@@ -16,6 +16,8 @@ class InvalidDecision(ValueError):
 
 def validate_decision(row: PendingInterrupt, raw: Any, tools: dict[str, BaseTool]) -> Decision:
     """Return the decision in canonical form, or raise InvalidDecision with a reviewer-readable reason."""
+    if row.blocked:
+        raise InvalidDecision(f"this thread cannot be decided from this console: {row.blocked}")
     if not row.allowed_decisions:
         raise InvalidDecision("this interrupt cannot be decided from the console (unknown payload shape)")
     if not isinstance(raw, dict) or not isinstance(raw.get("type"), str):

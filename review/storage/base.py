@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
 # The run config key that carries a run's lease token down to the fenced saver.
-LEASE_TOKEN_KEY = "review_lease_token"
+LEASE_TOKEN_KEY = "__review_lease_token"  # "__": LangGraph keeps it out of checkpoint metadata
 
 HOLDING = ("claimed", "applied")  # statuses that hold a row: nobody else may decide it
 
@@ -171,5 +171,7 @@ class Storage(Protocol):
     def changes_since(self, seq: int) -> Changes: ...
 
     def head_seq(self, thread_id: str) -> int | None: ...
+
+    def thread_graph(self, thread_id: str) -> str | None: ...
 
     def thread_ids(self, limit: int) -> list[str]: ...

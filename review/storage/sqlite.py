@@ -38,7 +38,7 @@ from review.storage.base import (
     StoreError,
 )
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: review_thread_heads.graph_id
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
@@ -99,24 +99,31 @@ CREATE TABLE IF NOT EXISTS review_leases (
 CREATE TABLE IF NOT EXISTS review_thread_heads (
     thread_id     TEXT PRIMARY KEY,
     checkpoint_id TEXT,
-    seq           INTEGER NOT NULL
+    seq           INTEGER NOT NULL,
+    graph_id      TEXT              -- the graph its checkpoint metadata names (console or Agent Server)
 );
 CREATE INDEX IF NOT EXISTS review_thread_heads_seq ON review_thread_heads(seq);
 """
 
-# A new checkpoint or write of a thread moves its head and takes the next feed position.
+# A new checkpoint or write of a thread moves its head and takes the next feed position. A checkpoint also
+# names the thread's graph when its metadata has a graph_id (never failing the agent's write on odd metadata).
 _HEAD_MOVES = """CREATE TRIGGER IF NOT EXISTS {name} AFTER INSERT ON {table}
 WHEN NEW.checkpoint_ns = ''
 BEGIN
-    INSERT INTO review_thread_heads(thread_id, checkpoint_id, seq)
-    VALUES (NEW.thread_id, NEW.checkpoint_id, (SELECT COALESCE(MAX(seq), 0) + 1 FROM review_thread_heads))
+    INSERT INTO review_thread_heads(thread_id, checkpoint_id, seq, graph_id)
+    VALUES (NEW.thread_id, NEW.checkpoint_id, (SELECT COALESCE(MAX(seq), 0) + 1 FROM review_thread_heads), {graph})
     ON CONFLICT(thread_id) DO UPDATE SET
         checkpoint_id = MAX(COALESCE(checkpoint_id, ''), excluded.checkpoint_id),
-        seq = excluded.seq;
+        seq = excluded.seq,
+        graph_id = COALESCE(excluded.graph_id, graph_id);
 END"""
+_GRAPH_OF = (
+    "CASE WHEN json_valid(CAST({row}.metadata AS TEXT)) "
+    "THEN json_extract(CAST({row}.metadata AS TEXT), '$.graph_id') END"
+)
 _TRIGGERS = (
-    _HEAD_MOVES.format(name="review_heads_on_checkpoint", table="checkpoints"),
-    _HEAD_MOVES.format(name="review_heads_on_write", table="writes"),
+    _HEAD_MOVES.format(name="review_heads_on_checkpoint", table="checkpoints", graph=_GRAPH_OF.format(row="NEW")),
+    _HEAD_MOVES.format(name="review_heads_on_write", table="writes", graph="NULL"),
     """CREATE TRIGGER IF NOT EXISTS review_heads_on_delete AFTER DELETE ON checkpoints
 WHEN OLD.checkpoint_ns = ''
 BEGIN
@@ -628,6 +635,12 @@ class SqliteStorage:
         return row[0] if row is not None else None
 
     @_sqlite_errors
+    def thread_graph(self, thread_id: str) -> str | None:
+        """The graph id the thread's checkpoints name, if any."""
+        rows = self.query("SELECT graph_id FROM review_thread_heads WHERE thread_id = ?", (thread_id,))
+        return str(rows[0][0]) if rows and rows[0][0] is not None else None
+
+    @_sqlite_errors
     def thread_ids(self, limit: int) -> list[str]:
         """Thread ids, most recently changed first."""
         rows = self.query(
@@ -749,6 +762,26 @@ def _migrate(conn: sqlite3.Connection) -> None:
     """Create the console's tables; carry a round-1 store (one decision row per interrupt) over to v2."""
     conn.execute("BEGIN IMMEDIATE")
     try:
+        version = 0
+        if _columns(conn, "review_meta"):
+            row = conn.execute("SELECT value FROM review_meta WHERE key = 'schema_version'").fetchone()
+            version = int(row[0]) if row else 0
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"the review database was written by a newer console (schema {version}, this one knows "
+                f"{SCHEMA_VERSION}): upgrade this console"
+            )
+        heads = _columns(conn, "review_thread_heads")
+        if heads and "graph_id" not in heads:  # v2: heads learn their graph; the triggers are re-made
+            conn.execute("ALTER TABLE review_thread_heads ADD COLUMN graph_id TEXT")
+            for name in _TRIGGER_NAMES:
+                conn.execute(f"DROP TRIGGER IF EXISTS {name}")
+            conn.execute(
+                "UPDATE review_thread_heads SET graph_id = (SELECT "
+                + _GRAPH_OF.format(row="c")
+                + " FROM checkpoints AS c WHERE c.thread_id = review_thread_heads.thread_id "
+                "AND c.checkpoint_ns = '' AND c.checkpoint_id = review_thread_heads.checkpoint_id)"
+            )
         old = _columns(conn, "review_decisions")
         if old and "attempt_id" not in old:
             conn.execute("ALTER TABLE review_decisions RENAME TO review_decisions_v1")
@@ -798,6 +831,12 @@ def install_feed(conn: sqlite3.Connection, *, only_if_missing: bool = False) -> 
                 "INSERT INTO review_thread_heads(thread_id, checkpoint_id, seq) "
                 "SELECT thread_id, MAX(checkpoint_id), 1 FROM checkpoints WHERE checkpoint_ns = '' GROUP BY thread_id "
                 "ON CONFLICT(thread_id) DO UPDATE SET checkpoint_id = excluded.checkpoint_id"
+            )
+            conn.execute(
+                "UPDATE review_thread_heads SET graph_id = COALESCE(graph_id, (SELECT "
+                + _GRAPH_OF.format(row="c")
+                + " FROM checkpoints AS c WHERE c.thread_id = review_thread_heads.thread_id "
+                "AND c.checkpoint_ns = '' AND c.checkpoint_id = review_thread_heads.checkpoint_id))"
             )
             conn.execute(
                 "INSERT INTO review_meta(key, value) VALUES ('feed_generation', '1') "

@@ -37,6 +37,9 @@ ROW_FIELDS = {
     "allowed_decisions",
     "raised_at",
     "payload_kind",
+    "graph_id",
+    "blocked",
+    "warning",
 }
 THREE_DECISIONS = {
     "create_circle": {"type": "approve"},

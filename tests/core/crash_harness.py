@@ -118,11 +118,16 @@ class Child:
         """
         for _ in range(attempts):
             self.signal(signal.SIGSTOP)
+            wait_for("the child to stop", self._stopped, timeout=10)  # kill() returns before the stop lands
             if _free(db, effect_log):
                 return
             self.signal(signal.SIGCONT)
             time.sleep(0.01)
         raise AssertionError("the child always held the database's write lock")
+
+    def _stopped(self) -> bool:
+        with open(f"/proc/{self.proc.pid}/stat", encoding="ascii") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] == "T"
 
     def kill(self) -> None:
         if self.proc.poll() is None:

@@ -69,4 +69,5 @@ def build_graph(checkpointer: Any = None, **kwargs: Any) -> Any:
     return build_demo_graph(checkpointer, model=kwargs.pop("model", None) or _StallingModel(), **kwargs)
 
 
-AGENT = AgentSpec(name="canvas-shapes-slow", build_graph=build_graph, tools=DEMO.tools, start_input=DEMO.start_input)
+# The same graph as the demo (same id: it reviews the demo's threads), stalling where a test asks.
+AGENT = AgentSpec(name="canvas-shapes", build_graph=build_graph, tools=DEMO.tools, start_input=DEMO.start_input)

@@ -321,3 +321,27 @@ def test_a_failed_decision_decided_again_keeps_both_records(
         ("ann", "approve", "failed", "run failed: RuntimeError: the agent's model endpoint is down"),
         ("bob", "reject", "applied", None),
     ]
+
+
+def test_the_checkpointer_refuses_a_run_whose_lease_token_was_taken_over(console: ReviewConsole) -> None:
+    """The fence itself: the token reaches the saver through the run config, and a stale one is refused."""
+    from langgraph.types import Command
+
+    from review import LeaseLost
+    from review.storage import LEASE_TOKEN_KEY
+
+    rows = console.start_run("Draw a red circle c1").result(timeout=30).new_pending
+    thread_id = rows[0].thread_id
+    token = console.leases.acquire(thread_id, "resume")
+    assert token is not None
+    with console.storage.transaction() as conn:  # recovery elsewhere took the thread: a new token
+        conn.execute("UPDATE review_leases SET token = 'someone-else' WHERE thread_id = ?", (thread_id,))
+    config = {"configurable": {"thread_id": thread_id, LEASE_TOKEN_KEY: token}}
+    before = console.storage.query("SELECT COUNT(*) FROM writes WHERE thread_id = ?", (thread_id,))[0][0]
+    with pytest.raises(LeaseLost):
+        console.graph.invoke(Command(resume={rows[0].interrupt_id: APPROVE}), config, durability="sync")
+    after = console.storage.query("SELECT COUNT(*) FROM writes WHERE thread_id = ?", (thread_id,))[0][0]
+    assert after == before and [r.row_id for r in console.pending()] == [rows[0].row_id]
+    meta = console.storage.query("SELECT metadata FROM checkpoints WHERE thread_id = ?", (thread_id,))
+    assert not [m for (m,) in meta if b"lease_token" in m]  # the token is not written into checkpoint metadata
+    console.leases.release(thread_id, token)

@@ -70,7 +70,7 @@ def test_review_db_env_var_is_respected_and_missing_directories_are_created(
     finally:
         reopened.close()
     assert triggers == sum(1 for name in _tables(target) if name.startswith("review_heads_")) == 4
-    assert version == "2"
+    assert version == "3"
 
 
 def test_a_directory_is_refused_with_its_path(tmp_path: Path) -> None:
