@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 from review.contract import PendingInterrupt, rows_from_interrupt
+from review.layout import last_tool_calls, layout_warnings
 
 DEMO_GRAPH_ID = "canvas-shapes"
 
@@ -30,10 +31,12 @@ def thread_rows(graph: Any, thread_id: str, graph_id: str = DEMO_GRAPH_ID) -> li
     snapshot = graph.get_state({"configurable": {"thread_id": thread_id}})
     named = (snapshot.metadata or {}).get("graph_id")
     blocked = None if named in (None, graph_id) else f"started by graph {named!r}, which this console has not loaded"
+    calls = last_tool_calls(snapshot.values)
+    warnings = layout_warnings(snapshot, {"tools"})
     return [
-        replace(row, graph_id=graph_id if blocked is None else named, blocked=blocked)
+        replace(row, graph_id=graph_id if blocked is None else named, blocked=blocked, warning=warnings.get(item.id))
         for item in snapshot.interrupts
-        for row in rows_from_interrupt(thread_id, item.id, item.value, item.response_schema, snapshot.created_at)
+        for row in rows_from_interrupt(thread_id, item.id, item.value, item.response_schema, snapshot.created_at, calls)
     ]
 
 

@@ -51,6 +51,11 @@ def build_graph(
     return builder.compile(checkpointer=checkpointer)
 
 
+def make_graph() -> CompiledStateGraph:
+    """The graph for langgraph.json (`langgraph dev`, the console's `--config`): its host attaches a checkpointer."""
+    return build_graph()
+
+
 def start_input(prompt: str) -> dict[str, Any]:
     """The input of a new run from a reviewer's prompt."""
     return {"messages": [HumanMessage(prompt)], "canvas": []}

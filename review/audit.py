@@ -32,6 +32,7 @@ AUDIT_FIELDS = (
     "error",
     "rerun",
     "recovered_from",
+    "warning",
     "batch_id",
     "attempt_id",
 )
@@ -58,6 +59,7 @@ class AuditEntry:
     error: str | None
     rerun: bool
     recovered_from: str | None
+    warning: str | None
     batch_id: str
 
     def to_dict(self) -> dict[str, Any]:
@@ -84,6 +86,7 @@ def list_decisions(storage: Storage, *, reviewer: str | None = None, thread_id: 
             error=row["error"],
             rerun=bool(row["rerun"]),
             recovered_from=row["recovered_from"],
+            warning=row["warning"],
             batch_id=row["batch_id"],
         )
         for row in storage.decisions(reviewer=reviewer, thread_id=thread_id)

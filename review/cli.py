@@ -21,9 +21,15 @@ from review.storage import StoreError
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m review", description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--db", help="SQLite file (default: $REVIEW_DB, else data/review.sqlite)")
+    parser.add_argument(
+        "--graph", help="the graph to review: path/to/file.py:ATTR or package.module:ATTR, optionally ID=TARGET"
+    )
+    parser.add_argument("--config", help="a langgraph.json: review every graph of its graphs map")
     sub = parser.add_subparsers(dest="command", required=True)
-    start = sub.add_parser("start", help="start a run of the agent from a prompt in a new thread")
-    start.add_argument("prompt")
+    start = sub.add_parser("start", help="start a run of a graph from a prompt in a new thread")
+    start.add_argument("prompt", nargs="?", default="")
+    start.add_argument("--graph-id", help="which graph (default: the first)")
+    start.add_argument("--input", help="the run's input as JSON, instead of the one built from the prompt")
     pending = sub.add_parser("pending", help="list pending interrupts")
     pending.add_argument("--thread", help="only this thread")
     decide = sub.add_parser("decide", help="submit a batch of decisions from a JSON file ('-' for stdin)")
@@ -75,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         if not batch:
             return _fail("the batch is empty: nothing was sent")
     try:
-        settings = Settings.from_env(db=args.db)
+        settings = Settings.from_env(db=args.db, graph=args.graph, config=args.config)
         # Only `start` may create a database: a typo in --db must not look like an empty inbox.
         console = ReviewConsole.open(settings=settings, create=args.command == "start")
     except (StoreError, ValueError) as exc:
@@ -91,7 +97,10 @@ def main(argv: list[str] | None = None) -> int:
 def _run(console: ReviewConsole, args: argparse.Namespace, batch: list[DecisionRequest]) -> int:
     if args.command == "start":
         try:
-            job = console.start_run(args.prompt)
+            run_input = json.loads(args.input) if args.input else None
+            job = console.start_run(args.prompt, graph_id=args.graph_id, run_input=run_input)
+        except json.JSONDecodeError as exc:
+            return _fail(f"--input is not valid JSON: {exc.msg}")
         except ValueError as exc:
             return _fail(str(exc))
         try:

@@ -16,8 +16,11 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-DecisionType = Literal["approve", "edit", "reject"]
-DECISION_TYPES: tuple[str, ...] = ("approve", "edit", "reject")
+DecisionType = Literal["approve", "edit", "reject", "respond", "ignore"]
+# Every decision the console speaks: langchain's four (`respond` answers for the tool, which does not run)
+# and Agent Inbox's `ignore`. What a row allows is what its payload (or its response_schema) says.
+DECISION_TYPES: tuple[str, ...] = ("approve", "edit", "reject", "respond", "ignore")
+TOOL_DECISIONS: tuple[str, ...] = ("approve", "edit", "reject")  # a tool request that names no schema
 MAX_MESSAGE_CHARS = 2000
 
 
@@ -57,6 +60,7 @@ class DecisionRequest:
     thread_id: str
     row_id: str
     decision: Any
+    force: bool = False  # send it although the row warns of an unsafe layout (the audit keeps the warning)
 
     @property
     def interrupt_id(self) -> str:
@@ -87,13 +91,15 @@ class DecisionRequest:
             raise ValueError(f"{where} is missing {', '.join(missing)}")
         if not isinstance(raw["thread_id"], str) or not isinstance(row_id, str):
             raise ValueError(f"{where}: thread_id and row_id must be strings")
-        unknown = set(raw) - {"thread_id", "row_id", "interrupt_id", "decision"}
+        unknown = set(raw) - {"thread_id", "row_id", "interrupt_id", "decision", "force"}
         if unknown:
             raise ValueError(f"{where} has unknown field(s) {clip(', '.join(sorted(map(str, unknown))), quote=False)}")
         if "row_id" in raw and "interrupt_id" in raw and base_interrupt_id(raw["row_id"]) != raw["interrupt_id"]:
             raise ValueError(f"{where}: row_id and interrupt_id name different interrupts")
+        if not isinstance(raw.get("force", False), bool):
+            raise ValueError(f"{where}: force must be true or false")
         check_depth(raw["decision"], where=where)
-        return cls(raw["thread_id"], row_id, raw["decision"])
+        return cls(raw["thread_id"], row_id, raw["decision"], bool(raw.get("force", False)))
 
 
 @dataclass(frozen=True)
@@ -111,6 +117,8 @@ class Decision:
             return {"type": "approve"}
         if self.type == "edit":
             return {"type": "edit", "edited_action": {"name": self.tool, "args": self.args_after}}
+        if self.type == "respond":
+            return {"type": "respond", "message": self.message or ""}
         return {"type": "reject", "message": self.message or ""}
 
 
@@ -330,30 +338,46 @@ def base_interrupt_id(row_id: str) -> str:
 
 
 def rows_from_interrupt(
-    thread_id: str, interrupt_id: str, value: Any, response_schema: Any, raised_at: str | None
+    thread_id: str,
+    interrupt_id: str,
+    value: Any,
+    response_schema: Any,
+    raised_at: str | None,
+    tool_calls: list[dict[str, Any]] | None = None,
 ) -> list[PendingInterrupt]:
-    """Turn one pending interrupt into inbox rows (one per tool call), whatever contract its payload speaks."""
+    """Turn one pending interrupt into inbox rows (one per tool call), whatever contract its payload speaks.
+
+    `tool_calls`: the latest AI message's calls, which give a batched request's actions their ids.
+    """
     if isinstance(value, dict) and isinstance(value.get("action_requests"), list):
-        return _batched_rows(thread_id, interrupt_id, value, raised_at)
+        return _batched_rows(thread_id, interrupt_id, value, raised_at, tool_calls or [])
     return [_single_row(thread_id, interrupt_id, value, response_schema, raised_at)]
 
 
 def _batched_rows(
-    thread_id: str, interrupt_id: str, value: dict[str, Any], raised_at: str | None
+    thread_id: str, interrupt_id: str, value: dict[str, Any], raised_at: str | None, tool_calls: list[dict[str, Any]]
 ) -> list[PendingInterrupt]:
     """langchain's default HITL request: one interrupt, N actions, resumed with `{"decisions": [...]}` in order."""
     configs = {c.get("action_name"): c for c in value.get("review_configs") or [] if isinstance(c, dict)}
+    unclaimed = [call for call in tool_calls if isinstance(call, dict)]
     rows = []
     for index, request in enumerate(value["action_requests"]):
         request = request if isinstance(request, dict) else {}
         name = _str_or_none(request.get("name"))
-        allowed = (configs.get(name) or {}).get("allowed_decisions") or DECISION_TYPES
+        allowed = (configs.get(name) or {}).get("allowed_decisions") or TOOL_DECISIONS
+        call_id = _str_or_none(request.get("id"))
+        if call_id is None:  # the request names no id: take the AI message's next call of that tool, in order
+            match = next((c for c in unclaimed if c.get("name") == name and c.get("args") == request.get("args")), None)
+            match = match or next((c for c in unclaimed if c.get("name") == name), None)
+            if match is not None:
+                unclaimed.remove(match)
+                call_id = _str_or_none(match.get("id"))
         rows.append(
             PendingInterrupt(
                 thread_id=thread_id,
                 row_id=f"{interrupt_id}{BATCH_PART}{index}",
                 interrupt_id=interrupt_id,
-                tool_call_id=_str_or_none(request.get("id")),
+                tool_call_id=call_id,
                 tool=name,
                 args=_args(request.get("args")),
                 description=str(request.get("description") or ""),
@@ -365,11 +389,29 @@ def _batched_rows(
     return rows
 
 
+# Agent Inbox's config flags, and the console decision each allows (its `response` is langchain's `respond`).
+_AGENT_INBOX_FLAGS = (
+    ("approve", "allow_accept"),
+    ("edit", "allow_edit"),
+    ("respond", "allow_respond"),
+    ("ignore", "allow_ignore"),
+)
+
+
+def _agent_inbox_request(value: Any) -> dict[str, Any] | None:
+    """Agent Inbox's request: `{"action_request": ..., "config": ...}`, or that inside a one-item list."""
+    if isinstance(value, list) and len(value) == 1:
+        value = value[0]
+    if isinstance(value, dict) and isinstance(value.get("action_request"), dict):
+        return value
+    return None
+
+
 def _single_row(
     thread_id: str, interrupt_id: str, value: Any, response_schema: Any, raised_at: str | None
 ) -> PendingInterrupt:
     if isinstance(value, dict) and value.get("type") == "tool_approval":
-        allowed = value.get("allowed_decisions") or allowed_from_schema(response_schema) or DECISION_TYPES
+        allowed = value.get("allowed_decisions") or allowed_from_schema(response_schema) or TOOL_DECISIONS
         return PendingInterrupt(
             thread_id=thread_id,
             row_id=interrupt_id,
@@ -381,13 +423,9 @@ def _single_row(
             allowed_decisions=tuple(d for d in allowed if d in DECISION_TYPES),
             raised_at=raised_at,
         )
-    if isinstance(value, dict) and isinstance(value.get("action_request"), dict):
-        request, config = value["action_request"], value.get("config") or {}
-        allowed = tuple(
-            name
-            for name, flag in (("approve", "allow_accept"), ("edit", "allow_edit"), ("reject", "allow_respond"))
-            if config.get(flag)
-        )
+    inbox_request = _agent_inbox_request(value)
+    if inbox_request is not None:
+        request, config = inbox_request["action_request"], inbox_request.get("config") or {}
         return PendingInterrupt(
             thread_id=thread_id,
             row_id=interrupt_id,
@@ -395,23 +433,33 @@ def _single_row(
             tool_call_id=None,
             tool=_str_or_none(request.get("action")),
             args=_args(request.get("args")),
-            description=str(value.get("description") or ""),
-            allowed_decisions=allowed,
+            description=str(inbox_request.get("description") or ""),
+            allowed_decisions=tuple(name for name, flag in _AGENT_INBOX_FLAGS if config.get(flag)),
             raised_at=raised_at,
             payload_kind="agent_inbox",
         )
+    # Anything else is a question for a person (`interrupt("What budget?")`): answered in words.
+    wants_object = isinstance(response_schema, dict) and response_schema.get("type") == "object"
     return PendingInterrupt(
         thread_id=thread_id,
         row_id=interrupt_id,
         interrupt_id=interrupt_id,
         tool_call_id=None,
         tool=None,
-        args={"value": value} if not isinstance(value, dict) else value,
-        description="An interrupt this console cannot decide (unknown payload shape).",
-        allowed_decisions=(),
+        args={} if isinstance(value, str) else {"value": value} if not isinstance(value, dict) else _args(value),
+        description=value if isinstance(value, str) else _question_text(value),
+        allowed_decisions=("respond",),
         raised_at=raised_at,
-        payload_kind="other",
+        payload_kind="question_json" if wants_object else "question",
     )
+
+
+def _question_text(value: Any) -> str:
+    if isinstance(value, dict):
+        for key in ("question", "prompt", "message", "description", "text"):
+            if isinstance(value.get(key), str):
+                return value[key]
+    return json.dumps(value, ensure_ascii=False, default=str)[:500]
 
 
 def resume_value(row: PendingInterrupt, decision: Decision) -> Any:
@@ -421,7 +469,13 @@ def resume_value(row: PendingInterrupt, decision: Decision) -> Any:
             return [{"type": "accept", "args": None}]
         if decision.type == "edit":
             return [{"type": "edit", "args": {"action": row.tool, "args": decision.args_after}}]
+        if decision.type == "ignore":
+            return [{"type": "ignore", "args": None}]
         return [{"type": "response", "args": decision.message or ""}]
+    if row.payload_kind == "question":
+        return decision.message or ""
+    if row.payload_kind == "question_json":
+        return json.loads(decision.message or "{}")  # checked to be an object by validation
     return decision.as_langchain()
 
 

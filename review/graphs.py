@@ -18,6 +18,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,12 @@ from langgraph.pregel import Pregel
 
 class GraphLoadError(ValueError):
     """A graph target that cannot be loaded; the message is one line naming the target and why."""
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    first = text[0] if text else ""
+    return f"{type(exc).__name__}: {first[:200]}" + (" ..." if len(text) > 1 or len(first) > 200 else "")
 
 
 def default_start_input(prompt: str) -> dict[str, Any]:
@@ -46,7 +53,14 @@ class LoadedGraph:
     start_input: Callable[[str], dict[str, Any]] = default_start_input
     source: str = ""  # where it came from, for messages
 
-    @property
+    @cached_property
+    def tool_nodes(self) -> set[str]:
+        """Names of the graph's own nodes that are ToolNodes (a pull task of one runs ALL the turn's calls)."""
+        from langgraph.prebuilt import ToolNode
+
+        return {name for name, node in self.graph.nodes.items() if isinstance(getattr(node, "bound", None), ToolNode)}
+
+    @cached_property
     def is_async_only(self) -> bool:
         """True when a node has no sync implementation (the runner then drives it with an event loop)."""
         return _async_only(self.graph)
@@ -70,9 +84,7 @@ def _import_file(path: Path, attr: str, target: str) -> Any:
     try:
         spec.loader.exec_module(module)
     except Exception as exc:
-        raise GraphLoadError(
-            f"cannot load the graph {target!r}: importing {path} raised {type(exc).__name__}: {exc}"
-        ) from exc
+        raise GraphLoadError(f"cannot load the graph {target!r}: importing {path} raised {_one_line(exc)}") from exc
     return _attribute(module, attr, target)
 
 
@@ -84,7 +96,7 @@ def _attribute(module: Any, attr: str, target: str) -> Any:
 
 
 def resolve_target(target: str, base: Path | None = None) -> Any:
-    """The object a target names (not yet attached to a checkpointer)."""
+    """The object a target names (not yet attached to a checkpointer), checked to be loadable."""
     spec, sep, attr = target.rpartition(":")
     if not sep or not spec or not attr:
         raise GraphLoadError(f"cannot load the graph {target!r}: write it as path/to/file.py:ATTR or module:ATTR")
@@ -92,12 +104,24 @@ def resolve_target(target: str, base: Path | None = None) -> Any:
         path = Path(spec)
         if base is not None and not path.is_absolute():
             path = base / path
-        return _import_file(path, attr, target)
+        return check_loadable(_import_file(path, attr, target), target)
     try:
         module = importlib.import_module(spec)
     except ImportError as exc:
         raise GraphLoadError(f"cannot load the graph {target!r}: {exc}") from exc
-    return _attribute(module, attr, target)
+    return check_loadable(_attribute(module, attr, target), target)
+
+
+def check_loadable(obj: Any, target: str) -> Any:
+    """`obj` if a graph can come of it (checked before the store is touched); else GraphLoadError."""
+    if (hasattr(obj, "build_graph") and hasattr(obj, "start_input")) or isinstance(obj, (Pregel, StateGraph)):
+        return obj
+    if callable(obj) and not isinstance(obj, type):
+        return obj
+    raise GraphLoadError(
+        f"cannot load the graph {target!r}: it is a {type(obj).__name__}, not a compiled graph, a StateGraph "
+        "or a factory returning one"
+    )
 
 
 def attach(obj: Any, checkpointer: Any, target: str, graph_id: str) -> LoadedGraph:
@@ -129,9 +153,7 @@ def _call_factory(factory: Callable[..., Any], target: str) -> Any:
     try:
         made = factory({"configurable": {}}) if takes_config else factory()
     except Exception as exc:
-        raise GraphLoadError(
-            f"cannot load the graph {target!r}: its factory raised {type(exc).__name__}: {exc}"
-        ) from exc
+        raise GraphLoadError(f"cannot load the graph {target!r}: its factory raised {_one_line(exc)}") from exc
     if inspect.isawaitable(made) or hasattr(made, "__aenter__"):
         raise GraphLoadError(f"cannot load the graph {target!r}: async factories are not supported; export the graph")
     return made

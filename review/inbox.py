@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 
 from review.contract import PendingInterrupt, rows_from_interrupt
 from review.graphs import GraphSet
+from review.layout import last_tool_calls, layout_warnings
 from review.storage import Storage
 
 
@@ -32,10 +33,12 @@ def read_snapshot(graphs: GraphSet, thread_id: str) -> tuple[list[PendingInterru
     loaded, blocked = graphs.for_thread(thread_id)
     snapshot = loaded.graph.get_state({"configurable": {"thread_id": thread_id}})
     graph_id = loaded.graph_id if blocked is None else graphs.named(thread_id)
+    calls = last_tool_calls(snapshot.values)
+    warnings = layout_warnings(snapshot, loaded.tool_nodes) if snapshot.interrupts else {}
     rows = [
-        replace(row, graph_id=graph_id, blocked=blocked)
+        replace(row, graph_id=graph_id, blocked=blocked, warning=warnings.get(item.id))
         for item in snapshot.interrupts
-        for row in rows_from_interrupt(thread_id, item.id, item.value, item.response_schema, snapshot.created_at)
+        for row in rows_from_interrupt(thread_id, item.id, item.value, item.response_schema, snapshot.created_at, calls)
     ]
     head = (snapshot.config or {}).get("configurable", {}).get("checkpoint_id") if snapshot.created_at else None
     return rows, tuple(snapshot.next), head

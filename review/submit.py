@@ -139,6 +139,10 @@ def _validate(
             invalid.append(RowError(*key, reason))
             continue
         tools = graphs.get(row.graph_id).tools if row.graph_id in graphs.ids else {}
+        if row.warning and not item.force:
+            invalid.append(RowError(*key, f"{row.warning} Deciding it anyway needs force (the audit keeps this note)."))
+            refused_requests.add((item.thread_id, row.interrupt_id))
+            continue
         try:
             accepted[item.thread_id].append((row, validate_decision(row, item.decision, tools)))
         except InvalidDecision as exc:
@@ -177,6 +181,7 @@ def _claim(
             args_after=to_json(decision.args_after) if decision.args_after is not None else None,
             message=decision.message,
             reviewer=reviewer,
+            warning=row.warning,
         )
         for row, decision in rows
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from langchain_core.tools import BaseTool
@@ -21,21 +22,28 @@ def validate_decision(row: PendingInterrupt, raw: Any, tools: dict[str, BaseTool
     if not row.allowed_decisions:
         raise InvalidDecision("this interrupt cannot be decided from the console (unknown payload shape)")
     if not isinstance(raw, dict) or not isinstance(raw.get("type"), str):
-        raise InvalidDecision('a decision must be an object with a "type" (approve, edit or reject)')
+        raise InvalidDecision(f'a decision must be an object with a "type" ({", ".join(row.allowed_decisions)})')
     kind = raw["type"]
     if kind not in row.allowed_decisions:
         raise InvalidDecision(f"{clip(kind, 40)} is not allowed here; allowed: {', '.join(row.allowed_decisions)}")
     if kind == "approve":
         _no_extra_keys(raw, {"type"})
         return Decision("approve", row.args, None, None, row.tool)
-    if kind == "reject":
+    if kind == "ignore":
+        _no_extra_keys(raw, {"type"})
+        return Decision("ignore", row.args, None, None, row.tool)
+    if kind in ("reject", "respond"):
         _no_extra_keys(raw, {"type", "message"})
         message = raw.get("message")
+        what = "a rejection message" if kind == "reject" else "an answer"
         if message is not None and not isinstance(message, str):
-            raise InvalidDecision("a rejection message must be text")
+            raise InvalidDecision(f"{what} must be text")
         if message and len(message) > MAX_MESSAGE_CHARS:
-            raise InvalidDecision(f"a rejection message is at most {MAX_MESSAGE_CHARS} characters")
-        return Decision("reject", row.args, None, (message or "").strip() or None, row.tool)
+            raise InvalidDecision(f"{what} is at most {MAX_MESSAGE_CHARS} characters")
+        text = (message or "").strip() or None
+        if kind == "respond":
+            _check_answer(row, text)
+        return Decision(kind, row.args, None, text, row.tool)
     _no_extra_keys(raw, {"type", "edited_action"})
     action = raw.get("edited_action")
     if not isinstance(action, dict) or not isinstance(action.get("args"), dict):
@@ -43,6 +51,21 @@ def validate_decision(row: PendingInterrupt, raw: Any, tools: dict[str, BaseTool
     if action.get("name", row.tool) != row.tool:
         raise InvalidDecision(f"an edit must keep the tool {row.tool!r}, not {clip(action.get('name'), 40)}")
     return Decision("edit", row.args, _checked_args(row.tool, action["args"], tools), None, row.tool)
+
+
+def _check_answer(row: PendingInterrupt, text: str | None) -> None:
+    """A respond decision needs words; a question whose schema asks for an object needs a JSON object."""
+    if not text:
+        raise InvalidDecision('an answer needs a message: {"type": "respond", "message": "..."}')
+    if row.payload_kind == "question_json":
+        try:
+            parsed = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InvalidDecision(
+                f"this question asks for a JSON object: {exc.msg} (at character {exc.pos + 1})"
+            ) from None
+        if not isinstance(parsed, dict):
+            raise InvalidDecision('this question asks for a JSON object, like {"budget": 100}')
 
 
 def _checked_args(tool_name: str | None, args: dict[str, Any], tools: dict[str, BaseTool]) -> dict[str, Any]:

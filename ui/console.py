@@ -1,7 +1,8 @@
 """The one `ReviewConsole` of this server process, shared by every session, and the reviewer's name.
 
-The database is `streamlit run app.py -- --db PATH`, else $REVIEW_DB, else data/review.sqlite
-(the `--` arguments fill the same `review.Settings` the CLI's flags do). The console is cached per
+The database is `streamlit run app.py -- --db PATH`, else $REVIEW_DB, else data/review.sqlite;
+the graphs `-- --graph file.py:ATTR` or `-- --config langgraph.json` (the `--` arguments fill the
+same `review.Settings` the CLI's flags do). The console is cached per
 resolved path (`st.cache_resource`): it owns the worker threads that apply decisions and the
 recovery sweep that finishes what a stopped process left, so a rerun or a closed tab never cuts a
 resume short. It is closed when the cache releases it.
@@ -26,8 +27,10 @@ def settings(argv: Sequence[str] | None = None) -> Settings:
     """This server's settings: the `--` arguments of `streamlit run app.py -- ...` over the environment."""
     parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     parser.add_argument("--db")
+    parser.add_argument("--graph")
+    parser.add_argument("--config")
     known, _ = parser.parse_known_args(list(sys.argv[1:] if argv is None else argv))
-    return Settings.from_env(db=known.db)
+    return Settings.from_env(db=known.db, graph=known.graph, config=known.config)
 
 
 def db_path_setting(argv: Sequence[str] | None = None) -> Path:

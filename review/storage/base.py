@@ -55,6 +55,7 @@ class NewDecision:
     args_after: str | None
     message: str | None
     reviewer: str
+    warning: str | None = None  # the unsafe-layout warning a forced decision was sent despite
 
 
 @dataclass(frozen=True)

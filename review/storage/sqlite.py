@@ -72,7 +72,8 @@ CREATE TABLE IF NOT EXISTS review_decisions (
     rerun             INTEGER NOT NULL DEFAULT 0,  -- recovery re-sent it after a resume had started
     applied_at        TEXT,
     applied_by        TEXT,
-    error             TEXT
+    error             TEXT,
+    warning           TEXT               -- a forced decision: the unsafe-layout warning it was sent despite
 );
 CREATE UNIQUE INDEX IF NOT EXISTS review_decisions_holding
     ON review_decisions(thread_id, row_id) WHERE status IN ('claimed', 'applied');
@@ -363,7 +364,7 @@ class SqliteStorage:
                 conn.execute(
                     "INSERT INTO review_decisions (thread_id, row_id, interrupt_id, batch_id, reviewer, decided_at, "
                     "tool, tool_call_id, decision_type, resume_json, args_before, args_after, message, status, "
-                    "owner, lease_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'claimed', ?, ?)",
+                    "owner, lease_until, warning) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'claimed', ?, ?, ?)",
                     (
                         d.thread_id,
                         d.row_id,
@@ -380,6 +381,7 @@ class SqliteStorage:
                         d.message,
                         owner,
                         lease_until,
+                        d.warning,
                     ),
                 )
                 claimed.append(d.row_id)
@@ -783,6 +785,8 @@ def _migrate(conn: sqlite3.Connection) -> None:
                 "AND c.checkpoint_ns = '' AND c.checkpoint_id = review_thread_heads.checkpoint_id)"
             )
         old = _columns(conn, "review_decisions")
+        if old and "attempt_id" in old and "warning" not in old:
+            conn.execute("ALTER TABLE review_decisions ADD COLUMN warning TEXT")
         if old and "attempt_id" not in old:
             conn.execute("ALTER TABLE review_decisions RENAME TO review_decisions_v1")
             for index in ("review_decisions_status", "review_decisions_time"):

@@ -12,8 +12,9 @@ from typing import Any
 
 from langchain.agents import create_agent
 from langchain.agents.middleware import HumanInTheLoopMiddleware
-from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
-from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.tools import BaseTool, tool
 
 SENT: list[dict[str, Any]] = []  # what the tools did, in this process
@@ -33,23 +34,36 @@ def delete_file(path: str) -> str:
     return f"deleted {path}"
 
 
-class _ScriptedModel(GenericFakeChatModel):
+CALLS = [
+    {"name": "send_email", "args": {"to": "a@x.org", "subject": "hi"}, "id": "call_email", "type": "tool_call"},
+    {"name": "delete_file", "args": {"path": "/tmp/x"}, "id": "call_delete", "type": "tool_call"},
+]
+
+
+class _ScriptedModel(BaseChatModel):
+    """Stateless, so any process can run any turn: tool calls first, "Done." once tool results are in."""
+
+    @property
+    def _llm_type(self) -> str:
+        return "scripted-tidy-up"
+
     def bind_tools(self, tools: Any, **kwargs: Any) -> _ScriptedModel:
         return self
 
+    def _generate(self, messages: list[BaseMessage], *args: Any, **kwargs: Any) -> ChatResult:
+        done = any(isinstance(m, ToolMessage) for m in messages)
+        message = AIMessage(content="Done.") if done else AIMessage(content="", tool_calls=CALLS)
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
 
 def _model() -> _ScriptedModel:
-    calls = [
-        {"name": "send_email", "args": {"to": "a@x.org", "subject": "hi"}, "id": "call_email", "type": "tool_call"},
-        {"name": "delete_file", "args": {"path": "/tmp/x"}, "id": "call_delete", "type": "tool_call"},
-    ]
-    return _ScriptedModel(messages=iter([AIMessage(content="", tool_calls=calls), AIMessage(content="Done.")]))
+    return _ScriptedModel()
 
 
-def build_graph(checkpointer: Any) -> Any:
+def build_graph(checkpointer: Any, interrupt_mode: Any = "per_call") -> Any:
     middleware = HumanInTheLoopMiddleware(
         interrupt_on={"send_email": True, "delete_file": {"allowed_decisions": ["approve", "reject"]}},
-        interrupt_mode="per_call",
+        interrupt_mode=interrupt_mode,
     )
     return create_agent(_model(), [send_email, delete_file], middleware=[middleware], checkpointer=checkpointer)
 
@@ -69,3 +83,7 @@ class PerCallSpec:
 
 
 AGENT = PerCallSpec()
+
+
+# What langgraph.json or `--graph tests/agents/langchain_per_call.py:graph` loads: a compiled graph, no checkpointer.
+graph = build_graph(None)

@@ -22,7 +22,6 @@ from typing import Any
 import pytest
 
 from review import ReviewConsole
-from review.cli import main
 from tests.conftest import THEN_SEQUENCE, THREE_SHAPES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,20 +69,6 @@ def cli(*args: str, db: Path | None = None, stdin: str | None = None, env: dict[
         command, cwd=ROOT, env={**full_env, **(env or {})}, input=stdin, capture_output=True, text=True, timeout=120
     )
     return Ran(done.returncode, done.stdout, done.stderr)
-
-
-@pytest.fixture
-def run_main(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Any:
-    """The same CLI in-process: `run_main(*argv, stdin=...)` -> Ran."""
-
-    def run(*argv: str, stdin: str = "") -> Ran:
-        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-        capsys.readouterr()
-        code = main(list(argv))
-        captured = capsys.readouterr()
-        return Ran(code, captured.out, captured.err)
-
-    return run
 
 
 def _decisions(db: Path) -> list[tuple[str, str, str]]:

@@ -87,9 +87,10 @@ def test_a_process_paused_past_its_lease_is_fenced_and_the_effect_happens_once(
         try:
             (recovered,) = recovering.recovered
             square = next(r.row_id for r in rows if r.tool == "create_square")
-            # the circle and triangle were answered by the child's resume, the square is re-sent
+            # the circle and triangle were answered by the child's resume (or re-sent, if the pause came
+            # between their effect and their saved write: their keys keep the effects once), the square is re-sent
             assert recovered.error is None and sorted(recovered.applied) == sorted(r.row_id for r in rows)
-            assert recovered.rerun == [square]
+            assert square in recovered.rerun
             assert recovering.thread(thread_id).canvas and len(recovering.thread(thread_id).canvas) == 3
         finally:
             recovering.close()
@@ -109,11 +110,11 @@ def test_a_process_paused_past_its_lease_is_fenced_and_the_effect_happens_once(
     reopened = ReviewConsole.open(db_path)
     try:
         assert reopened.recovered == [] and reopened.pending() == []
-        assert _audit(reopened) == [
-            ("create_circle", "applied", False, True),
-            ("create_square", "applied", True, True),  # re-sent by recovery after the child had started it
-            ("create_triangle", "applied", False, True),
-        ]
+        audit = {tool: (status, rerun, recovered) for tool, status, rerun, recovered in _audit(reopened)}
+        assert {tool: entry[0] for tool, entry in audit.items()} == dict.fromkeys(
+            ["create_circle", "create_square", "create_triangle"], "applied"
+        )
+        assert audit["create_square"][1:] == (True, True)  # re-sent by recovery after the child had started it
         assert len(reopened.thread(thread_id).canvas) == 3
     finally:
         reopened.close()

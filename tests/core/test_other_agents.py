@@ -2,107 +2,48 @@
 
 from __future__ import annotations
 
-import operator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
-
-from langgraph.graph import START, StateGraph
-from langgraph.types import interrupt
-from typing_extensions import TypedDict
+from typing import Any
 
 from review import ReviewConsole
+from tests.agents.agent_inbox import AgentInboxSpec
 from tests.agents.batched_hitl import BatchedSpec
 
 
-class _State(TypedDict, total=False):
-    prompt: str
-    answers: Annotated[list[Any], operator.add]  # parallel nodes append
-
-
-def _agent_inbox_graph(checkpointer: Any) -> Any:
-    """Two nodes asking in Agent Inbox's older schema, and one asking a plain question."""
-
-    def ask(action: str, allow_edit: bool) -> Any:
-        def node(state: _State) -> dict[str, Any]:
-            response = interrupt(
-                {
-                    "action_request": {"action": action, "args": {"to": "ops@example.com"}},
-                    "config": {"allow_accept": True, "allow_edit": allow_edit, "allow_respond": True},
-                    "description": f"Send {action}?",
-                }
-            )
-            return {"answers": [{action: response}]}
-
-        return node
-
-    def question(state: _State) -> dict[str, Any]:
-        return {"answers": [{"question": interrupt("What is the budget?")}]}
-
-    builder = StateGraph(_State)
-    builder.add_node("email", ask("send_email", True))
-    builder.add_node("page", ask("page_oncall", False))
-    builder.add_node("question", question)
-    builder.add_edge(START, "email")
-    builder.add_edge(START, "page")
-    builder.add_edge(START, "question")
-    return builder.compile(checkpointer=checkpointer)
-
-
-@dataclass(frozen=True)
-class _Spec:
-    name: str = "agent-inbox-style"
-    tools: tuple = ()
-
-    def build_graph(self, checkpointer: Any) -> Any:
-        return _agent_inbox_graph(checkpointer)
-
-    def start_input(self, prompt: str) -> dict[str, Any]:
-        return {"prompt": prompt, "answers": []}
-
-
-def test_agent_inbox_requests_are_rows_and_get_their_own_resume_shape(db_path: Path) -> None:
-    console = ReviewConsole.open(db_path, agent=_Spec())
+def test_agent_inbox_requests_in_both_forms_and_plain_questions_get_their_own_resume_shapes(db_path: Path) -> None:
+    console = ReviewConsole.open(db_path, agent=AgentInboxSpec())
     try:
         job = console.start_run("notify")
         job.result(timeout=30)
-        rows = {row.tool or "question": row for row in console.pending()}
-        assert set(rows) == {"send_email", "page_oncall", "question"}
-        assert rows["send_email"].allowed_decisions == ("approve", "edit", "reject")
-        assert rows["page_oncall"].allowed_decisions == ("approve", "reject")
-        assert rows["question"].allowed_decisions == () and rows["question"].payload_kind == "other"
+        rows = {row.tool or row.description: row for row in console.pending()}
+        assert set(rows) == {"send_email", "page_oncall", "What is the budget?", "Which limits apply?"}
+        assert rows["send_email"].allowed_decisions == ("approve", "edit", "respond")
+        assert rows["page_oncall"].allowed_decisions == ("approve", "ignore")  # the one-item list form
+        assert rows["What is the budget?"].allowed_decisions == ("respond",)
 
-        # A row the console cannot decide refuses the batch; an edit the agent does not allow too.
+        def item(key: str, decision: dict[str, Any]) -> dict[str, Any]:
+            return {"thread_id": job.thread_id, "row_id": rows[key].row_id, "decision": decision}
+
+        # A decision the request does not allow, an empty answer, a non-object where one is asked: refused.
         refused = console.submit(
             [
-                {
-                    "thread_id": job.thread_id,
-                    "interrupt_id": rows["question"].interrupt_id,
-                    "decision": {"type": "approve"},
-                },
-                {
-                    "thread_id": job.thread_id,
-                    "interrupt_id": rows["page_oncall"].interrupt_id,
-                    "decision": {"type": "edit", "edited_action": {"name": "page_oncall", "args": {}}},
-                },
+                item("page_oncall", {"type": "edit", "edited_action": {"name": "page_oncall", "args": {}}}),
+                item("What is the budget?", {"type": "respond", "message": "  "}),
+                item("Which limits apply?", {"type": "respond", "message": "[1, 2]"}),
             ],
             reviewer="ana",
         )
-        assert refused.exit_code == 2 and len(refused.invalid) == 2
-        assert "cannot be decided" in refused.invalid[0].error and "not allowed" in refused.invalid[1].error
+        assert refused.exit_code == 2 and len(refused.invalid) == 3
+        assert "'edit' is not allowed" in refused.invalid[0].error
+        assert "needs a message" in refused.invalid[1].error and "JSON object" in refused.invalid[2].error
 
+        edit = {"type": "edit", "edited_action": {"name": "send_email", "args": {"to": "me@x.org"}}}
         result = console.submit(
             [
-                {
-                    "thread_id": job.thread_id,
-                    "interrupt_id": rows["send_email"].interrupt_id,
-                    "decision": {"type": "edit", "edited_action": {"name": "send_email", "args": {"to": "me@x.org"}}},
-                },
-                {
-                    "thread_id": job.thread_id,
-                    "interrupt_id": rows["page_oncall"].interrupt_id,
-                    "decision": {"type": "reject", "message": "not at night"},
-                },
+                item("send_email", edit),
+                item("page_oncall", {"type": "ignore"}),
+                item("What is the budget?", {"type": "respond", "message": "About 40k EUR"}),
+                item("Which limits apply?", {"type": "respond", "message": '{"max": 5}'}),
             ],
             reviewer="ana",
         )
@@ -111,9 +52,10 @@ def test_agent_inbox_requests_are_rows_and_get_their_own_resume_shape(db_path: P
         assert {
             "send_email": [{"type": "edit", "args": {"action": "send_email", "args": {"to": "me@x.org"}}}]
         } in answers
-        assert {"page_oncall": [{"type": "response", "args": "not at night"}]} in answers
-        # The plain question is still pending, with the same id.
-        assert [row.interrupt_id for row in console.pending()] == [rows["question"].interrupt_id]
+        assert {"page_oncall": [{"type": "ignore", "args": None}]} in answers
+        assert {"budget": "About 40k EUR"} in answers  # the raw text, as a plain question expects
+        assert {"limits": {"max": 5}} in answers  # parsed: its schema asks for an object
+        assert console.pending() == []
     finally:
         console.close()
 
@@ -174,7 +116,7 @@ def test_langchain_per_call_requests_offer_only_what_their_response_schema_allow
         job = console.start_run("tidy up")
         job.result(timeout=30)
         rows = {row.tool: row for row in console.pending()}
-        assert rows["send_email"].allowed_decisions == ("approve", "edit", "reject")
+        assert rows["send_email"].allowed_decisions == ("approve", "edit", "reject", "respond")
         assert rows["delete_file"].allowed_decisions == ("approve", "reject")
 
         def item(tool: str, decision: dict[str, Any]) -> dict[str, Any]:
@@ -192,5 +134,54 @@ def test_langchain_per_call_requests_offer_only_what_their_response_schema_allow
         assert done.exit_code == 0, done.to_dict()
         assert SENT == [{"tool": "send_email", "to": "a@x.org", "subject": "hi"}]
         assert console.pending() == [] and {e.status for e in console.audit()} == {"applied"}
+    finally:
+        console.close()
+
+
+def test_the_6624_layout_is_named_and_refused_unless_forced(db_path: Path) -> None:
+    from tests.agents.toolnode_6624 import ToolNodeSpec
+
+    console = ReviewConsole.open(db_path, agent=ToolNodeSpec())
+    try:
+        job = console.start_run("ask all three")
+        job.result(timeout=30)
+        (row,) = console.pending()  # three calls, one visible interrupt: the bug the warning names
+        assert row.warning and "3 tool calls (ask_a, ask_b, ask_c)" in row.warning and "Send" in row.warning
+        item = {"thread_id": job.thread_id, "row_id": row.row_id, "decision": {"type": "approve"}}
+        refused = console.submit([item], "ana")
+        assert refused.exit_code == 2 and "needs force" in refused.invalid[0].error
+        assert console.audit() == []
+        forced = console.submit([{**item, "force": True}], "ana")
+        assert forced.exit_code == 0, forced.to_dict()
+        (entry,) = console.audit()
+        assert entry.status == "applied" and entry.warning == row.warning
+    finally:
+        console.close()
+
+
+def test_the_send_layout_carries_no_warning(console: ReviewConsole) -> None:
+    rows = console.start_run("Create a red circle c1, a blue square s1 and a green triangle t1").result(30).new_pending
+    assert len(rows) == 3 and all(r.warning is None for r in rows)
+
+
+def test_a_batched_request_names_its_one_bad_row_and_fills_tool_call_ids(db_path: Path) -> None:
+    from tests.agents.langchain_batched import BatchedAgentSpec
+
+    console = ReviewConsole.open(db_path, agent=BatchedAgentSpec())
+    try:
+        job = console.start_run("tidy up")
+        job.result(timeout=30)
+        rows = console.pending()
+        assert [(r.tool, r.tool_call_id) for r in rows] == [
+            ("send_email", "call_email"),
+            ("delete_file", "call_delete"),
+        ]
+        bad = {"type": "edit", "edited_action": {"name": "send_email", "args": {"to": 5}}}
+        items = [
+            {"thread_id": job.thread_id, "row_id": rows[0].row_id, "decision": bad},
+            {"thread_id": job.thread_id, "row_id": rows[1].row_id, "decision": {"type": "approve"}},
+        ]
+        refused = console.submit(items, "ana")
+        assert [(e.row_id, "to" in e.error) for e in refused.invalid] == [(rows[0].row_id, True)]  # only the bad one
     finally:
         console.close()
