@@ -20,9 +20,10 @@ $(DEV): requirements-dev.txt requirements.txt $(RUNTIME)
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
-## run: the console on the embedded SQLite default (data/review.sqlite, or $$REVIEW_DB)
+## run: the console on the embedded SQLite default (data/review.sqlite, or $$REVIEW_DB);
+##      GRAPH=file.py:ATTR or CONFIG=langgraph.json reviews your own graphs
 run: $(RUNTIME)
-	$(PY) -m streamlit run app.py
+	$(PY) -m streamlit run app.py -- $(if $(GRAPH),--graph "$(GRAPH)") $(if $(CONFIG),--config "$(CONFIG)")
 
 ## chromium: Debian's Chromium for the browser tests (Playwright's own download does not work here)
 chromium:

@@ -20,7 +20,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.prebuilt import ToolNode
 from langgraph.types import Send
 
-from graph.model import ScriptedShapesModel
+from graph.model import chat_model
 from graph.state import CanvasState
 from graph.tools import TOOLS
 
@@ -34,16 +34,25 @@ def route_tool_calls(state: CanvasState) -> list[Send] | str:
 
 
 def build_graph(
-    checkpointer: BaseCheckpointSaver | None = None, *, model: BaseChatModel | None = None
+    checkpointer: BaseCheckpointSaver | None = None,
+    *,
+    model: BaseChatModel | None = None,
+    asynchronous: bool = False,
 ) -> CompiledStateGraph:
-    """Compile the agent. Any chat model with `bind_tools` fits; the scripted one is the default."""
-    bound = (model or ScriptedShapesModel()).bind_tools(TOOLS)
+    """Compile the agent. Any chat model with `bind_tools` fits; the scripted one is the default.
+
+    `asynchronous` builds the same graph with an async model node (run with `ainvoke` / `astream`).
+    """
+    bound = (model or chat_model()).bind_tools(TOOLS)
 
     def agent(state: CanvasState) -> dict[str, Any]:
         return {"messages": [bound.invoke(state["messages"])]}
 
+    async def agent_async(state: CanvasState) -> dict[str, Any]:
+        return {"messages": [await bound.ainvoke(state["messages"])]}
+
     builder = StateGraph(CanvasState)
-    builder.add_node("agent", agent)
+    builder.add_node("agent", agent_async if asynchronous else agent)
     builder.add_node("tools", ToolNode(TOOLS))
     builder.add_edge(START, "agent")  # every run starts with the model planning
     builder.add_conditional_edges("agent", route_tool_calls, ["tools", END])

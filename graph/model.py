@@ -7,6 +7,7 @@ When every step has been taken it answers with a short summary of the tool resul
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
 from collections.abc import Sequence
@@ -92,3 +93,30 @@ class ScriptedShapesModel(BaseChatModel):
                 "and a green triangle t1', 'Draw a red circle c1, then a blue square s1' or 'Clear the canvas'."
             )
         return ChatResult(generations=[ChatGeneration(message=message)])
+
+
+class ModelNotAvailable(ValueError):
+    """REVIEW_MODEL names a model this machine cannot build; the message says what is missing."""
+
+
+def chat_model() -> BaseChatModel:
+    """The demo's chat model: the scripted one, or `REVIEW_MODEL=provider:model` through langchain's init_chat_model.
+
+    A real model needs the `langchain` package, the provider's package (e.g. langchain-openai) and its
+    key in the environment; whatever is missing is named in one line.
+    """
+    target = (os.environ.get("REVIEW_MODEL") or "").strip()
+    if not target or target == "scripted":
+        return ScriptedShapesModel()
+    try:
+        from langchain.chat_models import init_chat_model
+    except ImportError:
+        raise ModelNotAvailable(
+            f"REVIEW_MODEL={target} needs the langchain package: pip install langchain and the provider's package"
+        ) from None
+    try:
+        return init_chat_model(target)
+    except ImportError as exc:
+        raise ModelNotAvailable(f"REVIEW_MODEL={target}: {str(exc).splitlines()[0]}") from None
+    except Exception as exc:  # e.g. the provider's key is not set
+        raise ModelNotAvailable(f"REVIEW_MODEL={target}: {type(exc).__name__}: {str(exc).splitlines()[0]}") from None

@@ -101,7 +101,7 @@ def resolve_target(target: str, base: Path | None = None) -> Any:
     if not sep or not spec or not attr:
         raise GraphLoadError(f"cannot load the graph {target!r}: write it as path/to/file.py:ATTR or module:ATTR")
     if spec.endswith(".py") or "/" in spec or spec.startswith("."):
-        path = Path(spec)
+        path = Path(spec).expanduser()
         if base is not None and not path.is_absolute():
             path = base / path
         return check_loadable(_import_file(path, attr, target), target)

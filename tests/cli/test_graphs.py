@@ -122,3 +122,30 @@ def test_start_takes_its_input_as_json(run_main: Any, tmp_path: Path) -> None:
     assert ran.code == 0 and [r["tool"] for r in ran.json["pending"]] == ["create_square"]
     bad = run_main("--db", db, "start", "--input", "{nope")
     assert bad.code == 2 and bad.json["error"].startswith("--input is not valid JSON")
+
+
+def test_review_model_names_what_is_missing_in_one_line(
+    run_main: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    monkeypatch.setenv("REVIEW_MODEL", "openai:gpt-4o-mini")
+    monkeypatch.setitem(sys.modules, "langchain_openai", None)  # the provider's package is not installed
+    ran = run_main("--db", str(tmp_path / "r.sqlite"), "start", "Draw a red circle c1")
+    assert ran.code == 2 and ran.json["error"].startswith("REVIEW_MODEL=openai:gpt-4o-mini:")
+    assert "langchain-openai" in ran.json["error"] and "\n" not in ran.json["error"]
+    monkeypatch.setitem(sys.modules, "langchain.chat_models", None)  # nor langchain itself
+    ran = run_main("--db", str(tmp_path / "r.sqlite"), "start", "Draw a red circle c1")
+    assert ran.code == 2 and "needs the langchain package" in ran.json["error"]
+    monkeypatch.setenv("REVIEW_MODEL", "scripted")
+    assert run_main("--db", str(tmp_path / "r.sqlite"), "start", "Draw a red circle c1").code == 0
+
+
+def test_an_async_graph_in_a_file_starts_and_resumes_from_the_cli(run_main: Any, tmp_path: Path) -> None:
+    db, target = str(tmp_path / "r.sqlite"), "tests/agents/async_demo.py:graph"
+    started = run_main("--db", db, "--graph", target, "start", "Draw a red circle c1, then a blue square s1")
+    assert started.code == 0, started.out
+    (row,) = started.json["pending"]
+    batch = json.dumps([{"thread_id": row["thread_id"], "row_id": row["row_id"], "decision": {"type": "approve"}}])
+    decided = run_main("--db", db, "--graph", target, "decide", "--reviewer", "kim", "-", stdin=batch)
+    assert decided.code == 0 and [r["tool"] for r in decided.json["new_pending"]] == ["create_square"]

@@ -185,3 +185,55 @@ def test_a_batched_request_names_its_one_bad_row_and_fills_tool_call_ids(db_path
         assert [(e.row_id, "to" in e.error) for e in refused.invalid] == [(rows[0].row_id, True)]  # only the bad one
     finally:
         console.close()
+
+
+def test_a_node_that_asks_twice_is_answered_question_by_question(db_path: Path) -> None:
+    from tests.agents.questions import QuestionsSpec
+
+    console = ReviewConsole.open(db_path, agent=QuestionsSpec())
+    try:
+        job = console.start_run("who?")
+        (first,) = job.result(timeout=30).new_pending
+        assert (first.description, first.allowed_decisions, first.payload_kind) == (
+            "What is your name?",
+            ("respond",),
+            "question",
+        )
+        answer = {"type": "respond", "message": "Ana"}
+        done = console.submit([{"thread_id": job.thread_id, "row_id": first.row_id, "decision": answer}], "kim")
+        (second,) = done.new_pending
+        assert second.description == "Which team?" and second.row_id != first.row_id
+        console.submit(
+            [{"thread_id": job.thread_id, "row_id": second.row_id, "decision": {"type": "respond", "message": "Ops"}}],
+            "kim",
+        )
+        values = console.graph.get_state({"configurable": {"thread_id": job.thread_id}}).values
+        assert (values["name"], values["team"]) == ("Ana", "Ops")
+    finally:
+        console.close()
+
+
+def test_a_subgraphs_interrupting_tools_are_rows_and_each_gets_its_decision(db_path: Path) -> None:
+    from tests.agents.questions import SubgraphSpec
+
+    console = ReviewConsole.open(db_path, agent=SubgraphSpec())
+    try:
+        job = console.start_run("deploy both")
+        job.result(timeout=30)
+        rows = {r.args["service"]: r for r in console.pending()}
+        assert set(rows) == {"api", "web"} and all(r.tool == "deploy" and r.warning is None for r in rows.values())
+        items = [
+            {"thread_id": job.thread_id, "row_id": rows["api"].row_id, "decision": {"type": "approve"}},
+            {
+                "thread_id": job.thread_id,
+                "row_id": rows["web"].row_id,
+                "decision": {"type": "reject", "message": "freeze"},
+            },
+        ]
+        assert console.submit(items, "kim").exit_code == 0
+        messages = console.graph.get_state({"configurable": {"thread_id": job.thread_id}}).values["messages"]
+        results = sorted(m.content for m in messages if m.type == "tool")
+        assert results == ["deployed api", "not deployed: freeze"]
+        assert console.pending() == []
+    finally:
+        console.close()
