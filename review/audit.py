@@ -1,9 +1,12 @@
 """The decision log: who decided what, when, with the arguments before and after, and what became of it.
 
 Append-only: every attempt is an entry, with its outcome (`claimed` while being applied, `applied`,
-`failed` with the reason). An entry says when recovery finished it (`recovered_from`: the owner it
-took it over from) and when recovery re-sent it after a resume had started (`rerun`: its tool may
-have run twice; an idempotent tool made the effect once).
+`failed` with the reason; an approval waiting for a second approver is a `cosign`, later
+`cosigned` into the claim that names every approver, or `superseded` by another decision). Every
+entry says who decided: the name shown, the identity the policy checked, its issuer and how it was
+verified. An entry says when recovery finished it (`recovered_from`: the owner it took it over
+from) and when recovery re-sent it after a resume had started (`rerun`: its tool may have run twice;
+an idempotent tool made the effect once).
 """
 
 from __future__ import annotations
@@ -19,6 +22,10 @@ from review.storage import Storage
 AUDIT_FIELDS = (
     "decided_at",
     "reviewer",
+    "identity",
+    "issuer",
+    "verification",
+    "co_signers",
     "thread_id",
     "row_id",
     "interrupt_id",
@@ -46,6 +53,10 @@ class AuditEntry:
     attempt_id: int
     decided_at: str
     reviewer: str
+    identity: str
+    issuer: str | None
+    verification: str  # signed-in | unverified | cli | rule
+    co_signers: str | None
     thread_id: str
     row_id: str
     interrupt_id: str
@@ -73,6 +84,10 @@ def list_decisions(storage: Storage, *, reviewer: str | None = None, thread_id: 
             attempt_id=row["attempt_id"],
             decided_at=row["decided_at"],
             reviewer=row["reviewer"],
+            identity=row["identity"] or row["reviewer"],
+            issuer=row["issuer"],
+            verification=row["verification"] or "unverified",
+            co_signers=row["co_signers"],
             thread_id=row["thread_id"],
             row_id=row["row_id"],
             interrupt_id=row["interrupt_id"],

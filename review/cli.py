@@ -14,6 +14,7 @@ from typing import Any
 
 from review.console import ReviewConsole
 from review.contract import DecisionRequest
+from review.identity import Reviewer
 from review.settings import Settings
 from review.storage import StoreError
 
@@ -25,6 +26,7 @@ def _parser() -> argparse.ArgumentParser:
         "--graph", help="the graph to review: path/to/file.py:ATTR or package.module:ATTR, optionally ID=TARGET"
     )
     parser.add_argument("--config", help="a langgraph.json: review every graph of its graphs map")
+    parser.add_argument("--policy", help="who may decide what (default: $REVIEW_POLICY, else review-policy.toml)")
     sub = parser.add_subparsers(dest="command", required=True)
     start = sub.add_parser("start", help="start a run of a graph from a prompt in a new thread")
     start.add_argument("prompt", nargs="?", default="")
@@ -33,7 +35,9 @@ def _parser() -> argparse.ArgumentParser:
     pending = sub.add_parser("pending", help="list pending interrupts")
     pending.add_argument("--thread", help="only this thread")
     decide = sub.add_parser("decide", help="submit a batch of decisions from a JSON file ('-' for stdin)")
-    decide.add_argument("--reviewer", required=True)
+    decide.add_argument(
+        "--reviewer", help="the name shown beside your identity, cli:<os user> (which the policy checks)"
+    )
     decide.add_argument("file")
     show = sub.add_parser("show", help="a thread's canvas, messages and pending rows")
     show.add_argument("thread")
@@ -81,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         if not batch:
             return _fail("the batch is empty: nothing was sent")
     try:
-        settings = Settings.from_env(db=args.db, graph=args.graph, config=args.config)
+        settings = Settings.from_env(db=args.db, graph=args.graph, config=args.config, policy=args.policy)
         # Only `start` may create a database: a typo in --db must not look like an empty inbox.
         console = ReviewConsole.open(settings=settings, create=args.command == "start")
     except (StoreError, ValueError) as exc:
@@ -114,7 +118,7 @@ def _run(console: ReviewConsole, args: argparse.Namespace, batch: list[DecisionR
         _emit([row.to_dict() for row in console.pending(args.thread)])
     elif args.command == "decide":
         try:
-            result = console.submit(batch, args.reviewer)
+            result = console.submit(batch, Reviewer.cli(args.reviewer))
         except ValueError as exc:
             return _fail(str(exc))
         _emit(result.to_dict())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +15,10 @@ from review.agent import AgentSpec, allowed_types, load_agent
 from review.audit import AuditEntry, list_decisions, to_csv
 from review.contract import BatchResult, DecisionRequest, PendingInterrupt, ThreadOutcome
 from review.graphs import GraphSet, LoadedGraph, attach, read_config, resolve_target
+from review.identity import Reviewer, as_reviewer
 from review.inbox import Inbox
 from review.leases import Leases
+from review.policy import load_policy
 from review.recovery import Recovery, Sweeper
 from review.runner import RunJob, Runner
 from review.settings import Settings
@@ -38,7 +41,9 @@ class ReviewConsole:
         self.leases = Leases(storage, settings.lease_seconds)
         self.runner = Runner(storage, self.graphs, self.inbox, self.leases)
         self.recovery = Recovery(storage, self.runner, self.leases)
+        self.policy = load_policy(settings.policy)
         self.recovered: list[ThreadOutcome] = []
+        self.ruled: list[BatchResult] = []  # what the policy's rules decided at open
         self._sweeper: Sweeper | None = None
 
     @classmethod
@@ -77,9 +82,14 @@ class ReviewConsole:
             raise
         if recover and not storage.read_only:
             console.recovered = console.recovery.run_once()
+            console.ruled = console.apply_rules(wait=True)
         if watch and not storage.read_only:
-            console._sweeper = Sweeper(console.recovery.sweep, settings.sweep_seconds)
+            console._sweeper = Sweeper(console._sweep, settings.sweep_seconds)
         return console
+
+    def _sweep(self) -> None:
+        self.recovery.sweep()
+        self.apply_rules()
 
     @property
     def db_path(self) -> Path:
@@ -123,8 +133,11 @@ class ReviewConsole:
     def threads(self, limit: int = 200) -> list[str]:
         return list_threads(self.storage, limit)
 
-    def audit(self, *, reviewer: str | None = None, thread_id: str | None = None) -> list[AuditEntry]:
-        return list_decisions(self.storage, reviewer=reviewer, thread_id=thread_id)
+    def audit(
+        self, *, reviewer: str | None = None, thread_id: str | None = None, verification: str | None = None
+    ) -> list[AuditEntry]:
+        entries = list_decisions(self.storage, reviewer=reviewer, thread_id=thread_id)
+        return [e for e in entries if verification is None or e.verification == verification]
 
     def audit_csv(self, *, reviewer: str | None = None) -> str:
         return to_csv(self.audit(reviewer=reviewer))
@@ -148,15 +161,63 @@ class ReviewConsole:
             raise ValueError(f"{self.storage.label} is read-only: no run can be started")
         return self.runner.start(graph, run_input)
 
-    def submit_batch(self, items: Iterable[DecisionRequest | dict[str, Any]], reviewer: str) -> BatchHandle:
-        """Validate, claim and start resuming a batch; returns at once with a handle."""
+    def submit_batch(self, items: Iterable[DecisionRequest | dict[str, Any]], reviewer: Reviewer | str) -> BatchHandle:
+        """Validate, claim and start resuming a batch; returns at once with a handle.
+
+        `reviewer`: who decides (a typed name is an unverified reviewer); the policy checks every row.
+        """
         requests = [
             item if isinstance(item, DecisionRequest) else DecisionRequest.from_dict(item, position)
             for position, item in enumerate(items, start=1)
         ]
-        return submit_batch(self.storage, self.inbox, self.runner, self.graphs, requests, reviewer)
+        return submit_batch(self.storage, self.inbox, self.runner, self.graphs, requests, reviewer, self.policy)
 
-    def submit(self, items: Iterable[DecisionRequest | dict[str, Any]], reviewer: str) -> BatchResult:
+    def may_decide(self, reviewer: Reviewer | str, row: PendingInterrupt) -> str | None:
+        """None when this reviewer may decide the row; else why not (the page shows it read-only)."""
+        return row.blocked or self.policy.may_decide(as_reviewer(reviewer), row)
+
+    def row_notes(self, rows: Iterable[PendingInterrupt]) -> dict[tuple[str, str], list[str]]:
+        """What the policy and the co-signs say about each row: rules, deadlines, "1 of 2 approvals (ana)"."""
+        signs = self.storage.cosigns()
+        notes: dict[tuple[str, str], list[str]] = {}
+        for row in rows:
+            found = self.policy.notes(row)
+            names = signs.get(row.key)
+            if names:
+                found.append(f"{len(names)} of {self.policy.approvals(row.tool)} approvals ({', '.join(names)})")
+            if found:
+                notes[row.key] = found
+        return notes
+
+    def apply_rules(self, *, wait: bool = False) -> list[BatchResult]:
+        """Let the policy decide what it decides by itself: auto-approve matching calls, act on passed deadlines.
+
+        Each decision goes through the same claim path as a reviewer's, under the rule's name, so a reviewer
+        deciding at the same moment races safely against it (one of them wins, the other is told who).
+        """
+        if self.storage.read_only or not (self.policy.auto_approve or self.policy.deadlines):
+            return []
+        now = datetime.now(UTC)
+        by_rule: dict[str, list[dict[str, Any]]] = {}
+        for row in self.pending():
+            rule = self.policy.auto_rule(row)
+            deadline = self.policy.deadline(row)
+            if rule is not None:
+                by_rule.setdefault(rule.name, []).append(_item(row, {"type": "approve"}))
+            elif (
+                deadline is not None
+                and deadline.reject
+                and deadline.due(row, now)
+                and "reject" in row.allowed_decisions
+            ):
+                by_rule.setdefault(deadline.name, []).append(_item(row, {"type": "reject", "message": deadline.reject}))
+        results = []
+        for name, items in by_rule.items():
+            handle = self.submit_batch(items, Reviewer.rule(name))
+            results.append(handle.result() if wait else handle.result_so_far)
+        return results
+
+    def submit(self, items: Iterable[DecisionRequest | dict[str, Any]], reviewer: Reviewer | str) -> BatchResult:
         """`submit_batch` and wait for every thread's resume."""
         return self.submit_batch(items, reviewer).result()
 
@@ -193,3 +254,7 @@ def _allow_graph_types(storage: Storage, graphs: list[LoadedGraph]) -> None:
     serde = storage.saver.serde
     if extra and isinstance(serde, JsonPlusSerializer):
         storage.saver.serde = serde.with_msgpack_allowlist(extra)
+
+
+def _item(row: PendingInterrupt, decision: dict[str, Any]) -> dict[str, Any]:
+    return {"thread_id": row.thread_id, "row_id": row.row_id, "decision": decision}

@@ -163,6 +163,7 @@ class ThreadOutcome:
     taken_over: list[str] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
     rerun: list[str] = field(default_factory=list)  # re-sent by recovery after a resume had started
+    waiting: dict[str, str] = field(default_factory=dict)  # approvals recorded as co-signs: row id -> "1 of 2 ..."
     new_pending: list[PendingInterrupt] = field(default_factory=list)
     error: str | None = None
 
@@ -230,6 +231,11 @@ class BatchResult:
             "conflicts": [{**asdict(c), "message": c.message} for c in self.conflicts],
             "not_applied": self.not_applied,
             "rerun_by_recovery": [{"thread_id": t, "row_id": r} for t, o in self.threads.items() for r in o.rerun],
+            "waiting_for_approvals": [
+                {"thread_id": t, "row_id": r, "approvals": text}
+                for t, o in self.threads.items()
+                for r, text in o.waiting.items()
+            ],
             "new_pending": [p.to_dict() for p in self.new_pending],
             "errors": self.errors,
             "invalid": [asdict(e) for e in self.invalid],

@@ -42,6 +42,10 @@ class Settings:
     config: str | None = field(
         default=None, metadata={"env": "REVIEW_CONFIG", "help": "a langgraph.json whose graphs map to review"}
     )
+    policy: str | None = field(
+        default=None,
+        metadata={"env": "REVIEW_POLICY", "help": "who may decide what (default: review-policy.toml if present)"},
+    )
     lease_seconds: float = field(
         default=15.0,
         metadata={"env": "REVIEW_LEASE_SECONDS", "help": "a lease's life without a heartbeat; past it, recovery may"},
@@ -63,6 +67,7 @@ class Settings:
             agent=env.get("REVIEW_AGENT") or DEFAULT_AGENT,
             graph=env.get("REVIEW_GRAPH") or None,
             config=env.get("REVIEW_CONFIG") or None,
+            policy=env.get("REVIEW_POLICY") or None,
             lease_seconds=_float(env, "REVIEW_LEASE_SECONDS", 15.0),
             busy_timeout_seconds=_float(env, "REVIEW_BUSY_TIMEOUT_SECONDS", 30.0),
             sweep_seconds=_float(env, "REVIEW_SWEEP_SECONDS", 2.0),

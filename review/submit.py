@@ -23,14 +23,15 @@ from review.contract import (
     RowError,
     ThreadOutcome,
     base_interrupt_id,
-    check_reviewer,
     incomplete_requests,
     resume_value,
     to_json,
 )
 from review.graphs import GraphSet
+from review.identity import Reviewer, as_reviewer
 from review.inbox import Inbox
 from review.leases import now_iso
+from review.policy import Policy
 from review.runner import RunJob, Runner
 from review.storage import Holder, NewDecision, Storage, StoreError
 from review.validation import InvalidDecision, validate_decision
@@ -60,9 +61,10 @@ class BatchHandle:
             except Exception as exc:
                 outcome.error = f"{type(exc).__name__}: {exc}"
                 continue
-            conflicts = outcome.conflicts
+            conflicts, waiting = outcome.conflicts, outcome.waiting
             result.threads[job.thread_id] = done
             done.conflicts = conflicts + done.conflicts
+            done.waiting = {**waiting, **done.waiting}
         return result
 
 
@@ -76,14 +78,16 @@ def submit_batch(
     runner: Runner,
     graphs: GraphSet,
     items: Iterable[DecisionRequest],
-    reviewer: str,
+    reviewer: Reviewer | str,
+    policy: Policy | None = None,
 ) -> BatchHandle:
     """Validate, claim and start resuming a batch that may span several threads.
 
     Raises ValueError for a bad reviewer name, StoreError when the store refuses the claims
     (read-only, full, locked): then nothing was recorded.
     """
-    reviewer = check_reviewer(reviewer)
+    who = as_reviewer(reviewer)
+    policy = policy or Policy()
     items = list(items)
     result = BatchResult(batch_id=uuid.uuid4().hex)
     if not items:
@@ -91,13 +95,13 @@ def submit_batch(
         return BatchHandle(result)
     if storage.read_only:
         raise StoreError(f"the review database {storage.label} is read-only: decisions cannot be recorded")
-    invalid, accepted = _validate(storage, inbox, graphs, items, result)
+    invalid, accepted = _validate(storage, inbox, graphs, items, result, who, policy)
     if invalid:
         return BatchHandle(BatchResult(batch_id=result.batch_id, invalid=invalid, threads=result.threads))
     handle = BatchHandle(result)
     for thread_id, rows in accepted.items():
         with runner.reserving(thread_id):
-            if _claim(storage, runner, result, thread_id, rows, reviewer):
+            if _claim(storage, runner, result, thread_id, rows, who, policy):
                 handle.jobs.append(runner.apply(thread_id, result.batch_id))
     return handle
 
@@ -108,6 +112,8 @@ def _validate(
     graphs: GraphSet,
     items: list[DecisionRequest],
     result: BatchResult,
+    reviewer: Reviewer,
+    policy: Policy,
 ) -> tuple[list[RowError], dict[str, list[tuple[PendingInterrupt, Decision]]]]:
     invalid: list[RowError] = []
     accepted: dict[str, list[tuple[PendingInterrupt, Decision]]] = defaultdict(list)
@@ -144,10 +150,19 @@ def _validate(
             refused_requests.add((item.thread_id, row.interrupt_id))
             continue
         try:
-            accepted[item.thread_id].append((row, validate_decision(row, item.decision, tools)))
+            decision = validate_decision(row, item.decision, tools)
         except InvalidDecision as exc:
             invalid.append(RowError(*key, str(exc)))
             refused_requests.add((item.thread_id, row.interrupt_id))
+            continue
+        refusal = policy.may_decide(reviewer, row, decision.type)
+        if refusal is None and policy.approvals(row.tool) > 1 and row.payload_kind == "batched":
+            refusal = "this tool needs several approvers, which a batched request cannot collect: use per-call mode"
+        if refusal is not None:
+            invalid.append(RowError(*key, refusal))
+            refused_requests.add((item.thread_id, row.interrupt_id))
+            continue
+        accepted[item.thread_id].append((row, decision))
     for thread_id, decided_rows in accepted.items():
         pending = pending_by_thread[thread_id]
         for row_id in incomplete_requests([row.row_id for row, _ in decided_rows], pending):
@@ -164,7 +179,8 @@ def _claim(
     result: BatchResult,
     thread_id: str,
     rows: list[tuple[PendingInterrupt, Decision]],
-    reviewer: str,
+    reviewer: Reviewer,
+    policy: Policy,
 ) -> int:
     """Claim and record a thread's rows in one transaction; the rows someone holds become conflicts."""
     outcome = result.threads.setdefault(thread_id, ThreadOutcome(thread_id))
@@ -180,11 +196,18 @@ def _claim(
             args_before=to_json(decision.args_before),
             args_after=to_json(decision.args_after) if decision.args_after is not None else None,
             message=decision.message,
-            reviewer=reviewer,
+            reviewer=reviewer.name,
             warning=row.warning,
+            identity=reviewer.identity,
+            issuer=reviewer.issuer,
+            verification=reviewer.verification,
+            approvals=policy.approvals(row.tool),
         )
         for row, decision in rows
     ]
-    claimed, held = storage.claim(decisions, result.batch_id, runner.leases.owner, runner.leases.until(), now_iso())
+    claimed, held, waiting = storage.claim(
+        decisions, result.batch_id, runner.leases.owner, runner.leases.until(), now_iso()
+    )
     outcome.conflicts += [_conflict(thread_id, row_id, holder) for row_id, holder in held.items()]
+    outcome.waiting.update({row_id: signs.text for row_id, signs in waiting.items()})
     return len(claimed)

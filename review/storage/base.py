@@ -54,8 +54,30 @@ class NewDecision:
     args_before: str | None
     args_after: str | None
     message: str | None
-    reviewer: str
+    reviewer: str  # the name shown
     warning: str | None = None  # the unsafe-layout warning a forced decision was sent despite
+    identity: str = ""  # who the policy checked (defaults to the name)
+    issuer: str | None = None
+    verification: str = "unverified"
+    approvals: int = 1  # approvers the policy requires before it may run (four eyes: 2)
+
+    def __post_init__(self) -> None:
+        if not self.identity:
+            object.__setattr__(self, "identity", self.reviewer)
+
+
+@dataclass(frozen=True)
+class CoSigns:
+    """An approval recorded as a co-sign: who approved so far, how many must, and whether this one had already."""
+
+    names: tuple[str, ...]
+    needed: int
+    repeated: bool = False
+
+    @property
+    def text(self) -> str:
+        have = f"{len(self.names)} of {self.needed} approvals ({', '.join(self.names)})"
+        return f"{have}: you approved already; another reviewer must" if self.repeated else have
 
 
 @dataclass(frozen=True)
@@ -118,7 +140,9 @@ class Storage(Protocol):
 
     def claim(
         self, decisions: Sequence[NewDecision], batch_id: str, owner: str, lease_until: float, now: str
-    ) -> tuple[list[str], dict[str, Holder]]: ...
+    ) -> tuple[list[str], dict[str, Holder], dict[str, CoSigns]]: ...
+
+    def cosigns(self, thread_id: str | None = None) -> dict[tuple[str, str], tuple[str, ...]]: ...
 
     def claims(self, thread_id: str, owner: str, batch_id: str | None = None) -> list[Claim]: ...
 

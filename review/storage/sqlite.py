@@ -31,6 +31,7 @@ from review.storage.base import (
     LEASE_TOKEN_KEY,
     Changes,
     Claim,
+    CoSigns,
     Holder,
     LeaseLost,
     LeaseRow,
@@ -63,7 +64,7 @@ CREATE TABLE IF NOT EXISTS review_decisions (
     args_before       TEXT,
     args_after        TEXT,
     message           TEXT,
-    status            TEXT NOT NULL DEFAULT 'claimed',  -- claimed | applied | failed
+    status            TEXT NOT NULL DEFAULT 'claimed',  -- claimed | applied | failed | cosign (+ cosigned, superseded)
     owner             TEXT NOT NULL,     -- who must apply it (host:pid:id); '' = released to recovery
     lease_until       REAL NOT NULL,     -- the owner's heartbeat; past it, recovery may take over
     resume_started_at TEXT,              -- a resume carrying it began (a crash after it may have run the tool)
@@ -73,7 +74,11 @@ CREATE TABLE IF NOT EXISTS review_decisions (
     applied_at        TEXT,
     applied_by        TEXT,
     error             TEXT,
-    warning           TEXT               -- a forced decision: the unsafe-layout warning it was sent despite
+    warning           TEXT,              -- a forced decision: the unsafe-layout warning it was sent despite
+    identity          TEXT,              -- who the policy checked: an email / sub, cli:<os user>, rule:<name>
+    issuer            TEXT,              -- the sign-in's issuer (signed-in identities only)
+    verification      TEXT,              -- signed-in | unverified | cli | rule
+    co_signers        TEXT               -- four eyes: every approver of the claim, in order
 );
 CREATE UNIQUE INDEX IF NOT EXISTS review_decisions_holding
     ON review_decisions(thread_id, row_id) WHERE status IN ('claimed', 'applied');
@@ -365,16 +370,19 @@ class SqliteStorage:
     @_sqlite_errors
     def claim(
         self, decisions: Sequence[NewDecision], batch_id: str, owner: str, lease_until: float, now: str
-    ) -> tuple[list[str], dict[str, Holder]]:
-        """Record the decisions of ONE thread that nobody holds, in one transaction; the rest are held.
+    ) -> tuple[list[str], dict[str, Holder], dict[str, CoSigns]]:
+        """Record the decisions of ONE thread in one transaction: claimed, held by someone, or waiting for co-signs.
 
-        A batched request is answered whole, so a part held by anyone holds all its parts.
+        A batched request is answered whole, so a part held by anyone holds all its parts. An approval of a
+        row that needs N approvers is a co-sign until the N-th distinct identity approves: then the claim
+        names them all. Any other decision on such a row ends its co-signs.
         """
         if not decisions:
-            return [], {}
+            return [], {}, {}
         thread_id = decisions[0].thread_id
         claimed: list[str] = []
         held: dict[str, Holder] = {}
+        waiting: dict[str, CoSigns] = {}
         with self.transaction() as conn:
             holders = self._holders(conn, thread_id, sorted({d.interrupt_id for d in decisions}))
             by_row = {h.row_id: h for h in holders}
@@ -384,31 +392,90 @@ class SqliteStorage:
                 if holder is not None:
                     held[d.row_id] = holder
                     continue
-                conn.execute(
-                    "INSERT INTO review_decisions (thread_id, row_id, interrupt_id, batch_id, reviewer, decided_at, "
-                    "tool, tool_call_id, decision_type, resume_json, args_before, args_after, message, status, "
-                    "owner, lease_until, warning) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'claimed', ?, ?, ?)",
-                    (
-                        d.thread_id,
-                        d.row_id,
-                        d.interrupt_id,
-                        batch_id,
-                        d.reviewer,
-                        now,
-                        d.tool,
-                        d.tool_call_id,
-                        d.decision_type,
-                        d.resume_json,
-                        d.args_before,
-                        d.args_after,
-                        d.message,
-                        owner,
-                        lease_until,
-                        d.warning,
-                    ),
-                )
+                signed = conn.execute(
+                    "SELECT identity, reviewer FROM review_decisions WHERE thread_id = ? AND row_id = ? "
+                    "AND status = 'cosign' ORDER BY attempt_id",
+                    (thread_id, d.row_id),
+                ).fetchall()
+                identities = list(dict.fromkeys(r["identity"] for r in signed))
+                names = list(dict.fromkeys(r["reviewer"] for r in signed))
+                co_signers = None
+                if d.approvals > 1 and d.decision_type == "approve":
+                    repeated = d.identity in identities
+                    if repeated or len(identities) + 1 < d.approvals:
+                        if not repeated:
+                            self._insert(conn, d, batch_id, now, "cosign", "", 0.0, None)
+                            names.append(d.reviewer)
+                        waiting[d.row_id] = CoSigns(tuple(names), d.approvals, repeated)
+                        continue
+                    co_signers = ", ".join([*names, d.reviewer])
+                    status_of_signs, why = "cosigned", None
+                else:
+                    status_of_signs, why = "superseded", f"ended by {d.reviewer}'s {d.decision_type}"
+                if signed:
+                    conn.execute(
+                        "UPDATE review_decisions SET status = ?, error = ?, applied_at = ? "
+                        "WHERE thread_id = ? AND row_id = ? AND status = 'cosign'",
+                        (status_of_signs, why, now, thread_id, d.row_id),
+                    )
+                self._insert(conn, d, batch_id, now, "claimed", owner, lease_until, co_signers)
                 claimed.append(d.row_id)
-        return claimed, held
+        return claimed, held, waiting
+
+    @staticmethod
+    def _insert(
+        conn: sqlite3.Connection,
+        d: NewDecision,
+        batch_id: str,
+        now: str,
+        status: str,
+        owner: str,
+        lease_until: float,
+        co_signers: str | None,
+    ) -> None:
+        conn.execute(
+            "INSERT INTO review_decisions (thread_id, row_id, interrupt_id, batch_id, reviewer, identity, issuer, "
+            "verification, decided_at, tool, tool_call_id, decision_type, resume_json, args_before, args_after, "
+            "message, status, owner, lease_until, warning, co_signers) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                d.thread_id,
+                d.row_id,
+                d.interrupt_id,
+                batch_id,
+                d.reviewer,
+                d.identity,
+                d.issuer,
+                d.verification,
+                now,
+                d.tool,
+                d.tool_call_id,
+                d.decision_type,
+                d.resume_json,
+                d.args_before,
+                d.args_after,
+                d.message,
+                status,
+                owner,
+                lease_until,
+                d.warning,
+                co_signers,
+            ),
+        )
+
+    @_sqlite_errors
+    def cosigns(self, thread_id: str | None = None) -> dict[tuple[str, str], tuple[str, ...]]:
+        """Pending co-signs by (thread, row): the names that approved so far."""
+        sql = "SELECT thread_id, row_id, reviewer FROM review_decisions WHERE status = 'cosign'"
+        params: tuple[Any, ...] = ()
+        if thread_id is not None:
+            sql += " AND thread_id = ?"
+            params = (thread_id,)
+        found: dict[tuple[str, str], tuple[str, ...]] = {}
+        for row in self.query(sql + " ORDER BY attempt_id", params):
+            key = (row["thread_id"], row["row_id"])
+            found[key] = (*found.get(key, ()), row["reviewer"])
+        return found
 
     @staticmethod
     def _claim(row: sqlite3.Row) -> Claim:
@@ -808,8 +875,9 @@ def _migrate(conn: sqlite3.Connection) -> None:
                 "AND c.checkpoint_ns = '' AND c.checkpoint_id = review_thread_heads.checkpoint_id)"
             )
         old = _columns(conn, "review_decisions")
-        if old and "attempt_id" in old and "warning" not in old:
-            conn.execute("ALTER TABLE review_decisions ADD COLUMN warning TEXT")
+        for column in ("warning", "identity", "issuer", "verification", "co_signers"):  # added within v3
+            if old and "attempt_id" in old and column not in old:
+                conn.execute(f"ALTER TABLE review_decisions ADD COLUMN {column} TEXT")
         if old and "attempt_id" not in old:
             conn.execute("ALTER TABLE review_decisions RENAME TO review_decisions_v1")
             for index in ("review_decisions_status", "review_decisions_time"):

@@ -280,9 +280,21 @@ def test_blank_reviewer_exits_2_and_records_nothing(run_main: Any, tmp_path: Pat
     ran = run_main("--db", str(db), "decide", "--reviewer", "  ", "-", stdin=json.dumps(_batch(rows, THREE_DECISIONS)))
     assert ran.code == 2 and "reviewer name is required" in ran.json["error"]
     assert _decisions(db) == []
-    with pytest.raises(SystemExit) as usage:  # argparse: --reviewer is required
-        run_main("--db", str(db), "decide", "-")
-    assert usage.value.code == 2
+
+
+def test_without_reviewer_the_cli_decides_as_its_os_user(run_main: Any, tmp_path: Path) -> None:
+    import getpass
+
+    db = tmp_path / "review.sqlite"
+    _, rows = _start_in_process(db, THREE_SHAPES)
+    ran = run_main("--db", str(db), "decide", "-", stdin=json.dumps(_batch(rows, THREE_DECISIONS)))
+    assert ran.code == 0, ran.out
+    audit = json.loads(run_main("--db", str(db), "audit").out)
+    assert {(e["reviewer"], e["identity"], e["verification"]) for e in audit} == {
+        (f"cli:{getpass.getuser()}", f"cli:{getpass.getuser()}", "cli")
+    }
+    named = run_main("--db", str(db), "audit", "--csv").out
+    assert "verification" in named.splitlines()[0]
 
 
 def test_unusable_db_paths(run_main: Any, tmp_path: Path) -> None:
