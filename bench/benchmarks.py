@@ -63,6 +63,13 @@ def median_time(work: Callable[[], Any], repeats: int) -> float:
 @contextmanager
 def outside_graph(db: str | Path) -> Iterator[Any]:
     """The demo graph on its own connection: a writer that never goes through the console."""
+    if "://" in str(db):  # PostgreSQL: LangGraph's plain saver (no fence) on a connection of its own
+        import psycopg
+        from langgraph.checkpoint.postgres import PostgresSaver
+
+        with psycopg.connect(str(db), autocommit=True, prepare_threshold=0) as pg:
+            yield build_graph(PostgresSaver(pg))  # type: ignore[arg-type]
+        return
     conn = sqlite3.connect(db, check_same_thread=False, timeout=30)
     try:
         yield build_graph(SqliteSaver(conn))
@@ -72,16 +79,12 @@ def outside_graph(db: str | Path) -> Iterator[Any]:
 
 def baseline_listing(console: ReviewConsole, repeats: int = 2) -> tuple[float, int]:
     """Seconds (median) to list every pending row with `get_state` on every thread; and the row count."""
-    conn = sqlite3.connect(console.db_path)
-    try:
-        rows: list[Any] = []
+    rows: list[Any] = []
 
-        def work() -> None:
-            rows[:] = reference.listing(console.graph, conn)
+    def work() -> None:
+        rows[:] = reference.listing(console.graph, console.storage)
 
-        seconds = median_time(work, repeats)
-    finally:
-        conn.close()
+    seconds = median_time(work, repeats)
     return seconds, len(rows)
 
 

@@ -34,7 +34,9 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
 class Settings:
     """What the console opens and how long it waits; see README "Settings"."""
 
-    db: str = field(default=str(DEFAULT_DB), metadata={"env": "REVIEW_DB", "help": "SQLite file of the store"})
+    db: str = field(
+        default=str(DEFAULT_DB), metadata={"env": "REVIEW_DB", "help": "SQLite file, or a postgresql:// URL"}
+    )
     agent: str = field(default=DEFAULT_AGENT, metadata={"env": "REVIEW_AGENT", "help": "agent spec module:ATTR"})
     lease_seconds: float = field(
         default=15.0,
@@ -42,6 +44,10 @@ class Settings:
     )
     busy_timeout_seconds: float = field(
         default=30.0, metadata={"env": "REVIEW_BUSY_TIMEOUT_SECONDS", "help": "wait for a locked database"}
+    )
+    connect_timeout_seconds: float = field(
+        default=10.0,
+        metadata={"env": "REVIEW_CONNECT_TIMEOUT_SECONDS", "help": "PostgreSQL: give up connecting after this"},
     )
     sweep_seconds: float = field(
         default=2.0,
@@ -57,6 +63,7 @@ class Settings:
             agent=env.get("REVIEW_AGENT") or DEFAULT_AGENT,
             lease_seconds=_float(env, "REVIEW_LEASE_SECONDS", 15.0),
             busy_timeout_seconds=_float(env, "REVIEW_BUSY_TIMEOUT_SECONDS", 30.0),
+            connect_timeout_seconds=_float(env, "REVIEW_CONNECT_TIMEOUT_SECONDS", 10.0),
             sweep_seconds=_float(env, "REVIEW_SWEEP_SECONDS", 2.0),
         )
         given: dict[str, Any] = {key: value for key, value in overrides.items() if value is not None}
@@ -66,7 +73,13 @@ class Settings:
 
     @property
     def db_path(self) -> Path:
+        """The SQLite file (meaningless for a postgresql:// URL: see `is_url`)."""
         return Path(self.db).expanduser()
+
+    @property
+    def is_url(self) -> bool:
+        """The store is a server URL (postgresql://...), not a file."""
+        return "://" in self.db
 
 
 def resolve_db_path(db: str | os.PathLike[str] | None = None) -> Path:

@@ -262,6 +262,8 @@ class SqliteStorage:
 
     # Faults of the store, not of the graph: worth a retry.
     transient: tuple[type[BaseException], ...] = (StoreError, sqlite3.Error, OSError)
+    writes_table = "writes"  # for tests and benchmarks that inspect the tables
+    POLL_SECONDS = 0.05  # wait_for_change: SQLite has no notifications, so it polls the feed's top
 
     def __init__(
         self,
@@ -310,6 +312,27 @@ class SqliteStorage:
             self.conn.close()
         with self._saver.lock:
             self._saver.conn.close()
+
+    def health(self) -> list[str]:
+        return []
+
+    @_sqlite_errors
+    def change_token(self) -> tuple[int, int]:
+        """(feed generation, highest feed position): one read of the seq index, microseconds."""
+        with self.lock:
+            row = self.conn.execute(
+                "SELECT (SELECT CAST(value AS INTEGER) FROM review_meta WHERE key = 'feed_generation'), "
+                "(SELECT COALESCE(MAX(seq), 0) FROM review_thread_heads)"
+            ).fetchone()
+        return (int(row[0] or 0), int(row[1]))
+
+    def wait_for_change(self, token: tuple[int, int], timeout: float) -> tuple[int, int]:
+        deadline = time.monotonic() + timeout
+        while True:
+            current = self.change_token()
+            if current != token or time.monotonic() >= deadline:
+                return current
+            time.sleep(min(self.POLL_SECONDS, max(0.0, deadline - time.monotonic())))
 
     # --- decisions --------------------------------------------------------------------------------
 

@@ -23,7 +23,7 @@ from tests.helpers import APPROVE, edit, reject
 
 
 @pytest.fixture
-def seeded(db_path: Path) -> Iterator[tuple[ReviewConsole, SeedResult]]:
+def seeded(db_path: Path | str) -> Iterator[tuple[ReviewConsole, SeedResult]]:
     console = ReviewConsole.open(db_path)
     result = seed(db_path, threads=8, paused=4, templates=1, console=console)
     yield console, result
@@ -35,13 +35,13 @@ def interrupt_ids(console: ReviewConsole, thread_id: str) -> list[str]:
 
 
 def test_seed_writes_the_asked_threads_and_copies_read_like_the_template(
-    seeded: tuple[ReviewConsole, SeedResult], db_path: Path
+    seeded: tuple[ReviewConsole, SeedResult], db_path: Path | str
 ) -> None:
     console, result = seeded
     assert (len(result.paused), len(result.finished), result.templates) == (4, 4, 2)
     template, *copies = result.paused
     heads = console.storage.query("SELECT COUNT(*) FROM review_thread_heads")[0][0]
-    assert heads == 8 == len(reference.thread_ids(console.storage.saver.conn))
+    assert heads == 8 == len(reference.thread_ids(console.storage))
     ids = interrupt_ids(console, template)
     assert len(ids) == 3
     for thread_id in copies:  # same checkpoint rows, so the same interrupts under another thread id
@@ -80,15 +80,15 @@ def test_a_copied_thread_resumes_on_its_own(seeded: tuple[ReviewConsole, SeedRes
     assert len(history) > len(template_history)
 
 
-def test_copying_refuses_a_thread_whose_blobs_hold_its_own_id(db_path: Path) -> None:
+def test_copying_refuses_a_thread_whose_blobs_hold_its_own_id(db_path: Path | str) -> None:
     console = ReviewConsole.open(db_path)
     try:
         thread_id = "thread-with-its-id-in-the-prompt"
         console.graph.invoke(run_input(f"Create a red circle c1 ({thread_id})"), config(thread_id))
         with pytest.raises(RuntimeError, match="contains the thread id"):
-            check_copyable(console.storage.conn, thread_id)
+            check_copyable(console.storage, thread_id)
         run_paused(console.graph, "plain", THREE_SHAPES)
-        check_copyable(console.storage.conn, "plain")
+        check_copyable(console.storage, "plain")
         (copy,) = copy_threads(console, "plain", 1)
         assert interrupt_ids(console, copy) == interrupt_ids(console, "plain")
     finally:
