@@ -20,7 +20,7 @@ from review.storage import StoreError
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m review", description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--db", help="SQLite file (default: $REVIEW_DB, else data/review.sqlite)")
+    parser.add_argument("--db", help="SQLite file or postgresql:// URL (default: $REVIEW_DB, else data/review.sqlite)")
     sub = parser.add_subparsers(dest="command", required=True)
     start = sub.add_parser("start", help="start a run of the agent from a prompt in a new thread")
     start.add_argument("prompt")

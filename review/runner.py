@@ -15,6 +15,7 @@ Streams are for progress only; what a run left pending is read back from the che
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -257,7 +258,15 @@ class Runner:
         return outcome
 
     def _resume(self, job: RunJob, batch_id: str) -> ThreadOutcome:
-        token = self.leases.acquire(job.thread_id, "resume")
+        try:
+            token = self.leases.acquire(job.thread_id, "resume")
+        except StoreError as exc:
+            # The store failed before anything was sent (connection lost, locked): the claims are recorded,
+            # so they are not lost; hand them to recovery and say so.
+            outcome = ThreadOutcome(job.thread_id, error=f"not applied yet: {exc}; recovery applies these")
+            with contextlib.suppress(StoreError):
+                self._hand_over(self.storage.claims(job.thread_id, self.leases.owner, batch_id), outcome)
+            return outcome
         if token is None:
             outcome = ThreadOutcome(job.thread_id)
             claims = self.storage.claims(job.thread_id, self.leases.owner, batch_id)

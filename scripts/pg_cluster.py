@@ -112,7 +112,11 @@ class Cluster:
         self.init()
         self.sockets.mkdir(exist_ok=True)
         _chown(self.sockets)
-        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.sockets} -c max_connections=200"
+        # track_commit_timestamp: the notify-latency figures measure from the commit of the write.
+        options = (
+            f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.sockets} -c max_connections=200 "
+            "-c track_commit_timestamp=on"
+        )
         if fast:
             options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         log = self.data / "server.log"

@@ -869,6 +869,9 @@ def open_postgres(url: str, *, create: bool, serde: SerializerProtocol, connect_
         # Tuple rows by default: the saver asks for dict rows per cursor itself.
         kwargs={"autocommit": True, "prepare_threshold": 0, "application_name": app},
         timeout=connect_timeout,
+        # Checked on checkout (one empty query): a connection the server dropped since its last use (a
+        # restart, a failover, an idle timeout) is replaced instead of failing the next statement.
+        check=ConnectionPool.check_connection,
         open=False,
         name="review",
     )
@@ -883,7 +886,13 @@ def open_postgres(url: str, *, create: bool, serde: SerializerProtocol, connect_
 
 def _prepare(conn: psycopg.Connection[Any], url: str, label: str, *, create: bool, serde: SerializerProtocol) -> bool:
     """Check the schema version; create LangGraph's and the console's tables when allowed. True if created."""
-    conn.execute("SELECT pg_advisory_lock(%s, 0)", (_SETUP_LOCK,))  # two replicas starting at once
+    # Two replicas starting at once take turns. Polled, not waited for in one statement: LangGraph's
+    # CREATE INDEX CONCURRENTLY waits for every open transaction, a blocked lock call included (deadlock).
+    deadline = time.monotonic() + 120
+    while not conn.execute("SELECT pg_try_advisory_lock(%s, 0)", (_SETUP_LOCK,)).fetchone()[0]:  # type: ignore[index]
+        if time.monotonic() > deadline:
+            raise StoreError(f"the review database {label} cannot be used: another console is setting it up")
+        time.sleep(0.05)
     try:
         has_meta = conn.execute("SELECT to_regclass('review_meta') IS NOT NULL").fetchone()
         version_row = (
