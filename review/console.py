@@ -108,6 +108,11 @@ class ReviewConsole:
         """
         return self.storage.change_token()
 
+    @property
+    def pushes_changes(self) -> bool:
+        """The store notifies changes (PostgreSQL), so watching `change_token()` often costs nothing."""
+        return self.storage.pushes_changes
+
     def wait_for_change(self, token: ChangeToken, timeout: float) -> ChangeToken:
         """Block until `change_token()` differs from `token`, or `timeout` seconds; returns the new token."""
         return self.storage.wait_for_change(token, timeout)

@@ -114,6 +114,7 @@ class Storage(Protocol):
     created: bool  # the database did not exist and was created by this open
     read_only: bool
     transient: tuple[type[BaseException], ...]  # errors of the store itself (locked, full...), worth a retry
+    pushes_changes: bool  # the store notifies changes (PostgreSQL LISTEN/NOTIFY); SQLite is polled
     writes_table: str  # LangGraph's table of pending writes ("writes" / "checkpoint_writes"), for inspection
 
     @property

@@ -435,6 +435,7 @@ class PostgresStorage:
     # Faults of the store (connection lost, server restarting, a serialization or deadlock abort), worth a
     # retry or a hand-over to recovery; a LeaseLost is not one of them.
     transient: tuple[type[BaseException], ...] = (StoreError, psycopg.OperationalError, psycopg.InterfaceError)
+    pushes_changes = True  # LISTEN/NOTIFY: the change token moves without a query
     writes_table = "checkpoint_writes"  # for tests and benchmarks that inspect the tables
 
     def __init__(

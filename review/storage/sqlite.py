@@ -262,6 +262,7 @@ class SqliteStorage:
 
     # Faults of the store, not of the graph: worth a retry.
     transient: tuple[type[BaseException], ...] = (StoreError, sqlite3.Error, OSError)
+    pushes_changes = False  # no notifications: the change token is polled
     writes_table = "writes"  # for tests and benchmarks that inspect the tables
     POLL_SECONDS = 0.05  # wait_for_change: SQLite has no notifications, so it polls the feed's top
 

@@ -18,6 +18,7 @@ from bench import benchmarks, reference
 from bench.__main__ import main as bench_main
 from bench.seed import SeedResult, check_copyable, config, copy_threads, main, run_input, run_paused, seed
 from review import ReviewConsole
+from scripts.pg_cluster import Cluster
 from tests.conftest import THREE_SHAPES
 from tests.helpers import APPROVE, edit, reject
 
@@ -170,13 +171,16 @@ def test_probes_in_fresh_processes(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_make_bench_end_to_end_at_tiny_size(tmp_path: Path) -> None:
+def test_make_bench_end_to_end_at_tiny_size(tmp_path: Path, pg_cluster: Cluster) -> None:
     out = tmp_path / "latest.md"
     bench_main(
         ["--threads", "24", "--paused", "8", "--quick", "--ks", "1,2", "--shapes", "3", "--work-dir", str(tmp_path),
-         "--out", str(out)]
+         "--out", str(out), "--postgres", pg_cluster.url()]
     )  # fmt: skip
     report = out.read_text(encoding="utf-8")
-    for start in ("| (1) ", "| (2) ", "| (3) ", "| peak RSS", "| (4) ", "| (5) "):
+    for start in ("| (1) ", "| (2) ", "| (3) ", "| peak RSS", "| (4) ", "| (5) ", "| (6) notify-to-visible"):
         assert start in report, report
+    assert "| SQLite | SQLite baseline | ratio | PostgreSQL | PostgreSQL baseline | ratio |" in report
+    notify = next(line for line in report.splitlines() if line.startswith("| (6) "))
+    assert "PostgreSQL: max " in notify and "sightings" in notify
     assert "error:" not in report

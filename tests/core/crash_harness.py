@@ -11,10 +11,12 @@ import contextlib
 import fcntl
 import json
 import os
+import queue
 import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -159,3 +161,52 @@ class Child:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.proc.pid, signal.SIGCONT)
             self.kill()
+
+
+REPLY_TIMEOUT_S = 30
+
+
+class Worker:
+    """A race_worker child process and a reader thread for its replies."""
+
+    def __init__(self, db: Path | str, reviewer: str, env: dict[str, str], log_dir: Path) -> None:
+        self.reviewer = reviewer
+        self.stderr_path = log_dir / f"{reviewer}.stderr"
+        self._stderr = self.stderr_path.open("w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.core.race_worker", str(db), reviewer],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            text=True,
+        )
+        self._replies: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self._replies.put(line)
+
+    def send(self, command: dict[str, Any]) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps(command) + "\n")
+        self.proc.stdin.flush()
+
+    def reply(self) -> dict[str, Any]:
+        try:
+            return json.loads(self._replies.get(timeout=REPLY_TIMEOUT_S))
+        except queue.Empty:
+            raise AssertionError(f"{self.reviewer} did not answer: {self.stderr_path.read_text()[-2000:]}") from None
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                self.send({"quit": True})
+                self.proc.wait(timeout=15)
+            except (OSError, subprocess.TimeoutExpired):
+                self.proc.kill()
+                self.proc.wait()
+        self._stderr.close()

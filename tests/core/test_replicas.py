@@ -22,8 +22,7 @@ from typing import Any
 import pytest
 
 from scripts.pg_cluster import Cluster
-from tests.core.crash_harness import Child, forks, read_lines, wait_for
-from tests.core.test_races import Worker
+from tests.core.crash_harness import Child, Worker, forks, read_lines, wait_for
 from tests.helpers import APPROVE, edit, reject, store_query
 
 ROUNDS = 100
@@ -48,7 +47,7 @@ def team(url: str, effect_log: Path, tmp_path: Path) -> Iterator[dict[str, Worke
     """Two replicas (ann's and ben's consoles) and the agent's own process, all on one database."""
     env = {**os.environ, "CANVAS_EFFECT_LOG": str(effect_log), "CANVAS_TOOL_JITTER_MS": "3"}
     env.pop("REVIEW_DB", None)
-    started = {name: Worker(url, name, env, tmp_path) for name in ("ann", "ben", "agent")}  # type: ignore[arg-type]
+    started = {name: Worker(url, name, env, tmp_path) for name in ("ann", "ben", "agent")}
     yield started
     for worker in started.values():
         worker.stop()
@@ -110,7 +109,7 @@ def test_two_replicas_race_the_same_batch_for_100_rounds(
 def test_a_replica_killed_mid_apply_is_finished_once_by_the_other(url: str, effect_log: Path, tmp_path: Path) -> None:
     env = {**os.environ, "CANVAS_EFFECT_LOG": str(effect_log), "RACE_WORKER_WATCH": "1", "REVIEW_SWEEP_SECONDS": "0.3"}
     env.pop("REVIEW_DB", None)
-    other = Worker(url, "ben", env, tmp_path)  # type: ignore[arg-type]
+    other = Worker(url, "ben", env, tmp_path)
     try:
         other.send({"start": "Draw a red circle c1"})
         started = other.reply()
