@@ -439,11 +439,23 @@ class PostgresStorage:
     writes_table = "checkpoint_writes"  # for tests and benchmarks that inspect the tables
 
     def __init__(
-        self, url: str, pool: ConnectionPool, saver: FencedPostgresSaver, *, created: bool, application_name: str
+        self,
+        url: str,
+        tables: ConnectionPool,
+        saver: FencedPostgresSaver,
+        *,
+        created: bool,
+        application_name: str,
     ) -> None:
         self.url = url
         self.label = redact_url(url)
-        self.pool = pool
+        # The console's bookkeeping (leases, outcomes, heartbeats) commits without waiting for the WAL
+        # flush, as the SQLite backend's synchronous=NORMAL: still atomic, visible to every replica at once,
+        # and flushed by the saver's next synchronous commit (the resume's first write) before any tool of a
+        # resume acts. Lost in a server crash, each is redone safely (the fence refuses a lease that is gone;
+        # recovery re-reads an outcome from the checkpoint). A claim is a reviewer's decision: it is written
+        # through the saver's pool, synchronously (`transaction(durable=True)`).
+        self.tables = tables
         self._saver = saver
         self.created = created
         self.read_only = False
@@ -463,22 +475,26 @@ class PostgresStorage:
         return text
 
     @contextmanager
-    def transaction(self) -> Iterator[psycopg.Connection[Any]]:
-        """A transaction on a pooled connection (READ COMMITTED; per-thread advisory locks where needed)."""
-        with self.pool.connection() as conn, conn.transaction():
+    def transaction(self, *, durable: bool = False) -> Iterator[psycopg.Connection[Any]]:
+        """A transaction on a pooled connection (READ COMMITTED; per-thread advisory locks where needed).
+
+        `durable`: the commit waits for the WAL flush (decisions); else it does not (bookkeeping).
+        """
+        with (self._saver.pool if durable else self.tables).connection() as conn, conn.transaction():
             yield conn
 
     def query(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> list[Row]:
         """Run a read query (tests and benchmarks inspect the tables with it); `?` placeholders, as in SQLite."""
         if isinstance(params, tuple):
             sql = sql.replace("?", "%s")
-        with self.pool.connection() as conn, conn.cursor(row_factory=_row_factory) as cur:
+        with self.tables.connection() as conn, conn.cursor(row_factory=_row_factory) as cur:
             cur.execute(sql, params or None)
             return cur.fetchall()
 
     def close(self) -> None:
         self.listener.stop()
-        self.pool.close()
+        self.tables.close()
+        self._saver.pool.close()
 
     def change_token(self) -> tuple[int, int]:
         """Moves on every notification: no query at all (see `ChangeListener`)."""
@@ -498,7 +514,7 @@ class PostgresStorage:
         ids = sorted(set(interrupt_ids))
         if not ids:
             return {}
-        with self.pool.connection() as conn:
+        with self.tables.connection() as conn:
             return {h.row_id: h for h in self._holders(conn, thread_id, ids)}
 
     @staticmethod
@@ -524,7 +540,7 @@ class PostgresStorage:
         thread_id = decisions[0].thread_id
         claimed: list[str] = []
         held: dict[str, Holder] = {}
-        with self.transaction() as conn:
+        with self.transaction(durable=True) as conn:
             conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (_CLAIM_LOCK, thread_id))
             holders = self._holders(conn, thread_id, sorted({d.interrupt_id for d in decisions}))
             by_row = {h.row_id: h for h in holders}
@@ -593,7 +609,7 @@ class PostgresStorage:
         return [self._claim(row) for row in self._rows(sql + " ORDER BY attempt_id", params)]
 
     def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[Row]:
-        with self.pool.connection() as conn, conn.cursor(row_factory=_row_factory) as cur:
+        with self.tables.connection() as conn, conn.cursor(row_factory=_row_factory) as cur:
             cur.execute(sql, params)
             return cur.fetchall()
 
@@ -800,7 +816,7 @@ class PostgresStorage:
             # A trigger was dropped or disabled: writes may have gone unseen. Reinstalling starts a new
             # generation, so every running inbox re-reads everything once instead of trusting the gap.
             log.warning("the change-feed triggers of %s were missing: reinstalled", self.label)
-            with self.pool.connection() as conn:
+            with self.tables.connection() as conn:
                 install_feed(conn)
             rows = self._changes(seq)
         generation = int(rows[0]["generation"] or 0)
@@ -810,15 +826,15 @@ class PostgresStorage:
         return Changes(changed, paused, top, generation)
 
     def _changes(self, seq: int) -> list[Row]:
-        with self.pool.connection() as conn, conn.cursor(row_factory=_row_factory) as cur:
+        with self.tables.connection() as conn, conn.cursor(row_factory=_row_factory) as cur:
             cur.execute(_CHANGES_SQL, {"names": _TRIGGER_NAMES, "seq": seq})
             return cur.fetchall()
 
     @_pg_errors
     def head_seq(self, thread_id: str) -> int | None:
-        if self.pool.closed:  # a closed store: read without remembering
+        if self.tables.closed:  # a closed store: read without remembering
             return None
-        with self.pool.connection() as conn:
+        with self.tables.connection() as conn:
             row = conn.execute("SELECT seq FROM review_thread_heads WHERE thread_id = %s", (thread_id,)).fetchone()
         return int(row[0]) if row is not None else None
 
@@ -863,26 +879,32 @@ def open_postgres(url: str, *, create: bool, serde: SerializerProtocol, connect_
         raise
     except (psycopg.Error, ValueError) as exc:  # ValueError: a malformed URL or option
         raise fail(exc) from None
-    pool = ConnectionPool(
-        url,
-        min_size=1,
-        max_size=8,
-        # Tuple rows by default: the saver asks for dict rows per cursor itself.
-        kwargs={"autocommit": True, "prepare_threshold": 0, "application_name": app},
-        timeout=connect_timeout,
-        # Checked on checkout (one empty query): a connection the server dropped since its last use (a
-        # restart, a failover, an idle timeout) is replaced instead of failing the next statement.
-        check=ConnectionPool.check_connection,
-        open=False,
-        name="review",
-    )
+
+    def pool(name: str, **options: str) -> ConnectionPool:
+        return ConnectionPool(
+            url,
+            min_size=1,
+            max_size=8,
+            # Tuple rows by default: the saver asks for dict rows per cursor itself.
+            kwargs={"autocommit": True, "prepare_threshold": 0, "application_name": app, **options},
+            timeout=connect_timeout,
+            # Checked on checkout (one empty query): a connection the server dropped since its last use (a
+            # restart, a failover, an idle timeout) is replaced instead of failing the next statement.
+            check=ConnectionPool.check_connection,
+            open=False,
+            name=name,
+        )
+
+    pools = [pool("review-saver"), pool("review-tables", options="-c synchronous_commit=off")]
     try:
-        pool.open(wait=True, timeout=connect_timeout)
+        for each in pools:
+            each.open(wait=True, timeout=connect_timeout)
     except psycopg.Error as exc:
-        pool.close()
+        for each in pools:
+            each.close()
         raise fail(exc) from None
-    saver = FencedPostgresSaver(pool, serde=serde)  # its tables were made by _prepare, under the setup lock
-    return PostgresStorage(url, pool, saver, created=created, application_name=app)
+    saver = FencedPostgresSaver(pools[0], serde=serde)  # its tables were made by _prepare, under the setup lock
+    return PostgresStorage(url, pools[1], saver, created=created, application_name=app)
 
 
 def _prepare(conn: psycopg.Connection[Any], url: str, label: str, *, create: bool, serde: SerializerProtocol) -> bool:
