@@ -244,6 +244,9 @@ def seed(
                 for start in range(0, share, 2_000):  # a transaction per 2,000 copies keeps the WAL small
                     kind.extend(copy_threads(console, source, min(2_000, share - start)))
         result.templates = len(paused_templates) + len(finished_templates)
+        if _is_postgres(db):  # a bulk load: give the planner its statistics now, as autovacuum would soon
+            with console.storage.transaction() as conn:  # type: ignore[attr-defined]
+                conn.execute("ANALYZE")
     finally:
         if own:
             console.close()

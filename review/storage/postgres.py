@@ -113,7 +113,8 @@ _SCHEMA = [
     """CREATE TABLE IF NOT EXISTS review_thread_heads (
     thread_id     TEXT PRIMARY KEY,
     checkpoint_id TEXT,
-    seq           BIGINT NOT NULL
+    seq           BIGINT NOT NULL,
+    tx            xid8   -- the transaction that gave it `seq`: its other rows need not move it again
 )""",
     "CREATE INDEX IF NOT EXISTS review_thread_heads_seq ON review_thread_heads(seq)",
     # The fence: called first in every checkpoint write's transaction. `now` is the writer's clock, as in
@@ -138,29 +139,45 @@ END $$""",
 
 # A new or rewritten checkpoint or write of a thread moves its head to the next feed position. Deferred to
 # commit and serialised by the feed lock, so positions are handed out in commit order (see the docstring).
+# The trigger fires per row; the thread's further rows in the same transaction leave the head alone unless
+# they carry a newer checkpoint id (one update per thread and transaction: a bulk copy or a put_writes of
+# many writes does not leave thousands of dead head rows behind for every refresh to step over).
 _FEED_FUNCTIONS = [
     f"""CREATE OR REPLACE FUNCTION review_head_moves() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    moved INTEGER;
 BEGIN
     PERFORM pg_advisory_xact_lock({_FEED_LOCK}, 0);
-    INSERT INTO review_thread_heads AS h (thread_id, checkpoint_id, seq)
-    VALUES (NEW.thread_id, NEW.checkpoint_id, nextval('review_feed_seq'))
+    INSERT INTO review_thread_heads AS h (thread_id, checkpoint_id, seq, tx)
+    VALUES (NEW.thread_id, NEW.checkpoint_id, nextval('review_feed_seq'), pg_current_xact_id())
     ON CONFLICT (thread_id) DO UPDATE SET
         checkpoint_id = GREATEST(COALESCE(h.checkpoint_id, ''), EXCLUDED.checkpoint_id),
-        seq = EXCLUDED.seq;
-    PERFORM pg_notify('{CHANNEL}', NEW.thread_id);
+        seq = EXCLUDED.seq,
+        tx = EXCLUDED.tx
+    WHERE h.tx IS DISTINCT FROM EXCLUDED.tx OR h.checkpoint_id IS NULL OR h.checkpoint_id < EXCLUDED.checkpoint_id;
+    GET DIAGNOSTICS moved = ROW_COUNT;
+    IF moved > 0 THEN
+        PERFORM pg_notify('{CHANNEL}', NEW.thread_id);
+    END IF;
     RETURN NULL;
 END $$""",
+    # A deleted checkpoint recomputes the head (deferred: after all of the transaction's deletes); a deleted
+    # write only moves the position, once per transaction.
     f"""CREATE OR REPLACE FUNCTION review_head_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM pg_advisory_xact_lock({_FEED_LOCK}, 0);
     UPDATE review_thread_heads SET
         seq = nextval('review_feed_seq'),
+        tx = pg_current_xact_id(),
         checkpoint_id = CASE WHEN TG_TABLE_NAME = 'checkpoints' THEN
             (SELECT MAX(c.checkpoint_id) FROM checkpoints AS c
              WHERE c.thread_id = OLD.thread_id AND c.checkpoint_ns = '')
             ELSE checkpoint_id END
-    WHERE thread_id = OLD.thread_id;
-    PERFORM pg_notify('{CHANNEL}', OLD.thread_id);
+    WHERE thread_id = OLD.thread_id
+        AND (TG_TABLE_NAME = 'checkpoints' OR tx IS DISTINCT FROM pg_current_xact_id());
+    IF FOUND THEN
+        PERFORM pg_notify('{CHANNEL}', OLD.thread_id);
+    END IF;
     RETURN NULL;
 END $$""",
 ]
@@ -175,7 +192,9 @@ _TRIGGER_NAMES = sorted(_TRIGGERS)
 # One statement (one snapshot): the feed's health, its generation, and the threads changed since a
 # position with the "paused" prefilter (head checkpoint holds an interrupt write).
 _CHANGES_SQL = """
-WITH meta AS (
+WITH changed AS MATERIALIZED (  -- the few changed heads first (seq index); only they are probed for interrupts
+    SELECT thread_id, seq, checkpoint_id FROM review_thread_heads WHERE seq > %(seq)s
+), meta AS (
     SELECT
         (SELECT COUNT(*) FROM pg_trigger
          WHERE tgname = ANY(%(names)s) AND tgenabled <> 'D'
@@ -189,7 +208,7 @@ FROM meta LEFT JOIN LATERAL (
         WHERE w.thread_id = h.thread_id AND w.checkpoint_ns = '' AND w.checkpoint_id = h.checkpoint_id
             AND w.channel = '__interrupt__'
     ) AS paused
-    FROM review_thread_heads AS h WHERE h.seq > %(seq)s
+    FROM changed AS h
 ) AS c ON true
 """
 
@@ -407,7 +426,7 @@ class ChangeListener:
                     backoff = 0.1
                     self._bump(reconnected=True)
                     while not self._stop.is_set():
-                        for _ in conn.notifies(timeout=0.5):
+                        for _ in conn.notifies(timeout=0.1):  # short: stop() waits for it to return
                             self._bump()
             except psycopg.Error as exc:
                 if self._stop.is_set():
@@ -880,13 +899,13 @@ def open_postgres(url: str, *, create: bool, serde: SerializerProtocol, connect_
     except (psycopg.Error, ValueError) as exc:  # ValueError: a malformed URL or option
         raise fail(exc) from None
 
-    def pool(name: str, **options: str) -> ConnectionPool:
+    def pool(name: str, prepare: int | None, options: str) -> ConnectionPool:
         return ConnectionPool(
             url,
             min_size=1,
             max_size=8,
             # Tuple rows by default: the saver asks for dict rows per cursor itself.
-            kwargs={"autocommit": True, "prepare_threshold": 0, "application_name": app, **options},
+            kwargs={"autocommit": True, "prepare_threshold": prepare, "application_name": app, "options": options},
             timeout=connect_timeout,
             # Checked on checkout (one empty query): a connection the server dropped since its last use (a
             # restart, a failover, an idle timeout) is replaced instead of failing the next statement.
@@ -895,7 +914,13 @@ def open_postgres(url: str, *, create: bool, serde: SerializerProtocol, connect_
             name=name,
         )
 
-    pools = [pool("review-saver"), pool("review-tables", options="-c synchronous_commit=off")]
+    # jit=off: these are short OLTP queries; a stale row estimate once made one refresh spend 130 ms compiling.
+    # The saver prepares as LangGraph's from_conn_string does; the console's queries are planned with their
+    # values each time (a generic plan of `seq > $1` cannot know that it selects a handful of rows).
+    pools = [
+        pool("review-saver", 0, "-c jit=off"),
+        pool("review-tables", None, "-c jit=off -c synchronous_commit=off"),
+    ]
     try:
         for each in pools:
             each.open(wait=True, timeout=connect_timeout)
@@ -975,7 +1000,8 @@ def install_feed(conn: psycopg.Connection[Any], *, only_if_missing: bool = False
             "INSERT INTO review_thread_heads(thread_id, checkpoint_id, seq) "
             "SELECT thread_id, MAX(checkpoint_id), nextval('review_feed_seq') FROM checkpoints "
             "WHERE checkpoint_ns = '' GROUP BY thread_id "
-            "ON CONFLICT (thread_id) DO UPDATE SET checkpoint_id = EXCLUDED.checkpoint_id, seq = EXCLUDED.seq"
+            "ON CONFLICT (thread_id) DO UPDATE SET checkpoint_id = EXCLUDED.checkpoint_id, seq = EXCLUDED.seq, "
+            "tx = NULL"
         )
         conn.execute(
             "INSERT INTO review_meta(key, value) VALUES ('feed_generation', '1') "

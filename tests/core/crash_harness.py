@@ -1,8 +1,11 @@
-"""Children to kill or pause at the worst moment: `python -m review` with the stalling test agent.
+"""Children to kill or pause at the worst moment, and long-lived console processes, for tests and bench.
 
-A child writes a line to its marker file when it reaches the chosen stall (see tests/core/slow_agent.py);
-the test waits for that line (never a fixed sleep), then SIGKILLs, SIGSTOPs or leaves it. Effects are
-counted in a log the test owns (CANVAS_EFFECT_LOG), forks in the checkpoints table.
+`Child`: `python -m review` with the stalling test agent. It writes a line to its marker file when it
+reaches the chosen stall (see tests/core/slow_agent.py); the test waits for that line (never a fixed
+sleep), then SIGKILLs, SIGSTOPs or leaves it. `Worker`: a console process that stays open and takes
+JSON commands (tests/core/race_worker.py): a reviewer, a replica or the agent's own process. Effects
+are counted in a log the test owns (CANVAS_EFFECT_LOG), forks in the checkpoints table; both work on
+a SQLite file or a PostgreSQL URL.
 """
 
 from __future__ import annotations
