@@ -409,7 +409,7 @@ def bench_notify_latency(url: str, baseline_s: float, trials: int = 20, work: Pa
 
     name = f"(6) notify-to-visible: an agent's interrupt in 2 replicas' pending() ({trials} trials)"
     if "://" not in url:
-        return [Figure(name, None, note="SQLite: no notifications; the Inbox polls (its table refreshes every 1 s)")]
+        return [Figure(name, None, note="no notifications: the Inbox polls (its table refreshes every 1 s)")]
     env = {**os.environ}
     env.pop("REVIEW_DB", None)
     env.pop("CANVAS_EFFECT_LOG", None)
