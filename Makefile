@@ -5,8 +5,11 @@ PY := $(VENV)/bin/python
 RUNTIME := $(VENV)/.runtime-installed
 DEV := $(VENV)/.dev-installed
 CHROMIUM := /usr/bin/chromium
+# make run-postgres: a private cluster in data/pg/ on this loopback port, and the console on it
+PG_PORT ?= 54329
+PG_URL := postgresql://postgres@127.0.0.1:$(PG_PORT)/review
 
-.PHONY: run test test-fast lint bench bench-crash chromium clean
+.PHONY: run run-postgres stop-postgres test test-fast lint bench bench-crash chromium postgresql clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +28,24 @@ $(DEV): requirements-dev.txt requirements.txt $(RUNTIME)
 run: $(RUNTIME)
 	$(PY) -m streamlit run app.py -- $(if $(GRAPH),--graph "$(GRAPH)") $(if $(CONFIG),--config "$(CONFIG)")
 
+## run-postgres: a local PostgreSQL (data in data/pg/, port $(PG_PORT)) and the console on it, for a demo
+run-postgres: $(RUNTIME) postgresql
+	$(PY) -m scripts.pg_cluster start data/pg $(PG_PORT) --database review
+	@echo "console on $(PG_URL); a second replica: REVIEW_DB=$(PG_URL) $(PY) -m streamlit run app.py --server.port 8502"
+	REVIEW_DB=$(PG_URL) $(PY) -m streamlit run app.py
+
+## stop-postgres: stop the cluster of make run-postgres (its data stays in data/pg/)
+stop-postgres: | $(PY)
+	$(PY) -m scripts.pg_cluster stop data/pg
+
+## postgresql: Debian's PostgreSQL server for the tests and run-postgres (the tests start private clusters)
+postgresql:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && [ -z "$$REVIEW_PG_BIN" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	  elif command -v sudo >/dev/null; then sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	  else echo "postgresql missing and no root: PostgreSQL tests will skip (fail with CI=true)"; fi; \
+	fi
+
 ## chromium: Debian's Chromium for the browser tests (Playwright's own download does not work here)
 chromium:
 	@if [ ! -x $(CHROMIUM) ]; then \
@@ -34,11 +55,11 @@ chromium:
 	fi
 
 ## test: every test, browser tests included
-test: $(DEV) chromium
+test: $(DEV) chromium postgresql
 	$(PY) -m pytest
 
 ## test-fast: everything but the browser tests
-test-fast: $(DEV)
+test-fast: $(DEV) postgresql
 	$(PY) -m pytest -m "not e2e"
 
 ## lint: ruff (style, imports, docstrings) and mypy (types of the review core, the demo agent and the UI)
@@ -48,7 +69,7 @@ lint: $(DEV)
 	$(PY) -m mypy
 
 ## bench: the benchmarks, figures and ratios printed side by side
-bench: $(DEV)
+bench: $(DEV) postgresql
 	$(PY) -m bench
 
 ## bench-crash: crash-safety figures: children killed / paused at the worst moment, recovery, effects counted

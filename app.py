@@ -5,7 +5,10 @@ The other pages are Streamlit's `pages/` folder (New run, Thread, Audit); every 
 `ui.sidebar.page_frame`, which draws the shared sidebar. Pages talk to the agent only through
 `review.ReviewConsole` (see ui/console.py).
 
-The table refreshes itself (a fragment) so rows raised by other processes appear within 2 s; the
+The table refreshes itself (a fragment) so rows raised by other processes appear within 2 s, and a
+tiny watcher (`watch_changes`, PostgreSQL only: its changes are pushed by LISTEN/NOTIFY) redraws the page
+as soon as the store reports a change, so a row decided on another replica leaves this Inbox within
+~0.2 s; the
 reviewer's unsent choices live in a draft keyed by row identity (see ui/inbox.py), so a refresh that
 adds, removes or reorders rows never moves a decision onto another row.
 """
@@ -21,6 +24,8 @@ from ui.format import md_escape, plural, short_id
 from ui.sidebar import page_frame
 
 REFRESH_SECONDS = 1.0
+WATCH_SECONDS = 0.2  # how often the change watcher looks at the store's change token (no query on PostgreSQL)
+STATE_CHANGE_TOKEN = "inbox_change_token"  # the store's change token when the table was last drawn
 GATE_WARNING = "Enter your name in the sidebar before sending decisions"
 
 page_frame("Inbox")
@@ -118,6 +123,7 @@ COLUMN_CONFIG = {
 @st.fragment(run_every=REFRESH_SECONDS)
 def inbox_table() -> None:
     _fold()
+    state[STATE_CHANGE_TOKEN] = console.change_token()  # taken before reading: a later change redraws again
     rows = console.pending()
     draft = inbox.sync_draft(state[inbox.STATE_DRAFT], rows)
     state[inbox.STATE_DRAFT] = draft
@@ -186,9 +192,22 @@ def _show_runs() -> None:
             (st.error if run.state == "failed" else st.info)(line, icon=":material/sync_problem:")
 
 
+@st.fragment(run_every=WATCH_SECONDS)
+def watch_changes() -> None:
+    """Redraw the page when the store changed since the table was drawn; draws nothing itself.
+
+    The token is cheap (a counter the LISTEN thread bumps on PostgreSQL, one index read on SQLite),
+    so this runs every 0.2 s; the table itself is only re-read when something did change.
+    """
+    if console.change_token() != state.get(STATE_CHANGE_TOKEN):
+        st.rerun(scope="app")
+
+
 st.title("Inbox")
 st.caption(
     "Every pending tool call of every thread. Choose approve, edit (type the new arguments) or reject (with a "
     "message) per row, then submit them together; rows left empty stay pending."
 )
 inbox_table()
+if console.pushes_changes:  # SQLite keeps the table's own 1 s refresh: polling it 5x a second buys little
+    watch_changes()

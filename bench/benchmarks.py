@@ -14,6 +14,7 @@ import sqlite3
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
@@ -27,7 +28,8 @@ from langgraph.types import Command
 from bench import reference
 from bench.seed import APPROVE, config, copy_threads, many_shapes_prompt, run_input, run_paused
 from graph import build_graph
-from review import ReviewConsole
+from review import ReviewConsole, Settings
+from review.storage import open_storage
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -63,6 +65,13 @@ def median_time(work: Callable[[], Any], repeats: int) -> float:
 @contextmanager
 def outside_graph(db: str | Path) -> Iterator[Any]:
     """The demo graph on its own connection: a writer that never goes through the console."""
+    if "://" in str(db):  # PostgreSQL: LangGraph's plain saver (no fence) on a connection of its own
+        import psycopg
+        from langgraph.checkpoint.postgres import PostgresSaver
+
+        with psycopg.connect(str(db), autocommit=True, prepare_threshold=0) as pg:
+            yield build_graph(PostgresSaver(pg))  # type: ignore[arg-type]
+        return
     conn = sqlite3.connect(db, check_same_thread=False, timeout=30)
     try:
         yield build_graph(SqliteSaver(conn))
@@ -72,16 +81,12 @@ def outside_graph(db: str | Path) -> Iterator[Any]:
 
 def baseline_listing(console: ReviewConsole, repeats: int = 2) -> tuple[float, int]:
     """Seconds (median) to list every pending row with `get_state` on every thread; and the row count."""
-    conn = sqlite3.connect(console.db_path)
-    try:
-        rows: list[Any] = []
+    rows: list[Any] = []
 
-        def work() -> None:
-            rows[:] = reference.listing(console.graph, conn)
+    def work() -> None:
+        rows[:] = reference.listing(console.graph, console.storage)
 
-        seconds = median_time(work, repeats)
-    finally:
-        conn.close()
+    seconds = median_time(work, repeats)
     return seconds, len(rows)
 
 
@@ -157,8 +162,8 @@ def bench_changed(
     times: dict[int, list[float]] = {k: [] for k in ks}
     reads: dict[int, int] = {}
     small_times: list[float] = []
-    with outside_graph(console.db_path) as graph:
-        small_graph = outside_graph(small.db_path) if small is not None and small_pool else nullcontext()
+    with outside_graph(console.settings.db) as graph:
+        small_graph = outside_graph(small.settings.db) if small is not None and small_pool else nullcontext()
         with small_graph as other:
             for _ in range(repeats):
                 for k in ks:
@@ -387,4 +392,63 @@ def bench_inbox_page(db: str | Path, runs: int = 5) -> list[Figure]:
             f"console already open; the very first run of the process {result['first_run_s']:.2f} s "
             "(imports + cold start + render)",
         ),
+    ]
+
+
+# --- (6) pushed changes: an agent process's interrupt, visible in two replicas --------------------------
+
+
+def bench_notify_latency(url: str, baseline_s: float, trials: int = 20, work: Path | None = None) -> list[Figure]:
+    """Two replica processes wait on their change token; an agent process raises an interrupt in a new thread.
+
+    Latency = when a replica's `pending()` first lists the thread - the commit time of the interrupt write
+    (PostgreSQL's track_commit_timestamp; all processes on this machine share the clock). Baseline: the
+    get_state listing a replica without a change feed would need just to notice.
+    """
+    from tests.core.crash_harness import Worker  # the tests' process harness (bench.crash uses it too)
+
+    name = f"(6) notify-to-visible: an agent's interrupt in 2 replicas' pending() ({trials} trials)"
+    if "://" not in url:
+        return [Figure(name, None, note="no notifications: the Inbox polls (its table refreshes every 1 s)")]
+    env = {**os.environ}
+    env.pop("REVIEW_DB", None)
+    env.pop("CANVAS_EFFECT_LOG", None)
+    folder = Path(work or tempfile.mkdtemp(prefix="review-notify-"))
+    team = [Worker(url, who, env, folder) for who in ("replica-a", "replica-b", "agent")]
+    latencies: list[float] = []
+    probe_store = open_storage(Settings(db=url), create=False)
+    try:
+        *replicas, agent = team
+        for trial in range(trials):
+            for replica in replicas:
+                replica.send({"watch_new": True, "timeout": 30})
+            if [r.reply() for r in replicas] != [{"watching": True}] * 2:
+                raise AssertionError("a replica did not start watching")
+            agent.send({"start": f"Draw a red circle n{trial}"})
+            thread_id = agent.reply()["thread_id"]
+            seen = [r.reply() for r in replicas]
+            if any(s.get("thread_id") != thread_id for s in seen):
+                raise AssertionError(f"a replica did not see thread {thread_id}: {seen}")
+            committed = probe_store.query(
+                "SELECT EXTRACT(EPOCH FROM MAX(pg_xact_commit_timestamp(xmin))) FROM checkpoint_writes "
+                "WHERE thread_id = ? AND channel = '__interrupt__'",
+                (thread_id,),
+            )[0][0]
+            latencies += [s["seen_at"] - float(committed) for s in seen]
+    finally:
+        probe_store.close()
+        for worker in team:
+            worker.stop()
+    median = statistics.median(latencies)
+    return [
+        Figure(
+            name,
+            median,
+            baseline_s,
+            "<= 250 ms",
+            max(latencies) <= 0.250,
+            f"max {max(latencies) * 1e3:.1f} ms, p90 {sorted(latencies)[int(len(latencies) * 0.9)] * 1e3:.1f} ms over "
+            f"{len(latencies)} sightings; from the write's commit to a replica's pending() listing it "
+            "(LISTEN wakes it)",
+        )
     ]

@@ -7,7 +7,6 @@ thread first, then by thread id; a thread's rows in the order its checkpoint lis
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import replace
 from typing import Any
 
@@ -15,11 +14,13 @@ from review.contract import PendingInterrupt, rows_from_interrupt
 from review.layout import last_tool_calls, layout_warnings
 
 DEMO_GRAPH_ID = "canvas-shapes"
+_THREADS = "SELECT DISTINCT thread_id FROM checkpoints WHERE checkpoint_ns = ''"
 
 
-def thread_ids(conn: sqlite3.Connection) -> list[str]:
-    """Every thread with a root checkpoint."""
-    return [row[0] for row in conn.execute("SELECT DISTINCT thread_id FROM checkpoints WHERE checkpoint_ns = ''")]
+def thread_ids(source: Any) -> list[str]:
+    """Every thread with a root checkpoint; `source` is a sqlite3 connection or a console's storage."""
+    rows = source.query(_THREADS) if hasattr(source, "query") else source.execute(_THREADS).fetchall()
+    return [row[0] for row in rows]
 
 
 def thread_rows(graph: Any, thread_id: str, graph_id: str = DEMO_GRAPH_ID) -> list[PendingInterrupt]:
@@ -40,9 +41,9 @@ def thread_rows(graph: Any, thread_id: str, graph_id: str = DEMO_GRAPH_ID) -> li
     ]
 
 
-def listing(graph: Any, conn: sqlite3.Connection, graph_id: str = DEMO_GRAPH_ID) -> list[PendingInterrupt]:
+def listing(graph: Any, source: Any, graph_id: str = DEMO_GRAPH_ID) -> list[PendingInterrupt]:
     """Every pending row of every thread, read with `get_state` one thread at a time."""
-    rows_by_thread = (thread_rows(graph, thread_id, graph_id) for thread_id in thread_ids(conn))
+    rows_by_thread = (thread_rows(graph, thread_id, graph_id) for thread_id in thread_ids(source))
     threads = [rows for rows in rows_by_thread if rows]
     threads.sort(key=lambda rows: (rows[0].raised_at or "", rows[0].thread_id))
     return [row for rows in threads for row in rows]

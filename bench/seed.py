@@ -1,4 +1,4 @@
-"""Fill a SQLite store with threads of the demo agent, fast enough for 10,000 of them.
+"""Fill a store (a SQLite file or a PostgreSQL database) with threads of the demo agent, fast enough for 10,000.
 
 The real graph runs a few template threads: some paused at 3 parallel interrupts, some run to
 the end through approve / edit / reject decisions. Every other thread is a row-for-row SQL copy of
@@ -7,9 +7,10 @@ the thread id only in the key columns: checkpoint and write blobs never contain 
 every template). A copy reads, lists and resumes like the original; its interrupt ids equal the
 template's (they derive from checkpoint and task ids), which is fine: ids are unique per thread,
 and the console keys everything by (thread_id, interrupt_id). The store's triggers see the copies
-like any other write, so `review_thread_heads` stays right.
+like any other write, so `review_thread_heads` stays right. PostgreSQL keeps channel values in a
+third table (`checkpoint_blobs`, keyed by thread id too), which is copied the same way.
 
-    python -m bench.seed --db PATH --threads 10000 --paused 1000 [--bulk-kb 20] [--replace]
+    python -m bench.seed --db PATH|postgresql://... --threads 10000 --paused 1000 [--bulk-kb 20] [--replace]
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ _FINISH_PLANS = ("approve", "mixed", "two-steps", "approve", "mixed", "clear")
 class SeedResult:
     """What `seed` wrote: thread ids by kind (templates included) and how long it took."""
 
-    db: Path
+    db: Path | str  # a SQLite file, or a PostgreSQL URL
     paused: list[str] = field(default_factory=list)
     finished: list[str] = field(default_factory=list)
     templates: int = 0
@@ -118,6 +119,33 @@ def run_finished(graph: Any, thread_id: str, plan: str, n: int, history: Sequenc
     raise RuntimeError(f"template thread {thread_id} did not finish")
 
 
+def _is_postgres(db: str | Path) -> bool:
+    return "://" in str(db)
+
+
+# PostgreSQL: one INSERT ... SELECT per table copies the source under every target id (unnest).
+_PG_COPIES = (
+    "INSERT INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, type, checkpoint, "
+    "metadata) SELECT t.id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, type, checkpoint, metadata "
+    "FROM checkpoints, unnest(%(targets)s::text[]) AS t(id) WHERE thread_id = %(source)s",
+    "INSERT INTO checkpoint_blobs (thread_id, checkpoint_ns, channel, version, type, blob) "
+    "SELECT t.id, checkpoint_ns, channel, version, type, blob "
+    "FROM checkpoint_blobs, unnest(%(targets)s::text[]) AS t(id) WHERE thread_id = %(source)s",
+    "INSERT INTO checkpoint_writes (thread_id, checkpoint_ns, checkpoint_id, task_id, task_path, idx, channel, "
+    "type, blob) SELECT t.id, checkpoint_ns, checkpoint_id, task_id, task_path, idx, channel, type, blob "
+    "FROM checkpoint_writes, unnest(%(targets)s::text[]) AS t(id) WHERE thread_id = %(source)s",
+)
+_PG_SELF_MENTIONS = tuple(
+    (f"{table}.{column}", f"SELECT COUNT(*) FROM {table} WHERE thread_id = ? AND {test} > 0")
+    for table, column, test in (
+        ("checkpoints", "checkpoint", "strpos(checkpoint::text, ?)"),
+        ("checkpoints", "metadata", "strpos(metadata::text, ?)"),
+        ("checkpoint_blobs", "blob", "position(convert_to(?, 'UTF8') in blob)"),
+        ("checkpoint_writes", "blob", "position(convert_to(?, 'UTF8') in blob)"),
+    )
+)
+
+
 def copy_thread(conn: sqlite3.Connection, source: str, targets: Sequence[str]) -> None:
     """Copy every checkpoint and write row of `source` under each id of `targets` (caller's transaction)."""
     conn.executemany(
@@ -134,13 +162,18 @@ def copy_thread(conn: sqlite3.Connection, source: str, targets: Sequence[str]) -
     )
 
 
-def check_copyable(conn: sqlite3.Connection, thread_id: str) -> None:
+def check_copyable(storage: Any, thread_id: str) -> None:
     """Refuse to copy a thread whose blobs mention its own id (copies would then be wrong)."""
+    if storage.writes_table == "checkpoint_writes":  # PostgreSQL
+        for where, sql in _PG_SELF_MENTIONS:
+            if storage.query(sql, (thread_id, thread_id))[0][0]:
+                raise RuntimeError(f"{where} of {thread_id} contains the thread id: rows cannot be copied")
+        return
     needle = thread_id.encode()
     for table, column in (("checkpoints", "checkpoint"), ("checkpoints", "metadata"), ("writes", "value")):
-        hits = conn.execute(
+        hits = storage.query(
             f"SELECT COUNT(*) FROM {table} WHERE thread_id = ? AND instr({column}, ?) > 0", (thread_id, needle)
-        ).fetchone()[0]
+        )[0][0]
         if hits:
             raise RuntimeError(f"{table}.{column} of {thread_id} contains the thread id: rows cannot be copied")
 
@@ -148,8 +181,12 @@ def check_copyable(conn: sqlite3.Connection, thread_id: str) -> None:
 def copy_threads(console: ReviewConsole, source: str, count: int) -> list[str]:
     """`count` new threads, each a copy of `source`, in one transaction; returns their ids."""
     targets = [uuid.uuid4().hex for _ in range(count)]
-    with console.storage.transaction() as conn:
-        copy_thread(conn, source, targets)
+    with console.storage.transaction() as conn:  # type: ignore[attr-defined]
+        if _is_postgres(console.settings.db):
+            for sql in _PG_COPIES:
+                conn.execute(sql, {"targets": targets, "source": source})
+        else:
+            copy_thread(conn, source, targets)
     return targets
 
 
@@ -172,14 +209,16 @@ def seed(
     if paused > threads:
         raise ValueError("--paused cannot exceed --threads")
     path = Path(db)
-    if replace and console is None:
+    if replace and console is None and _is_postgres(db):
+        _empty_postgres(str(db))
+    elif replace and console is None:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
     started = time.perf_counter()
     rng = random.Random(rng_seed)
     own = console is None
-    console = console or ReviewConsole.open(path, recover=False)
-    result = SeedResult(db=path)
+    console = console or ReviewConsole.open(db, recover=False)
+    result = SeedResult(db=db if _is_postgres(db) else path)
     try:
         graph = console.graph
         history = bulk_history(bulk_kb, rng) if bulk_kb else []
@@ -191,9 +230,8 @@ def seed(
         for n, thread_id in enumerate(finished_templates):
             run_finished(graph, thread_id, _FINISH_PLANS[n % len(_FINISH_PLANS)], n, history)
         result.template_seconds = time.perf_counter() - started
-        with console.storage.lock:
-            for thread_id in paused_templates + finished_templates:
-                check_copyable(console.storage.conn, thread_id)
+        for thread_id in paused_templates + finished_templates:
+            check_copyable(console.storage, thread_id)
         result.paused = list(paused_templates)
         result.finished = list(finished_templates)
         for kind, sources, total in (
@@ -206,6 +244,9 @@ def seed(
                 for start in range(0, share, 2_000):  # a transaction per 2,000 copies keeps the WAL small
                     kind.extend(copy_threads(console, source, min(2_000, share - start)))
         result.templates = len(paused_templates) + len(finished_templates)
+        if _is_postgres(db):  # a bulk load: give the planner its statistics now, as autovacuum would soon
+            with console.storage.transaction() as conn:  # type: ignore[attr-defined]
+                conn.execute("ANALYZE")
     finally:
         if own:
             console.close()
@@ -213,17 +254,29 @@ def seed(
     return result
 
 
+def _empty_postgres(url: str) -> None:
+    """--replace on PostgreSQL: drop the tables the console and LangGraph made (the database stays)."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "DROP TABLE IF EXISTS checkpoints, checkpoint_blobs, checkpoint_writes, checkpoint_migrations, "
+            "review_meta, review_decisions, review_leases, review_thread_heads CASCADE"
+        )
+        conn.execute("DROP SEQUENCE IF EXISTS review_feed_seq")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.seed", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--db", required=True, help="SQLite file to fill (created when missing)")
+    parser.add_argument("--db", required=True, help="SQLite file (created when missing) or postgresql:// URL")
     parser.add_argument("--threads", type=int, default=10_000, help="threads to add (default 10,000)")
     parser.add_argument("--paused", type=int, default=1_000, help="of which paused at 3 interrupts (default 1,000)")
     parser.add_argument("--bulk-kb", type=int, default=0, help="extra conversation per thread, in KB (default 0)")
     parser.add_argument("--templates", type=int, default=8, help="real runs per kind; the rest are copies")
     parser.add_argument("--seed", type=int, default=0, help="random seed of the bulk text")
-    parser.add_argument("--replace", action="store_true", help="delete the file first")
+    parser.add_argument("--replace", action="store_true", help="delete the file (drop the tables) first")
     args = parser.parse_args(argv)
-    if not args.replace and Path(args.db).exists():
+    if not args.replace and not _is_postgres(args.db) and Path(args.db).exists():
         print(f"{args.db} exists: adding threads to it (use --replace to start empty)", file=sys.stderr)
     result = seed(
         args.db,

@@ -21,7 +21,7 @@ from review.storage import StoreError
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m review", description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--db", help="SQLite file (default: $REVIEW_DB, else data/review.sqlite)")
+    parser.add_argument("--db", help="SQLite file or postgresql:// URL (default: $REVIEW_DB, else data/review.sqlite)")
     parser.add_argument(
         "--graph", help="the graph to review: path/to/file.py:ATTR or package.module:ATTR, optionally ID=TARGET"
     )

@@ -22,7 +22,7 @@ from review.policy import load_policy
 from review.recovery import Recovery, Sweeper
 from review.runner import RunJob, Runner
 from review.settings import Settings
-from review.storage import Storage, open_storage
+from review.storage import ChangeToken, Storage, open_storage
 from review.submit import BatchHandle, submit_batch
 from review.threads import ThreadRun, ThreadView, list_threads, thread_runs, view_thread
 
@@ -93,12 +93,12 @@ class ReviewConsole:
 
     @property
     def db_path(self) -> Path:
-        """The SQLite file in use."""
+        """The SQLite file in use (for a PostgreSQL store use `db_label`)."""
         return self.settings.db_path
 
     @property
     def db_label(self) -> str:
-        """The store as users should see it (a path)."""
+        """The store as users should see it: a path, or a URL without its password."""
         return self.storage.label
 
     @property
@@ -113,6 +113,7 @@ class ReviewConsole:
     def health(self) -> list[str]:
         """Problems worth showing users: a failing heartbeat or recovery sweep, a read-only store."""
         problems = [text for text in (self.leases.last_error, self._sweeper and self._sweeper.last_error) if text]
+        problems += self.storage.health()
         if self.storage.read_only:
             problems.append(f"{self.storage.label} is read-only: rows are shown, nothing can be decided")
         return problems
@@ -122,6 +123,22 @@ class ReviewConsole:
     def pending(self, thread_id: str | None = None) -> list[PendingInterrupt]:
         """Every pending interrupt (or one thread's), re-reading only threads that changed."""
         return self.inbox.rows(thread_id)
+
+    def change_token(self) -> ChangeToken:
+        """Cheap (no query on PostgreSQL, one index read on SQLite): moves when pending rows may have changed.
+
+        A page polls it (e.g. every 0.2 s) and redraws only when it moved; `pending()` reads the truth.
+        """
+        return self.storage.change_token()
+
+    @property
+    def pushes_changes(self) -> bool:
+        """The store notifies changes (PostgreSQL), so watching `change_token()` often costs nothing."""
+        return self.storage.pushes_changes
+
+    def wait_for_change(self, token: ChangeToken, timeout: float) -> ChangeToken:
+        """Block until `change_token()` differs from `token`, or `timeout` seconds; returns the new token."""
+        return self.storage.wait_for_change(token, timeout)
 
     def runs(self) -> list[ThreadRun]:
         """Runs in progress or cut short (e.g. "run interrupted, continuing")."""

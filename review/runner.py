@@ -16,6 +16,7 @@ Streams are for progress only; what a run left pending is read back from the che
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import threading
@@ -223,16 +224,24 @@ class Runner:
         return self.inbox.read_full(thread_id)
 
     def _end(
-        self, job: RunJob, token: str, error: BaseException | None, *, then_continue: bool = False
+        self,
+        job: RunJob,
+        token: str,
+        error: BaseException | None,
+        *,
+        then_continue: bool = False,
+        state: tuple[list[PendingInterrupt], tuple[str, ...], str | None] | None = None,
     ) -> list[PendingInterrupt]:
         """Read where the run left the thread and end the lease: clean, or left to recovery if cut short.
 
         `then_continue` (recovery): a thread found cut short after its claims were finished is
         continued right away, under the same lease, instead of waiting for the next sweep.
+        `state`: the thread as the caller read it after the run, under this lease (nothing can have
+        written it since: the lease fences every other writer), so it is not decoded a second time.
         """
         thread_id = job.thread_id
         try:
-            rows, next_tasks, _head = self._state(thread_id)
+            rows, next_tasks, _head = state if state is not None else self._state(thread_id)
         except Exception as exc:  # cannot even read: the lease expires, recovery looks again
             log.warning("cannot read thread %s after its run: %s", thread_id, exc)
             self.leases.release(thread_id, token, state="cut_short", error=f"{type(exc).__name__}: {exc}")
@@ -268,7 +277,15 @@ class Runner:
         return outcome
 
     def _resume(self, job: RunJob, batch_id: str) -> ThreadOutcome:
-        token = self.leases.acquire(job.thread_id, "resume")
+        try:
+            token = self.leases.acquire(job.thread_id, "resume")
+        except StoreError as exc:
+            # The store failed before anything was sent (connection lost, locked): the claims are recorded,
+            # so they are not lost; hand them to recovery and say so.
+            outcome = ThreadOutcome(job.thread_id, error=f"not applied yet: {exc}; recovery applies these")
+            with contextlib.suppress(StoreError):
+                self._hand_over(self.storage.claims(job.thread_id, self.leases.owner, batch_id), outcome)
+            return outcome
         if token is None:
             outcome = ThreadOutcome(job.thread_id)
             claims = self.storage.claims(job.thread_id, self.leases.owner, batch_id)
@@ -393,7 +410,8 @@ class Runner:
             error = exc
         # What happened is what the checkpoint shows: a row whose interrupt is no longer pending was answered.
         try:
-            after, _, _ = self._state(thread_id)
+            state_after = self._state(thread_id)
+            after = state_after[0]
         except Exception as exc:
             log.warning("cannot read thread %s after its resume: %s", thread_id, exc)
             self._hand_over(to_send, outcome)
@@ -412,7 +430,7 @@ class Runner:
             self._record(outcome, [c for c in unanswered if c not in retry], "failed", outcome.error)
         else:
             self._record(outcome, unanswered, "failed", "not applied: the interrupt is still pending after the resume")
-        rows = self._end(job, token, error, then_continue=recovering)
+        rows = self._end(job, token, error, then_continue=recovering, state=state_after)
         outcome.new_pending = [row for row in rows if row.row_id not in pending]
         if recovering:
             log.info("recovered thread %s: %s applied", thread_id, len(outcome.applied))

@@ -34,7 +34,9 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
 class Settings:
     """What the console opens and how long it waits; see README "Settings"."""
 
-    db: str = field(default=str(DEFAULT_DB), metadata={"env": "REVIEW_DB", "help": "SQLite file of the store"})
+    db: str = field(
+        default=str(DEFAULT_DB), metadata={"env": "REVIEW_DB", "help": "SQLite file, or a postgresql:// URL"}
+    )
     agent: str = field(default=DEFAULT_AGENT, metadata={"env": "REVIEW_AGENT", "help": "agent spec module:ATTR"})
     graph: str | None = field(
         default=None, metadata={"env": "REVIEW_GRAPH", "help": "a graph: path/to/file.py:ATTR or module:ATTR"}
@@ -53,6 +55,10 @@ class Settings:
     busy_timeout_seconds: float = field(
         default=30.0, metadata={"env": "REVIEW_BUSY_TIMEOUT_SECONDS", "help": "wait for a locked database"}
     )
+    connect_timeout_seconds: float = field(
+        default=10.0,
+        metadata={"env": "REVIEW_CONNECT_TIMEOUT_SECONDS", "help": "PostgreSQL: give up connecting after this"},
+    )
     sweep_seconds: float = field(
         default=2.0,
         metadata={"env": "REVIEW_SWEEP_SECONDS", "help": "how often a running console looks for work to recover"},
@@ -70,6 +76,7 @@ class Settings:
             policy=env.get("REVIEW_POLICY") or None,
             lease_seconds=_float(env, "REVIEW_LEASE_SECONDS", 15.0),
             busy_timeout_seconds=_float(env, "REVIEW_BUSY_TIMEOUT_SECONDS", 30.0),
+            connect_timeout_seconds=_float(env, "REVIEW_CONNECT_TIMEOUT_SECONDS", 10.0),
             sweep_seconds=_float(env, "REVIEW_SWEEP_SECONDS", 2.0),
         )
         given: dict[str, Any] = {key: value for key, value in overrides.items() if value is not None}
@@ -79,7 +86,13 @@ class Settings:
 
     @property
     def db_path(self) -> Path:
+        """The SQLite file (meaningless for a postgresql:// URL: see `is_url`)."""
         return Path(self.db).expanduser()
+
+    @property
+    def is_url(self) -> bool:
+        """The store is a server URL (postgresql://...), not a file."""
+        return "://" in self.db
 
 
 def resolve_db_path(db: str | os.PathLike[str] | None = None) -> Path:

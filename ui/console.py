@@ -1,11 +1,11 @@
 """The one `ReviewConsole` of this server process, shared by every session, and the reviewer's name.
 
-The database is `streamlit run app.py -- --db PATH`, else $REVIEW_DB, else data/review.sqlite;
-the graphs `-- --graph file.py:ATTR` or `-- --config langgraph.json` (the `--` arguments fill the
-same `review.Settings` the CLI's flags do). The console is cached per
-resolved path (`st.cache_resource`): it owns the worker threads that apply decisions and the
-recovery sweep that finishes what a stopped process left, so a rerun or a closed tab never cuts a
-resume short. It is closed when the cache releases it.
+The database is `streamlit run app.py -- --db PATH|postgresql://...`, else $REVIEW_DB, else
+data/review.sqlite; the graphs `-- --graph file.py:ATTR` or `-- --config langgraph.json` (the `--`
+arguments fill the same `review.Settings` the CLI's flags do). The console is cached per resolved
+path or URL (`st.cache_resource`): it owns the worker threads that apply decisions and the recovery
+sweep that finishes what a stopped process left, so a rerun or a closed tab never cuts a resume
+short. It is closed when the cache releases it.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pathlib import Path
 import streamlit as st
 
 from review import ReviewConsole, Settings, StoreError
+from review.storage import redact_url
 from ui.format import md_escape
 
 REVIEWER_KEY = "reviewer"
@@ -33,9 +34,20 @@ def settings(argv: Sequence[str] | None = None) -> Settings:
     return Settings.from_env(db=known.db, graph=known.graph, config=known.config)
 
 
+def db_setting(argv: Sequence[str] | None = None) -> str:
+    """The database this server uses: an absolute file path, or a postgresql:// URL as given."""
+    chosen = settings(argv)
+    return chosen.db if chosen.is_url else str(chosen.db_path.resolve())
+
+
 def db_path_setting(argv: Sequence[str] | None = None) -> Path:
-    """The database this server uses, absolute."""
+    """The SQLite file this server uses, absolute."""
     return settings(argv).db_path.resolve()
+
+
+def db_label_setting(argv: Sequence[str] | None = None) -> str:
+    """The database as users may see it: the path, or the URL without its password."""
+    return redact_url(db_setting(argv))
 
 
 def _close(console: ReviewConsole) -> None:
@@ -50,9 +62,8 @@ def open_console(path: str) -> ReviewConsole:
 
 def get_console() -> ReviewConsole:
     """The console for this server's database; shows the error and stops the page when it cannot open."""
-    path = db_path_setting()
     try:
-        return open_console(str(path))
+        return open_console(db_setting())
     except (StoreError, ValueError) as exc:
         st.error(md_escape(f"Cannot open the review database: {exc}"))
         st.stop()

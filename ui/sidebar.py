@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import streamlit as st
 
-from ui.console import REVIEWER_KEY, db_path_setting, get_console
+from ui.console import REVIEWER_KEY, db_label_setting, get_console
 from ui.format import md_escape
 
 APP_TITLE = "Review console"
@@ -50,7 +50,7 @@ def page_frame(title: str) -> None:
         # on one page for the next.
         st.text_input("Reviewer name", key=REVIEWER_KEY, placeholder="Your name", persist_state="session")
         st.caption("Required before decisions are sent; stored with every decision.")
-        st.caption(f"Database: {md_escape(db_path_setting())}")
+        st.caption(f"Database: {md_escape(db_label_setting())}")  # never a password
     console = get_console()  # a database that cannot be opened stops the page here, with the reason
     if console.created and not console.threads(limit=1):
         st.sidebar.info(NEW_DATABASE_NOTE)

@@ -1,9 +1,12 @@
 """Where the console keeps its tables and the agent's checkpoints: `open_storage` picks the backend.
 
-SQLite (a file path) is the embedded default. Every saver is opened with a RESTRICTED serializer:
-langgraph-checkpoint's default revives any Python type named in a checkpoint row, so a crafted
-row could run code when the inbox reads it; here only LangGraph's safe types (messages, Send,
-Interrupt, Command, datetimes...) and the types the agent declares are revived.
+SQLite (a file path) is the embedded default; a `postgresql://` URL opens the PostgreSQL backend
+(LangGraph's PostgresSaver and the console's tables in that database, for several replicas).
+
+Every saver is opened with a RESTRICTED serializer: langgraph-checkpoint's default revives any
+Python type named in a checkpoint row, so a crafted row could run code when the inbox reads it;
+here only LangGraph's safe types (messages, Send, Interrupt, Command, datetimes...) and the types
+the agent declares are revived.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from review.storage.base import (
     HOLDING,
     LEASE_TOKEN_KEY,
     Changes,
+    ChangeToken,
     Claim,
     CoSigns,
     Holder,
@@ -31,6 +35,7 @@ from review.storage.sqlite import SqliteStorage, open_sqlite
 __all__ = [
     "HOLDING",
     "LEASE_TOKEN_KEY",
+    "ChangeToken",
     "Changes",
     "Claim",
     "CoSigns",
@@ -42,8 +47,23 @@ __all__ = [
     "Storage",
     "StoreError",
     "open_storage",
+    "redact_url",
     "restricted_serde",
 ]
+
+
+def is_postgres_url(target: str) -> bool:
+    """True for `postgresql://...` and `postgres://...` (the schemes libpq accepts)."""
+    return target.strip().lower().startswith(("postgresql://", "postgres://"))
+
+
+def redact_url(target: str) -> str:
+    """What users may see of a store setting: a path as is, a URL without its password."""
+    if not is_postgres_url(target):
+        return target
+    from review.storage.postgres import redact_url as redact
+
+    return redact(target)
 
 
 def restricted_serde(allowed: Iterable[tuple[str, ...] | type] = ()) -> JsonPlusSerializer:
@@ -56,8 +76,18 @@ def open_storage(settings: Settings, *, create: bool, allowed_types: Iterable[tu
     """Open the store `settings.db` names; only `create` makes a new one. Raises StoreError with the reason."""
     target = settings.db.strip()
     if "://" in target:
+        if is_postgres_url(target):
+            # Imported here: psycopg is only loaded by consoles that use PostgreSQL.
+            from review.storage.postgres import open_postgres
+
+            return open_postgres(
+                target,
+                create=create,
+                serde=restricted_serde(allowed_types),
+                connect_timeout=settings.connect_timeout_seconds,
+            )
         scheme = target.split("://", 1)[0]
-        raise StoreError(f"{scheme}:// databases are not supported by this version; use a SQLite file path")
+        raise StoreError(f"{scheme}:// databases are not supported; use a SQLite file path or a postgresql:// URL")
     return open_sqlite(
         settings.db_path,
         create=create,

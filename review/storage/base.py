@@ -1,24 +1,60 @@
 """The storage seam: what the review core asks of its tables, whatever database holds them.
 
 The core (submit, runner, recovery, inbox, audit) talks to its tables only through `Storage`;
-each backend implements it with its own dialect (review/storage/sqlite.py today). A backend also
+each backend implements it with its own dialect (review/storage/sqlite.py, review/storage/postgres.py).
+A backend also
 provides the checkpointer the graph writes through, FENCED: every checkpoint write of a run that
 carries a lease token is refused, in the same transaction as the write, unless that token still
 holds the thread's lease (`LeaseLost`).
+
+Change tokens: `change_token()` is an opaque value that moves whenever pending rows may have
+changed, cheap enough for a page to call every 0.2 s (PostgreSQL: a counter its LISTEN thread bumps,
+no query; SQLite: one indexed read of the feed's top). `wait_for_change` blocks until it moves.
+The truth is still read by `changes_since`; a token only says when it is worth reading.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
+ChangeToken = tuple[int, int]
+
 # The run config key that carries a run's lease token down to the fenced saver.
 LEASE_TOKEN_KEY = "__review_lease_token"  # "__": LangGraph keeps it out of checkpoint metadata
 
 HOLDING = ("claimed", "applied")  # statuses that hold a row: nobody else may decide it
+
+
+class AsyncFromSync:
+    """Async saver methods served by the sync (fenced) ones, for graphs whose nodes are `async def`.
+
+    The console drives such a graph on an event loop of its own worker thread, so blocking that loop
+    for a write is fine, and every write still goes through the fence of the sync method.
+    """
+
+    async def aget_tuple(self, config: Any) -> Any:
+        return self.get_tuple(config)  # type: ignore[attr-defined]
+
+    async def alist(
+        self, config: Any, *, filter: dict[str, Any] | None = None, before: Any = None, limit: int | None = None
+    ) -> AsyncIterator[Any]:
+        for item in self.list(config, filter=filter, before=before, limit=limit):  # type: ignore[attr-defined]
+            yield item
+
+    async def aput(self, config: Any, checkpoint: Any, metadata: Any, new_versions: Any) -> Any:
+        return self.put(config, checkpoint, metadata, new_versions)  # type: ignore[attr-defined]
+
+    async def aput_writes(
+        self, config: Any, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = ""
+    ) -> None:
+        self.put_writes(config, writes, task_id, task_path)  # type: ignore[attr-defined]
+
+    async def adelete_thread(self, thread_id: str) -> None:
+        self.delete_thread(thread_id)  # type: ignore[attr-defined]
 
 
 class StoreError(RuntimeError):
@@ -129,11 +165,25 @@ class Storage(Protocol):
     created: bool  # the database did not exist and was created by this open
     read_only: bool
     transient: tuple[type[BaseException], ...]  # errors of the store itself (locked, full...), worth a retry
+    pushes_changes: bool  # the store notifies changes (PostgreSQL LISTEN/NOTIFY); SQLite is polled
+    writes_table: str  # LangGraph's table of pending writes ("writes" / "checkpoint_writes"), for inspection
 
     @property
     def saver(self) -> BaseCheckpointSaver: ...
 
     def close(self) -> None: ...
+
+    def query(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> list[Any]:
+        """A read query with `?` placeholders; rows read by position or column name (tests, benchmarks)."""
+        ...
+
+    def health(self) -> list[str]:
+        """Problems of the store worth showing users (e.g. change notifications stopped)."""
+        ...
+
+    def change_token(self) -> ChangeToken: ...
+
+    def wait_for_change(self, token: ChangeToken, timeout: float) -> ChangeToken: ...
 
     # --- decisions (append-only log + holding index) -------------------------------------------
     def holders(self, thread_id: str, interrupt_ids: Iterable[str]) -> dict[str, Holder]: ...

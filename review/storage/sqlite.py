@@ -19,7 +19,7 @@ import shutil
 import sqlite3
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
@@ -29,6 +29,7 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 
 from review.storage.base import (
     LEASE_TOKEN_KEY,
+    AsyncFromSync,
     Changes,
     Claim,
     CoSigns,
@@ -205,7 +206,7 @@ def _sqlite_errors(method: Callable[_P, _R]) -> Callable[_P, _R]:
     return wrapper
 
 
-class FencedSqliteSaver(SqliteSaver):
+class FencedSqliteSaver(AsyncFromSync, SqliteSaver):
     """`SqliteSaver` whose writes are fenced by the thread's lease.
 
     A write whose config carries a lease token (LEASE_TOKEN_KEY) commits only if, inside the same
@@ -269,35 +270,15 @@ class FencedSqliteSaver(SqliteSaver):
         with self._fenced({"configurable": {"thread_id": thread_id}}):
             super().delete_thread(thread_id)
 
-    # Async graphs (nodes with no sync function) run on an event loop of the console's worker thread;
-    # the saver serves them with its sync, fenced methods (that loop is the worker's own, so blocking is fine).
-
-    async def aget_tuple(self, config: Any) -> Any:
-        return self.get_tuple(config)
-
-    async def alist(
-        self, config: Any, *, filter: dict[str, Any] | None = None, before: Any = None, limit: int | None = None
-    ) -> AsyncIterator[Any]:
-        for item in self.list(config, filter=filter, before=before, limit=limit):
-            yield item
-
-    async def aput(self, config: Any, checkpoint: Any, metadata: Any, new_versions: Any) -> Any:
-        return self.put(config, checkpoint, metadata, new_versions)
-
-    async def aput_writes(
-        self, config: Any, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = ""
-    ) -> None:
-        self.put_writes(config, writes, task_id, task_path)
-
-    async def adelete_thread(self, thread_id: str) -> None:
-        self.delete_thread(thread_id)
-
 
 class SqliteStorage:
     """The console's tables in one SQLite file, beside LangGraph's checkpoints."""
 
     # Faults of the store, not of the graph: worth a retry.
     transient: tuple[type[BaseException], ...] = (StoreError, sqlite3.Error, OSError)
+    pushes_changes = False  # no notifications: the change token is polled
+    writes_table = "writes"  # for tests and benchmarks that inspect the tables
+    POLL_SECONDS = 0.05  # wait_for_change: SQLite has no notifications, so it polls the feed's top
 
     def __init__(
         self,
@@ -346,6 +327,27 @@ class SqliteStorage:
             self.conn.close()
         with self._saver.lock:
             self._saver.conn.close()
+
+    def health(self) -> list[str]:
+        return []
+
+    @_sqlite_errors
+    def change_token(self) -> tuple[int, int]:
+        """(feed generation, highest feed position): one read of the seq index, microseconds."""
+        with self.lock:
+            row = self.conn.execute(
+                "SELECT (SELECT CAST(value AS INTEGER) FROM review_meta WHERE key = 'feed_generation'), "
+                "(SELECT COALESCE(MAX(seq), 0) FROM review_thread_heads)"
+            ).fetchone()
+        return (int(row[0] or 0), int(row[1]))
+
+    def wait_for_change(self, token: tuple[int, int], timeout: float) -> tuple[int, int]:
+        deadline = time.monotonic() + timeout
+        while True:
+            current = self.change_token()
+            if current != token or time.monotonic() >= deadline:
+                return current
+            time.sleep(min(self.POLL_SECONDS, max(0.0, deadline - time.monotonic())))
 
     # --- decisions --------------------------------------------------------------------------------
 

@@ -18,12 +18,13 @@ from bench import benchmarks, reference
 from bench.__main__ import main as bench_main
 from bench.seed import SeedResult, check_copyable, config, copy_threads, main, run_input, run_paused, seed
 from review import ReviewConsole
+from scripts.pg_cluster import Cluster
 from tests.conftest import THREE_SHAPES
 from tests.helpers import APPROVE, edit, reject
 
 
 @pytest.fixture
-def seeded(db_path: Path) -> Iterator[tuple[ReviewConsole, SeedResult]]:
+def seeded(db_path: Path | str) -> Iterator[tuple[ReviewConsole, SeedResult]]:
     console = ReviewConsole.open(db_path)
     result = seed(db_path, threads=8, paused=4, templates=1, console=console)
     yield console, result
@@ -35,13 +36,13 @@ def interrupt_ids(console: ReviewConsole, thread_id: str) -> list[str]:
 
 
 def test_seed_writes_the_asked_threads_and_copies_read_like_the_template(
-    seeded: tuple[ReviewConsole, SeedResult], db_path: Path
+    seeded: tuple[ReviewConsole, SeedResult], db_path: Path | str
 ) -> None:
     console, result = seeded
     assert (len(result.paused), len(result.finished), result.templates) == (4, 4, 2)
     template, *copies = result.paused
     heads = console.storage.query("SELECT COUNT(*) FROM review_thread_heads")[0][0]
-    assert heads == 8 == len(reference.thread_ids(console.storage.saver.conn))
+    assert heads == 8 == len(reference.thread_ids(console.storage))
     ids = interrupt_ids(console, template)
     assert len(ids) == 3
     for thread_id in copies:  # same checkpoint rows, so the same interrupts under another thread id
@@ -80,15 +81,15 @@ def test_a_copied_thread_resumes_on_its_own(seeded: tuple[ReviewConsole, SeedRes
     assert len(history) > len(template_history)
 
 
-def test_copying_refuses_a_thread_whose_blobs_hold_its_own_id(db_path: Path) -> None:
+def test_copying_refuses_a_thread_whose_blobs_hold_its_own_id(db_path: Path | str) -> None:
     console = ReviewConsole.open(db_path)
     try:
         thread_id = "thread-with-its-id-in-the-prompt"
         console.graph.invoke(run_input(f"Create a red circle c1 ({thread_id})"), config(thread_id))
         with pytest.raises(RuntimeError, match="contains the thread id"):
-            check_copyable(console.storage.conn, thread_id)
+            check_copyable(console.storage, thread_id)
         run_paused(console.graph, "plain", THREE_SHAPES)
-        check_copyable(console.storage.conn, "plain")
+        check_copyable(console.storage, "plain")
         (copy,) = copy_threads(console, "plain", 1)
         assert interrupt_ids(console, copy) == interrupt_ids(console, "plain")
     finally:
@@ -170,13 +171,16 @@ def test_probes_in_fresh_processes(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_make_bench_end_to_end_at_tiny_size(tmp_path: Path) -> None:
+def test_make_bench_end_to_end_at_tiny_size(tmp_path: Path, pg_cluster: Cluster) -> None:
     out = tmp_path / "latest.md"
     bench_main(
         ["--threads", "24", "--paused", "8", "--quick", "--ks", "1,2", "--shapes", "3", "--work-dir", str(tmp_path),
-         "--out", str(out)]
+         "--out", str(out), "--postgres", pg_cluster.url()]
     )  # fmt: skip
     report = out.read_text(encoding="utf-8")
-    for start in ("| (1) ", "| (2) ", "| (3) ", "| peak RSS", "| (4) ", "| (5) "):
+    for start in ("| (1) ", "| (2) ", "| (3) ", "| peak RSS", "| (4) ", "| (5) ", "| (6) notify-to-visible"):
         assert start in report, report
+    assert "| SQLite | SQLite baseline | ratio | PostgreSQL | PostgreSQL baseline | ratio |" in report
+    notify = next(line for line in report.splitlines() if line.startswith("| (6) "))
+    assert "PostgreSQL: max " in notify and "sightings" in notify
     assert "error:" not in report

@@ -9,7 +9,6 @@ being compared, not a full re-read). A console opened fresh at the end must agre
 
 from __future__ import annotations
 
-import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -36,14 +35,10 @@ def store(db_path: Path) -> Iterator[tuple[ReviewConsole, SeedResult]]:
     console.close()
 
 
-def get_state_listing(db_path: Path) -> list[PendingInterrupt]:
+def get_state_listing(db_path: Path | str) -> list[PendingInterrupt]:
     """The reference: a graph of its own, get_state on every thread."""
     with outside_graph(db_path) as graph:
-        conn = sqlite3.connect(db_path)
-        try:
-            return reference.listing(graph, conn)
-        finally:
-            conn.close()
+        return reference.listing(graph, graph.checkpointer.conn)
 
 
 def assert_same(console: ReviewConsole, db_path: Path, *, changed: int | None = None) -> list[PendingInterrupt]:

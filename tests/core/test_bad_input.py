@@ -7,7 +7,6 @@ rows keep their ids, and every thread's latest checkpoint (and the checkpoint ta
 from __future__ import annotations
 
 import re
-import sqlite3
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,15 +16,14 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
-from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.types import Command
 
 from graph import build_graph
 from graph.tools import COLOUR_NAMES, TOOLS
 from review import PendingInterrupt, ReviewConsole
 from review.validation import InvalidDecision, validate_decision
-from tests.conftest import CLEAR, THREE_SHAPES
-from tests.helpers import APPROVE, edit, reject
+from tests.conftest import BACKENDS, CLEAR, THREE_SHAPES
+from tests.helpers import APPROVE, edit, outside_saver, reject
 
 # --- a paused store shared by the property tests (they never change it) -----------------------
 
@@ -37,22 +35,26 @@ class Paused:
     clear: PendingInterrupt
 
 
-def _open_paused(db: Path) -> Paused:
+def _open_paused(db: Path | str) -> Paused:
     console = ReviewConsole.open(db)
     shapes = console.start_run(THREE_SHAPES).result(timeout=30).new_pending
     (clear,) = console.start_run(CLEAR).result(timeout=30).new_pending
     return Paused(console, {row.tool: row for row in shapes}, clear)
 
 
-@pytest.fixture(scope="module")
-def paused(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Paused]:
-    opened = _open_paused(tmp_path_factory.mktemp("bad-input") / "review.sqlite")
+@pytest.fixture(scope="module", params=BACKENDS)
+def paused(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Paused]:
+    if request.param == "sqlite":
+        db: Path | str = tmp_path_factory.mktemp("bad-input") / "review.sqlite"
+    else:
+        db = request.getfixturevalue("pg_cluster").create_database(f"bad_input_{uuid.uuid4().hex[:12]}")
+    opened = _open_paused(db)
     yield opened
     opened.console.close()
 
 
 @pytest.fixture
-def fresh(db_path: Path) -> Iterator[Paused]:
+def fresh(db_path: Path | str) -> Iterator[Paused]:
     opened = _open_paused(db_path)
     yield opened
     opened.console.close()
@@ -66,7 +68,7 @@ def _snapshot(console: ReviewConsole) -> dict[str, Any]:
         heads[thread_id] = (state.config["configurable"]["checkpoint_id"], tuple(i.id for i in state.interrupts))
     counts = {
         table: console.storage.query(f"SELECT COUNT(*) FROM {table}")[0][0]
-        for table in ("review_decisions", "checkpoints", "writes", "review_leases")
+        for table in ("review_decisions", "checkpoints", console.storage.writes_table, "review_leases")
     }
     return {"pending": [row.key for row in console.pending()], "heads": heads, "counts": counts}
 
@@ -293,13 +295,10 @@ def test_the_same_row_twice_in_one_batch_is_invalid(paused: Paused) -> None:
 def test_stale_id_answered_by_an_outside_client(fresh: Paused) -> None:
     console = fresh.console
     circle, square = fresh.shapes["create_circle"], fresh.shapes["create_square"]
-    conn = sqlite3.connect(console.db_path, check_same_thread=False, timeout=30)
-    try:  # a plain LangGraph client answers the circle behind the console's back
-        build_graph(SqliteSaver(conn)).invoke(
+    with outside_saver(console.settings.db) as saver:  # a plain LangGraph client answers behind the console's back
+        build_graph(saver).invoke(
             Command(resume={circle.interrupt_id: APPROVE}), {"configurable": {"thread_id": circle.thread_id}}
         )
-    finally:
-        conn.close()
     before = _snapshot(console)
     assert circle.key not in before["pending"] and square.key in before["pending"]
 

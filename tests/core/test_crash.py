@@ -12,6 +12,7 @@ import json
 import os
 import signal
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,9 +20,9 @@ from typing import Any
 import pytest
 
 from review import ReviewConsole
-from tests.conftest import THEN_SEQUENCE, THREE_SHAPES
+from tests.conftest import THEN_SEQUENCE, THREE_SHAPES, sqlite_only
 from tests.core.crash_harness import Child, forks, paused_thread, read_lines, wait_for
-from tests.helpers import APPROVE, batch, reject
+from tests.helpers import APPROVE, batch, reject, store_query
 
 LEASE = "1"  # the children's lease, seconds: a paused child loses it quickly
 
@@ -34,7 +35,7 @@ def effect_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def child(db_path: Path, tmp_path: Path, effect_log: Path) -> Iterator[Callable[..., Child]]:
+def child(db_path: Path | str | str, tmp_path: Path, effect_log: Path) -> Iterator[Callable[..., Child]]:
     started: list[Child] = []
 
     def start(args: list[str], *, name: str = "child", **env: str) -> Child:
@@ -67,7 +68,7 @@ def _audit(console: ReviewConsole) -> list[tuple[str, str, bool, bool]]:
 
 @pytest.mark.slow
 def test_a_process_paused_past_its_lease_is_fenced_and_the_effect_happens_once(
-    db_path: Path, tmp_path: Path, effect_log: Path, child: Callable[..., Child]
+    db_path: Path | str, tmp_path: Path, effect_log: Path, child: Callable[..., Child]
 ) -> None:
     thread_id, rows = paused_thread(db_path, THREE_SHAPES)
     decider = child(
@@ -120,15 +121,9 @@ def test_a_process_paused_past_its_lease_is_fenced_and_the_effect_happens_once(
         reopened.close()
 
 
-def _lease_expired(db: Path, thread_id: str) -> bool:
-    import time
-
-    conn = sqlite3.connect(db)
-    try:
-        row = conn.execute("SELECT lease_until FROM review_leases WHERE thread_id = ?", (thread_id,)).fetchone()
-    finally:
-        conn.close()
-    return row is not None and row[0] < time.time()
+def _lease_expired(db: Path | str, thread_id: str) -> bool:
+    rows = store_query(db, "SELECT lease_until FROM review_leases WHERE thread_id = ?", (thread_id,))
+    return bool(rows) and rows[0][0] < time.time()
 
 
 # --- 2. killed between the effect and the save of the task's write ---------------------------------
@@ -137,7 +132,7 @@ def _lease_expired(db: Path, thread_id: str) -> bool:
 @pytest.mark.slow
 @pytest.mark.parametrize("trial", [1, 2])
 def test_killed_right_after_the_effect_the_rerun_does_not_repeat_it(
-    db_path: Path, tmp_path: Path, effect_log: Path, child: Callable[..., Child], trial: int
+    db_path: Path | str, tmp_path: Path, effect_log: Path, child: Callable[..., Child], trial: int
 ) -> None:
     thread_id, rows = paused_thread(db_path, "Draw a red circle c1")
     decider = child(_decide_args(tmp_path, batch(rows, {"create_circle": APPROVE})), SLOW_AGENT_STALL_AT="after_effect")
@@ -162,7 +157,7 @@ def test_killed_right_after_the_effect_the_rerun_does_not_repeat_it(
 
 @pytest.mark.slow
 def test_killed_after_the_resumed_run_saved_a_checkpoint_the_run_continues_to_the_next_interrupt(
-    db_path: Path, tmp_path: Path, effect_log: Path, child: Callable[..., Child]
+    db_path: Path | str, tmp_path: Path, effect_log: Path, child: Callable[..., Child]
 ) -> None:
     thread_id, rows = paused_thread(db_path, THEN_SEQUENCE)
     (circle,) = rows
@@ -197,7 +192,7 @@ def test_killed_after_the_resumed_run_saved_a_checkpoint_the_run_continues_to_th
 
 @pytest.mark.slow
 def test_a_killed_start_is_continued_once_and_asks_its_questions(
-    db_path: Path, tmp_path: Path, child: Callable[..., Child]
+    db_path: Path | str, tmp_path: Path, child: Callable[..., Child]
 ) -> None:
     starter = child(["start", THREE_SHAPES], SLOW_AGENT_STALL_AT="model", SLOW_AGENT_MODEL_TURN="1")
     wait_for("the first plan to stall", starter.stalled)
@@ -217,9 +212,10 @@ def test_a_killed_start_is_continued_once_and_asks_its_questions(
 # --- 4. the audit and the exit code agree with the checkpoint -------------------------------------------
 
 
+@sqlite_only  # SQLite's file lock; PostgreSQL has no database-wide write lock to hold
 @pytest.mark.slow
 def test_a_database_locked_during_the_resume_ends_with_the_audit_equal_to_the_checkpoint(
-    db_path: Path, tmp_path: Path, effect_log: Path, child: Callable[..., Child]
+    db_path: Path | str, tmp_path: Path, effect_log: Path, child: Callable[..., Child]
 ) -> None:
     thread_id, rows = paused_thread(db_path, THREE_SHAPES)
     items = batch(rows, {"create_circle": APPROVE, "create_square": APPROVE, "create_triangle": reject("no")})
@@ -258,7 +254,7 @@ def test_a_database_locked_during_the_resume_ends_with_the_audit_equal_to_the_ch
 
 @pytest.mark.slow
 def test_a_batched_request_killed_after_its_checkpoint_is_recovered_as_applied(
-    db_path: Path, tmp_path: Path, child: Callable[..., Child]
+    db_path: Path | str, tmp_path: Path, child: Callable[..., Child]
 ) -> None:
     """Recovery of langchain's batched request: the row ids (`<id>#n`) and the interrupt id stay apart."""
     from tests.agents.batched_hitl import AGENT as BATCHED
@@ -324,6 +320,7 @@ def test_a_failed_decision_decided_again_keeps_both_records(
     ]
 
 
+@sqlite_only  # test_postgres.py has PostgreSQL's own (its tables differ)
 def test_the_checkpointer_refuses_a_run_whose_lease_token_was_taken_over(console: ReviewConsole) -> None:
     """The fence itself: the token reaches the saver through the run config, and a stale one is refused."""
     from langgraph.types import Command

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import queue
-import subprocess
-import sys
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -22,11 +19,10 @@ import pytest
 
 from review import ReviewConsole
 from tests.conftest import THREE_SHAPES
+from tests.core.crash_harness import Worker
 from tests.helpers import APPROVE, batch, edit, reject
 
-ROOT = Path(__file__).resolve().parents[2]
 ROUNDS = 20
-REPLY_TIMEOUT_S = 30
 
 
 def _effects(path: Path) -> list[dict[str, Any]]:
@@ -53,52 +49,6 @@ def _assert_history_not_forked(console: ReviewConsole, thread_id: str) -> None:
     history = list(console.graph.get_state_history({"configurable": {"thread_id": thread_id}}))
     parents = [s.parent_config["configurable"]["checkpoint_id"] for s in history if s.parent_config]
     assert len(parents) == len(set(parents)), f"forked history in {thread_id}"
-
-
-class Worker:
-    """A race_worker child process and a reader thread for its replies."""
-
-    def __init__(self, db: Path, reviewer: str, env: dict[str, str], log_dir: Path) -> None:
-        self.reviewer = reviewer
-        self.stderr_path = log_dir / f"{reviewer}.stderr"
-        self._stderr = self.stderr_path.open("w")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.core.race_worker", str(db), reviewer],
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self._stderr,
-            text=True,
-        )
-        self._replies: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self._replies.put(line)
-
-    def send(self, command: dict[str, Any]) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(json.dumps(command) + "\n")
-        self.proc.stdin.flush()
-
-    def reply(self) -> dict[str, Any]:
-        try:
-            return json.loads(self._replies.get(timeout=REPLY_TIMEOUT_S))
-        except queue.Empty:
-            raise AssertionError(f"{self.reviewer} did not answer: {self.stderr_path.read_text()[-2000:]}") from None
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            try:
-                self.send({"quit": True})
-                self.proc.wait(timeout=15)
-            except (OSError, subprocess.TimeoutExpired):
-                self.proc.kill()
-                self.proc.wait()
-        self._stderr.close()
 
 
 @pytest.fixture

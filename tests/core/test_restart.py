@@ -76,7 +76,7 @@ def test_a_second_process_lists_the_first_ones_pending_rows(console: ReviewConso
     console.start_run(THEN_SEQUENCE).result(timeout=30)
     mine = [row.to_dict() for row in console.pending()]
     assert len(mine) == 4
-    assert _python(_LIST, str(console.db_path)) == mine
+    assert _python(_LIST, console.settings.db) == mine
 
 
 @pytest.mark.slow
@@ -85,7 +85,7 @@ def test_rows_another_process_raised_appear_and_only_its_thread_is_reread(consol
     before = console.pending()
     assert console.inbox.refresh() == 0  # nothing changed: nothing re-read
 
-    started = _python(_START, str(console.db_path), THEN_SEQUENCE)
+    started = _python(_START, console.settings.db, THEN_SEQUENCE)
     rows = console.pending()
     assert console.inbox.last_reread == 1  # only the other process's thread
     assert rows[: len(before)] == before
@@ -99,7 +99,9 @@ def test_rows_another_process_raised_appear_and_only_its_thread_is_reread(consol
 class SlowDecider:
     """`python -m review decide` in a child whose tools stall after the decision (tests.core.slow_agent)."""
 
-    def __init__(self, db: Path, items: list[dict[str, Any]], tmp: Path, effect_log: Path, only: str | None) -> None:
+    def __init__(
+        self, db: Path | str, items: list[dict[str, Any]], tmp: Path, effect_log: Path, only: str | None
+    ) -> None:
         self.marker = tmp / "stalling.jsonl"
         batch_file = tmp / "batch.json"
         batch_file.write_text(json.dumps(items), encoding="utf-8")
@@ -148,7 +150,7 @@ def decider_factory() -> Iterator[Callable[..., SlowDecider]]:
 
 @pytest.mark.slow
 def test_killed_while_applying_is_finished_once_on_the_next_open(
-    db_path: Path, tmp_path: Path, effect_log: Path, decider_factory: Callable[..., SlowDecider]
+    db_path: Path | str, tmp_path: Path, effect_log: Path, decider_factory: Callable[..., SlowDecider]
 ) -> None:
     thread_id, rows = paused_thread(db_path, "Draw a red circle c1")
     (row,) = rows
@@ -201,7 +203,7 @@ def test_killed_while_applying_is_finished_once_on_the_next_open(
 
 @pytest.mark.slow
 def test_killed_mid_batch_finishes_the_rest_and_marks_every_row_applied(
-    db_path: Path, tmp_path: Path, effect_log: Path, decider_factory: Callable[..., SlowDecider]
+    db_path: Path | str, tmp_path: Path, effect_log: Path, decider_factory: Callable[..., SlowDecider]
 ) -> None:
     """Circle and triangle finish in the child; the square stalls; the child dies mid-superstep."""
     thread_id, rows = paused_thread(db_path, THREE_SHAPES)
@@ -215,7 +217,8 @@ def test_killed_mid_batch_finishes_the_rest_and_marks_every_row_applied(
             "the finished tasks' writes",
             lambda: (
                 observer.storage.query(
-                    "SELECT COUNT(DISTINCT task_id) FROM writes WHERE thread_id = ? AND channel = 'messages' "
+                    f"SELECT COUNT(DISTINCT task_id) FROM {observer.storage.writes_table} "
+                    "WHERE thread_id = ? AND channel = 'messages' "
                     "AND checkpoint_id = (SELECT MAX(checkpoint_id) FROM checkpoints WHERE thread_id = ?)",
                     (thread_id, thread_id),
                 )[0][0]
@@ -249,7 +252,7 @@ def test_killed_mid_batch_finishes_the_rest_and_marks_every_row_applied(
 
 @pytest.mark.slow
 def test_a_claim_left_by_a_closed_console_of_this_process_waits_for_its_lease(
-    db_path: Path, effect_log: Path, monkeypatch: pytest.MonkeyPatch
+    db_path: Path | str, effect_log: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Same pid, so only the lease tells: recovery takes the claim over once it has expired, not before."""
     lease = 2.0

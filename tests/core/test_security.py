@@ -18,8 +18,8 @@ from review import ReviewConsole
 from review.audit import csv_cell
 from review.contract import check_reviewer
 from tests.bench.test_listing_equality import get_state_listing
-from tests.conftest import CLEAR, THEN_SEQUENCE, THREE_SHAPES
-from tests.helpers import APPROVE, batch, edit, reject
+from tests.conftest import CLEAR, THEN_SEQUENCE, THREE_SHAPES, sqlite_only
+from tests.helpers import APPROVE, batch, edit, is_postgres, outside_saver, reject
 
 EXT_CONSTRUCTOR_POS_ARGS = 1  # langgraph-checkpoint's msgpack extension: (module, name, args) -> module.name(*args)
 
@@ -43,6 +43,7 @@ def _crafted_row(db: Path, thread_id: str, target: Path) -> None:
         conn.close()
 
 
+@sqlite_only  # writes the crafted row with SQLite's own table layout (the serializer is the same for both)
 def test_a_crafted_checkpoint_row_cannot_run_code_when_the_inbox_reads_it(db_path: Path, tmp_path: Path) -> None:
     console = ReviewConsole.open(db_path)
     try:
@@ -69,7 +70,7 @@ def test_a_crafted_checkpoint_row_cannot_run_code_when_the_inbox_reads_it(db_pat
     assert target.is_dir()
 
 
-def test_the_demo_flow_runs_without_serializer_warnings(db_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_the_demo_flow_runs_without_serializer_warnings(db_path: Path | str, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING)
     console = ReviewConsole.open(db_path)
     try:
@@ -167,25 +168,44 @@ def test_a_deeply_nested_decision_is_refused_before_anything_recurses_on_it(cons
 # --- the inbox notices a change feed it cannot trust --------------------------------------------------
 
 
-def test_dropped_triggers_under_a_running_console_never_serve_a_stale_list(db_path: Path) -> None:
+def _drop_feed_triggers(db: Path | str) -> None:
+    """What an operator's careless migration might do: the change feed goes blind."""
+    if is_postgres(db):
+        import psycopg
+
+        with psycopg.connect(str(db), autocommit=True) as conn:
+            conn.execute("DROP TRIGGER review_heads_on_checkpoint ON checkpoints")
+            conn.execute("ALTER TABLE checkpoint_writes DISABLE TRIGGER review_heads_on_write")
+        return
+    outside = sqlite3.connect(db)
+    for name in ("review_heads_on_checkpoint", "review_heads_on_write"):
+        outside.execute(f"DROP TRIGGER {name}")
+    outside.commit()
+    outside.close()
+
+
+def _feed_triggers(console: ReviewConsole) -> int:
+    if is_postgres(console.settings.db):
+        sql = "SELECT COUNT(*) FROM pg_trigger WHERE tgname LIKE 'review_heads_%' AND tgenabled <> 'D'"
+    else:
+        sql = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger'"
+    return int(console.storage.query(sql)[0][0])
+
+
+def test_dropped_triggers_under_a_running_console_never_serve_a_stale_list(db_path: Path | str) -> None:
     console = ReviewConsole.open(db_path)
     try:
         console.start_run(THREE_SHAPES).result(timeout=30)
         assert len(console.pending()) == 3
-        outside = sqlite3.connect(db_path, check_same_thread=False)
-        for name in ("review_heads_on_checkpoint", "review_heads_on_write"):
-            outside.execute(f"DROP TRIGGER {name}")
-        outside.commit()
+        _drop_feed_triggers(db_path)
         # an agent process writes while the feed is blind: a new paused thread
-        graph = build_graph(SqliteSaver(outside))
-        graph.invoke(
-            {"messages": [("human", THEN_SEQUENCE)], "canvas": []}, {"configurable": {"thread_id": "written-blind"}}
-        )
-        outside.close()
+        with outside_saver(db_path) as saver:
+            build_graph(saver).invoke(
+                {"messages": [("human", THEN_SEQUENCE)], "canvas": []}, {"configurable": {"thread_id": "written-blind"}}
+            )
         listed = console.pending()
         assert [r.key for r in listed] == [r.key for r in get_state_listing(db_path)]
         assert "written-blind" in {r.thread_id for r in listed}
-        triggers = console.storage.query("SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger'")[0][0]
-        assert triggers == 4  # re-installed by the check
+        assert _feed_triggers(console) == 4  # re-installed by the check
     finally:
         console.close()

@@ -7,28 +7,25 @@ the same for `clear_canvas`'s second question; and a run followed by a plain cli
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.types import Command
 
 from graph import build_graph
 from graph.agent import start_input
 from review import ReviewConsole
 from tests.conftest import CLEAR, THEN_SEQUENCE, THREE_SHAPES
-from tests.helpers import APPROVE, batch, reject
+from tests.helpers import APPROVE, batch, outside_saver, reject, store_query
 
 
 @pytest.fixture
 def outside_graph(console: ReviewConsole) -> Iterator[Any]:
-    """A plain LangGraph client on the same file, with its own connection (no console involved)."""
-    conn = sqlite3.connect(console.db_path, check_same_thread=False, timeout=30)
-    yield build_graph(SqliteSaver(conn))
-    conn.close()
+    """A plain LangGraph client on the same store, with its own connection (no console involved)."""
+    with outside_saver(console.settings.db) as saver:
+        yield build_graph(saver)
 
 
 def _decided(console: ReviewConsole) -> list[tuple[str, str, str]]:
@@ -154,17 +151,16 @@ def test_progress_events_are_for_display_and_the_result_comes_from_state(console
     assert job.events(since=len(texts)) == []
 
 
-def test_decisions_are_saved_in_the_console_table_with_args(console: ReviewConsole, db_path: Path) -> None:
+def test_decisions_are_saved_in_the_console_table_with_args(console: ReviewConsole, db_path: Path | str) -> None:
     job = console.start_run(THEN_SEQUENCE)
     rows = job.result(timeout=30).new_pending
     console.submit(batch(rows, {"create_circle": APPROVE}), reviewer="dave")
-    conn = sqlite3.connect(db_path)
-    saved = conn.execute(
+    saved = store_query(  # read back from a connection of its own: what was committed
+        db_path,
         "SELECT thread_id, interrupt_id, reviewer, tool, decision_type, args_before, args_after, status "
-        "FROM review_decisions"
-    ).fetchall()
-    conn.close()
-    assert saved == [
+        "FROM review_decisions",
+    )
+    assert [tuple(row) for row in saved] == [
         (
             job.thread_id,
             rows[0].interrupt_id,

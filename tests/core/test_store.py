@@ -12,7 +12,7 @@ import pytest
 from review import ReviewConsole, Settings, StoreError, resolve_db_path
 from review.settings import DEFAULT_DB
 from review.storage import open_storage
-from tests.conftest import THREE_SHAPES
+from tests.conftest import THREE_SHAPES, sqlite_only
 from tests.helpers import APPROVE, batch
 
 
@@ -115,11 +115,11 @@ def test_an_empty_file_is_only_made_a_database_by_a_command_that_creates(tmp_pat
         store.close()
 
 
-def test_a_postgres_url_is_a_clear_error_not_a_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unknown_url_scheme_is_a_clear_error_not_a_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(StoreError, match="postgresql:// databases are not supported"):
-        ReviewConsole.open("postgresql://kim@localhost:5432/review")
-    assert not (tmp_path / "postgresql:").exists()
+    with pytest.raises(StoreError, match=r"mysql:// databases are not supported; use a SQLite file path or a post"):
+        ReviewConsole.open("mysql://kim@localhost:3306/review")
+    assert not (tmp_path / "mysql:").exists()
 
 
 def test_create_false_refuses_a_missing_file_and_creates_nothing(tmp_path: Path) -> None:
@@ -182,6 +182,7 @@ def _make_read_only(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(backend, "_writable", lambda target: False)
 
 
+@sqlite_only
 def test_pending_show_and_audit_work_on_a_read_only_store_and_deciding_says_why_not(
     db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -204,6 +205,7 @@ def test_pending_show_and_audit_work_on_a_read_only_store_and_deciding_says_why_
     assert db_path.read_bytes() == before
 
 
+@sqlite_only
 def test_the_cli_reads_a_read_only_store_and_refuses_decide_with_exit_2(
     db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -57,7 +57,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 @dataclass(frozen=True)
 class Server:
     url: str
-    db: Path
+    db: Path  # a SQLite file, or (a replica on PostgreSQL) the database's URL
     effect_log: Path
     log: Path
     env: dict[str, str]
@@ -96,13 +96,14 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def serve(workdir: Path, log: Path) -> Iterator[Server]:
-    """`streamlit run app.py` on a free port of 127.0.0.1 with its own database in `workdir`, until the block ends."""
+def serve(workdir: Path, log: Path, db: str | None = None) -> Iterator[Server]:
+    """`streamlit run app.py` on a free port of 127.0.0.1 with its own database in `workdir` (or `db`, e.g. a
+    postgresql:// URL several servers share), until the block ends."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
-        "REVIEW_DB": str(workdir / "review.sqlite"),
+        "REVIEW_DB": db or str(workdir / "review.sqlite"),
         "CANVAS_EFFECT_LOG": str(workdir / "effects.jsonl"),
         "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
         "PYTHONUNBUFFERED": "1",
@@ -135,7 +136,8 @@ def serve(workdir: Path, log: Path) -> Iterator[Server]:
             if time.monotonic() > deadline:
                 pytest.fail(f"streamlit not healthy after {START_TIMEOUT_S} s:\n{log.read_text()[-3000:]}")
             time.sleep(0.1)  # polling a health endpoint, not synchronising with the page
-        yield Server(url, Path(env["REVIEW_DB"]), Path(env["CANVAS_EFFECT_LOG"]), log, env)
+        where: Any = env["REVIEW_DB"] if db else Path(env["REVIEW_DB"])
+        yield Server(url, where, Path(env["CANVAS_EFFECT_LOG"]), log, env)
     finally:
         _stop(process)
 
