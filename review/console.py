@@ -2,35 +2,47 @@
 
 from __future__ import annotations
 
+import json
 import os
+import threading
 from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from review.agent import AgentSpec, allowed_types, load_agent
-from review.audit import AuditEntry, list_decisions, to_csv
+from review.audit import AuditEntry, entry_from_row, list_decisions, to_csv
 from review.contract import BatchResult, DecisionRequest, PendingInterrupt, ThreadOutcome
-from review.inbox import Inbox
-from review.leases import Leases
+from review.inbox import Inbox, listing_reader
+from review.leases import Leases, now_iso
 from review.recovery import Recovery, Sweeper
 from review.runner import RunJob, Runner
 from review.settings import Settings
 from review.storage import Storage, open_storage
 from review.submit import BatchHandle, submit_batch
-from review.threads import ThreadRun, ThreadView, list_threads, thread_runs, view_thread
+from review.threads import (
+    ThreadInfo,
+    ThreadRun,
+    ThreadView,
+    list_threads,
+    read_thread_infos,
+    thread_runs,
+    view_thread,
+)
 
 
 class ReviewConsole:
     """An open store, the agent's compiled graph over it, the inbox cache, the worker and recovery."""
 
-    def __init__(self, storage: Storage, agent: AgentSpec, settings: Settings) -> None:
+    def __init__(self, storage: Storage, agent: AgentSpec, settings: Settings, *, reader: str | None = None) -> None:
         self.settings = settings
         self.storage = storage
         self.agent = agent
         self.graph = agent.build_graph(storage.saver)
         self.tools = {tool.name: tool for tool in agent.tools}
-        self.inbox = Inbox(storage, self.graph)
+        self.inbox = Inbox(storage, self.graph, reader=reader)
+        self._infos: dict[str, ThreadInfo] = {}  # a thread's request and start never change
+        self._infos_lock = threading.Lock()
         self.leases = Leases(storage, settings.lease_seconds)
         self.runner = Runner(storage, self.graph, self.inbox, self.leases)
         self.recovery = Recovery(storage, self.runner, self.leases)
@@ -56,9 +68,11 @@ class ReviewConsole:
         if db is not None:
             settings = replace(settings, db=str(db))
         spec = agent if agent is not None and not isinstance(agent, str) else load_agent(agent or settings.agent)
+        # Saved listings are shared between processes reviewing the same agent spec (an import path).
+        reference = (agent or settings.agent) if agent is None or isinstance(agent, str) else None
         storage = open_storage(settings, create=create, allowed_types=allowed_types(spec))
         try:
-            console = cls(storage, spec, settings)
+            console = cls(storage, spec, settings, reader=listing_reader(reference) if reference else None)
         except BaseException:
             storage.close()
             raise
@@ -99,6 +113,54 @@ class ReviewConsole:
     def pending(self, thread_id: str | None = None) -> list[PendingInterrupt]:
         """Every pending interrupt (or one thread's), re-reading only threads that changed."""
         return self.inbox.rows(thread_id)
+
+    def change_token(self) -> str:
+        """Changes whenever anything the Inbox shows may have changed, in any process (a cheap query)."""
+        return self.storage.change_token()
+
+    def failures(self) -> dict[tuple[str, str], AuditEntry]:
+        """Rows whose latest decision failed (the tool or the run raised), by (thread_id, row_id).
+
+        Such a row is pending again; the entry says who decided it, when, and the error.
+        """
+        return {(e.thread_id, e.row_id): e for e in map(entry_from_row, self.storage.last_failures())}
+
+    def thread_infos(self, thread_ids: Iterable[str]) -> dict[str, ThreadInfo]:
+        """Each thread's request (its first human message) and start time, read once per thread."""
+        wanted = list(dict.fromkeys(thread_ids))
+        with self._infos_lock:
+            missing = [t for t in wanted if t not in self._infos]
+        if missing:
+            found = read_thread_infos(self.storage, missing)
+            with self._infos_lock:
+                self._infos.update(found)
+        with self._infos_lock:
+            return {t: self._infos[t] for t in wanted if t in self._infos}
+
+    def draft(self, reviewer: str) -> dict[str, dict[str, Any]]:
+        """The unsent decisions `reviewer` left (row key -> entry), kept across reloads and restarts."""
+        out: dict[str, dict[str, Any]] = {}
+        for key, text in self.storage.draft(reviewer).items():
+            try:
+                entry = json.loads(text)
+            except ValueError:
+                continue
+            if isinstance(entry, dict):
+                out[key] = entry
+        return out
+
+    def save_draft(self, reviewer: str, changes: dict[str, dict[str, Any] | None]) -> None:
+        """Keep (or, with None, forget) some of `reviewer`'s unsent decisions. Nothing is kept when read-only."""
+        if self.storage.read_only or not changes:
+            return
+        self.storage.save_draft(
+            reviewer,
+            {
+                key: None if entry is None else json.dumps(entry, sort_keys=True, default=str)
+                for key, entry in changes.items()
+            },
+            now_iso(),
+        )
 
     def runs(self) -> list[ThreadRun]:
         """Runs in progress or cut short (e.g. "run interrupted, continuing")."""

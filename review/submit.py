@@ -13,8 +13,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-
-from langchain_core.tools import BaseTool
+from typing import TYPE_CHECKING
 
 from review.contract import (
     BatchResult,
@@ -35,6 +34,9 @@ from review.leases import now_iso
 from review.runner import RunJob, Runner
 from review.storage import Holder, NewDecision, Storage, StoreError
 from review.validation import InvalidDecision, validate_decision
+
+if TYPE_CHECKING:
+    from langchain_core.tools import BaseTool
 
 
 @dataclass
@@ -177,6 +179,7 @@ def _claim(
             args_after=to_json(decision.args_after) if decision.args_after is not None else None,
             message=decision.message,
             reviewer=reviewer,
+            raised_at=row.raised_at,
         )
         for row, decision in rows
     ]

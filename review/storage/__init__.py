@@ -9,8 +9,7 @@ Interrupt, Command, datetimes...) and the types the agent declares are revived.
 from __future__ import annotations
 
 from collections.abc import Iterable
-
-from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+from typing import TYPE_CHECKING
 
 from review.settings import Settings
 from review.storage.base import (
@@ -18,20 +17,27 @@ from review.storage.base import (
     LEASE_TOKEN_KEY,
     Changes,
     Claim,
+    HeadWrites,
     Holder,
     LeaseLost,
     LeaseRow,
     NewDecision,
     Storage,
     StoreError,
+    TaskWrite,
+    ThreadStart,
 )
 from review.storage.sqlite import SqliteStorage, open_sqlite
+
+if TYPE_CHECKING:
+    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
 __all__ = [
     "HOLDING",
     "LEASE_TOKEN_KEY",
     "Changes",
     "Claim",
+    "HeadWrites",
     "Holder",
     "LeaseLost",
     "LeaseRow",
@@ -39,6 +45,8 @@ __all__ = [
     "SqliteStorage",
     "Storage",
     "StoreError",
+    "TaskWrite",
+    "ThreadStart",
     "open_storage",
     "restricted_serde",
 ]
@@ -46,12 +54,24 @@ __all__ = [
 
 def restricted_serde(allowed: Iterable[tuple[str, ...] | type] = ()) -> JsonPlusSerializer:
     """A serializer that revives only LangGraph's safe types plus `allowed` ((module, name) or classes)."""
+    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
     extra = tuple(allowed)
     return JsonPlusSerializer(allowed_msgpack_modules=extra or None)
 
 
-def open_storage(settings: Settings, *, create: bool, allowed_types: Iterable[tuple[str, ...] | type] = ()) -> Storage:
-    """Open the store `settings.db` names; only `create` makes a new one. Raises StoreError with the reason."""
+def open_storage(
+    settings: Settings,
+    *,
+    create: bool,
+    allowed_types: Iterable[tuple[str, ...] | type] = (),
+    light: bool = False,
+) -> Storage:
+    """Open the store `settings.db` names; only `create` makes a new one. Raises StoreError with the reason.
+
+    `light`: only the console's tables, LangGraph's saver made on first use (to read the saved listing).
+    """
+    allowed = tuple(allowed_types)
     target = settings.db.strip()
     if "://" in target:
         scheme = target.split("://", 1)[0]
@@ -60,5 +80,6 @@ def open_storage(settings: Settings, *, create: bool, allowed_types: Iterable[tu
         settings.db_path,
         create=create,
         busy_timeout=settings.busy_timeout_seconds,
-        serde=restricted_serde(allowed_types),
+        serde=lambda: restricted_serde(allowed),
+        light=light,
     )
