@@ -166,8 +166,9 @@ class ReviewConsole:
         """Runs in progress or cut short (e.g. "run interrupted, continuing")."""
         return thread_runs(self.storage.leases(), self.leases.abandoned)
 
-    def thread(self, thread_id: str) -> ThreadView:
-        return view_thread(self.graph, self.inbox, thread_id)
+    def thread(self, thread_id: str, *, timeline: bool = True) -> ThreadView:
+        """One thread from its checkpoints; `timeline=False` skips the checkpoint history (the Inbox's pane)."""
+        return view_thread(self.graph, self.inbox, thread_id, history=50 if timeline else 0)
 
     def threads(self, limit: int = 200) -> list[str]:
         return list_threads(self.storage, limit)

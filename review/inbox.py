@@ -41,7 +41,7 @@ INTERRUPT = "__interrupt__"
 CONTROL_WRITES = frozenset({"__interrupt__", "__resume__", "__error__", "__error_source_node__"})
 NULL_TASK_ID = "00000000-0000-0000-0000-000000000000"
 PUSH_PATH = "~__pregel_push"  # task paths of Send tasks; they run (and list) before pull tasks
-ROWS_FORMAT = 1  # bump when PendingInterrupt or rows_from_interrupt change: saved listings are then ignored
+ROWS_FORMAT = 2  # bump when PendingInterrupt or rows_from_interrupt change: saved listings are then ignored
 
 
 def listing_reader(agent: str) -> str:
@@ -105,10 +105,13 @@ def rows_from_head(head: HeadWrites, loads: Callable[[tuple[str, bytes]], Any]) 
 def rows_to_json(rows: Sequence[PendingInterrupt]) -> str | None:
     """Rows as saved in the listing; None when JSON would not give them back exactly (then nothing is saved)."""
     try:
-        text = json.dumps([row.to_dict() for row in rows], ensure_ascii=False, sort_keys=True)
+        text = json.dumps([row.to_dict() for row in rows], ensure_ascii=False)
     except (TypeError, ValueError):
         return None
-    return text if rows_from_json(text) == list(rows) else None
+    back = rows_from_json(text)
+    # Equal rows AND the same text again: a value JSON changes (a tuple, a key order) is not saved.
+    same = back == list(rows) and json.dumps([row.to_dict() for row in back], ensure_ascii=False) == text
+    return text if same else None
 
 
 def rows_from_json(text: str) -> list[PendingInterrupt]:

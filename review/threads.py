@@ -85,7 +85,7 @@ def view_thread(graph: Any, inbox: Inbox, thread_id: str, *, history: int = 50) 
             next=tuple(s.next),
             interrupts=len(s.interrupts),
         )
-        for s in (graph.get_state_history(config, limit=history) if exists else [])
+        for s in (graph.get_state_history(config, limit=history) if exists and history > 0 else [])
     ]
     return ThreadView(thread_id, exists, values, messages, inbox.read(thread_id) if exists else [], timeline)
 
