@@ -1,10 +1,15 @@
-"""Audit: the decision log (who decided what, when, with the arguments before and after), as a table and CSV."""
+"""Audit: the decision log (who decided what, when, with the arguments before and after): charts, the key
+columns in a table, every field of the row picked, and the CSV."""
+
+from datetime import UTC, datetime
 
 import streamlit as st
 
+from ui.charts import decisions_chart, waits_chart
 from ui.console import get_console
+from ui.format import md_escape, thread_label, unique_labels
 from ui.sidebar import page_frame
-from ui.threads import audit_frame
+from ui.threads import audit_detail, audit_frame, decisions_over_time
 
 page_frame("Audit")
 console = get_console()
@@ -16,8 +21,34 @@ reviewer = st.selectbox(
     "Reviewer", [None, *reviewers], format_func=lambda name: "All reviewers" if name is None else name
 )
 shown = [entry for entry in entries if reviewer is None or entry.reviewer == reviewer]
-st.caption(f"{len(shown)} decision(s), newest first.")
-st.dataframe(audit_frame(shown), hide_index=True)
+if shown:
+    frame = decisions_over_time(shown)
+    by_type, by_reviewer, waits = st.columns(3)
+    by_type.altair_chart(decisions_chart(frame, "decision"), width="stretch")
+    by_reviewer.altair_chart(decisions_chart(frame, "reviewer"), width="stretch")
+    waits.altair_chart(waits_chart(frame), width="stretch")
+now = datetime.now(UTC)
+infos = console.thread_infos({entry.thread_id for entry in shown})
+labels = unique_labels({t: thread_label(t, info.request, info.started_at, now) for t, info in infos.items()})
+st.caption(f"{len(shown)} decision(s), newest first. Pick a row to see all of it.")
+picked = st.dataframe(
+    audit_frame(shown, labels),
+    hide_index=True,
+    on_select="rerun",
+    selection_mode="single-row",
+    key="audit_table",
+)
+rows = picked.selection.rows if picked is not None else []
+if rows and rows[0] < len(shown):
+    entry = shown[rows[0]]
+    with st.container(border=True):
+        title = f"{md_escape(entry.tool or '(unknown payload)')}** · {md_escape(entry.decision)}"
+        st.markdown(f"**{title} · {md_escape(entry.status)}")
+        for name, value in audit_detail(entry):
+            if value:
+                left, right = st.columns([1, 4])
+                left.caption(name)
+                right.text(value)
 st.download_button(
     "Download CSV",
     data=console.audit_csv(reviewer=reviewer),

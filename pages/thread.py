@@ -1,10 +1,13 @@
-"""Thread: one thread's canvas, conversation, pending rows and checkpoint timeline, read from its checkpoints."""
+"""Thread: one thread's canvas, conversation (with each reviewer decision where it happened), pending rows and
+checkpoint timeline, read from its checkpoints."""
+
+from datetime import UTC, datetime
 
 import streamlit as st
 
 from ui.canvas import canvas_html
 from ui.console import get_console
-from ui.format import md_escape, short_id
+from ui.format import frozen_labels, md_escape, thread_label, unique_labels
 from ui.sidebar import INBOX, NEW_RUN, page_frame
 from ui.threads import conversation, pending_frame, shapes_frame, timeline_frame
 
@@ -21,14 +24,25 @@ if not threads:
     st.stop()
 
 wanted = st.query_params.get("thread") or state.get("thread_id")
+if wanted and wanted not in threads and console.thread(wanted, timeline=False).exists:
+    threads = [wanted, *threads]  # an older thread named in the URL
+now = datetime.now(UTC)
+infos = console.thread_infos(threads)
+live = {
+    t: thread_label(t, infos[t].request if t in infos else None, infos[t].started_at if t in infos else None, now)
+    for t in threads
+}
+labels = frozen_labels(state.setdefault("thread_picker_names", {}), unique_labels(live))
 selected = st.selectbox(
     "Thread",
     threads,
     index=threads.index(wanted) if wanted in threads else 0,
-    format_func=short_id,
+    format_func=lambda t: labels.get(t, t),
+    help="Threads by their request and age; the id is below",
 )
 state["thread_id"] = selected
 st.query_params["thread"] = selected
+st.caption(f"Thread id: {md_escape(selected)}")
 
 view = console.thread(selected)
 canvas_column, shapes_column = st.columns([3, 2])
@@ -47,7 +61,7 @@ else:
     st.caption("Nothing pending in this thread.")
 
 st.subheader("Conversation")
-for line in conversation(view.messages):
+for line in conversation(view.messages, console.audit(thread_id=selected)):
     with st.chat_message(line.role, avatar=line.avatar):
         st.caption(md_escape(line.caption))
         if line.text:

@@ -9,11 +9,12 @@ beyond LangGraph's safe ones, which the restricted checkpoint serializer may the
 from __future__ import annotations
 
 import importlib
-from typing import Any, Protocol
-
-from langchain_core.tools import BaseTool
+from typing import TYPE_CHECKING, Any, Protocol
 
 from review.settings import DEFAULT_AGENT
+
+if TYPE_CHECKING:  # a type hint only: importing langchain_core.tools pulls in langsmith
+    from langchain_core.tools import BaseTool
 
 
 class AgentSpec(Protocol):

@@ -42,6 +42,8 @@ AUDIT_FIELDS = (
     "warning",
     "batch_id",
     "attempt_id",
+    "tool_call_id",
+    "raised_at",
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -72,40 +74,46 @@ class AuditEntry:
     recovered_from: str | None
     warning: str | None
     batch_id: str
+    tool_call_id: str | None = None
+    raised_at: str | None = None  # when the interrupt was raised (None for decisions logged before v3)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
+def entry_from_row(row: dict[str, Any]) -> AuditEntry:
+    """An entry from one row of `Storage.decisions()` (or `last_failures()`)."""
+    return AuditEntry(
+        attempt_id=row["attempt_id"],
+        decided_at=row["decided_at"],
+        reviewer=row["reviewer"],
+        identity=row.get("identity") or row["reviewer"],
+        issuer=row.get("issuer"),
+        verification=row.get("verification") or "unverified",
+        co_signers=row.get("co_signers"),
+        thread_id=row["thread_id"],
+        row_id=row["row_id"],
+        interrupt_id=row["interrupt_id"],
+        tool=row["tool"],
+        decision=row["decision_type"],
+        args_before=_json(row["args_before"]),
+        args_after=_json(row["args_after"]),
+        message=row["message"],
+        status=row["status"],
+        applied_at=row["applied_at"],
+        error=row["error"],
+        rerun=bool(row["rerun"]),
+        recovered_from=row["recovered_from"],
+        warning=row.get("warning"),
+        batch_id=row["batch_id"],
+        tool_call_id=row.get("tool_call_id"),
+        raised_at=row.get("raised_at"),
+    )
+
+
 def list_decisions(storage: Storage, *, reviewer: str | None = None, thread_id: str | None = None) -> list[AuditEntry]:
     """Recorded attempts, newest first, optionally of one reviewer or one thread."""
-    return [
-        AuditEntry(
-            attempt_id=row["attempt_id"],
-            decided_at=row["decided_at"],
-            reviewer=row["reviewer"],
-            identity=row["identity"] or row["reviewer"],
-            issuer=row["issuer"],
-            verification=row["verification"] or "unverified",
-            co_signers=row["co_signers"],
-            thread_id=row["thread_id"],
-            row_id=row["row_id"],
-            interrupt_id=row["interrupt_id"],
-            tool=row["tool"],
-            decision=row["decision_type"],
-            args_before=_json(row["args_before"]),
-            args_after=_json(row["args_after"]),
-            message=row["message"],
-            status=row["status"],
-            applied_at=row["applied_at"],
-            error=row["error"],
-            rerun=bool(row["rerun"]),
-            recovered_from=row["recovered_from"],
-            warning=row["warning"],
-            batch_id=row["batch_id"],
-        )
-        for row in storage.decisions(reviewer=reviewer, thread_id=thread_id)
-    ]
+    return [entry_from_row(row) for row in storage.decisions(reviewer=reviewer, thread_id=thread_id)]
 
 
 def csv_cell(value: Any) -> str:

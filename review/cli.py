@@ -10,13 +10,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from review.console import ReviewConsole
-from review.contract import DecisionRequest
+from review.contract import DecisionRequest, PendingInterrupt
 from review.identity import Reviewer
-from review.settings import Settings
+from review.settings import Settings, graphs_key
 from review.storage import StoreError
+
+if TYPE_CHECKING:
+    from review.console import ReviewConsole
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -49,7 +51,14 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _emit(value: Any) -> None:
-    json.dump(value, sys.stdout, indent=2, ensure_ascii=False, default=str)
+    """JSON on stdout, indented by 2; orjson (a LangGraph dependency) writes 3,000 rows ~10x faster."""
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover - orjson comes with langgraph
+        json.dump(value, sys.stdout, indent=2, ensure_ascii=False, default=str)
+        sys.stdout.write("\n")
+        return
+    sys.stdout.write(orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS, default=str).decode())
     sys.stdout.write("\n")
 
 
@@ -86,6 +95,16 @@ def main(argv: list[str] | None = None) -> int:
             return _fail("the batch is empty: nothing was sent")
     try:
         settings = Settings.from_env(db=args.db, graph=args.graph, config=args.config, policy=args.policy)
+    except ValueError as exc:
+        return _fail(str(exc))
+    if args.command == "pending":
+        saved = _saved_pending(settings, args.thread)
+        if saved is not None:
+            _emit([row.to_dict() for row in saved])
+            return 0
+    from review.console import ReviewConsole  # LangGraph and the agent: only past this point
+
+    try:
         # Only `start` may create a database: a typo in --db must not look like an empty inbox.
         console = ReviewConsole.open(settings=settings, create=args.command == "start")
     except (StoreError, ValueError) as exc:
@@ -96,6 +115,32 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(str(exc))
     finally:
         console.close()
+
+
+def _saved_pending(settings: Settings, thread_id: str | None) -> list[PendingInterrupt] | None:
+    """The listing as a console last saved it, when every paused thread is unchanged since: no graph,
+    no LangGraph import. None sends the caller the full way (which reads and saves what changed)."""
+    from review.inbox import listing_reader, saved_listing
+    from review.policy import load_policy
+    from review.storage import open_storage
+
+    try:
+        policy = load_policy(settings.policy)
+    except ValueError:
+        return None  # the full way reports why
+    if policy.auto_approve or policy.deadlines:
+        return None  # rules act when the console opens: the full way applies them first
+
+    try:
+        storage = open_storage(settings, create=False, light=True)
+    except (StoreError, ValueError):
+        return None  # the full way reports why
+    try:
+        return saved_listing(storage, listing_reader(graphs_key(settings)), thread_id)
+    except StoreError:
+        return None
+    finally:
+        storage.close()
 
 
 def _run(console: ReviewConsole, args: argparse.Namespace, batch: list[DecisionRequest]) -> int:

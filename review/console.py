@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import threading
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -12,32 +14,44 @@ from typing import Any
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
 from review.agent import AgentSpec, allowed_types, load_agent
-from review.audit import AuditEntry, list_decisions, to_csv
+from review.audit import AuditEntry, entry_from_row, list_decisions, to_csv
 from review.contract import BatchResult, DecisionRequest, PendingInterrupt, ThreadOutcome
 from review.graphs import GraphSet, LoadedGraph, attach, read_config, resolve_target
 from review.identity import Reviewer, as_reviewer
-from review.inbox import Inbox
-from review.leases import Leases
+from review.inbox import Inbox, listing_reader
+from review.leases import Leases, now_iso
 from review.policy import load_policy
 from review.recovery import Recovery, Sweeper
 from review.runner import RunJob, Runner
-from review.settings import Settings
+from review.settings import Settings, graphs_key
 from review.storage import ChangeToken, Storage, open_storage
 from review.submit import BatchHandle, submit_batch
-from review.threads import ThreadRun, ThreadView, list_threads, thread_runs, view_thread
+from review.threads import (
+    ThreadInfo,
+    ThreadRun,
+    ThreadView,
+    list_threads,
+    read_thread_infos,
+    thread_runs,
+    view_thread,
+)
 
 
 class ReviewConsole:
     """An open store, the agent's compiled graph over it, the inbox cache, the worker and recovery."""
 
-    def __init__(self, storage: Storage, graphs: list[LoadedGraph], settings: Settings) -> None:
+    def __init__(
+        self, storage: Storage, graphs: list[LoadedGraph], settings: Settings, *, reader: str | None = None
+    ) -> None:
         self.settings = settings
         self.storage = storage
         self.graphs = GraphSet(graphs, storage.thread_graph)
         _allow_graph_types(storage, graphs)
         self.graph = self.graphs.default.graph  # the default graph (the only one, most of the time)
         self.tools = self.graphs.default.tools
-        self.inbox = Inbox(storage, self.graphs)
+        self.inbox = Inbox(storage, self.graphs, reader=reader)
+        self._infos: dict[str, ThreadInfo] = {}  # a thread's request and start never change
+        self._infos_lock = threading.Lock()
         self.leases = Leases(storage, settings.lease_seconds)
         self.runner = Runner(storage, self.graphs, self.inbox, self.leases)
         self.recovery = Recovery(storage, self.runner, self.leases)
@@ -76,7 +90,9 @@ class ReviewConsole:
                 graphs = [attach(spec, storage.saver, settings.agent, getattr(spec, "name", "agent"))]
             else:
                 graphs = [attach(obj, storage.saver, target, graph_id) for graph_id, target, obj in targets]
-            console = cls(storage, graphs, settings)
+            # Saved listings are shared between processes that load the same graphs (import paths).
+            reference = graphs_key(settings) if agent is None or isinstance(agent, str) else None
+            console = cls(storage, graphs, settings, reader=listing_reader(reference) if reference else None)
         except BaseException:
             storage.close()
             raise
@@ -140,12 +156,62 @@ class ReviewConsole:
         """Block until `change_token()` differs from `token`, or `timeout` seconds; returns the new token."""
         return self.storage.wait_for_change(token, timeout)
 
+    def inbox_token(self) -> str:
+        """Changes whenever anything the Inbox shows may have changed, in any process (a cheap query)."""
+        return self.storage.inbox_token()
+
+    def failures(self) -> dict[tuple[str, str], AuditEntry]:
+        """Rows whose latest decision failed (the tool or the run raised), by (thread_id, row_id).
+
+        Such a row is pending again; the entry says who decided it, when, and the error.
+        """
+        return {(e.thread_id, e.row_id): e for e in map(entry_from_row, self.storage.last_failures())}
+
+    def thread_infos(self, thread_ids: Iterable[str]) -> dict[str, ThreadInfo]:
+        """Each thread's request (its first human message) and start time, read once per thread."""
+        wanted = list(dict.fromkeys(thread_ids))
+        with self._infos_lock:
+            missing = [t for t in wanted if t not in self._infos]
+        if missing:
+            found = read_thread_infos(self.storage, missing)
+            with self._infos_lock:
+                self._infos.update(found)
+        with self._infos_lock:
+            return {t: self._infos[t] for t in wanted if t in self._infos}
+
+    def draft(self, reviewer: str) -> dict[str, dict[str, Any]]:
+        """The unsent decisions `reviewer` left (row key -> entry), kept across reloads and restarts."""
+        out: dict[str, dict[str, Any]] = {}
+        for key, text in self.storage.draft(reviewer).items():
+            try:
+                entry = json.loads(text)
+            except ValueError:
+                continue
+            if isinstance(entry, dict):
+                out[key] = entry
+        return out
+
+    def save_draft(self, reviewer: str, changes: dict[str, dict[str, Any] | None]) -> None:
+        """Keep (or, with None, forget) some of `reviewer`'s unsent decisions. Nothing is kept when read-only."""
+        if self.storage.read_only or not changes:
+            return
+        self.storage.save_draft(
+            reviewer,
+            {
+                key: None if entry is None else json.dumps(entry, sort_keys=True, default=str)
+                for key, entry in changes.items()
+            },
+            now_iso(),
+        )
+
     def runs(self) -> list[ThreadRun]:
         """Runs in progress or cut short (e.g. "run interrupted, continuing")."""
         return thread_runs(self.storage.leases(), self.leases.abandoned)
 
-    def thread(self, thread_id: str) -> ThreadView:
-        return view_thread(self.graphs.for_thread(thread_id)[0].graph, self.inbox, thread_id)
+    def thread(self, thread_id: str, *, timeline: bool = True) -> ThreadView:
+        """One thread from its checkpoints; `timeline=False` skips the checkpoint history (the Inbox's pane)."""
+        graph = self.graphs.for_thread(thread_id)[0].graph
+        return view_thread(graph, self.inbox, thread_id, history=50 if timeline else 0)
 
     def threads(self, limit: int = 200) -> list[str]:
         return list_threads(self.storage, limit)

@@ -48,9 +48,22 @@ class PendingInterrupt:
         return (self.thread_id, self.row_id)
 
     def to_dict(self) -> dict[str, Any]:
-        row = asdict(self)
-        row["allowed_decisions"] = list(self.allowed_decisions)
-        return row
+        """The row as JSON-ready fields (`args` is shared, not copied: treat it as read-only)."""
+        return {
+            "thread_id": self.thread_id,
+            "row_id": self.row_id,
+            "interrupt_id": self.interrupt_id,
+            "tool_call_id": self.tool_call_id,
+            "tool": self.tool,
+            "args": self.args,
+            "description": self.description,
+            "allowed_decisions": list(self.allowed_decisions),
+            "raised_at": self.raised_at,
+            "payload_kind": self.payload_kind,
+            "graph_id": self.graph_id,
+            "blocked": self.blocked,
+            "warning": self.warning,
+        }
 
 
 @dataclass(frozen=True)

@@ -10,17 +10,146 @@ thread (the submit's validation, the resume's "still pending?" check, the thread
 without decoding the checkpoint again, and a refresh does not re-read a thread that this process
 already read at its current `seq` (the rows a resume left pending). A remembered read is never
 newer truth than a fresh one could be: any write to the thread bumps `seq`, which forces a re-read.
+
+Two things make a refresh cheap without changing what it lists:
+- the changed threads are read in ONE query of their head checkpoints' pending writes
+  (`Storage.head_writes`), decoding only the `__interrupt__` values, instead of a `get_state` each;
+  a thread the fast read cannot vouch for (writes without a task path, an unknown encoding) falls
+  back to `get_state`;
+- every read is saved with its `seq` (`Storage.save_listing`), so a new process (a CLI call, a
+  restarted server) lists unchanged threads from the saved rows without building the graph. A saved
+  entry is keyed by the code that made it (`listing_reader`): another agent spec, LangGraph version
+  or row contract ignores it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import threading
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 from review.contract import PendingInterrupt, rows_from_interrupt
-from review.graphs import GraphSet
 from review.layout import last_tool_calls, layout_warnings
-from review.storage import Storage
+from review.storage import HeadWrites, Storage, StoreError
+
+if TYPE_CHECKING:  # importing graphs brings LangGraph in: the saved listing's reader must not need it
+    from review.graphs import GraphSet
+
+# LangGraph's write channels and the id of the null task (langgraph._internal._constants; a test
+# checks they still match): a task that wrote anything but these has finished, and its interrupt
+# is answered.
+INTERRUPT = "__interrupt__"
+CONTROL_WRITES = frozenset({"__interrupt__", "__resume__", "__error__", "__error_source_node__"})
+NULL_TASK_ID = "00000000-0000-0000-0000-000000000000"
+PUSH_PATH = "~__pregel_push"  # task paths of Send tasks; they run (and list) before pull tasks
+ROWS_FORMAT = 3  # bump when PendingInterrupt or rows_from_interrupt change: saved listings are then ignored
+
+
+def listing_reader(agent: str) -> str:
+    """The code version a saved listing belongs to: the agent spec, LangGraph's versions, the row format."""
+    parts = [agent, f"rows={ROWS_FORMAT}"]
+    parts += [f"{package}={_version(package)}" for package in ("langgraph", "langgraph_checkpoint")]
+    return "|".join(parts)
+
+
+def _version(distribution: str) -> str:
+    """An installed distribution's version from its .dist-info folder name (importlib.metadata costs ~25 ms)."""
+    import sys
+    from pathlib import Path
+
+    for folder in sys.path:
+        found = sorted(Path(folder or ".").glob(f"{distribution}-*.dist-info")) if folder.endswith("-packages") else []
+        if found:
+            return found[-1].name[len(distribution) + 1 : -len(".dist-info")]
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return "?"
+
+
+def rows_from_head(head: HeadWrites, loads: Callable[[tuple[str, bytes]], Any]) -> list[PendingInterrupt] | None:
+    """The pending rows of a thread from its head checkpoint's writes, as `get_state().interrupts` lists them.
+
+    A task's interrupt is pending while the task has no output write. Tasks are taken in LangGraph's
+    order (Send tasks by their path, then pull tasks by node name). None when the writes cannot be
+    read this way (a task path missing), or when the rows need the thread's state: a pull task's
+    interrupt (the #6624 layout check reads the AI message) or a batched request (its tool call
+    ids come from the AI message); the caller reads the thread with `get_state` instead.
+    """
+    tasks: dict[str, tuple[str, list[tuple[str, bytes]], bool]] = {}
+    for write in head.writes:
+        if write.task_id == NULL_TASK_ID:
+            continue
+        path, interrupts, finished = tasks.get(write.task_id, (write.task_path, [], False))
+        if write.channel == INTERRUPT:
+            if write.value is None:
+                return None
+            interrupts = [write.value]  # the latest question of the task (a fixed write slot)
+        elif write.channel not in CONTROL_WRITES:
+            finished = True
+        tasks[write.task_id] = (path, interrupts, finished)
+    waiting = [(path, interrupts) for path, interrupts, finished in tasks.values() if interrupts and not finished]
+    if any(not path or not path.startswith(PUSH_PATH) for path, _ in waiting):
+        return None
+    waiting.sort(key=lambda item: (not item[0].startswith(PUSH_PATH), item[0]))
+    rows: list[PendingInterrupt] = []
+    for _, interrupts in waiting:
+        for serialized in interrupts:
+            value = loads(serialized)
+            for item in value if isinstance(value, (list, tuple)) else [value]:
+                if isinstance(item.value, dict) and "action_requests" in item.value:
+                    return None
+                rows += rows_from_interrupt(
+                    head.thread_id, item.id, item.value, getattr(item, "response_schema", None), head.created_at
+                )
+    return rows
+
+
+def rows_to_json(rows: Sequence[PendingInterrupt]) -> str | None:
+    """Rows as saved in the listing; None when JSON would not give them back exactly (then nothing is saved)."""
+    try:
+        text = json.dumps([row.to_dict() for row in rows], ensure_ascii=False)
+    except (TypeError, ValueError):
+        return None
+    back = rows_from_json(text)
+    # Equal rows AND the same text again: a value JSON changes (a tuple, a key order) is not saved.
+    same = back == list(rows) and json.dumps([row.to_dict() for row in back], ensure_ascii=False) == text
+    return text if same else None
+
+
+def rows_from_json(text: str) -> list[PendingInterrupt]:
+    return [
+        PendingInterrupt(**{**item, "allowed_decisions": tuple(item["allowed_decisions"])}) for item in json.loads(text)
+    ]
+
+
+def sort_listing(by_thread: Iterable[Sequence[PendingInterrupt]]) -> list[PendingInterrupt]:
+    """The inbox order: threads by the time their rows were raised (oldest first), rows in thread order."""
+    threads = sorted(
+        (rows for rows in by_thread if rows), key=lambda rows: (rows[0].raised_at or "", rows[0].thread_id)
+    )
+    return [row for rows in threads for row in rows]
+
+
+def saved_listing(storage: Storage, reader: str, thread_id: str | None = None) -> list[PendingInterrupt] | None:
+    """Every pending row from the saved listing, without LangGraph; None unless every paused thread's
+    saved entry is as new as the thread (then the caller reads the changed threads the full way)."""
+    changes = storage.changes_since(0)
+    saved = storage.listing(f"{reader}|feed={changes.generation}")
+    by_thread: list[list[PendingInterrupt]] = []
+    for changed_id, seq in changes.changed:
+        if changed_id not in changes.paused or (thread_id is not None and changed_id != thread_id):
+            continue
+        entry = saved.get(changed_id)
+        if entry is None or entry[0] != seq:
+            return None
+        by_thread.append(rows_from_json(entry[1]))
+    return sort_listing(by_thread)
 
 
 def read_state(graphs: GraphSet, thread_id: str) -> list[PendingInterrupt]:
@@ -44,6 +173,13 @@ def read_snapshot(graphs: GraphSet, thread_id: str) -> tuple[list[PendingInterru
     return rows, tuple(snapshot.next), head
 
 
+def with_graph(graphs: GraphSet, thread_id: str, rows: list[PendingInterrupt]) -> list[PendingInterrupt]:
+    """Rows read from head writes, given their thread's graph (and why it may not be decided here)."""
+    loaded, blocked = graphs.for_thread(thread_id)
+    graph_id = loaded.graph_id if blocked is None else graphs.named(thread_id)
+    return [replace(row, graph_id=graph_id, blocked=blocked) for row in rows]
+
+
 @dataclass(frozen=True, slots=True)
 class _Known:
     """What the inbox knows of one thread: read at `seq`; `from_state` unless only the prefilter decided."""
@@ -56,9 +192,10 @@ class _Known:
 class Inbox:
     """Per-process cache of pending rows, kept equal to checkpoint state by `refresh()`."""
 
-    def __init__(self, storage: Storage, graphs: GraphSet) -> None:
+    def __init__(self, storage: Storage, graphs: GraphSet, *, reader: str | None = None) -> None:
         self._storage = storage
         self._graphs = graphs
+        self._reader = reader  # saves (and on a cold start, uses) the persisted listing when given
         self._refreshing = threading.Lock()  # one refresh at a time; reads never wait for one
         self._lock = threading.Lock()  # guards the fields below; held only briefly
         self._seq = 0
@@ -67,7 +204,9 @@ class Inbox:
         self._rows: dict[str, tuple[PendingInterrupt, ...]] = {}  # paused threads only
         self._listing: list[PendingInterrupt] | None = None  # `_rows` flattened, oldest first
         self.last_reread = 0  # changed threads seen by the last refresh (for benchmarks and tests)
-        self.last_state_reads = 0  # of which decoded with get_state (the rest: prefilter or already read)
+        self.last_state_reads = 0  # of which decoded (head writes or get_state; the rest: prefilter, already read)
+        self.last_get_state = 0  # of those, read with get_state (the fast read could not vouch for them)
+        self.last_saved_hits = 0  # paused threads taken from the saved listing (cold start)
 
     def refresh(self) -> int:
         """Re-read the threads changed since the last refresh; return how many changed."""
@@ -81,24 +220,79 @@ class Inbox:
             self._generation = changes.generation
             changed, paused, top = changes.changed, changes.paused, changes.top
             found: list[tuple[str, _Known]] = []
-            reads = 0
             with self._lock:
                 known = [(thread_id, seq, self._known.get(thread_id)) for thread_id, seq in changed]
+                cold = not self._known
+            to_read: dict[str, int] = {}
+            already: list[tuple[str, _Known]] = []  # read at this seq by `read` (a submit, a run): saved as is
             for thread_id, seq, before in known:
                 if before is not None and before.seq >= seq and (before.from_state or thread_id not in paused):
+                    if before.from_state and before.seq == seq:
+                        already.append((thread_id, before))
                     continue  # read already at this seq (or later) by `read`
                 if thread_id in paused:
-                    reads += 1
-                    found.append((thread_id, _Known(seq, tuple(read_state(self._graphs, thread_id)), True)))
+                    to_read[thread_id] = seq
                 else:
                     found.append((thread_id, _Known(seq, (), False)))
+            reader = f"{self._reader}|feed={changes.generation}" if self._reader else None
+            hits = self._from_saved(reader, to_read, found) if cold and reader and to_read else 0
+            decoded, by_state = self._read_many(to_read, found)
             with self._lock:
                 for thread_id, entry in found:
                     self._remember(thread_id, entry)
                 self._seq = top
+            if reader:
+                self._save(reader, found + already, decoded | {thread_id for thread_id, _ in already})
             self.last_reread = len(changed)
-            self.last_state_reads = reads
+            self.last_state_reads = len(decoded)
+            self.last_get_state = by_state
+            self.last_saved_hits = hits
             return len(changed)
+
+    def _from_saved(self, reader: str, to_read: dict[str, int], found: list[tuple[str, _Known]]) -> int:
+        """Take unchanged threads from the saved listing (a new process); they leave `to_read`."""
+        try:
+            saved = self._storage.listing(reader)
+        except StoreError:
+            return 0
+        hits = 0
+        for thread_id, seq in list(to_read.items()):
+            entry = saved.get(thread_id)
+            if entry is not None and entry[0] == seq:
+                found.append((thread_id, _Known(seq, tuple(rows_from_json(entry[1])), True)))
+                del to_read[thread_id]
+                hits += 1
+        return hits
+
+    def _read_many(self, to_read: dict[str, int], found: list[tuple[str, _Known]]) -> tuple[set[str], int]:
+        """Read these paused threads: their head writes in one query, `get_state` for the rest."""
+        if not to_read:
+            return set(), 0
+        heads = self._storage.head_writes(list(to_read))
+        loads = self._storage.saver.serde.loads_typed
+        by_state = 0
+        for thread_id, seq in to_read.items():
+            head = heads.get(thread_id)
+            rows = rows_from_head(head, loads) if head is not None else None
+            if rows is None:
+                rows = read_state(self._graphs, thread_id)
+                by_state += 1
+            else:
+                rows = with_graph(self._graphs, thread_id, rows)
+            found.append((thread_id, _Known(seq, tuple(rows), True)))
+        return set(to_read), by_state
+
+    def _save(self, reader: str, found: list[tuple[str, _Known]], decoded: set[str]) -> None:
+        """Save what this refresh read (threads no longer paused leave the saved listing)."""
+        if self._storage.read_only:
+            return
+        entries = [
+            (thread_id, entry.seq, rows_to_json(entry.rows) if entry.rows else None)
+            for thread_id, entry in found
+            if thread_id in decoded or not entry.rows
+        ]
+        with contextlib.suppress(StoreError):  # a full or locked disk: the listing is only a shortcut
+            self._storage.save_listing(reader, entries)
 
     def read(self, thread_id: str) -> list[PendingInterrupt]:
         """One thread's rows from its latest checkpoint; decoded only if it changed since this inbox read it."""
@@ -131,8 +325,7 @@ class Inbox:
             if thread_id is not None:
                 return list(self._rows.get(thread_id, ()))
             if self._listing is None:
-                threads = sorted(self._rows.values(), key=lambda rows: (rows[0].raised_at or "", rows[0].thread_id))
-                self._listing = [row for rows in threads for row in rows]
+                self._listing = sort_listing(self._rows.values())
             return list(self._listing)
 
     def forget(self) -> None:

@@ -98,3 +98,10 @@ class Settings:
 def resolve_db_path(db: str | os.PathLike[str] | None = None) -> Path:
     """`db` if given, else REVIEW_DB, else data/review.sqlite."""
     return Settings.from_env(db=str(db) if db is not None else None).db_path
+
+
+def graphs_key(settings: Settings) -> str:
+    """What names the graphs a console loads (a saved listing is only good for the same ones)."""
+    if settings.config:
+        return f"config={settings.config}"
+    return f"graph={settings.graph}" if settings.graph else settings.agent

@@ -202,6 +202,7 @@ def _claim(
             issuer=reviewer.issuer,
             verification=reviewer.verification,
             approvals=policy.approvals(row.tool),
+            raised_at=row.raised_at,
         )
         for row, decision in rows
     ]

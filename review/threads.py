@@ -85,9 +85,53 @@ def view_thread(graph: Any, inbox: Inbox, thread_id: str, *, history: int = 50) 
             next=tuple(s.next),
             interrupts=len(s.interrupts),
         )
-        for s in (graph.get_state_history(config, limit=history) if exists else [])
+        for s in (graph.get_state_history(config, limit=history) if exists and history > 0 else [])
     ]
     return ThreadView(thread_id, exists, values, messages, inbox.read(thread_id) if exists else [], timeline)
+
+
+@dataclass(frozen=True)
+class ThreadInfo:
+    """What names a thread for people: its request (the first human message) and when it started."""
+
+    thread_id: str
+    request: str
+    started_at: str | None
+
+
+def read_thread_infos(storage: Storage, thread_ids: list[str]) -> dict[str, ThreadInfo]:
+    """Request and start time of each thread, from its first checkpoint's input writes (one query)."""
+    starts = storage.thread_starts(thread_ids)
+    loads = storage.saver.serde.loads_typed if starts else None
+    infos = {}
+    for thread_id, start in starts.items():
+        request = ""
+        for channel, serialized in start.inputs:
+            if channel != "messages" or loads is None:
+                continue
+            try:
+                value = loads(serialized)
+            except Exception:  # an input this process cannot decode: the thread is named by its id
+                continue
+            request = first_human_text(value if isinstance(value, list) else [value])
+            if request:
+                break
+        infos[thread_id] = ThreadInfo(thread_id, request, start.created_at)
+    return infos
+
+
+def first_human_text(messages: list[Any]) -> str:
+    """The text of the first human message of a list of messages (objects or dicts); '' when none."""
+    for message in messages:
+        kind = getattr(message, "type", None) or (
+            message.get("type") or message.get("role") if isinstance(message, dict) else None
+        )
+        if kind in ("human", "user"):
+            content = getattr(message, "content", None) if not isinstance(message, dict) else message.get("content")
+            if isinstance(content, list):  # content blocks
+                content = " ".join(str(b.get("text", "")) if isinstance(b, dict) else str(b) for b in content)
+            return str(content or "").strip()
+    return ""
 
 
 def list_threads(storage: Storage, limit: int = 200) -> list[str]:

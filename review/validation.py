@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from langchain_core.tools import BaseTool
 from pydantic import BaseModel, ValidationError
 
 from review.contract import MAX_MESSAGE_CHARS, Decision, PendingInterrupt, clip
+
+if TYPE_CHECKING:
+    from langchain_core.tools import BaseTool
 
 
 class InvalidDecision(ValueError):

@@ -5,6 +5,10 @@ shapes are plain elements drawn with CSS (a round box, a box, a clipped box). Ev
 is escaped, and a colour is used only when it is a known name or `#rrggbb` (anything else draws
 gray), so a state value can never become markup or CSS. Each shape element carries `data-shape-id`,
 `data-kind` and `data-fill` (the colour drawn), which the browser tests read.
+
+A preview (ui/preview.py) marks shapes with `preview`: "new" (drawn if the decisions are applied:
+ghosted, dashed outline, "new" under the id) or "removed" (an approved clear_canvas removes it:
+faded, the id struck through); the element then also carries `data-preview`.
 """
 
 from __future__ import annotations
@@ -41,13 +45,21 @@ def safe_colour(value: Any) -> str:
     return colour if colour in COLOUR_NAMES or _HEX.match(colour) else FALLBACK_COLOUR
 
 
-def canvas_html(shapes: Iterable[Mapping[str, Any]]) -> str:
+_PREVIEW_STYLE = {
+    "new": ";opacity:0.5;outline:3px dashed #2f6f8f;outline-offset:4px",
+    "removed": ";opacity:0.2",
+}
+_PREVIEW_CAPTION = {"new": "(new)", "removed": "(removed)"}
+
+
+def canvas_html(shapes: Iterable[Mapping[str, Any]], *, label: str | None = None) -> str:
     """The shapes left to right (wrapping), each with its id below; a note when the canvas is empty."""
     shapes = list(shapes)
-    label = f"Canvas with {len(shapes)} shape(s)" if shapes else "Empty canvas"
+    label = label or (f"Canvas with {len(shapes)} shape(s)" if shapes else "Empty canvas")
     cells = [_cell(shape) for shape in shapes] or [
         '<p style="margin:0;color:#5b6770;font-size:14px">The canvas is empty</p>'
     ]
+    label = escape(label, quote=True)
     return f'<div data-testid="canvas" role="img" aria-label="{label}" style="{_FRAME}">{"".join(cells)}</div>'
 
 
@@ -55,13 +67,23 @@ def _cell(shape: Mapping[str, Any]) -> str:
     shape_id = escape(str(shape.get("shape_id", "")), quote=True)
     kind = str(shape.get("kind", ""))
     colour = safe_colour(shape.get("color"))
+    preview = shape.get("preview") if shape.get("preview") in _PREVIEW_STYLE else None
     style = f"width:{SIZE}px;height:{SIZE}px;box-sizing:border-box;background:{colour};" + _SHAPE_STYLE.get(
         kind, _UNKNOWN_STYLE
     )
+    marker = f' data-preview="{preview}"' if preview else ""
+    if preview and kind != "triangle":
+        style += _PREVIEW_STYLE[preview]
     element = (
-        f'<div data-shape-id="{shape_id}" data-kind="{escape(kind, quote=True)}" data-fill="{colour}" '
+        f'<div data-shape-id="{shape_id}" data-kind="{escape(kind, quote=True)}" data-fill="{colour}"{marker} '
         f'style="{style}"></div>'
     )
     if kind == "triangle":  # an outline that follows the clipped edge, so a white triangle still shows
-        element = f'<div style="filter:drop-shadow(0 0 1.5px {_OUTLINE})">{element}</div>'
-    return f'<figure style="{_CELL}">{element}<figcaption style="{_LABEL}">{shape_id}</figcaption></figure>'
+        extra = _PREVIEW_STYLE[preview] if preview else ""
+        element = f'<div style="filter:drop-shadow(0 0 1.5px {_OUTLINE}){extra}">{element}</div>'
+    caption = shape_id
+    if preview == "new":
+        caption = f'{shape_id} <span style="color:#2f6f8f">{_PREVIEW_CAPTION[preview]}</span>'
+    elif preview == "removed":
+        caption = f"<s>{shape_id}</s> {_PREVIEW_CAPTION[preview]}"
+    return f'<figure style="{_CELL}">{element}<figcaption style="{_LABEL}">{caption}</figcaption></figure>'

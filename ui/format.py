@@ -7,7 +7,19 @@ from datetime import UTC, datetime
 
 from review.editing import format_args
 
-__all__ = ["format_args", "format_time", "format_waiting", "md_escape", "parse_time", "plural", "short_id"]
+__all__ = [
+    "clip_text",
+    "format_args",
+    "format_time",
+    "format_waiting",
+    "md_escape",
+    "parse_time",
+    "plural",
+    "request_words",
+    "short_id",
+    "thread_label",
+    "unique_labels",
+]
 
 SHORT_ID_CHARS = 8
 # Markdown punctuation that could start a link, emphasis, a heading, a list, a table, a formula...
@@ -17,6 +29,58 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$:])")
 def short_id(value: str | None) -> str:
     """The first 8 characters of an id, as shown in tables and summaries."""
     return (value or "")[:SHORT_ID_CHARS]
+
+
+def clip_text(text: str, limit: int) -> str:
+    """`text` on one line, cut to `limit` characters with an ellipsis."""
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: max(1, limit - 1)].rstrip() + "…"
+
+
+def request_words(request: str, limit: int = 34) -> str:
+    """The first words of a request, cut at a word boundary: `Create a red circle c1, a blue…`."""
+    flat = " ".join(str(request or "").split())
+    if len(flat) <= limit:
+        return flat
+    cut = flat[: limit - 1]
+    if " " in cut[limit // 2 :]:
+        cut = cut[: cut.rfind(" ")]
+    return cut.rstrip(" ,;:.") + "…"
+
+
+def coarse_age(seconds: float) -> str:
+    """An age to name things by: `12s`, `3m`, `2h`, `4d` (it changes rarely, so labels stay put)."""
+    total = max(0, int(seconds))
+    for size, unit in ((86400, "d"), (3600, "h"), (60, "m")):
+        if total >= size:
+            return f"{total // size}{unit}"
+    return f"{total}s"
+
+
+def thread_label(thread_id: str, request: str | None, started_at: str | None, now: datetime) -> str:
+    """How a thread is named for people: its request's first words and its age (`… · 3m`); the id if no request."""
+    words = request_words(request or "") or f"thread {short_id(thread_id)}"
+    since = parse_time(started_at)
+    return f"{words} · {coarse_age((now - since).total_seconds())}" if since else words
+
+
+def unique_labels(labels: dict[str, str]) -> dict[str, str]:
+    """Labels made distinct: a name two threads share gets each thread's short id (`… · #1a2b3c4d`)."""
+    counts: dict[str, int] = {}
+    for text in labels.values():
+        counts[text] = counts.get(text, 0) + 1
+    return {key: f"{text} · #{short_id(key)}" if counts[text] > 1 else text for key, text in labels.items()}
+
+
+def frozen_labels(frozen: dict[str, str], live: dict[str, str]) -> dict[str, str]:
+    """Labels for widget options: each thread keeps the first label it was shown with.
+
+    Streamlit keeps a select widget's value as the option's shown text, so a label whose age moved
+    on (`· 3m` -> `· 4m`) would drop the reviewer's choice; `frozen` (session state) remembers them.
+    """
+    for key, text in live.items():
+        frozen.setdefault(key, text)
+    return {key: frozen[key] for key in live}
 
 
 def plural(count: int, word: str, many: str | None = None) -> str:

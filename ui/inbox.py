@@ -6,11 +6,18 @@ POSITION (`edited_rows`), so every run translates them through the keys of the f
 rendered (`fold_edits`), and the editor is keyed by the ordered keys it shows (`editor_key`): when
 rows are added, removed or reordered the editor starts afresh under a new key, rendered from the
 draft, so no positional edit can land on another row.
+
+Beside the decisions, a row has a state for the filters (waiting for review, last attempt failed, run
+in progress) and a status cell that says, in this order, what the last submit did to it, that its
+last decision failed (the error, who decided, when), that its thread is running, or which decisions
+it allows. Columns come decision-first, so a laptop shows every row's decision, edited arguments,
+message and status without scrolling sideways; the long text lives in the detail pane.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,13 +26,17 @@ from typing import Any
 import pandas as pd
 
 from review import BatchResult, PendingInterrupt
+from review.audit import AuditEntry
 from review.editing import format_args, parse_edited_args
-from ui.format import format_time, plural, short_id, waiting_since
+from ui.format import clip_text, format_time, plural, short_id, waiting_since
 
-COLUMNS = ("thread", "tool", "arguments", "waiting", "decision", "edited arguments", "message", "status")
-READ_ONLY = ("thread", "tool", "arguments", "waiting", "status")
+COLUMNS = ("tool", "decision", "edited arguments", "message", "status", "arguments", "thread", "waiting")
+READ_ONLY = ("tool", "status", "arguments", "thread", "waiting")
 DECISIONS = ("approve", "edit", "reject")
 EDITOR_KEY_PREFIX = "inbox_editor_"
+WAITING, FAILED, RUNNING = "waiting for review", "last attempt failed", "run in progress"
+ROW_STATES = (WAITING, FAILED, RUNNING)
+SENDING = "sending…"
 
 # Session-state keys of the Inbox page (tests drive the editor through STATE_EDITOR_KEY).
 STATE_DRAFT = "inbox_draft"  # {row_key: entry}
@@ -34,8 +45,12 @@ STATE_RENDERED = "inbox_rendered_keys"  # row keys of that editor's frame, in or
 STATE_GENERATION = "inbox_generation"  # bumped when the draft changes outside the editor
 STATE_STATUS = "inbox_status"  # {row_key: text} from the last submit
 STATE_REPORT = "inbox_report"  # SubmitReport of the last submit (or gate warning)
+STATE_BATCH = "inbox_batch"  # InFlight: a submitted batch whose resumes are still running
+STATE_DRAFT_OWNER = "inbox_draft_owner"  # the reviewer whose stored draft was merged into this session's
+STATE_SELECTED = "inbox_selected"  # row key shown in the detail pane
 TOOL_FILTER = "inbox_tool_filter"
 THREAD_FILTER = "inbox_thread_filter"
+STATE_FILTER = "inbox_state_filter"
 
 # Editable column -> field of a draft entry.
 _FIELDS = {"decision": "decision", "edited arguments": "edited", "message": "message"}
@@ -114,12 +129,48 @@ def sync_draft(draft: Draft, rows: Iterable[PendingInterrupt]) -> Draft:
     return synced
 
 
+@dataclass(frozen=True)
+class RowContext:
+    """What the store says about the rows beyond the checkpoint: thread names, failures, running threads."""
+
+    labels: dict[str, str] = field(default_factory=dict)  # thread_id -> readable name, its age now
+    names: dict[str, str] = field(default_factory=dict)  # thread_id -> the name widgets show (kept stable)
+    failures: dict[str, AuditEntry] = field(default_factory=dict)  # row key -> its latest, failed, attempt
+    running: set[str] = field(default_factory=set)  # thread ids with a run on (or being recovered)
+    sending: set[str] = field(default_factory=set)  # row keys of this session's batch still resuming
+
+    def label(self, thread_id: str) -> str:
+        return self.labels.get(thread_id) or short_id(thread_id)
+
+    def name(self, thread_id: str) -> str:
+        """The thread as a widget option shows it: the label first shown in this session."""
+        return self.names.get(thread_id) or self.label(thread_id)
+
+
+def row_state(row: PendingInterrupt, context: RowContext) -> str:
+    """The row's state for the filters: its last attempt failed, its thread runs, or it waits for review."""
+    if row_key(row) in context.failures:
+        return FAILED
+    if row.thread_id in context.running:
+        return RUNNING
+    return WAITING
+
+
 def filter_rows(
-    rows: Iterable[PendingInterrupt], tools: Sequence[str] = (), threads: Sequence[str] = ()
+    rows: Iterable[PendingInterrupt],
+    tools: Sequence[str] = (),
+    threads: Sequence[str] = (),
+    states: Sequence[str] = (),
+    context: RowContext | None = None,
 ) -> list[PendingInterrupt]:
-    """Rows whose tool and thread are among the chosen ones (an empty choice keeps all)."""
+    """Rows whose tool, thread and state are among the chosen ones (an empty choice keeps all)."""
+    context = context or RowContext()
     return [
-        row for row in rows if (not tools or tool_label(row) in tools) and (not threads or row.thread_id in threads)
+        row
+        for row in rows
+        if (not tools or tool_label(row) in tools)
+        and (not threads or row.thread_id in threads)
+        and (not states or row_state(row, context) in states)
     ]
 
 
@@ -134,22 +185,48 @@ def arguments_text(row: PendingInterrupt) -> str:
     return f"(no arguments) {row.description}".strip()
 
 
-def build_frame(rows: Sequence[PendingInterrupt], draft: Draft, status: dict[str, str], now: datetime) -> pd.DataFrame:
+def failure_text(entry: AuditEntry) -> str:
+    """`failed: <error> (alice, 2025-01-01 12:00:00 UTC)`: what a failed last attempt says in the table."""
+    return f"failed: {entry.error or 'unknown error'} ({entry.reviewer}, {format_time(entry.decided_at)})"
+
+
+def status_text(row: PendingInterrupt, status: dict[str, str], context: RowContext) -> str:
+    """The status cell: this session's last submit, else a failed last attempt, a running thread, the rules."""
+    key = row_key(row)
+    if key in context.sending:
+        return SENDING
+    if status.get(key):
+        return status[key]
+    if key in context.failures:
+        return failure_text(context.failures[key])
+    if row.thread_id in context.running:
+        return RUNNING
+    return _default_status(row)
+
+
+def build_frame(
+    rows: Sequence[PendingInterrupt],
+    draft: Draft,
+    status: dict[str, str],
+    now: datetime,
+    context: RowContext | None = None,
+) -> pd.DataFrame:
     """The editor's frame: one row per pending interrupt, the draft's decisions merged in."""
+    context = context or RowContext()
     records = []
     for row in rows:
         key = row_key(row)
         entry = draft.get(key) or new_entry(row)
         records.append(
             {
-                "thread": short_id(row.thread_id),
                 "tool": tool_label(row),
-                "arguments": arguments_text(row),
-                "waiting": waiting_since(row.raised_at, now),
                 "decision": entry["decision"],
                 "edited arguments": entry["edited"],
                 "message": entry["message"],
-                "status": status.get(key) or _default_status(row),
+                "status": status_text(row, status, context),
+                "arguments": arguments_text(row),
+                "thread": context.label(row.thread_id),
+                "waiting": waiting_since(row.raised_at, now),
             }
         )
     # Every column is text, whatever the cells hold: a stable schema keeps the editor's identity (and
@@ -165,15 +242,79 @@ def _default_status(row: PendingInterrupt) -> str:
     return ""
 
 
-def apply_bulk(draft: Draft, keys: Iterable[str], decision: str) -> Draft:
-    """Set `decision` on the given rows (the shown ones); other rows and typed text are untouched."""
+def apply_bulk(draft: Draft, keys: Iterable[str], decision: str, skip: Iterable[str] = ()) -> Draft:
+    """Set `decision` on the given rows (the shown ones) but those in `skip` (rows whose last attempt
+    failed: sending them again must be the reviewer's explicit choice); other rows are untouched."""
     if decision not in DECISIONS:
         raise ValueError(f"unknown decision {decision!r}")
+    skipped = set(skip)
     updated = {key: dict(entry) for key, entry in draft.items()}
     for key in keys:
-        if key in updated:
+        if key in updated and key not in skipped:
             updated[key]["decision"] = decision
     return updated
+
+
+def retry_entry(entry: dict[str, Any], failure: AuditEntry) -> dict[str, Any]:
+    """The draft entry that sends a failed attempt's decision again (its type, edited arguments, message)."""
+    retried = {**entry, "decision": failure.decision, "edited": "", "message": ""}
+    if failure.decision == "edit" and failure.args_after is not None:
+        retried["edited"] = json.dumps(failure.args_after, ensure_ascii=False)
+    if failure.decision == "reject":
+        retried["message"] = failure.message or ""
+    return retried
+
+
+def changed_keys(before: Draft, after: Draft) -> list[str]:
+    """Rows whose decision, edited arguments or message differ between two drafts (or that came or went)."""
+    fields = ("decision", "edited", "message")
+    keys = list(dict.fromkeys([*before, *after]))
+    return [
+        key
+        for key in keys
+        if key not in before
+        or key not in after
+        or any(before[key].get(name) != after[key].get(name) for name in fields)
+    ]
+
+
+def stored_changes(before: Draft, after: Draft) -> dict[str, dict[str, Any] | None]:
+    """What to write to the reviewer's stored draft: entries with intent, None for the ones that lost it."""
+    out: dict[str, dict[str, Any] | None] = {}
+    for key in changed_keys(before, after):
+        entry = after.get(key)
+        if entry is not None and has_intent(entry):
+            out[key] = entry
+        elif has_intent(before.get(key) or {}):
+            out[key] = None
+    return out
+
+
+def merge_stored(draft: Draft, stored: dict[str, dict[str, Any]]) -> Draft:
+    """The session's draft with the reviewer's stored entries added; what the session decided wins."""
+    merged = {key: dict(entry) for key, entry in draft.items()}
+    for key, entry in stored.items():
+        if not _valid_stored(entry):
+            continue
+        if key not in merged or not has_intent(merged[key]):
+            merged[key] = {**new_entry_fields(entry), **{k: entry.get(k) for k in ("decision", "edited", "message")}}
+    return merged
+
+
+def _valid_stored(entry: Any) -> bool:
+    return isinstance(entry, dict) and isinstance(entry.get("thread_id"), str) and isinstance(entry.get("row_id"), str)
+
+
+def new_entry_fields(entry: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "thread_id": entry["thread_id"],
+        "row_id": entry["row_id"],
+        "tool": entry.get("tool"),
+        "args": dict(entry.get("args") or {}),
+        "decision": None,
+        "edited": "",
+        "message": "",
+    }
 
 
 def decision_of(entry: dict[str, Any]) -> dict[str, Any] | None:
@@ -215,6 +356,7 @@ def plan_batch(
     draft: Draft,
     pending_keys: Iterable[str],
     recorded: Callable[[str], set[str]] = lambda thread_id: set(),
+    sending: Iterable[str] = (),
 ) -> BatchPlan:
     """Every decided row, as one batch.
 
@@ -225,9 +367,12 @@ def plan_batch(
     `recorded(thread_id)` gives the interrupt ids with a recorded decision in that thread.
     """
     pending = set(pending_keys)
+    in_flight = set(sending)  # sent by a batch still resuming: never twice
     plan = BatchPlan()
     recorded_by_thread: dict[str, set[str]] = {}
     for key, entry in draft.items():
+        if key in in_flight:
+            continue
         try:
             decision = decision_of(entry)
         except ValueError as exc:
@@ -257,40 +402,80 @@ def ready_count(draft: Draft) -> int:
 
 @dataclass
 class SubmitReport:
-    """What the page shows after a submit: a level, summary lines, row statuses, rows done with."""
+    """What the page shows after a submit: a total line first, then the lines worth reading, then
+    per-thread details (folded); row statuses, and rows done with (dropped from the draft)."""
 
     level: str  # success | warning | error | info
-    lines: list[str]
+    lines: list[str]  # lines[0] is the total
     status: dict[str, str] = field(default_factory=dict)
     done: list[str] = field(default_factory=list)  # row keys to drop from the draft
+    details: list[str] = field(default_factory=list)  # one line per thread, shown folded
+
+    @property
+    def total(self) -> str:
+        return self.lines[0] if self.lines else ""
 
 
-def report_invalid(errors: dict[str, str], draft: Draft, shown: Iterable[str]) -> SubmitReport:
-    """Nothing was sent: the count, and the errors of rows the reviewer cannot see in the table."""
-    shown = set(shown)
-    lines = [f"Nothing was sent: {len(errors)} row(s) need fixing"]
+def total_line(
+    applied: int, conflicts: int, refused: int, new: int, failed: int = 0, threads: int | None = None
+) -> str:
+    """`Applied 3 · conflicts 0 · refused 0 · new interrupts 1` (`· not applied N` when some failed)."""
+    parts = [f"Applied {applied}", f"conflicts {conflicts}", f"refused {refused}", f"new interrupts {new}"]
+    if failed:
+        parts.insert(3, f"not applied {failed}")
+    text = " · ".join(parts)
+    return f"{text} ({plural(threads, 'thread')})" if threads else text
+
+
+def row_text(entry: dict[str, Any], labels: dict[str, str] | None = None) -> str:
+    """`create_square(shape_id=q5, color=blue) in «Create an orange square…»`: a row named for the banner."""
+    labels = labels or {}
+    thread_id = entry.get("thread_id") or ""
+    args = clip_text(format_args(entry.get("args") or {}), 60)
+    return f"{entry.get('tool') or '(unknown payload)'}({args}) in «{labels.get(thread_id) or short_id(thread_id)}»"
+
+
+def report_invalid(
+    errors: dict[str, str], draft: Draft, shown: Iterable[str] = (), labels: dict[str, str] | None = None
+) -> SubmitReport:
+    """Nothing was sent: the total, then each refused row (its tool, arguments and thread) and the reason."""
+    lines = [f"{total_line(0, 0, len(errors), 0)} — nothing was sent: fix the refused row(s) and submit again"]
     for key, error in errors.items():
-        if key not in shown:
-            entry = draft.get(key, {})
-            lines.append(f"Thread {short_id(entry.get('thread_id'))}, {entry.get('tool')}: {error}")
+        lines.append(f"{row_text(draft.get(key, {}), labels)}: {error}")
     return SubmitReport("error", lines, status=dict(errors))
 
 
-def report_result(result: BatchResult, plan: BatchPlan, draft: Draft) -> SubmitReport:
-    """A submitted batch: refused whole (invalid), or one summary line per thread."""
+def report_result(
+    result: BatchResult,
+    plan: BatchPlan,
+    draft: Draft,
+    labels: dict[str, str] | None = None,
+    retried: Iterable[str] = (),
+) -> SubmitReport:
+    """A submitted batch: refused whole (invalid), or a total line, the lines worth reading, per-thread details."""
+    labels = labels or {}
     key_of = {(item["thread_id"], item["row_id"]): key for item, key in zip(plan.items, plan.keys, strict=True)}
 
     def key(thread_id: str, row_id: str) -> str:
         return key_of.get((thread_id, row_id), f"{thread_id}:{row_id}")
 
+    def thread_name(thread_id: str) -> str:
+        return f"«{labels.get(thread_id) or short_id(thread_id)}»"
+
     if result.invalid:
         errors = {key(e.thread_id, e.row_id): e.error for e in result.invalid}
-        return report_invalid(errors, draft, shown=key_of.values())
+        return report_invalid(errors, draft, shown=key_of.values(), labels=labels)
     status: dict[str, str] = {}
     done: list[str] = []
     lines: list[str] = []
+    details: list[str] = []
     level = "success"
+    applied = conflicts = new = failed = 0
     for thread_id, outcome in result.threads.items():
+        applied += len(outcome.applied)
+        conflicts += len(outcome.conflicts)
+        new += len(outcome.new_pending)
+        failed += len(outcome.failed)
         parts = [
             f"{len(outcome.applied)} applied",
             plural(len(outcome.conflicts), "conflict"),
@@ -298,39 +483,47 @@ def report_result(result: BatchResult, plan: BatchPlan, draft: Draft) -> SubmitR
         ]
         if outcome.failed:
             parts.append(f"{len(outcome.failed)} not applied")
-        line = f"Thread {short_id(thread_id)}: {', '.join(parts)}"
+        line = f"{thread_name(thread_id)} ({short_id(thread_id)}): {', '.join(parts)}"
         if outcome.error:
             line += f"; error: {outcome.error}"
+            lines.append(line)
             level = "error"
-        lines.append(line)
+        details.append(line)
         done.extend(key(thread_id, row_id) for row_id in outcome.applied)
         for conflict in outcome.conflicts:
             conflict_key = key(thread_id, conflict.row_id)
             text = f"already decided by {conflict.reviewer} at {format_time(conflict.decided_at)}"
             status[conflict_key] = text
             done.append(conflict_key)
-            lines.append(f"Thread {short_id(thread_id)}, {draft.get(conflict_key, {}).get('tool')}: {text}")
+            lines.append(f"{row_text(draft.get(conflict_key, {'thread_id': thread_id}), labels)}: {text}")
             if level == "success":
                 level = "warning"
         for row_id, reason in outcome.failed.items():  # pending again: the draft keeps the decision
             status[key(thread_id, row_id)] = reason
+            if not outcome.error:
+                lines.append(
+                    f"{row_text(draft.get(key(thread_id, row_id), {'thread_id': thread_id}), labels)}: {reason}"
+                )
             level = "error"
         for row_id in outcome.taken_over + outcome.unknown:  # recorded: recovery finishes them
             status[key(thread_id, row_id)] = "recorded; recovery is applying it"
             done.append(key(thread_id, row_id))
         if outcome.error:
-            applied = set(outcome.applied)
+            applied_rows = set(outcome.applied)
             for item, item_key in zip(plan.items, plan.keys, strict=True):
-                if item["thread_id"] == thread_id and item["row_id"] not in applied and item_key not in status:
+                if item["thread_id"] == thread_id and item["row_id"] not in applied_rows and item_key not in status:
                     status[item_key] = outcome.error
-    return SubmitReport(level, lines, status=status, done=done)
+    total = total_line(applied, conflicts, 0, new, failed, threads=len(result.threads))
+    retries = len(set(retried) & set(plan.keys))
+    if retries:
+        total += f" · {plural(retries, 'retry', 'retries')}"
+    return SubmitReport(level, [total, *lines], status=status, done=done, details=details)
 
 
-def report_dropped(dropped: Sequence[str], draft: Draft) -> list[str]:
+def report_dropped(dropped: Sequence[str], draft: Draft, labels: dict[str, str] | None = None) -> list[str]:
     """Lines for decided rows that were answered outside the console and so not sent."""
     return [
-        f"Thread {short_id(draft[key]['thread_id'])}, {draft[key].get('tool')}: no longer pending "
-        "(answered elsewhere); your decision was not sent"
+        f"{row_text(draft[key], labels)}: no longer pending (answered elsewhere); your decision was not sent"
         for key in dropped
         if key in draft
     ]

@@ -4,7 +4,11 @@ Streamlit runs each page file on its own (its `pages/` folder mechanism: app.py 
 pages/*.py are `/new_run`, `/thread`, `/audit`), so every page calls `page_frame(title)` first; a
 page opened straight from its URL gets the same sidebar as one reached by a link. Streamlit's own
 sidebar list (file names, the main page labelled "app") is hidden in .streamlit/config.toml
-(`client.showSidebarNavigation = false`) and `NAVIGATION` is drawn instead.
+(`client.showSidebarNavigation = false`) and `NAVIGATION` is drawn instead: one button per page,
+each with a keyboard shortcut (Alt+1..4; `st.page_link` takes none).
+
+The reviewer's name is also kept in the URL (`?reviewer=`), so a reload or a bookmark keeps it
+until sign-in replaces the name box; nothing else about the reviewer is stored in the browser.
 """
 
 from __future__ import annotations
@@ -13,26 +17,31 @@ from typing import NamedTuple
 
 import streamlit as st
 
-from ui.console import REVIEWER_KEY, db_label_setting, get_console
+from ui import keys
+from ui.console import REVIEWER_KEY, db_label_setting, get_console, reviewer_name
 from ui.format import md_escape
 
 APP_TITLE = "Review console"
 NEW_DATABASE_NOTE = "No database was at this path: a new, empty one was created."
+SIDEBAR_PX = 220  # narrow: a 1024 px laptop keeps ~640 px for the Inbox table
+REVIEWER_PARAM = "reviewer"
+INBOX_ONLY_STATE = ("inbox_report", "inbox_status")  # a submit's banner and row statuses stay on the Inbox
 
 
 class NavLink(NamedTuple):
-    """One page of the console in the sidebar: its script (relative to app.py), label and icon."""
+    """One page of the console in the sidebar: its script (relative to app.py), label, icon and shortcut."""
 
     page: str
     label: str
     icon: str
+    shortcut: str
 
 
 NAVIGATION = (
-    NavLink("app.py", "Inbox", ":material/inbox:"),
-    NavLink("pages/new_run.py", "New run", ":material/play_circle:"),
-    NavLink("pages/thread.py", "Thread", ":material/timeline:"),
-    NavLink("pages/audit.py", "Audit", ":material/history:"),
+    NavLink("app.py", "Inbox", ":material/inbox:", keys.PAGES[0]),
+    NavLink("pages/new_run.py", "New run", ":material/play_circle:", keys.PAGES[1]),
+    NavLink("pages/thread.py", "Thread", ":material/timeline:", keys.PAGES[2]),
+    NavLink("pages/audit.py", "Audit", ":material/history:", keys.PAGES[3]),
 )
 INBOX, NEW_RUN, THREAD, AUDIT = (link.page for link in NAVIGATION)
 
@@ -42,13 +51,42 @@ def page_frame(title: str) -> None:
 
     Call it first in every page file, before anything is drawn.
     """
-    st.set_page_config(page_title=f"{title} · {APP_TITLE}", page_icon=":material/fact_check:", layout="wide")
+    st.set_page_config(
+        page_title=f"{title} · {APP_TITLE}",
+        page_icon=":material/fact_check:",
+        layout="wide",
+        initial_sidebar_state=SIDEBAR_PX,
+    )
+    state = st.session_state
+    if title != "Inbox":
+        for key in INBOX_ONLY_STATE:
+            state.pop(key, None)
     with st.sidebar:
+        target = None
         for link in NAVIGATION:
-            st.page_link(link.page, label=link.label, icon=link.icon)
-        # Each page draws its own name box (a widget belongs to its page): "session" keeps the name typed
-        # on one page for the next.
+            here = link.label == title
+            if st.button(
+                link.label,
+                key=f"nav_{link.label.lower().replace(' ', '_')}",
+                icon=link.icon,
+                type="secondary" if here else "tertiary",
+                shortcut=link.shortcut,
+                help=keys.with_key(f"Go to {link.label}", link.shortcut),
+                width="stretch",
+            ):
+                target = link.page
+        if target is not None and target != _page_of(title):
+            st.switch_page(target)
+        # The name typed on one page stays for the next ("session"), and in the URL for a reload.
+        wanted = st.query_params.get(REVIEWER_PARAM)
+        if wanted and not state.get(REVIEWER_KEY):
+            state[REVIEWER_KEY] = wanted
         st.text_input("Reviewer name", key=REVIEWER_KEY, placeholder="Your name", persist_state="session")
+        name = reviewer_name()
+        if name and st.query_params.get(REVIEWER_PARAM) != name:
+            st.query_params[REVIEWER_PARAM] = name
+        elif not name and REVIEWER_PARAM in st.query_params:
+            del st.query_params[REVIEWER_PARAM]
         st.caption("Required before decisions are sent; stored with every decision.")
         st.caption(f"Database: {md_escape(db_label_setting())}")  # never a password
     console = get_console()  # a database that cannot be opened stops the page here, with the reason
@@ -56,3 +94,7 @@ def page_frame(title: str) -> None:
         st.sidebar.info(NEW_DATABASE_NOTE)
     for problem in console.health():  # a failing heartbeat or recovery sweep, a read-only database
         st.sidebar.warning(md_escape(problem))
+
+
+def _page_of(title: str) -> str | None:
+    return next((link.page for link in NAVIGATION if link.label == title), None)

@@ -12,7 +12,7 @@ from review import PendingInterrupt
 from review.audit import AuditEntry
 from review.editing import format_args
 from review.threads import ChatLine, TimelineEntry
-from ui.format import format_time, short_id
+from ui.format import format_time, parse_time, short_id
 
 
 @dataclass(frozen=True)
@@ -25,10 +25,46 @@ class ChatItem:
     text: str
 
 
-def conversation(messages: Iterable[ChatLine]) -> list[ChatItem]:
-    """Human, AI (with the tool calls it planned) and tool messages (results and rejections)."""
-    items = []
+def decision_text(entry: AuditEntry) -> str:
+    """One decision as the conversation tells it: who did what, the edit's change or the rejection's message."""
+    tool = entry.tool or "the tool call"
+    if entry.decision == "approve":
+        text = f"{entry.reviewer} approved {tool}"
+    elif entry.decision == "edit":
+        text = f"{entry.reviewer} edited {tool}: {args_change(entry.args_before or {}, entry.args_after or {})}"
+    elif entry.decision == "reject":
+        text = f"{entry.reviewer} rejected {tool}" + (f": “{entry.message}”" if entry.message else "")
+    else:
+        text = f"{entry.reviewer} decided {entry.decision} on {tool}"
+    if entry.status == "failed":
+        text += f" — failed: {entry.error or 'unknown error'}"
+    elif entry.status == "claimed":
+        text += " — being applied"
+    return text
+
+
+def args_change(before: Mapping[str, Any], after: Mapping[str, Any]) -> str:
+    """`color blue → yellow` for each argument an edit changed (or `no change`)."""
+    changes = [
+        f"{key} {format_args({key: before[key]})[len(key) + 1 :] if key in before else '(none)'} → "
+        f"{format_args({key: after[key]})[len(key) + 1 :] if key in after else '(removed)'}"
+        for key in dict.fromkeys([*before, *after])
+        if before.get(key) != after.get(key) or (key in before) != (key in after)
+    ]
+    return ", ".join(changes) or "no change"
+
+
+def conversation(messages: Iterable[ChatLine], decisions: Sequence[AuditEntry] = ()) -> list[ChatItem]:
+    """Human, AI (with the tool calls it planned) and tool messages (results and rejections), each
+    reviewer decision just before the tool message it led to (who, what, when); decisions whose tool
+    has not answered yet come last."""
+    by_call: dict[str, list[AuditEntry]] = {}
+    for entry in sorted(decisions, key=lambda e: (e.decided_at, e.attempt_id)):
+        by_call.setdefault(entry.tool_call_id or f"row:{entry.row_id}", []).append(entry)
+    items: list[ChatItem] = []
     for message in messages:
+        if message.type == "tool" and message.tool_call_id in by_call:
+            items += [_decision_item(entry) for entry in by_call.pop(message.tool_call_id)]
         if message.type == "human":
             items.append(ChatItem("user", None, "Prompt", message.content))
         elif message.type == "ai":
@@ -41,7 +77,15 @@ def conversation(messages: Iterable[ChatLine]) -> list[ChatItem]:
             items.append(ChatItem("tool", ":material/build:", f"{message.name or 'tool'} {outcome}", message.content))
         else:
             items.append(ChatItem(message.type or "other", ":material/notes:", message.type, message.content))
+    for rest in by_call.values():
+        items += [_decision_item(entry) for entry in rest]
     return items
+
+
+def _decision_item(entry: AuditEntry) -> ChatItem:
+    return ChatItem(
+        "reviewer", ":material/how_to_reg:", f"Review · {format_time(entry.decided_at)}", decision_text(entry)
+    )
 
 
 def shapes_frame(canvas: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
@@ -83,37 +127,77 @@ def timeline_frame(entries: Sequence[TimelineEntry]) -> pd.DataFrame:
     )
 
 
-AUDIT_COLUMNS = (
-    "reviewer",
-    "time",
-    "thread",
-    "tool",
-    "decision",
-    "args before",
-    "args after",
-    "message",
-    "status",
-    "error",
-)
+AUDIT_COLUMNS = ("time", "reviewer", "thread", "tool", "decision", "status")  # the key columns; the rest per row
 
 
-def audit_frame(entries: Sequence[AuditEntry]) -> pd.DataFrame:
-    """The decision log as the Audit page shows it (the CSV keeps full ids and JSON arguments)."""
+def audit_frame(entries: Sequence[AuditEntry], labels: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """The decision log's key columns, as the Audit page lists them (the CSV keeps every field)."""
+    labels = labels or {}
     return pd.DataFrame(
         [
             {
-                "reviewer": entry.reviewer,
                 "time": format_time(entry.decided_at),
-                "thread": short_id(entry.thread_id),
+                "reviewer": entry.reviewer,
+                "thread": labels.get(entry.thread_id) or short_id(entry.thread_id),
                 "tool": entry.tool,
                 "decision": entry.decision,
-                "args before": format_args(entry.args_before) if entry.args_before is not None else "",
-                "args after": format_args(entry.args_after) if entry.args_after is not None else "",
-                "message": entry.message or "",
                 "status": entry.status,
-                "error": entry.error or "",
             }
             for entry in entries
         ],
         columns=list(AUDIT_COLUMNS),
+    )
+
+
+def audit_detail(entry: AuditEntry) -> list[tuple[str, str]]:
+    """Every field of one decision, for the Audit page's row detail (arguments as readable text)."""
+    waited = _waited(entry)
+    return [
+        ("decided", f"{format_time(entry.decided_at)} by {entry.reviewer}"),
+        ("thread", entry.thread_id),
+        ("tool", f"{entry.tool or '(unknown payload)'} (call {entry.tool_call_id or '-'})"),
+        ("decision", entry.decision),
+        ("arguments before", format_args(entry.args_before) if entry.args_before is not None else ""),
+        ("arguments after", format_args(entry.args_after) if entry.args_after is not None else ""),
+        ("change", args_change(entry.args_before or {}, entry.args_after or {}) if entry.decision == "edit" else ""),
+        ("message", entry.message or ""),
+        ("status", entry.status + (f" at {format_time(entry.applied_at)}" if entry.applied_at else "")),
+        ("error", entry.error or ""),
+        ("waited", f"{waited:.1f} s before the decision" if waited is not None else "unknown"),
+        ("recovery", _recovery(entry)),
+        (
+            "ids",
+            f"interrupt {entry.interrupt_id}, row {entry.row_id}, batch {entry.batch_id}, attempt {entry.attempt_id}",
+        ),
+    ]
+
+
+def _recovery(entry: AuditEntry) -> str:
+    notes = []
+    if entry.recovered_from:
+        notes.append(f"taken over from {entry.recovered_from}")
+    if entry.rerun:
+        notes.append("re-sent after a crash (its tool may have run twice)")
+    return ", ".join(notes)
+
+
+def _waited(entry: AuditEntry) -> float | None:
+    raised, decided = parse_time(entry.raised_at), parse_time(entry.decided_at)
+    return (decided - raised).total_seconds() if raised and decided else None
+
+
+def decisions_over_time(entries: Sequence[AuditEntry]) -> pd.DataFrame:
+    """One row per decision for the Audit charts: when (UTC), type, reviewer, and seconds the interrupt waited."""
+    return pd.DataFrame(
+        [
+            {
+                "time": parse_time(entry.decided_at),
+                "decision": entry.decision,
+                "reviewer": entry.reviewer,
+                "waited_s": _waited(entry),
+                "status": entry.status,
+            }
+            for entry in entries
+        ],
+        columns=["time", "decision", "reviewer", "waited_s", "status"],
     )

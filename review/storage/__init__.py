@@ -12,8 +12,7 @@ the agent declares are revived.
 from __future__ import annotations
 
 from collections.abc import Iterable
-
-from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+from typing import TYPE_CHECKING
 
 from review.settings import Settings
 from review.storage.base import (
@@ -23,14 +22,20 @@ from review.storage.base import (
     ChangeToken,
     Claim,
     CoSigns,
+    HeadWrites,
     Holder,
     LeaseLost,
     LeaseRow,
     NewDecision,
     Storage,
     StoreError,
+    TaskWrite,
+    ThreadStart,
 )
 from review.storage.sqlite import SqliteStorage, open_sqlite
+
+if TYPE_CHECKING:
+    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
 __all__ = [
     "HOLDING",
@@ -39,6 +44,7 @@ __all__ = [
     "Changes",
     "Claim",
     "CoSigns",
+    "HeadWrites",
     "Holder",
     "LeaseLost",
     "LeaseRow",
@@ -46,6 +52,8 @@ __all__ = [
     "SqliteStorage",
     "Storage",
     "StoreError",
+    "TaskWrite",
+    "ThreadStart",
     "open_storage",
     "redact_url",
     "restricted_serde",
@@ -68,12 +76,24 @@ def redact_url(target: str) -> str:
 
 def restricted_serde(allowed: Iterable[tuple[str, ...] | type] = ()) -> JsonPlusSerializer:
     """A serializer that revives only LangGraph's safe types plus `allowed` ((module, name) or classes)."""
+    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
     extra = tuple(allowed)
     return JsonPlusSerializer(allowed_msgpack_modules=extra or None)
 
 
-def open_storage(settings: Settings, *, create: bool, allowed_types: Iterable[tuple[str, ...] | type] = ()) -> Storage:
-    """Open the store `settings.db` names; only `create` makes a new one. Raises StoreError with the reason."""
+def open_storage(
+    settings: Settings,
+    *,
+    create: bool,
+    allowed_types: Iterable[tuple[str, ...] | type] = (),
+    light: bool = False,
+) -> Storage:
+    """Open the store `settings.db` names; only `create` makes a new one. Raises StoreError with the reason.
+
+    `light`: only the console's tables, LangGraph's saver made on first use (to read the saved listing).
+    """
+    allowed = tuple(allowed_types)
     target = settings.db.strip()
     if "://" in target:
         if is_postgres_url(target):
@@ -92,5 +112,6 @@ def open_storage(settings: Settings, *, create: bool, allowed_types: Iterable[tu
         settings.db_path,
         create=create,
         busy_timeout=settings.busy_timeout_seconds,
-        serde=restricted_serde(allowed_types),
+        serde=lambda: restricted_serde(allowed),
+        light=light,
     )

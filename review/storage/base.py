@@ -15,11 +15,12 @@ The truth is still read by `changes_since`; a token only says when it is worth r
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
 
-from langgraph.checkpoint.base import BaseCheckpointSaver
+if TYPE_CHECKING:  # imported lazily: `python -m review pending` lists rows without loading LangGraph
+    from langgraph.checkpoint.base import BaseCheckpointSaver
 
 ChangeToken = tuple[int, int]
 
@@ -92,6 +93,7 @@ class NewDecision:
     message: str | None
     reviewer: str  # the name shown
     warning: str | None = None  # the unsafe-layout warning a forced decision was sent despite
+    raised_at: str | None = None  # when the interrupt was raised: the log shows how long it waited
     identity: str = ""  # who the policy checked (defaults to the name)
     issuer: str | None = None
     verification: str = "unverified"
@@ -156,6 +158,40 @@ class Changes:
     paused: set[str]  # of those, the ones whose head checkpoint carries an interrupt write
     top: int  # the feed position after these changes
     generation: int  # bumped whenever the feed's triggers were (re)installed: a gap is possible
+
+
+@dataclass(frozen=True)
+class TaskWrite:
+    """One pending write of a thread's head checkpoint, as the checkpointer saved it.
+
+    `value` is the serialized `(type, bytes)` pair, given only for `__interrupt__` writes (what the
+    listing decodes); for every other channel it is None: that a task wrote it is all that matters.
+    """
+
+    task_id: str
+    task_path: str  # LangGraph's task path, e.g. "~__pregel_push, 0000000001, 0000000000" ('' if not saved)
+    channel: str
+    value: tuple[str, bytes] | None = None
+
+
+@dataclass(frozen=True)
+class HeadWrites:
+    """A thread's latest root checkpoint as the listing needs it: its id, time, and pending writes."""
+
+    thread_id: str
+    checkpoint_id: str
+    created_at: str | None  # the checkpoint's `ts` (what `get_state().created_at` returns); None if unreadable
+    writes: list[TaskWrite] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ThreadStart:
+    """A thread's first root checkpoint: when it began and the writes of its input (its request)."""
+
+    thread_id: str
+    checkpoint_id: str
+    created_at: str | None
+    inputs: list[tuple[str, tuple[str, bytes]]] = field(default_factory=list)  # (channel, serialized value)
 
 
 class Storage(Protocol):
@@ -250,3 +286,51 @@ class Storage(Protocol):
     def thread_graph(self, thread_id: str) -> str | None: ...
 
     def thread_ids(self, limit: int) -> list[str]: ...
+
+    def inbox_token(self) -> str:
+        """A short text that changes whenever anything the Inbox shows may have changed (cheap: a few
+        indexed lookups): the change feed's position and generation, the newest decision attempt,
+        how many attempts are still claimed, and the run records (leases) without their heartbeats."""
+        ...
+
+    # --- reading checkpoints without the graph (the listing's fast path) ------------------------
+    def head_writes(self, thread_ids: Sequence[str]) -> dict[str, HeadWrites]:
+        """The head checkpoint (id, `ts`) and its pending writes of each thread, in ONE read.
+
+        A thread without a checkpoint is absent. The core decodes the `__interrupt__` values with
+        the saver's serializer and keeps the interrupts of tasks that wrote no output: exactly what
+        `get_state().interrupts` lists (tests/bench/test_listing_equality.py holds it to that).
+        """
+        ...
+
+    def thread_starts(self, thread_ids: Sequence[str]) -> dict[str, ThreadStart]:
+        """Each thread's first root checkpoint (id, `ts`) and the serialized writes of its input task."""
+        ...
+
+    # --- the persisted listing (pending rows per thread, as of a feed position) -----------------
+    def listing(self, reader: str) -> dict[str, tuple[int, str]]:
+        """Saved listing entries of `reader` (a version of the code that made them): thread -> (seq, rows JSON).
+
+        An entry is true for as long as the thread's `seq` is the one saved with it.
+        """
+        ...
+
+    def save_listing(self, reader: str, entries: Sequence[tuple[str, int, str | None]]) -> None:
+        """Save (thread_id, seq, rows JSON) entries of `reader` in one transaction; None drops the thread's entry.
+
+        Entries of other readers are dropped (they describe rows another version would list).
+        """
+        ...
+
+    # --- failures and drafts ----------------------------------------------------------------------
+    def last_failures(self) -> list[dict[str, Any]]:
+        """Rows whose LATEST attempt failed, one dict per row (the columns of `decisions()`), oldest first."""
+        ...
+
+    def draft(self, reviewer: str) -> dict[str, str]:
+        """The unsent decisions a reviewer left: row key -> the entry as JSON text."""
+        ...
+
+    def save_draft(self, reviewer: str, changes: Mapping[str, str | None], now: str) -> None:
+        """Upsert a reviewer's draft entries (row key -> JSON text); None deletes that row's entry."""
+        ...

@@ -27,7 +27,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, ParamSpec, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -44,12 +44,17 @@ from review.storage.base import (
     Changes,
     Claim,
     CoSigns,
+    HeadWrites,
     Holder,
     LeaseLost,
     LeaseRow,
     NewDecision,
     StoreError,
+    TaskWrite,
+    ThreadStart,
 )
+
+INTERRUPT_CHANNEL = "__interrupt__"  # LangGraph's channel name (tests/core/test_store.py checks it)
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +102,8 @@ _SCHEMA = [
     identity          TEXT,
     issuer            TEXT,
     verification      TEXT,
-    co_signers        TEXT
+    co_signers        TEXT,
+    raised_at         TEXT
 )""",
     "CREATE UNIQUE INDEX IF NOT EXISTS review_decisions_holding ON review_decisions(thread_id, row_id) "
     "WHERE status IN ('claimed', 'applied')",
@@ -115,6 +121,19 @@ _SCHEMA = [
     checkpoint_id TEXT,
     error         TEXT,
     tries         INTEGER NOT NULL DEFAULT 0
+)""",
+    """CREATE TABLE IF NOT EXISTS review_drafts (
+    reviewer   TEXT NOT NULL,
+    row_key    TEXT NOT NULL,
+    entry      TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (reviewer, row_key)
+)""",
+    """CREATE TABLE IF NOT EXISTS review_listing (
+    thread_id TEXT PRIMARY KEY,
+    seq       BIGINT NOT NULL,
+    reader    TEXT NOT NULL,
+    rows      TEXT NOT NULL
 )""",
     "CREATE SEQUENCE IF NOT EXISTS review_feed_seq",
     """CREATE TABLE IF NOT EXISTS review_thread_heads (
@@ -629,8 +648,8 @@ class PostgresStorage:
         conn.execute(
             "INSERT INTO review_decisions (thread_id, row_id, interrupt_id, batch_id, reviewer, identity, issuer, "
             "verification, decided_at, tool, tool_call_id, decision_type, resume_json, args_before, args_after, "
-            "message, status, owner, lease_until, warning, co_signers) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            "message, status, owner, lease_until, warning, co_signers, raised_at) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             (
                 d.thread_id,
                 d.row_id,
@@ -653,6 +672,7 @@ class PostgresStorage:
                 lease_until,
                 d.warning,
                 co_signers,
+                d.raised_at,
             ),
         )
 
@@ -927,6 +947,113 @@ class PostgresStorage:
         return int(row[0]) if row is not None else None
 
     @_pg_errors
+    def inbox_token(self) -> str:
+        """Moves whenever what the Inbox shows may have changed (see the Storage protocol); a few index reads."""
+        (row,) = self._rows(
+            "SELECT (SELECT MAX(seq) FROM review_thread_heads), "
+            "(SELECT value FROM review_meta WHERE key = 'feed_generation'), "
+            "(SELECT MAX(attempt_id) FROM review_decisions), "
+            "(SELECT COUNT(*) FROM review_decisions WHERE status = 'claimed'), "
+            "(SELECT COUNT(*) || '/' || COALESCE(MAX(since), '') || '/' || "
+            "COALESCE(SUM(CASE WHEN state <> 'running' THEN 1 ELSE 0 END), 0) || '/' || COALESCE(MAX(tries), 0) "
+            "FROM review_leases)"
+        )
+        return ":".join("" if value is None else str(value) for value in row)
+
+    # --- reading checkpoints without the graph --------------------------------------------------------
+
+    @_pg_errors
+    def head_writes(self, thread_ids: Sequence[str]) -> dict[str, HeadWrites]:
+        """The head checkpoint and its pending writes of each thread, in one snapshot (see the protocol)."""
+        found: dict[str, HeadWrites] = {}
+        ids = list(dict.fromkeys(thread_ids))
+        if not ids:
+            return found
+        with self.tables.connection() as conn, conn.transaction():
+            heads, writes = _edges(conn, ids, "MAX", interrupts_only=True)
+        for thread_id, checkpoint_id, ts in heads:
+            found[thread_id] = HeadWrites(thread_id, checkpoint_id, ts)
+        for thread_id, checkpoint_id, task_id, task_path, channel, kind, blob in writes:
+            head = found.get(thread_id)
+            if head is not None and head.checkpoint_id == checkpoint_id:
+                value = (kind, bytes(blob)) if channel == INTERRUPT_CHANNEL and kind is not None else None
+                head.writes.append(TaskWrite(task_id, task_path or "", channel, value))
+        return found
+
+    @_pg_errors
+    def thread_starts(self, thread_ids: Sequence[str]) -> dict[str, ThreadStart]:
+        found: dict[str, ThreadStart] = {}
+        ids = list(dict.fromkeys(thread_ids))
+        if not ids:
+            return found
+        with self.tables.connection() as conn, conn.transaction():
+            firsts, inputs = _edges(conn, ids, "MIN", interrupts_only=False)
+        for thread_id, checkpoint_id, ts in firsts:
+            found[thread_id] = ThreadStart(thread_id, checkpoint_id, ts)
+        for thread_id, checkpoint_id, _task, _path, channel, kind, blob in inputs:
+            start = found.get(thread_id)
+            if start is not None and start.checkpoint_id == checkpoint_id and blob is not None and kind is not None:
+                start.inputs.append((channel, (kind, bytes(blob))))
+        return found
+
+    # --- the persisted listing, failures and drafts ------------------------------------------------------
+
+    @_pg_errors
+    def listing(self, reader: str) -> dict[str, tuple[int, str]]:
+        rows = self._rows("SELECT thread_id, seq, rows FROM review_listing WHERE reader = %s", (reader,))
+        return {row[0]: (int(row[1]), row[2]) for row in rows}
+
+    @_pg_errors
+    def save_listing(self, reader: str, entries: Sequence[tuple[str, int, str | None]]) -> None:
+        if not entries:
+            return
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM review_listing WHERE reader <> %s", (reader,))
+            with conn.cursor() as cur:
+                dropped = [(thread_id,) for thread_id, _, rows in entries if rows is None]
+                if dropped:
+                    cur.executemany("DELETE FROM review_listing WHERE thread_id = %s", dropped)
+                kept = [(thread_id, seq, reader, rows) for thread_id, seq, rows in entries if rows is not None]
+                if kept:
+                    cur.executemany(
+                        "INSERT INTO review_listing (thread_id, seq, reader, rows) VALUES (%s, %s, %s, %s) "
+                        "ON CONFLICT (thread_id) DO UPDATE SET seq = EXCLUDED.seq, reader = EXCLUDED.reader, "
+                        "rows = EXCLUDED.rows WHERE EXCLUDED.seq >= review_listing.seq",
+                        kept,
+                    )
+
+    @_pg_errors
+    def last_failures(self) -> list[dict[str, Any]]:
+        rows = self._rows(
+            "SELECT d.* FROM review_decisions AS d WHERE d.status = 'failed' AND d.attempt_id = ("
+            "SELECT MAX(attempt_id) FROM review_decisions WHERE thread_id = d.thread_id AND row_id = d.row_id) "
+            "ORDER BY d.attempt_id"
+        )
+        return [dict(zip(row.keys(), row, strict=True)) for row in rows]
+
+    @_pg_errors
+    def draft(self, reviewer: str) -> dict[str, str]:
+        rows = self._rows("SELECT row_key, entry FROM review_drafts WHERE reviewer = %s", (reviewer,))
+        return {row[0]: row[1] for row in rows}
+
+    @_pg_errors
+    def save_draft(self, reviewer: str, changes: Mapping[str, str | None], now: str) -> None:
+        if not changes:
+            return
+        with self.transaction() as conn, conn.cursor() as cur:
+            dropped = [(reviewer, key) for key, entry in changes.items() if entry is None]
+            if dropped:
+                cur.executemany("DELETE FROM review_drafts WHERE reviewer = %s AND row_key = %s", dropped)
+            kept = [(reviewer, key, entry, now) for key, entry in changes.items() if entry is not None]
+            if kept:
+                cur.executemany(
+                    "INSERT INTO review_drafts (reviewer, row_key, entry, updated_at) VALUES (%s, %s, %s, %s) "
+                    "ON CONFLICT (reviewer, row_key) DO UPDATE SET entry = EXCLUDED.entry, "
+                    "updated_at = EXCLUDED.updated_at",
+                    kept,
+                )
+
+    @_pg_errors
     def thread_graph(self, thread_id: str) -> str | None:
         """The graph id the thread's checkpoints name, if any."""
         rows = self._rows("SELECT graph_id FROM review_thread_heads WHERE thread_id = %s", (thread_id,))
@@ -940,6 +1067,35 @@ class PostgresStorage:
             (limit,),
         )
         return [row[0] for row in rows]
+
+
+def _edges(
+    conn: psycopg.Connection[Any], thread_ids: list[str], edge: str, *, interrupts_only: bool
+) -> tuple[list[tuple[str, str, str | None]], list[tuple[Any, ...]]]:
+    """The first (MIN) or latest (MAX) root checkpoint of each thread, with its `ts`, and that checkpoint's
+    writes (only `__interrupt__` values carried when `interrupts_only`: the other writes only say a task wrote)."""
+    edges = (
+        f"WITH edge AS (SELECT thread_id, {edge}(checkpoint_id) AS checkpoint_id FROM checkpoints "
+        "WHERE checkpoint_ns = '' AND thread_id = ANY(%s) GROUP BY thread_id) "
+    )
+    heads = conn.execute(
+        edges + "SELECT c.thread_id, c.checkpoint_id, c.checkpoint ->> 'ts' FROM edge JOIN checkpoints AS c "
+        "ON c.thread_id = edge.thread_id AND c.checkpoint_ns = '' AND c.checkpoint_id = edge.checkpoint_id",
+        (thread_ids,),
+    ).fetchall()
+    value = (
+        f"CASE WHEN w.channel = '{INTERRUPT_CHANNEL}' THEN w.type END, CASE WHEN w.channel = '{INTERRUPT_CHANNEL}' "
+        "THEN w.blob END"
+        if interrupts_only
+        else "w.type, w.blob"
+    )
+    writes = conn.execute(
+        edges + f"SELECT w.thread_id, w.checkpoint_id, w.task_id, w.task_path, w.channel, {value} "
+        "FROM edge JOIN checkpoint_writes AS w ON w.thread_id = edge.thread_id AND w.checkpoint_ns = '' "
+        "AND w.checkpoint_id = edge.checkpoint_id ORDER BY w.thread_id, w.task_id, w.idx",
+        (thread_ids,),
+    ).fetchall()
+    return [(r[0], r[1], r[2]) for r in heads], [tuple(r) for r in writes]
 
 
 # --- opening ------------------------------------------------------------------------------------------
@@ -1025,7 +1181,7 @@ def _prepare(conn: psycopg.Connection[Any], url: str, label: str, *, create: boo
         )
         if version_row is not None and version_row[0] == "2":  # v2: the columns v3 added, and the new feed function
             with conn.transaction():
-                for column in ("warning", "identity", "issuer", "verification", "co_signers"):
+                for column in ("warning", "identity", "issuer", "verification", "co_signers", "raised_at"):
                     conn.execute(f"ALTER TABLE review_decisions ADD COLUMN IF NOT EXISTS {column} TEXT")
                 conn.execute("ALTER TABLE review_thread_heads ADD COLUMN IF NOT EXISTS graph_id TEXT")
                 conn.execute("UPDATE review_meta SET value = %s WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))

@@ -19,13 +19,10 @@ import shutil
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
-
-from langgraph.checkpoint.serde.base import SerializerProtocol
-from langgraph.checkpoint.sqlite import SqliteSaver
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from review.storage.base import (
     LEASE_TOKEN_KEY,
@@ -33,14 +30,22 @@ from review.storage.base import (
     Changes,
     Claim,
     CoSigns,
+    HeadWrites,
     Holder,
     LeaseLost,
     LeaseRow,
     NewDecision,
     StoreError,
+    TaskWrite,
+    ThreadStart,
 )
 
-SCHEMA_VERSION = 3  # 3: review_thread_heads.graph_id
+if TYPE_CHECKING:  # LangGraph is imported when a saver is first needed, not with this module
+    from langgraph.checkpoint.serde.base import SerializerProtocol
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+SCHEMA_VERSION = 3  # 3: heads know their graph; the log keeps identity, co-signers, raised_at
+INTERRUPT_CHANNEL = "__interrupt__"  # LangGraph's channel name (checked in tests/core/test_store.py)
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
@@ -79,13 +84,34 @@ CREATE TABLE IF NOT EXISTS review_decisions (
     identity          TEXT,              -- who the policy checked: an email / sub, cli:<os user>, rule:<name>
     issuer            TEXT,              -- the sign-in's issuer (signed-in identities only)
     verification      TEXT,              -- signed-in | unverified | cli | rule
-    co_signers        TEXT               -- four eyes: every approver of the claim, in order
+    co_signers        TEXT,              -- four eyes: every approver of the claim, in order
+    raised_at         TEXT               -- when the interrupt was raised (how long it waited)
 );
 CREATE UNIQUE INDEX IF NOT EXISTS review_decisions_holding
     ON review_decisions(thread_id, row_id) WHERE status IN ('claimed', 'applied');
 CREATE INDEX IF NOT EXISTS review_decisions_thread ON review_decisions(thread_id, interrupt_id);
 CREATE INDEX IF NOT EXISTS review_decisions_claimed ON review_decisions(status) WHERE status = 'claimed';
 CREATE INDEX IF NOT EXISTS review_decisions_time ON review_decisions(decided_at);
+CREATE INDEX IF NOT EXISTS review_decisions_failed ON review_decisions(thread_id, row_id) WHERE status = 'failed';
+CREATE INDEX IF NOT EXISTS review_decisions_row ON review_decisions(thread_id, row_id, attempt_id);
+
+-- A reviewer's unsent decisions, one row per inbox row, so a reload or a restart loses nothing.
+CREATE TABLE IF NOT EXISTS review_drafts (
+    reviewer   TEXT NOT NULL,
+    row_key    TEXT NOT NULL,
+    entry      TEXT NOT NULL,   -- JSON: thread_id, row_id, tool, args, decision, edited, message
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (reviewer, row_key)
+);
+
+-- The pending rows of each paused thread as some console listed them at a feed position (`seq`):
+-- true while the thread's seq is unchanged, so a new process lists without decoding checkpoints.
+CREATE TABLE IF NOT EXISTS review_listing (
+    thread_id TEXT PRIMARY KEY,
+    seq       INTEGER NOT NULL,
+    reader    TEXT NOT NULL,    -- the code version that listed it; other versions ignore the row
+    rows      TEXT NOT NULL     -- JSON list of PendingInterrupt.to_dict()
+);
 
 -- One run of a thread at a time, across processes; the fenced saver checks `token` on every write.
 -- The row stays while the run is on, and after it was cut short (state cut_short / failed).
@@ -161,6 +187,28 @@ WHERE h.seq > ? AND h.seq <= ? AND EXISTS (
 )
 """
 
+# The first (MIN) or latest (MAX, what get_state reads) root checkpoint of some threads, and its writes;
+# the edge is found per thread through the primary key, so a long history costs nothing.
+_EDGE = (
+    "WITH edge AS (SELECT thread_id, {edge}(checkpoint_id) AS checkpoint_id FROM checkpoints "
+    "WHERE checkpoint_ns = '' AND thread_id IN ({marks}) GROUP BY thread_id) "
+)
+_EDGE_CHECKPOINTS = (
+    _EDGE + "SELECT c.thread_id, c.checkpoint_id, c.type, c.checkpoint FROM edge JOIN checkpoints AS c "
+    "ON c.thread_id = edge.thread_id AND c.checkpoint_ns = '' AND c.checkpoint_id = edge.checkpoint_id"
+)
+_EDGE_WRITES = (
+    _EDGE + "SELECT w.thread_id, w.checkpoint_id, {columns} FROM edge JOIN writes AS w "
+    "ON w.thread_id = edge.thread_id AND w.checkpoint_ns = '' AND w.checkpoint_id = edge.checkpoint_id {only} "
+    "ORDER BY w.thread_id, w.task_id, w.idx"
+)
+
+# Only interrupt values are decoded by the listing; other writes only say that their task wrote output.
+_INTERRUPT_VALUES = (
+    f"w.task_id, w.task_path, w.channel, CASE WHEN w.channel = '{INTERRUPT_CHANNEL}' THEN w.type END, "
+    f"CASE WHEN w.channel = '{INTERRUPT_CHANNEL}' THEN w.value END"
+)
+
 _CLAIM_COLUMNS = (
     "attempt_id, thread_id, row_id, interrupt_id, tool_call_id, resume_json, owner, lease_until, "
     "resume_started_at, tries"
@@ -206,69 +254,77 @@ def _sqlite_errors(method: Callable[_P, _R]) -> Callable[_P, _R]:
     return wrapper
 
 
-class FencedSqliteSaver(AsyncFromSync, SqliteSaver):
-    """`SqliteSaver` whose writes are fenced by the thread's lease.
+@functools.cache
+def fenced_saver_class() -> type[SqliteSaver]:
+    """`FencedSqliteSaver`, defined on first use: importing LangGraph costs ~0.2 s, which a read of the
+    saved listing (`python -m review pending`) does not need."""
+    from langgraph.checkpoint.sqlite import SqliteSaver
 
-    A write whose config carries a lease token (LEASE_TOKEN_KEY) commits only if, inside the same
-    IMMEDIATE transaction, the thread's lease row still has that token; otherwise it is rolled back
-    and `LeaseLost` is raised, so a process paused past its lease cannot write after recovery took
-    the thread over. A write without a token (a tool script, the seeding bench) is refused while
-    another owner's lease on the thread is live.
-    """
+    class FencedSqliteSaver(AsyncFromSync, SqliteSaver):
+        """`SqliteSaver` whose writes are fenced by the thread's lease.
 
-    def __init__(self, conn: sqlite3.Connection, *, serde: SerializerProtocol | None = None) -> None:
-        super().__init__(conn, serde=serde)
-        self._fence = threading.local()
+        A write whose config carries a lease token (LEASE_TOKEN_KEY) commits only if, inside the same
+        IMMEDIATE transaction, the thread's lease row still has that token; otherwise it is rolled back
+        and `LeaseLost` is raised, so a process paused past its lease cannot write after recovery took
+        the thread over. A write without a token (a tool script, the seeding bench) is refused while
+        another owner's lease on the thread is live.
+        """
 
-    @contextmanager
-    def _fenced(self, config: Any) -> Iterator[None]:
-        configurable = config.get("configurable") or {}
-        self._fence.target = (str(configurable.get("thread_id")), configurable.get(LEASE_TOKEN_KEY))
-        try:
-            yield
-        finally:
-            self._fence.target = None
+        def __init__(self, conn: sqlite3.Connection, *, serde: SerializerProtocol | None = None) -> None:
+            super().__init__(conn, serde=serde)
+            self._fence = threading.local()
 
-    @contextmanager
-    def cursor(self, transaction: bool = True) -> Iterator[sqlite3.Cursor]:
-        target = getattr(self._fence, "target", None)
-        if target is None or not transaction:
-            with super().cursor(transaction) as cur:
-                yield cur
-            return
-        thread_id, token = target
-        with self.lock:
-            self.setup()
-            self.conn.execute("BEGIN IMMEDIATE")
-            cur = self.conn.cursor()
+        @contextmanager
+        def _fenced(self, config: Any) -> Iterator[None]:
+            configurable = config.get("configurable") or {}
+            self._fence.target = (str(configurable.get("thread_id")), configurable.get(LEASE_TOKEN_KEY))
             try:
-                row = cur.execute(
-                    "SELECT token, lease_until FROM review_leases WHERE thread_id = ?", (thread_id,)
-                ).fetchone()
-                if token is not None and (row is None or row[0] != token):
-                    raise LeaseLost(f"thread {thread_id}: this run's lease was taken over; its write was refused")
-                if token is None and row is not None and row[1] > time.time():
-                    raise LeaseLost(f"thread {thread_id} is being run by a console right now; write refused")
-                yield cur
-            except BaseException:
-                self.conn.rollback()
-                raise
-            else:
-                self.conn.commit()
+                yield
             finally:
-                cur.close()
+                self._fence.target = None
 
-    def put(self, config: Any, checkpoint: Any, metadata: Any, new_versions: Any) -> Any:
-        with self._fenced(config):
-            return super().put(config, checkpoint, metadata, new_versions)
+        @contextmanager
+        def cursor(self, transaction: bool = True) -> Iterator[sqlite3.Cursor]:
+            target = getattr(self._fence, "target", None)
+            if target is None or not transaction:
+                with super().cursor(transaction) as cur:
+                    yield cur
+                return
+            thread_id, token = target
+            with self.lock:
+                self.setup()
+                self.conn.execute("BEGIN IMMEDIATE")
+                cur = self.conn.cursor()
+                try:
+                    row = cur.execute(
+                        "SELECT token, lease_until FROM review_leases WHERE thread_id = ?", (thread_id,)
+                    ).fetchone()
+                    if token is not None and (row is None or row[0] != token):
+                        raise LeaseLost(f"thread {thread_id}: this run's lease was taken over; its write was refused")
+                    if token is None and row is not None and row[1] > time.time():
+                        raise LeaseLost(f"thread {thread_id} is being run by a console right now; write refused")
+                    yield cur
+                except BaseException:
+                    self.conn.rollback()
+                    raise
+                else:
+                    self.conn.commit()
+                finally:
+                    cur.close()
 
-    def put_writes(self, config: Any, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = "") -> None:
-        with self._fenced(config):
-            super().put_writes(config, writes, task_id, task_path)
+        def put(self, config: Any, checkpoint: Any, metadata: Any, new_versions: Any) -> Any:
+            with self._fenced(config):
+                return super().put(config, checkpoint, metadata, new_versions)
 
-    def delete_thread(self, thread_id: str) -> None:
-        with self._fenced({"configurable": {"thread_id": thread_id}}):
-            super().delete_thread(thread_id)
+        def put_writes(self, config: Any, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = "") -> None:
+            with self._fenced(config):
+                super().put_writes(config, writes, task_id, task_path)
+
+        def delete_thread(self, thread_id: str) -> None:
+            with self._fenced({"configurable": {"thread_id": thread_id}}):
+                super().delete_thread(thread_id)
+
+    return FencedSqliteSaver
 
 
 class SqliteStorage:
@@ -283,22 +339,30 @@ class SqliteStorage:
     def __init__(
         self,
         path: Path,
-        saver: FencedSqliteSaver,
+        saver: SqliteSaver | None,
         conn: sqlite3.Connection,
         *,
         created: bool,
         read_only: bool,
+        make_saver: Callable[[], SqliteSaver] | None = None,
     ) -> None:
         self.path = path
         self.label = str(path)
+        # The saver, or how to make it on first use (a store opened only to read the saved listing).
         self._saver = saver
+        self._make_saver = make_saver
         self.conn = conn  # console tables; autocommit, explicit transactions
         self.lock = threading.RLock()
         self.created = created
         self.read_only = read_only
 
     @property
-    def saver(self) -> FencedSqliteSaver:
+    def saver(self) -> SqliteSaver:
+        if self._saver is None:
+            with self.lock:
+                if self._saver is None:
+                    assert self._make_saver is not None
+                    self._saver = self._make_saver()
         return self._saver
 
     # --- plumbing ---------------------------------------------------------------------------------
@@ -325,8 +389,9 @@ class SqliteStorage:
     def close(self) -> None:
         with self.lock:
             self.conn.close()
-        with self._saver.lock:
-            self._saver.conn.close()
+        if self._saver is not None:
+            with self._saver.lock:
+                self._saver.conn.close()
 
     def health(self) -> list[str]:
         return []
@@ -438,8 +503,8 @@ class SqliteStorage:
         conn.execute(
             "INSERT INTO review_decisions (thread_id, row_id, interrupt_id, batch_id, reviewer, identity, issuer, "
             "verification, decided_at, tool, tool_call_id, decision_type, resume_json, args_before, args_after, "
-            "message, status, owner, lease_until, warning, co_signers) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "message, status, owner, lease_until, warning, co_signers, raised_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 d.thread_id,
                 d.row_id,
@@ -462,6 +527,7 @@ class SqliteStorage:
                 lease_until,
                 d.warning,
                 co_signers,
+                d.raised_at,
             ),
         )
 
@@ -743,6 +809,206 @@ class SqliteStorage:
         )
         return [row["thread_id"] for row in rows]
 
+    @_sqlite_errors
+    def inbox_token(self) -> str:
+        with self.lock:
+            row = self.conn.execute(
+                "SELECT (SELECT MAX(seq) FROM review_thread_heads), "
+                "(SELECT value FROM review_meta WHERE key = 'feed_generation'), "
+                "(SELECT MAX(attempt_id) FROM review_decisions), "
+                "(SELECT COUNT(*) FROM review_decisions WHERE status = 'claimed'), "
+                "(SELECT COUNT(*) || '/' || COALESCE(MAX(since), '') || '/' || "
+                "COALESCE(SUM(state <> 'running'), 0) || '/' || COALESCE(MAX(tries), 0) FROM review_leases)"
+            ).fetchone()
+        return ":".join("" if value is None else str(value) for value in row)
+
+    # --- reading checkpoints without the graph --------------------------------------------------------
+
+    @_sqlite_errors
+    def head_writes(self, thread_ids: Sequence[str]) -> dict[str, HeadWrites]:
+        found: dict[str, HeadWrites] = {}
+        for chunk in _chunks(list(dict.fromkeys(thread_ids))):
+            marks = ",".join("?" * len(chunk))
+            with self.lock:
+                self.conn.execute("BEGIN")  # one snapshot: the heads and their writes agree
+                try:
+                    heads = self.conn.execute(_EDGE_CHECKPOINTS.format(edge="MAX", marks=marks), chunk).fetchall()
+                    writes = self.conn.execute(
+                        _EDGE_WRITES.format(
+                            edge="MAX",
+                            marks=marks,
+                            columns=_INTERRUPT_VALUES,
+                            only="",
+                        ),
+                        chunk,
+                    ).fetchall()
+                finally:
+                    self.conn.execute("COMMIT")
+            for thread_id, checkpoint_id, kind, blob in heads:
+                found[thread_id] = HeadWrites(thread_id, checkpoint_id, checkpoint_ts(kind, blob))
+            for thread_id, checkpoint_id, task_id, task_path, channel, kind, blob in writes:
+                head = found.get(thread_id)
+                if head is not None and head.checkpoint_id == checkpoint_id:
+                    value = (kind, bytes(blob)) if channel == INTERRUPT_CHANNEL and kind is not None else None
+                    head.writes.append(TaskWrite(task_id, task_path or "", channel, value))
+        return found
+
+    @_sqlite_errors
+    def thread_starts(self, thread_ids: Sequence[str]) -> dict[str, ThreadStart]:
+        found: dict[str, ThreadStart] = {}
+        for chunk in _chunks(list(dict.fromkeys(thread_ids))):
+            marks = ",".join("?" * len(chunk))
+            with self.lock:
+                self.conn.execute("BEGIN")
+                try:
+                    firsts = self.conn.execute(_EDGE_CHECKPOINTS.format(edge="MIN", marks=marks), chunk).fetchall()
+                    inputs = self.conn.execute(
+                        _EDGE_WRITES.format(
+                            edge="MIN", marks=marks, columns="w.channel, w.type, w.value", only="AND w.type IS NOT NULL"
+                        ),
+                        chunk,
+                    ).fetchall()
+                finally:
+                    self.conn.execute("COMMIT")
+            for thread_id, checkpoint_id, kind, blob in firsts:
+                found[thread_id] = ThreadStart(thread_id, checkpoint_id, checkpoint_ts(kind, blob))
+            for thread_id, checkpoint_id, channel, kind, blob in inputs:
+                start = found.get(thread_id)
+                if start is not None and start.checkpoint_id == checkpoint_id and blob is not None:
+                    start.inputs.append((channel, (kind, bytes(blob))))
+        return found
+
+    # --- the persisted listing -------------------------------------------------------------------------
+
+    @_sqlite_errors
+    def listing(self, reader: str) -> dict[str, tuple[int, str]]:
+        try:
+            rows = self.query("SELECT thread_id, seq, rows FROM review_listing WHERE reader = ?", (reader,))
+        except sqlite3.OperationalError:  # a store older than the listing table
+            return {}
+        return {row[0]: (row[1], row[2]) for row in rows}
+
+    @_sqlite_errors
+    def save_listing(self, reader: str, entries: Sequence[tuple[str, int, str | None]]) -> None:
+        if not entries or self.read_only:
+            return
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM review_listing WHERE reader <> ?", (reader,))
+            conn.executemany(
+                "DELETE FROM review_listing WHERE thread_id = ?",
+                [(thread_id,) for thread_id, _, rows in entries if rows is None],
+            )
+            conn.executemany(
+                "INSERT INTO review_listing (thread_id, seq, reader, rows) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(thread_id) DO UPDATE SET seq = excluded.seq, reader = excluded.reader, "
+                "rows = excluded.rows WHERE excluded.seq >= review_listing.seq",
+                [(thread_id, seq, reader, rows) for thread_id, seq, rows in entries if rows is not None],
+            )
+
+    # --- failures and drafts ---------------------------------------------------------------------------
+
+    @_sqlite_errors
+    def last_failures(self) -> list[dict[str, Any]]:
+        rows = self.query(
+            "SELECT d.* FROM review_decisions AS d WHERE d.status = 'failed' AND d.attempt_id = ("
+            "SELECT MAX(attempt_id) FROM review_decisions WHERE thread_id = d.thread_id AND row_id = d.row_id) "
+            "ORDER BY d.attempt_id"
+        )
+        return [dict(row) for row in rows]
+
+    @_sqlite_errors
+    def draft(self, reviewer: str) -> dict[str, str]:
+        rows = self.query("SELECT row_key, entry FROM review_drafts WHERE reviewer = ?", (reviewer,))
+        return {row[0]: row[1] for row in rows}
+
+    @_sqlite_errors
+    def save_draft(self, reviewer: str, changes: Mapping[str, str | None], now: str) -> None:
+        if not changes:
+            return
+        with self.transaction() as conn:
+            conn.executemany(
+                "DELETE FROM review_drafts WHERE reviewer = ? AND row_key = ?",
+                [(reviewer, key) for key, entry in changes.items() if entry is None],
+            )
+            conn.executemany(
+                "INSERT INTO review_drafts (reviewer, row_key, entry, updated_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(reviewer, row_key) DO UPDATE SET entry = excluded.entry, updated_at = excluded.updated_at",
+                [(reviewer, key, entry, now) for key, entry in changes.items() if entry is not None],
+            )
+
+
+def _chunks(items: list[str], size: int = 500) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def checkpoint_ts(kind: str | None, blob: bytes | None) -> str | None:
+    """The `ts` of a checkpoint saved by `SqliteSaver` (msgpack), read without decoding the rest.
+
+    LangGraph writes the checkpoint dict with `v`, `ts`, `id` first; the header is walked by hand
+    (a few bytes), and only an unexpected layout decodes the whole blob, with every extension type
+    (messages, Sends...) left as raw bytes, so nothing is revived.
+    """
+    if kind != "msgpack" or not blob:
+        return None
+    data = bytes(blob)
+    try:
+        count, at = _map_header(data, 0)
+        for _ in range(count):
+            key, at = _str(data, at)
+            if key == "ts":
+                return _str(data, at)[0]
+            at = _skip_scalar(data, at)
+    except (ValueError, IndexError):
+        pass
+    import ormsgpack  # LangGraph's own msgpack codec
+
+    try:
+        decoded = ormsgpack.unpackb(data, ext_hook=lambda code, raw: None)
+    except Exception:
+        return None
+    ts = decoded.get("ts") if isinstance(decoded, dict) else None
+    return ts if isinstance(ts, str) else None
+
+
+def _map_header(data: bytes, at: int) -> tuple[int, int]:
+    first = data[at]
+    if 0x80 <= first <= 0x8F:
+        return first & 0x0F, at + 1
+    if first == 0xDE:
+        return int.from_bytes(data[at + 1 : at + 3], "big"), at + 3
+    if first == 0xDF:
+        return int.from_bytes(data[at + 1 : at + 5], "big"), at + 5
+    raise ValueError("not a map")
+
+
+def _str(data: bytes, at: int) -> tuple[str, int]:
+    first = data[at]
+    if 0xA0 <= first <= 0xBF:
+        size, at = first & 0x1F, at + 1
+    elif first == 0xD9:
+        size, at = data[at + 1], at + 2
+    elif first == 0xDA:
+        size, at = int.from_bytes(data[at + 1 : at + 3], "big"), at + 3
+    elif first == 0xDB:
+        size, at = int.from_bytes(data[at + 1 : at + 5], "big"), at + 5
+    else:
+        raise ValueError("not a string")
+    if at + size > len(data):
+        raise ValueError("truncated")
+    return data[at : at + size].decode("utf-8"), at + size
+
+
+def _skip_scalar(data: bytes, at: int) -> int:
+    """Past one int, nil, bool or string value; anything else is not the header this reader knows."""
+    first = data[at]
+    if first <= 0x7F or first >= 0xE0 or first in (0xC0, 0xC2, 0xC3):
+        return at + 1
+    widths = {0xCC: 1, 0xCD: 2, 0xCE: 4, 0xCF: 8, 0xD0: 1, 0xD1: 2, 0xD2: 4, 0xD3: 8, 0xCA: 4, 0xCB: 8}
+    if first in widths:
+        return at + 1 + widths[first]
+    return _str(data, at)[1]
+
 
 # --- opening ------------------------------------------------------------------------------------------
 
@@ -774,11 +1040,20 @@ def _file_kind(path: Path) -> str:
     return "sqlite" if start == b"SQLite format 3\x00" else "other"
 
 
-def open_sqlite(path: Path, *, create: bool, busy_timeout: float, serde: SerializerProtocol) -> SqliteStorage:
+def open_sqlite(
+    path: Path,
+    *,
+    create: bool,
+    busy_timeout: float,
+    serde: Callable[[], SerializerProtocol],
+    light: bool = False,
+) -> SqliteStorage:
     """Open (or, if `create`, create) the store at `path`; read-only when the file cannot be written.
 
     Only `create` makes a database, of a missing or 0-byte file; a file that is not SQLite is always
     refused, so a typo in a path can never look like an empty inbox (nor overwrite someone's file).
+    `serde` makes the checkpoint serializer. `light`: open only the console's tables of an existing,
+    current store; LangGraph's saver is made when first used (a read of the saved listing never does).
     """
     label = str(path)
     if path.exists() and path.is_dir():
@@ -798,8 +1073,6 @@ def open_sqlite(path: Path, *, create: bool, busy_timeout: float, serde: Seriali
         read_only = not created and not _writable(path)
         if read_only:
             return _open_read_only(path, busy_timeout, serde)
-        saver = FencedSqliteSaver(_connect(str(path), busy_timeout), serde=serde)
-        saver.setup()
         conn = _connect(str(path), busy_timeout)
         conn.isolation_level = None
         conn.row_factory = sqlite3.Row
@@ -807,6 +1080,15 @@ def open_sqlite(path: Path, *, create: bool, busy_timeout: float, serde: Seriali
         # process, and the saver's next commit (synchronous FULL, same WAL file) makes them durable before
         # any effect of a resume is. Saves ~4 fsyncs per resumed thread.
         conn.execute("PRAGMA synchronous = NORMAL")
+
+        def make_saver() -> SqliteSaver:
+            saver = fenced_saver_class()(_connect(str(path), busy_timeout), serde=serde())
+            saver.setup()
+            return saver
+
+        if light and not created and _schema_version(conn) == SCHEMA_VERSION:
+            return SqliteStorage(path, None, conn, created=False, read_only=False, make_saver=make_saver)
+        saver = make_saver()  # LangGraph's tables first: the change feed's triggers sit on them
         _migrate(conn)
         install_feed(conn, only_if_missing=True)
     except StoreError:
@@ -820,7 +1102,15 @@ def open_sqlite(path: Path, *, create: bool, busy_timeout: float, serde: Seriali
     return SqliteStorage(path, saver, conn, created=created, read_only=False)
 
 
-def _open_read_only(path: Path, busy_timeout: float, serde: SerializerProtocol) -> SqliteStorage:
+def _schema_version(conn: sqlite3.Connection) -> int | None:
+    try:
+        row = conn.execute("SELECT value FROM review_meta WHERE key = 'schema_version'").fetchone()
+    except sqlite3.OperationalError:  # no console tables yet
+        return None
+    return int(row[0]) if row else None
+
+
+def _open_read_only(path: Path, busy_timeout: float, serde: Callable[[], SerializerProtocol]) -> SqliteStorage:
     """Read a store this process cannot write (pending, show and audit work; nothing can be decided).
 
     SQLite needs to create the -shm file to read a WAL database; on a read-only file system it
@@ -839,7 +1129,7 @@ def _open_read_only(path: Path, busy_timeout: float, serde: SerializerProtocol) 
         if not {"checkpoints", "writes", "review_decisions"} <= tables:
             saver_conn.close()
             raise StoreError(f"cannot use {path}: it is read-only and not (yet) a review database")
-        saver = FencedSqliteSaver(saver_conn, serde=serde)
+        saver = fenced_saver_class()(saver_conn, serde=serde())
         saver.is_setup = True  # setup() would write
         conn = _connect(target, busy_timeout, uri=True)
         conn.isolation_level = None
@@ -886,6 +1176,8 @@ def _migrate(conn: sqlite3.Connection) -> None:
                 conn.execute(f"DROP INDEX IF EXISTS {index}")
         for statement in _split(_SCHEMA):
             conn.execute(statement)
+        if "raised_at" not in _columns(conn, "review_decisions"):  # v2 -> v3
+            conn.execute("ALTER TABLE review_decisions ADD COLUMN raised_at TEXT")
         if old and "attempt_id" not in old:
             # v1 stored the row id where the interrupt id belongs; v2 keeps both.
             conn.execute(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,35 @@ def set_edits(at: AppTest, edited_rows: dict[int, dict[str, Any]]) -> str:
 def click(at: AppTest, key: str) -> AppTest:
     at.button(key=key).click()
     return run(at)
+
+
+def settle(at: AppTest, timeout: float = 60.0) -> AppTest:
+    """Run again until this session's batch has finished resuming (its banner is shown).
+
+    The click handler only starts the resumes; in the browser a 0.2 s fragment follows them, in
+    AppTest each `run()` is one look.
+    """
+    deadline = time.monotonic() + timeout
+    while inbox.STATE_BATCH in at.session_state:
+        assert time.monotonic() < deadline, "the batch did not finish resuming"
+        time.sleep(0.05)
+        run(at)
+    return at
+
+
+def submit(at: AppTest) -> AppTest:
+    """Click Submit decisions and wait for the batch's banner."""
+    return settle(click(at, "inbox_submit"))
+
+
+def threads_shown(at: AppTest) -> list[str]:
+    """The thread id of each row the editor shows, in order (the table names threads by their request)."""
+    return [key.split(":", 1)[0] for key in at.session_state[inbox.STATE_RENDERED]]
+
+
+def details(at: AppTest) -> list[str]:
+    """The per-thread lines of the last banner (folded in an expander)."""
+    return [line for e in at.expander for t in e.text for line in t.value.split("\n")]
 
 
 def shown_text(markdown: str) -> str:

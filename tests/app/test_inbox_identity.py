@@ -5,7 +5,7 @@ from __future__ import annotations
 from streamlit.testing.v1 import AppTest
 
 from review import ReviewConsole
-from tests.app.conftest import alerts, click, editor_frame, run, set_edits
+from tests.app.conftest import alerts, details, editor_frame, run, set_edits, submit, threads_shown
 from tests.conftest import THEN_SEQUENCE, THREE_SHAPES
 from tests.helpers import APPROVE, batch
 from ui import inbox
@@ -27,8 +27,9 @@ def rerun_as_the_browser_would(at: AppTest, key: str, edited_rows: dict[int, dic
 
 
 def table(at: AppTest) -> list[tuple[str, str, str | None]]:
+    """(thread id prefix, tool, decision) of each row shown."""
     frame = editor_frame(at)
-    return list(zip(frame["thread"], frame["tool"], frame["decision"], strict=True))
+    return list(zip([t[:8] for t in threads_shown(at)], frame["tool"], frame["decision"], strict=True))
 
 
 def test_decisions_follow_their_rows_when_rows_are_removed_reordered_and_added(
@@ -77,7 +78,7 @@ def test_decisions_follow_their_rows_when_rows_are_removed_reordered_and_added(
     set_edits(app, {4: {"decision": "approve"}})
     run(app)
     app.session_state["reviewer"] = "alice"
-    click(app, "inbox_submit")
+    submit(app)
     decided = {(e.thread_id, e.tool): (e.reviewer, e.decision, e.message) for e in console.audit()}
     assert decided == {
         (s, "create_circle"): ("bob", "approve", None),
@@ -92,10 +93,11 @@ def test_decisions_follow_their_rows_when_rows_are_removed_reordered_and_added(
         (c, "create_square"),
         (c, "create_triangle"),
     }
-    assert sorted(alerts(app, "success")[0].split("\n")) == sorted(
+    assert alerts(app, "success") == ["Applied 4 · conflicts 0 · refused 0 · new interrupts 0 (2 threads)"]
+    assert sorted(line.split(" (", 1)[1] for line in details(app)) == sorted(
         [
-            f"Thread {a[:8]}: 3 applied, 0 conflicts, 0 new interrupts",
-            f"Thread {c[:8]}: 1 applied, 0 conflicts, 0 new interrupts",
+            f"{a[:8]}): 3 applied, 0 conflicts, 0 new interrupts",
+            f"{c[:8]}): 1 applied, 0 conflicts, 0 new interrupts",
         ]
     )
 
@@ -123,10 +125,11 @@ def test_a_new_row_in_the_position_of_a_decided_one_starts_undecided(app: AppTes
     assert editor_frame(app)["message"].tolist()[3] == ""
 
     app.session_state["reviewer"] = "alice"
-    click(app, "inbox_submit")
+    submit(app)
     [warning] = alerts(app, "warning")
-    assert warning.startswith(f"Thread {s[:8]}: 0 applied, 1 conflict, 0 new interrupts")
-    assert "create_circle: already decided by bob" in warning
+    assert warning.startswith("Applied 0 · conflicts 1 · refused 0 · new interrupts 0 (1 thread)")
+    assert "create_circle(shape_id=c1, color=red) in «Draw a red circle c1, then a… · " in warning
+    assert ": already decided by bob" in warning
     assert [(e.reviewer, e.tool, e.decision) for e in console.audit()] == [("bob", "create_circle", "approve")]
     assert [r.tool for r in console.pending(s)] == ["create_square"]
 

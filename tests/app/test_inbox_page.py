@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from review import ReviewConsole
-from tests.app.conftest import alerts, click, editor_frame, run, set_edits
+from tests.app.conftest import alerts, click, details, editor_frame, run, set_edits, submit, threads_shown
 from tests.conftest import THEN_SEQUENCE, THREE_SHAPES
 from tests.helpers import APPROVE, batch
 from ui import inbox
@@ -58,7 +58,8 @@ def test_rows_show_every_pending_tool_call_readably(app: AppTest, console: Revie
         "shape_id=s1, color=blue",
         "shape_id=t1, color=green",
     ]
-    assert set(frame["thread"]) == {thread_id[:8]}
+    assert all(re.fullmatch(r"Create a red circle c1, a blue… · \d+s", t) for t in frame["thread"])  # request, age
+    assert threads_shown(app) == [thread_id] * 3
     assert all(re.fullmatch(r"\d+s|\d+m \d+s", w) for w in frame["waiting"])
     assert frame["decision"].isna().all()
 
@@ -79,7 +80,7 @@ def test_one_submit_sends_each_rows_decision_for_its_own_interrupt(
         },
     )
     run(app)
-    click(app, SUBMIT)
+    submit(app)
 
     assert len(calls) == 1 and len(calls[0]) == 3  # the whole batch in ONE call
     assert decisions(console) == {
@@ -109,7 +110,11 @@ def test_one_submit_sends_each_rows_decision_for_its_own_interrupt(
         {"shape_id": "c1", "kind": "circle", "color": "red"},
         {"shape_id": "s1", "kind": "square", "color": "yellow"},
     ]
-    assert alerts(app, "success") == [f"Thread {thread_id[:8]}: 3 applied, 0 conflicts, 0 new interrupts"]
+    assert alerts(app, "success") == ["Applied 3 · conflicts 0 · refused 0 · new interrupts 0 (1 thread)"]
+    [line] = details(app)
+    assert re.fullmatch(
+        rf"«Create a red circle c1, a blue… · \d+s» \({thread_id[:8]}\): 3 applied, 0 conflicts, 0 new interrupts", line
+    )
     assert len(app.data_editor) == 0 and "No interrupts are waiting for review." in alerts(app, "info")
     assert app.session_state[inbox.STATE_DRAFT] == {}
 
@@ -121,8 +126,9 @@ def test_undecided_rows_stay_pending_and_keep_their_ids(app: AppTest, console: R
     app.session_state["reviewer"] = "alice"
     set_edits(app, {1: {"decision": "approve"}})
     run(app)
-    click(app, SUBMIT)
-    assert alerts(app, "success") == [f"Thread {thread_id[:8]}: 1 applied, 0 conflicts, 0 new interrupts"]
+    submit(app)
+    assert alerts(app, "success") == ["Applied 1 · conflicts 0 · refused 0 · new interrupts 0 (1 thread)"]
+    assert details(app)[0].endswith(f"({thread_id[:8]}): 1 applied, 0 conflicts, 0 new interrupts")
     assert {r.tool: r.interrupt_id for r in console.pending()} == {
         "create_circle": before["create_circle"],
         "create_triangle": before["create_triangle"],
@@ -144,7 +150,7 @@ def test_no_reviewer_name_sends_nothing_and_keeps_the_draft(app: AppTest, consol
     app.sidebar.text_input(key="reviewer").input("  carol  ")
     run(app)
     assert alerts(app, "warning") == []  # the gate message goes once a name is there
-    click(app, SUBMIT)
+    submit(app)
     assert [(e.reviewer, e.tool, e.decision) for e in console.audit()] == [("carol", "create_circle", "approve")]
 
 
@@ -155,7 +161,16 @@ def test_an_invalid_row_sends_nothing_and_shows_its_error_on_the_row(app: AppTes
     set_edits(app, {0: {"decision": "approve"}, 1: {"decision": "edit", "edited arguments": "color=not-a-colour"}})
     run(app)
     click(app, SUBMIT)
-    assert alerts(app, "error") == ["Nothing was sent: 1 row(s) need fixing"]
+    [error] = alerts(app, "error")
+    total, reason = error.split("\n")
+    assert (
+        total
+        == "Applied 0 · conflicts 0 · refused 1 · new interrupts 0 — nothing was sent: fix the refused row(s) and "
+        "submit again"
+    )
+    # The reason, with the row's tool, arguments and thread, in the banner itself (not only in a cell).
+    assert reason.startswith("create_square(shape_id=s1, color=blue) in «Create a red circle c1, a blue… · ")
+    assert "'not-a-colour' is not a colour" in reason
     status = editor_frame(app)["status"].tolist()
     assert "not a colour" in status[1] and status[0] == "" and status[2] == ""
     assert console.audit() == [] and len(console.pending()) == 3
@@ -163,7 +178,7 @@ def test_an_invalid_row_sends_nothing_and_shows_its_error_on_the_row(app: AppTes
     # Fixing the row sends both.
     set_edits(app, {1: {"edited arguments": "color=#00aa00"}})
     run(app)
-    click(app, SUBMIT)
+    submit(app)
     assert {(e.tool, e.decision) for e in console.audit()} == {("create_circle", "approve"), ("create_square", "edit")}
 
 
@@ -192,7 +207,9 @@ def test_a_row_the_page_cannot_turn_into_a_decision_blocks_the_batch(
     run(app)
     click(app, SUBMIT)
     assert calls == []
-    assert alerts(app, "error") == ["Nothing was sent: 1 row(s) need fixing"]
+    [banner] = alerts(app, "error")
+    assert banner.startswith("Applied 0 · conflicts 0 · refused 1 · new interrupts 0 — nothing was sent")
+    assert error in banner.split("\n")[1] and banner.split("\n")[1].startswith("create_square(shape_id=s1, color=blue)")
     assert error in editor_frame(app)["status"][1]
 
 
@@ -207,7 +224,8 @@ def test_tool_and_thread_filters_and_bulk_approve_touch_only_shown_rows(app: App
     assert editor_frame(app)["tool"].tolist() == ["create_circle", "create_circle"]
     app.multiselect(key=inbox.THREAD_FILTER).set_value([sequence])
     run(app)
-    assert editor_frame(app)["thread"].tolist() == [sequence[:8]]
+    assert threads_shown(app) == [sequence]
+    assert editor_frame(app)["thread"][0].startswith("Draw a red circle c1, then a… · ")
     app.multiselect(key=inbox.THREAD_FILTER).set_value([])
     run(app)
 
@@ -218,22 +236,22 @@ def test_tool_and_thread_filters_and_bulk_approve_touch_only_shown_rows(app: App
     assert editor_frame(app)["decision"].tolist() == ["approve", None, None, "approve"]
 
     app.session_state["reviewer"] = "dave"
-    click(app, SUBMIT)
+    submit(app)
     assert {(e.thread_id, e.tool, e.decision) for e in console.audit()} == {
         (three, "create_circle", "approve"),
         (sequence, "create_circle", "approve"),
     }
-    lines = alerts(app, "success")[0].split("\n")
-    assert sorted(lines) == sorted(
+    assert alerts(app, "success") == ["Applied 2 · conflicts 0 · refused 0 · new interrupts 1 (2 threads)"]
+    assert sorted(line.split(" (", 1)[1] for line in details(app)) == sorted(
         [
-            f"Thread {three[:8]}: 1 applied, 0 conflicts, 0 new interrupts",
-            f"Thread {sequence[:8]}: 1 applied, 0 conflicts, 1 new interrupt",
+            f"{three[:8]}): 1 applied, 0 conflicts, 0 new interrupts",
+            f"{sequence[:8]}): 1 applied, 0 conflicts, 1 new interrupt",
         ]
     )
     # The resumed "then" run raised its next step: it is in the table already, undecided.
     frame = editor_frame(app)
-    assert sorted(zip(frame["thread"], frame["tool"], strict=True)) == sorted(
-        [(three[:8], "create_square"), (three[:8], "create_triangle"), (sequence[:8], "create_square")]
+    assert sorted(zip(threads_shown(app), frame["tool"], strict=True)) == sorted(
+        [(three, "create_square"), (three, "create_triangle"), (sequence, "create_square")]
     )
     assert frame["decision"].isna().all()
 
@@ -246,7 +264,7 @@ def test_reject_all_shown_in_one_thread(app: AppTest, console: ReviewConsole) ->
     run(app)
     click(app, "inbox_reject_all")
     app.session_state["reviewer"] = "erin"
-    click(app, SUBMIT)
+    submit(app)
     assert {(e.thread_id, e.decision) for e in console.audit()} == {(three, "reject")}
     assert console.thread(three).canvas == []
     tool_messages = [m.content for m in console.thread(three).messages if m.type == "tool"]
@@ -277,10 +295,14 @@ def test_a_row_decided_first_by_someone_else_is_reported_as_a_conflict_naming_th
     assert editor_frame(app)["tool"].tolist() == ["create_square", "create_triangle"]
     assert editor_frame(app)["decision"].tolist() == ["approve", None]
 
-    click(app, SUBMIT)
+    submit(app)
     [warning] = alerts(app, "warning")
-    assert warning.startswith(f"Thread {thread_id[:8]}: 1 applied, 1 conflict, 0 new interrupts")
-    assert re.search(r"create_circle: already decided by bob at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", warning)
+    assert warning.startswith("Applied 1 · conflicts 1 · refused 0 · new interrupts 0 (1 thread)\n")
+    assert re.search(
+        r"create_circle\(shape_id=c1, color=red\) in «Create a red circle c1, a blue… · \w+»: "
+        r"already decided by bob at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC",
+        warning,
+    )
     assert {(e.tool, e.reviewer) for e in console.audit()} == {("create_circle", "bob"), ("create_square", "alice")}
     assert [s["shape_id"] for s in console.thread(thread_id).canvas] == ["c1", "s1"]  # the circle drawn once
 
@@ -295,8 +317,8 @@ def test_a_second_click_on_submit_sends_nothing_again(
     app.session_state["reviewer"] = "alice"
     set_edits(app, {0: {"decision": "approve"}})
     run(app)
-    click(app, SUBMIT)
-    click(app, SUBMIT)
+    submit(app)
+    submit(app)
 
     assert len(calls) == 1 and len(calls[0]) == 1
     assert any("Nothing to send" in text for text in alerts(app, "info"))

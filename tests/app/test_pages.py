@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from streamlit.testing.v1.element_tree import Block, Node
 
 from review import ReviewConsole
 from tests.app import html_agent
-from tests.app.conftest import APP, alerts, editor_frame, run, shown_text
+from tests.app.conftest import APP, alerts, details, editor_frame, run, shown_text, submit, threads_shown
 from tests.conftest import THEN_SEQUENCE, THREE_SHAPES
 from tests.helpers import APPROVE, batch, edit, reject
 
@@ -57,8 +58,11 @@ NAV = ["Inbox", "New run", "Thread", "Audit"]
 
 
 def assert_sidebar(at: AppTest) -> None:
-    """The shared sidebar: the four pages once each, in order, then the reviewer's name."""
-    assert [link.value for link in at.sidebar.page_link] == NAV
+    """The shared sidebar: the four pages once each, in order, with their shortcuts, then the reviewer's name."""
+    assert [button.label for button in at.sidebar.button] == NAV
+    assert [button.help for button in at.sidebar.button] == [
+        f"Go to {label} (Alt+{number})" for number, label in enumerate(NAV, start=1)
+    ]
     assert [w.label for w in at.sidebar.text_input] == ["Reviewer name"]
 
 
@@ -117,24 +121,27 @@ def test_a_first_request_for_a_page_url_runs_that_page_with_the_shared_sidebar(a
     assert_sidebar(app)
 
 
-def test_the_sidebar_links_go_to_each_page_and_the_reviewer_name_stays(app: AppTest) -> None:
+def test_the_sidebar_buttons_go_to_each_page_and_the_reviewer_name_stays(app: AppTest) -> None:
     run(app)
     app.sidebar.text_input[0].input("alice")
     run(app)
-    targets = {link.value: link.proto.page_script_hash for link in app.sidebar.page_link}
-    scripts = {h: str(info["script_path"]) for h, info in app._registered_pages.items()}
-    assert {label: Path(scripts[h]).name for label, h in targets.items()} == {
-        "Inbox": "app.py",
-        "New run": "new_run.py",
-        "Thread": "thread.py",
-        "Audit": "audit.py",
-    }
-    for page in [*PAGES, "app.py"]:  # every page, and back to the Inbox
-        app.switch_page(page)
+    assert app.query_params["reviewer"] == ["alice"] or app.query_params["reviewer"] == "alice"
+    order = [*PAGES, "app.py"]  # every page, and back to the Inbox
+    for page in order[1:]:
+        label = PAGES[page]
+        app.sidebar.button(key=f"nav_{label.lower().replace(' ', '_')}").click()
         run(app)
-        assert [t.value for t in app.title] == [PAGES[page]]
+        assert [t.value for t in app.title] == [label]
         assert app.sidebar.text_input[0].value == "alice"
         assert app.session_state["reviewer"] == "alice"
+
+
+def test_the_reviewer_name_comes_back_from_the_url_after_a_reload(app_db: Path) -> None:
+    """A reload is a new session: the name is taken from `?reviewer=` (the page keeps it there)."""
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.query_params["reviewer"] = "bea"
+    run(at)
+    assert at.sidebar.text_input[0].value == "bea" and at.session_state["reviewer"] == "bea"
 
 
 # --- New run ------------------------------------------------------------------------------
@@ -166,7 +173,7 @@ def test_an_example_fills_the_prompt_and_start_run_follows_the_run_until_it_paus
 
     app.switch_page("app.py")
     run(app)
-    assert set(editor_frame(app)["thread"]) == {thread_id[:8]}
+    assert set(threads_shown(app)) == {thread_id}
 
 
 @pytest.mark.parametrize(
@@ -202,7 +209,12 @@ def test_thread_page_draws_the_canvas_and_shows_the_conversation(app: AppTest, c
     app.query_params["thread"] = thread_id
     open_page(app, "pages/thread.py")
     assert app.selectbox[0].label == "Thread" and app.selectbox[0].value == thread_id
-    assert set(app.selectbox[0].options) == {thread_id[:8], other[:8]}
+    # Threads named by their request's first words and their age (the id below the picker).
+    assert {re.sub(r" · \d+s$", "", o) for o in app.selectbox[0].options} == {
+        "Create a red circle c1, a blue…",
+        "Draw a red circle c1, then a…",
+    }
+    assert f"Thread id: {thread_id}" in [shown_text(c.value) for c in app.caption]
 
     [canvas] = [h.value for h in app.html]
     assert 'data-shape-id="c1" data-kind="circle" data-fill="red"' in canvas
@@ -219,6 +231,17 @@ def test_thread_page_draws_the_canvas_and_shows_the_conversation(app: AppTest, c
     assert texts[0] == THREE_SHAPES
     assert "Rejected by the reviewer: no triangles today" in texts
     assert "Drew a yellow square 's1'." in texts
+    # Each decision where it happened: just before the tool message it led to, with who and what.
+    assert texts.index("alice approved create_circle") == texts.index("Drew a red circle 'c1'.") - 1
+    assert (
+        texts.index("alice edited create_square: color blue → yellow") == texts.index("Drew a yellow square 's1'.") - 1
+    )
+    assert (
+        texts.index("alice rejected create_triangle: “no triangles today”")
+        == texts.index("Rejected by the reviewer: no triangles today") - 1
+    )
+    captions = [shown_text(c.value) for m in app.chat_message for c in nodes(m) if getattr(c, "type", "") == "caption"]
+    assert sum(c.startswith("Review · 20") and c.endswith(" UTC") for c in captions) == 3
     timeline = app.dataframe[-1].value
     assert (
         list(timeline.columns) == ["time", "step", "source", "next", "interrupts", "checkpoint"] and len(timeline) >= 3
@@ -261,26 +284,27 @@ def test_audit_lists_decisions_filters_by_reviewer_and_downloads_csv(
 
     open_page(app, "pages/audit.py")
     log = app.dataframe[0].value
-    assert list(log.columns)[:9] == [
-        "reviewer",
-        "time",
-        "thread",
-        "tool",
-        "decision",
-        "args before",
-        "args after",
-        "message",
-        "status",
-    ]
+    assert list(log.columns) == ["time", "reviewer", "thread", "tool", "decision", "status"]  # the key columns
     assert sorted(zip(log["reviewer"], log["tool"], log["decision"], strict=True)) == [
         ("alice", "create_circle", "approve"),
         ("alice", "create_square", "edit"),
         ("alice", "create_triangle", "reject"),
         ("bob", "create_circle", "approve"),
     ]
-    square = log[log["tool"] == "create_square"].iloc[0]
-    assert (square["args before"], square["args after"]) == ("color=blue, shape_id=s1", "color=yellow, shape_id=s1")
-    assert log[log["tool"] == "create_triangle"].iloc[0]["message"] == "no triangles today"
+    assert {re.sub(r" · \d+s$", "", t) for t in log["thread"]} == {
+        "Create a red circle c1, a blue…",
+        "Draw a red circle c1, then a…",
+    }
+    assert len(app.get("vega_lite_chart")) == 3  # decisions over time by type, by reviewer; waits
+
+    # The rest of a row, once picked: arguments before and after, the change, the message, how long it waited.
+    square = int(log.index[log["tool"] == "create_square"][0])
+    app.session_state["audit_table"] = {"selection": {"rows": [square], "columns": [], "cells": []}}
+    run(app)
+    shown = [t.value for t in app.text]
+    assert "color=blue, shape_id=s1" in shown or "shape_id=s1, color=blue" in shown
+    assert "color blue → yellow" in shown
+    assert any(re.fullmatch(r"\d+\.\d s before the decision", t) for t in shown)
     assert app.download_button[0].label == "Download CSV"
     data, mimetype, filename = served[-1]
     assert (mimetype, filename) == ("text/csv", "review-audit.csv")
@@ -320,9 +344,9 @@ def test_html_in_payloads_messages_and_state_is_shown_as_text(app_db: Path, monk
             "deleted_rows": [],
         }
         run(at)
-        at.button(key="inbox_submit").click()
-        run(at)
-        assert alerts(at, "success") == [f"Thread {thread_id[:8]}: 1 applied, 0 conflicts, 0 new interrupts"]
+        submit(at)
+        assert alerts(at, "success") == ["Applied 1 · conflicts 0 · refused 0 · new interrupts 0 (1 thread)"]
+        assert details(at)[0].endswith(f"({thread_id[:8]}): 1 applied, 0 conflicts, 0 new interrupts")
         _assert_no_markup(at)
 
         for page in ("pages/thread.py", "pages/audit.py", "pages/new_run.py"):

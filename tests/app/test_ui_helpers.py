@@ -208,12 +208,16 @@ def test_reports_summarise_per_thread_and_mark_rows() -> None:
             "t2": ThreadOutcome("t2", error="run failed: boom"),
         },
     )
-    report = inbox.report_result(result, plan, draft)
+    report = inbox.report_result(result, plan, draft, labels={"t1": "Draw shapes · 3m"})
     assert report.level == "error"
-    assert report.lines == [
-        "Thread t1: 1 applied, 1 conflict, 1 new interrupt",
-        "Thread t1, create_square: already decided by bob at 2025-01-01 11:59:58 UTC",
-        "Thread t2: 0 applied, 0 conflicts, 0 new interrupts; error: run failed: boom",
+    assert report.lines == [  # the total first, then what needs reading
+        "Applied 1 · conflicts 1 · refused 0 · new interrupts 1 (2 threads)",
+        "create_square(shape_id=b, color=red) in «Draw shapes · 3m»: already decided by bob at 2025-01-01 11:59:58 UTC",
+        "«t2» (t2): 0 applied, 0 conflicts, 0 new interrupts; error: run failed: boom",
+    ]
+    assert report.details == [  # folded: one line per thread
+        "«Draw shapes · 3m» (t1): 1 applied, 1 conflict, 1 new interrupt",
+        "«t2» (t2): 0 applied, 0 conflicts, 0 new interrupts; error: run failed: boom",
     ]
     assert report.status == {
         inbox.row_key(B): "already decided by bob at 2025-01-01 11:59:58 UTC",
@@ -222,7 +226,14 @@ def test_reports_summarise_per_thread_and_mark_rows() -> None:
     assert report.done == [inbox.row_key(A), inbox.row_key(B)]
 
     refused = inbox.report_result(BatchResult("x", invalid=[RowError("t2", "c", "bad colour")]), plan, draft)
-    assert (refused.level, refused.lines) == ("error", ["Nothing was sent: 1 row(s) need fixing"])
+    assert (refused.level, refused.lines) == (
+        "error",
+        [
+            "Applied 0 · conflicts 0 · refused 1 · new interrupts 0 — nothing was sent: fix the refused row(s) and "
+            "submit again",
+            "create_triangle(shape_id=c, color=red) in «t2»: bad colour",  # the reason, in the banner
+        ],
+    )
     assert refused.status == {inbox.row_key(C): "bad colour"}
 
 

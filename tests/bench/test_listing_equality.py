@@ -4,7 +4,10 @@ One console instance follows a small store through each kind of change, made thr
 through a separate graph + SqliteSaver on the same file, and from another process. After each
 change the incremental listing must equal `bench.reference.listing` (get_state on every thread),
 and the refresh must have seen exactly the changed threads (so the incremental path is what is
-being compared, not a full re-read). A console opened fresh at the end must agree as well.
+being compared, not a full re-read) and read them from their head checkpoints' pending writes
+(`Storage.head_writes`, one query), never with get_state. The listing saved in the store
+(`saved_listing`, what `python -m review pending` prints without LangGraph) must equal it too, and a
+console opened fresh at the end must agree as well.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from bench import reference
 from bench.benchmarks import outside_graph
 from bench.seed import SeedResult, config, run_input, seed
 from review import PendingInterrupt, ReviewConsole
+from review.inbox import listing_reader, rows_from_head, saved_listing, with_graph
 from tests.conftest import CLEAR, THEN_SEQUENCE, THREE_SHAPES
 from tests.helpers import APPROVE, reject
 
@@ -45,11 +49,28 @@ def assert_same(console: ReviewConsole, db_path: Path, *, changed: int | None = 
     fast = console.pending()
     if changed is not None:
         assert console.inbox.last_reread == changed
+        assert console.inbox.last_get_state == 0  # every changed thread came from its head writes
     slow = get_state_listing(db_path)
     assert fast == slow
     for thread_id in {row.thread_id for row in slow}:
         assert console.pending(thread_id) == [row for row in slow if row.thread_id == thread_id]
+    # The head-writes read of every thread on its own, and the listing saved for other processes.
+    heads = console.storage.head_writes(console.storage.thread_ids(10_000))
+    loads = console.storage.saver.serde.loads_typed
+    fast_heads = [
+        row
+        for thread_id, head in heads.items()
+        for row in with_graph(console.graphs, thread_id, rows_from_head(head, loads) or [])
+    ]
+    assert fast_heads == sorted_like(slow, heads)
+    assert saved_listing(console.storage, listing_reader("graph:AGENT")) == slow
     return fast
+
+
+def sorted_like(rows: list[PendingInterrupt], heads: dict) -> list[PendingInterrupt]:
+    """The same rows, threads in the order `heads` lists them."""
+    order = {thread_id: index for index, thread_id in enumerate(heads)}
+    return sorted(rows, key=lambda row: order[row.thread_id])
 
 
 def rows_of(rows: list[PendingInterrupt], thread_id: str) -> list[PendingInterrupt]:
@@ -140,10 +161,22 @@ def test_listing_equals_get_state_after_each_kind_of_change(
     assert done.returncode == 0, done.stderr
     rows = assert_same(console, db_path, changed=3)
 
-    # A console opened fresh (cold start) lists the same rows as the one that followed every change.
+    # A console opened fresh (cold start) lists the same rows as the one that followed every change:
+    # from the saved listing, decoding nothing...
     fresh = ReviewConsole.open(db_path, recover=False)
     try:
         assert fresh.pending() == rows
+        assert fresh.inbox.last_saved_hits == len({row.thread_id for row in rows})
+        assert fresh.inbox.last_state_reads == 0
+    finally:
+        fresh.close()
+    # ...and, the saved listing gone, from the head writes.
+    with console.storage.transaction() as conn:
+        conn.execute("DELETE FROM review_listing")
+    fresh = ReviewConsole.open(db_path, recover=False)
+    try:
+        assert fresh.pending() == rows
+        assert fresh.inbox.last_saved_hits == 0 and fresh.inbox.last_get_state == 0
     finally:
         fresh.close()
 

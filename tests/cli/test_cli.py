@@ -205,6 +205,27 @@ def test_invalid_batch_exits_2_and_sends_nothing(tmp_path: Path) -> None:
         console.close()
 
 
+def test_pending_lists_from_the_saved_listing_without_loading_langgraph(tmp_path: Path) -> None:
+    """A console saves what it listed; a later `pending` prints the same rows without decoding a checkpoint."""
+    db = tmp_path / "review.sqlite"
+    _start_in_process(db, THREE_SHAPES)
+    full = cli("pending", db=db)  # a fresh store's first listing goes the full way, and saves it
+    probe = (
+        "import sys, json; from review.cli import main; code = main(['--db', sys.argv[1], 'pending']); "
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('langgraph', 'langchain_core'))), "
+        "file=sys.stderr); sys.exit(code)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(db)], cwd=ROOT, capture_output=True, text=True, timeout=120, check=True
+    )
+    assert json.loads(done.stdout) == full.json and len(full.json) == 3
+    assert json.loads(done.stderr.strip().splitlines()[-1]) == []  # LangGraph was never imported
+    # Once a thread changed, the saved listing is not trusted: the full way lists (and saves) again.
+    _start_in_process(db, THEN_SEQUENCE)
+    again = cli("pending", db=db)
+    assert len(again.json) == 4 and again.json[:3] == full.json
+
+
 @pytest.mark.slow
 def test_malformed_json_file_and_unusable_db_exit_2_with_a_clear_message(tmp_path: Path) -> None:
     db = tmp_path / "review.sqlite"

@@ -61,7 +61,15 @@ def test_review_db_env_var_is_respected_and_missing_directories_are_created(
         console.close()
     assert target.is_file()
     # one file holds LangGraph's checkpoints and the console's tables
-    assert {"checkpoints", "writes", "review_decisions", "review_leases", "review_thread_heads"} <= _tables(target)
+    assert {
+        "checkpoints",
+        "writes",
+        "review_decisions",
+        "review_leases",
+        "review_thread_heads",
+        "review_drafts",
+        "review_listing",
+    } <= _tables(target)
     reopened = ReviewConsole.open(target)  # opening again keeps everything, and adds no second set of triggers
     try:
         assert [r.key for r in reopened.pending()] == [r.key for r in rows]
@@ -71,6 +79,19 @@ def test_review_db_env_var_is_respected_and_missing_directories_are_created(
         reopened.close()
     assert triggers == sum(1 for name in _tables(target) if name.startswith("review_heads_")) == 4
     assert version == "3"
+
+
+def test_the_fast_listing_reads_langgraphs_own_channel_names() -> None:
+    """The head-writes read names LangGraph's private write channels: it must stay in step with them."""
+    from langgraph._internal import _constants as lg
+
+    from review import inbox
+    from review.storage import sqlite
+
+    assert inbox.INTERRUPT == sqlite.INTERRUPT_CHANNEL == lg.INTERRUPT
+    assert {lg.INTERRUPT, lg.RESUME, lg.ERROR, lg.ERROR_SOURCE_NODE} == inbox.CONTROL_WRITES
+    assert inbox.NULL_TASK_ID == lg.NULL_TASK_ID
+    assert f"~{lg.PUSH}" == inbox.PUSH_PATH
 
 
 def test_a_directory_is_refused_with_its_path(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ What held up under load on these machines (see ../shared/docs/testing.md):
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -29,8 +30,8 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT_MS = 30_000  # generous: both cores may be busy with the server, the agent and Chromium
 
-# The Inbox editor's columns, in the order the UI contract gives them.
-INBOX_COLUMNS = ("thread", "tool", "arguments", "waiting", "decision", "edited arguments", "message", "status")
+# The Inbox editor's columns, in the order the UI contract gives them (decision first, so a laptop shows them).
+INBOX_COLUMNS = ("tool", "decision", "edited arguments", "message", "status", "arguments", "thread", "waiting")
 
 HEADER_PX = ROW_PX = 35  # st.data_editor's default header and row heights
 # After an edit glide moves the focus to a cell of its accessibility table, inside the canvas.
@@ -183,14 +184,14 @@ class App:
     def expect_title(self, title: str) -> None:
         expect(self.page.get_by_role("heading", name=title, exact=True).first).to_be_visible(timeout=TIMEOUT_MS)
 
-    def nav_links(self) -> Locator:
-        """The sidebar's page links (ui/sidebar.py draws them; Streamlit's own page list is hidden)."""
-        return self.page.get_by_test_id("stSidebar").get_by_test_id("stPageLink").get_by_role("link")
+    def nav_buttons(self) -> Locator:
+        """The sidebar's page buttons (ui/sidebar.py draws them; Streamlit's own page list is hidden)."""
+        return self.page.get_by_test_id("stSidebar").get_by_test_id("stButton").get_by_role("button")
 
     def go(self, title: str) -> None:
         """Switch pages through the sidebar navigation (the session, and the reviewer's name, stay)."""
         with self.clock.rerun():
-            self.nav_links().filter(has_text=title).click()
+            self.nav_buttons().filter(has=self.page.get_by_text(title, exact=True)).click()
         self.expect_title(title)
 
     def set_reviewer(self, name: str, label: str = "Reviewer name") -> None:
@@ -207,17 +208,31 @@ class App:
             link.first.click()
         self.expect_title(title)
 
+    def button(self, name: str) -> Locator:
+        """A button by its label (its accessible name also holds its keyboard shortcut, e.g. `Alt + A`)."""
+        return self.page.get_by_role("button", name=re.compile(rf"^(\S+ )?{re.escape(name)}( |$)")).filter(
+            has=self.page.get_by_text(name, exact=True)
+        )
+
     def click(self, name: str) -> None:
         """Click a button and wait for the rerun it causes."""
-        button = self.page.get_by_role("button", name=name, exact=True)
+        button = self.button(name)
         expect(button).to_be_enabled(timeout=TIMEOUT_MS)
         with self.clock.rerun():
             button.click()
 
-    def multiselect(self, label: str, option: str) -> None:
-        """Add `option` (its shown text) to the multiselect labelled `label`."""
+    def press(self, keys: str) -> None:
+        """Press a keyboard shortcut and wait for the rerun it causes."""
+        with self.clock.rerun():
+            self.page.keyboard.press(keys)
+
+    def multiselect(self, label: str, option: str, *, prefix: bool = False) -> None:
+        """Add `option` (its shown text, or the start of it with `prefix`) to the multiselect labelled `label`."""
         widget = self.page.get_by_test_id("stMultiSelect").filter(has=self.page.get_by_text(label, exact=True))
-        chip = widget.get_by_role("button", name=f"Remove {option}", exact=True)
+        name: str | re.Pattern[str] = re.compile("^" + re.escape(option)) if prefix else option
+        chip = widget.get_by_role(
+            "button", name=re.compile("^Remove " + re.escape(option)) if prefix else f"Remove {option}"
+        )
         if chip.count():
             return
 
@@ -225,7 +240,7 @@ class App:
             if chip.count():  # an earlier attempt got through after all
                 return
             widget.get_by_role("combobox").click()
-            self.page.get_by_role("option", name=option, exact=True).click()
+            self.page.get_by_role("option", name=name, exact=not prefix).click()
             # Close the list: it covers the grid, and while open it hides the chosen chips from roles.
             self.page.keyboard.press("Escape")
             expect(chip).to_be_visible(timeout=5_000)
@@ -314,18 +329,18 @@ class Grid:
         index = self.col(col) if isinstance(col, str) else col
         return [self.cell(index, row).inner_text() for row in range(self.row_count())]
 
-    def find_row(self, col: int | str, text: str, timeout_ms: float = TIMEOUT_MS) -> int:
-        """The index of the one row whose `col` shows exactly `text` (waits until there is exactly one)."""
+    def find_row(self, col: int | str, text: str, timeout_ms: float = TIMEOUT_MS, *, prefix: bool = False) -> int:
+        """The index of the one row whose `col` shows exactly `text` (or starts with it, `prefix`); waits for one."""
         index = self.col(col) if isinstance(col, str) else col
         handle = self.page.wait_for_function(
-            """([nth, index, text]) => {
+            """([nth, index, text, prefix]) => {
                 const root = document.querySelectorAll('[data-testid="stDataFrame"]')[nth];
                 if (!root) return 0;
                 const cells = root.querySelectorAll(`[data-testid^="glide-cell-${index}-"]`);
-                const hits = [...cells].filter((c) => c.textContent === text);
+                const hits = [...cells].filter((c) => prefix ? c.textContent.startsWith(text) : c.textContent === text);
                 return hits.length === 1 ? Number(hits[0].dataset.testid.split("-").pop()) + 1 : 0;
             }""",
-            arg=[self.nth, index, text],
+            arg=[self.nth, index, text, prefix],
             timeout=timeout_ms,
         )
         return int(handle.json_value()) - 1

@@ -28,13 +28,14 @@ from review.editing import format_args
 from tests.e2e.conftest import ARTIFACTS, Server
 from tests.e2e.helpers import ROOT, TIMEOUT_MS, App, Grid, review_cli, start_thread
 from tests.e2e.xss_agent import COLOUR, DESCRIPTION, IMG, PROMPT, SCRIPT, SHAPE_ID
+from ui.format import request_words
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 SavedState = Callable[[str], Any]  # thread id -> LangGraph StateSnapshot
 
 THREE_SHAPES = "Create a red circle c1, a blue square s1 and a green triangle t1"
 THEN_SEQUENCE = "Draw a red circle c1, then a blue square s1"
-AUDIT_COLUMNS = ("reviewer", "time", "thread", "tool", "decision", "args before", "args after", "message", "status")
+AUDIT_COLUMNS = ("pick", "time", "reviewer", "thread", "tool", "decision", "status")  # "pick": row selection
 PENDING_COLUMNS = ("tool", "arguments", "description", "interrupt")
 CSS_COLOURS = {"red": "rgb(255, 0, 0)", "yellow": "rgb(255, 255, 0)", "blue": "rgb(0, 0, 255)"}
 # Rows raised by another process must show within 2 s; the bound leaves room for a machine under load.
@@ -69,17 +70,23 @@ def reviewer(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:6]}"
 
 
-def summary(thread_id: str, applied: int, conflicts: int, new: int) -> str:
-    """The Inbox line for one thread after a submit: `Thread 1a2b3c4d: 1 applied, 0 conflicts, 1 new interrupt`."""
-    conflict_word = "conflict" if conflicts == 1 else "conflicts"
-    interrupt_word = "new interrupt" if new == 1 else "new interrupts"
-    return f"Thread {thread_id[:8]}: {applied} applied, {conflicts} {conflict_word}, {new} {interrupt_word}"
+def summary(applied: int, conflicts: int, new: int, threads: int = 1, refused: int = 0) -> str:
+    """The total line a banner starts with: `Applied 1 · conflicts 0 · refused 0 · new interrupts 1 (1 thread)`."""
+    return (
+        f"Applied {applied} · conflicts {conflicts} · refused {refused} · new interrupts {new} "
+        f"({threads} thread{'s' if threads != 1 else ''})"
+    )
 
 
-def filter_thread(app: App, *thread_ids: str) -> Grid:
-    """Show only these threads' rows (the Thread multiselect names a thread by its first 8 characters)."""
-    for thread_id in thread_ids:
-        app.multiselect("Thread", thread_id[:8])
+def expect_banner(app: App, total: str) -> None:
+    """The submit's banner, starting with its total line."""
+    expect(app.page.get_by_test_id("stAlertContainer").filter(has_text=total).first).to_be_visible(timeout=TIMEOUT_MS)
+
+
+def filter_thread(app: App, *prompts: str) -> Grid:
+    """Show only the threads started with these prompts (the Thread filter names a thread by its request)."""
+    for prompt in prompts:
+        app.multiselect("Thread", request_words(prompt), prefix=True)
     return Grid(app)
 
 
@@ -105,9 +112,12 @@ def shapes_on_page(app: App) -> dict[str, tuple[str, str]]:
     return {shape_id: (kind, names.get(paint, paint)) for shape_id, kind, paint in drawn}
 
 
-def open_thread(app: App, thread_id: str) -> None:
+def open_thread(app: App, thread_id: str, prompt: str) -> None:
+    """The Thread page for this thread, from its URL; the picker names it by its request."""
     app.open(f"thread?thread={thread_id}", "Thread")
-    expect(app.page.get_by_test_id("stSelectbox").get_by_role("combobox")).to_have_value(thread_id[:8])
+    picker = app.page.get_by_test_id("stSelectbox").get_by_role("combobox")
+    expect(picker).to_have_value(re.compile("^" + re.escape(request_words(prompt))))
+    expect(app.page.get_by_text(f"Thread id: {thread_id}")).to_be_visible()
 
 
 def shot(app: App, name: str) -> None:
@@ -134,7 +144,7 @@ def test_three_parallel_shapes_from_new_run(
     shot(app, "flow1-new-run")
 
     app.go_link("Review in Inbox", "Inbox")
-    grid = filter_thread(app, thread_id)
+    grid = filter_thread(app, THREE_SHAPES)
     expect_rows(grid, 3)
     circle = grid.find_row("tool", "create_circle")
     square = grid.find_row("tool", "create_square")
@@ -147,7 +157,7 @@ def test_three_parallel_shapes_from_new_run(
     grid.type_text("message", triangle, "No triangles today")
     shot(app, "flow1-inbox-decided")
     app.click("Submit decisions")  # once, for all three rows
-    expect(app.page.get_by_text(summary(thread_id, 3, 0, 0))).to_be_visible(timeout=TIMEOUT_MS)
+    expect_banner(app, summary(3, 0, 0))
 
     assert shapes_saved(saved_state, thread_id) == {"c1": ("circle", "red"), "s1": ("square", "yellow")}
     rows = decisions(server, thread_id)
@@ -159,7 +169,7 @@ def test_three_parallel_shapes_from_new_run(
     assert {r["decision_type"]: r["message"] for r in rows}["reject"] == "No triangles today"
     assert len({r["batch_id"] for r in rows}) == 1  # one submit, one batch
 
-    open_thread(app, thread_id)
+    open_thread(app, thread_id, THREE_SHAPES)
     expect(app.page.locator('[data-shape-id="s1"]')).to_be_visible(timeout=TIMEOUT_MS)
     assert shapes_on_page(app) == {"c1": ("circle", "red"), "s1": ("square", "yellow")}
     assert app.page.locator('[data-kind="triangle"], [data-shape-id="t1"]').count() == 0
@@ -169,11 +179,11 @@ def test_three_parallel_shapes_from_new_run(
     app.set_reviewer(name)  # loading a URL started a new session
     app.go("Audit")
     app.selectbox("Reviewer", name)
-    audit = Grid.with_header(app, "args after", AUDIT_COLUMNS)
+    audit = Grid.with_header(app, "decision", AUDIT_COLUMNS)
     expect_rows(audit, 3)
     assert audit.texts("reviewer") == [name] * 3
     assert sorted(audit.texts("decision")) == ["approve", "edit", "reject"]
-    assert set(audit.texts("thread")) == {thread_id[:8]}
+    assert {re.sub(r" · \w+$", "", t) for t in audit.texts("thread")} == {request_words(THREE_SHAPES)}
     shot(app, "flow1-audit")
     with app.page.expect_download() as download:
         app.page.get_by_role("button", name="Download CSV").click()
@@ -197,13 +207,13 @@ def test_then_sequence_next_row_appears_without_reload(
     started = time.monotonic()
     assert [row["tool"] for row in pending] == ["create_circle"]
     # The open Inbox picks the other process's row up by itself (its refresh timer): no reload, no click.
-    Grid(app).find_row("thread", thread_id[:8], timeout_ms=OTHER_PROCESS_ROW_S * 1000)
+    Grid(app).find_row("thread", request_words(THEN_SEQUENCE), timeout_ms=OTHER_PROCESS_ROW_S * 1000, prefix=True)
     appeared = time.monotonic() - started
-    grid = filter_thread(app, thread_id)
+    grid = filter_thread(app, THEN_SEQUENCE)
     expect_rows(grid, 1)
     grid.choose("decision", grid.find_row("tool", "create_circle"), "approve")
     app.click("Submit decisions")
-    expect(app.page.get_by_text(summary(thread_id, 1, 0, 1))).to_be_visible(timeout=TIMEOUT_MS)
+    expect_banner(app, summary(1, 0, 1))
     # The resumed run's next interrupt is already in the table, in the same page load.
     square = grid.find_row("tool", "create_square")
     expect_rows(grid, 1)
@@ -212,11 +222,11 @@ def test_then_sequence_next_row_appears_without_reload(
     shot(app, "flow2-next-row")
     grid.choose("decision", square, "approve")
     app.click("Submit decisions")
-    expect(app.page.get_by_text(summary(thread_id, 1, 0, 0))).to_be_visible(timeout=TIMEOUT_MS)
+    expect_banner(app, summary(1, 0, 0))
 
     assert shapes_saved(saved_state, thread_id) == {"c1": ("circle", "red"), "s1": ("square", "blue")}
     assert pending_ids(saved_state, thread_id) == []
-    open_thread(app, thread_id)
+    open_thread(app, thread_id, THEN_SEQUENCE)
     expect(app.page.locator('[data-shape-id="s1"]')).to_be_visible(timeout=TIMEOUT_MS)
     assert shapes_on_page(app) == {"c1": ("circle", "red"), "s1": ("square", "blue")}
     shot(app, "flow2-thread")
@@ -229,26 +239,34 @@ def test_then_sequence_next_row_appears_without_reload(
 def test_two_reviewers_same_row_one_conflict(
     server: Server, saved_state: SavedState, new_app: Callable[..., App]
 ) -> None:
-    thread_id, pending = start_thread(server.db, "Create a purple circle k3")
+    prompt = "Create a purple circle k3"
+    thread_id, pending = start_thread(server.db, prompt)
     assert len(pending) == 1
     first, second = reviewer("cat"), reviewer("dan")
     apps = []
     for name in (first, second):  # two browser contexts: two sessions, two reviewers
         app = new_app()
         app.set_reviewer(name)
-        grid = filter_thread(app, thread_id)
+        grid = filter_thread(app, prompt)
         expect_rows(grid, 1)
         grid.choose("decision", 0, "approve")
         apps.append(app)
     a, b = apps
 
     a.click("Submit decisions")
-    expect(a.page.get_by_text(summary(thread_id, 1, 0, 0))).to_be_visible(timeout=TIMEOUT_MS)
+    expect_banner(a, summary(1, 0, 0))
     # The row leaves the second reviewer's table on its next refresh; the decision is kept and still sent.
     expect(b.page.get_by_test_id("stDataFrame")).to_have_count(0, timeout=TIMEOUT_MS)
     b.click("Submit decisions")
-    expect(b.page.get_by_text(summary(thread_id, 0, 1, 0))).to_be_visible(timeout=TIMEOUT_MS)
-    expect(b.page.get_by_text(re.compile(rf"create_circle: already decided by {first} at \d{{4}}-"))).to_be_visible()
+    expect_banner(b, summary(0, 1, 0))
+    expect(
+        b.page.get_by_text(
+            re.compile(
+                rf"create_circle\(shape_id=k3, color=purple\) in «Create a purple circle k3 · \w+»: "
+                rf"already decided by {first} at \d{{4}}-"
+            )
+        )
+    ).to_be_visible()
     shot(b, "flow3-conflict")
 
     rows = decisions(server, thread_id)
@@ -272,13 +290,13 @@ def test_html_in_payload_renders_as_text(server: Server, new_app: Callable[..., 
     )
     thread_id = done.stdout.strip()
     app = new_app()
-    grid = filter_thread(app, thread_id)
+    grid = filter_thread(app, PROMPT)
     expect_rows(grid, 1)
     # The grid draws on a canvas; its accessibility table holds exactly the text drawn.
     assert grid.cell("arguments", 0).inner_text() == format_args({"shape_id": SHAPE_ID, "color": COLOUR})
     shot(app, "flow4-inbox")
 
-    open_thread(app, thread_id)
+    open_thread(app, thread_id, PROMPT)
     expect(app.page.get_by_text(PROMPT, exact=True)).to_be_visible(timeout=TIMEOUT_MS)  # the conversation
     pending = Grid.with_header(app, "description", PENDING_COLUMNS)
     expect(pending.cell("description", 0)).to_have_text(DESCRIPTION)
@@ -299,18 +317,25 @@ def test_html_in_payload_renders_as_text(server: Server, new_app: Callable[..., 
 def test_invalid_edit_is_refused_and_nothing_is_sent(
     server: Server, saved_state: SavedState, new_app: Callable[..., App]
 ) -> None:
-    thread_id, pending = start_thread(server.db, "Create an orange square q5 and a pink circle p5")
+    prompt = "Create an orange square q5 and a pink circle p5"
+    thread_id, pending = start_thread(server.db, prompt)
     assert len(pending) == 2
     app = new_app()
     app.set_reviewer(reviewer("eve"))
-    grid = filter_thread(app, thread_id)
+    grid = filter_thread(app, prompt)
     expect_rows(grid, 2)
     square = grid.find_row("tool", "create_square")
     grid.choose("decision", grid.find_row("tool", "create_circle"), "approve")  # a valid row in the same batch
     grid.choose("decision", square, "edit")
     grid.type_text("edited arguments", square, "color=not-a-colour")
     app.click("Submit decisions")
-    expect(app.page.get_by_text("Nothing was sent: 1 row(s) need fixing")).to_be_visible(timeout=TIMEOUT_MS)
+    # The banner starts with the totals, then names the refused row (tool, arguments) and the reason.
+    expect_banner(app, "Applied 0 · conflicts 0 · refused 1 · new interrupts 0 — nothing was sent")
+    expect(
+        app.page.get_by_text(
+            re.compile(r"create_square\(shape_id=q5, color=orange\) in «Create an orange square q5.*not-a-colour")
+        )
+    ).to_be_visible()
     expect(grid.cell("status", square)).to_contain_text("not-a-colour")
     expect(grid.cell("status", 1 - square)).to_have_text("")
     shot(app, "flow5-invalid")
@@ -328,12 +353,13 @@ def test_unsent_decision_stays_with_its_interrupt_when_rows_move(
     server: Server, saved_state: SavedState, new_app: Callable[..., App]
 ) -> None:
     """A refresh that removes, adds and reorders rows never moves a decision onto another row."""
-    moving, pending_moving = start_thread(server.db, "Draw a gray circle g6, then a pink square h6")
-    staying, pending_staying = start_thread(server.db, "Create a brown square b6")
+    moving_prompt, staying_prompt = "Draw a gray circle g6, then a pink square h6", "Create a brown square b6"
+    moving, pending_moving = start_thread(server.db, moving_prompt)
+    staying, pending_staying = start_thread(server.db, staying_prompt)
     name = reviewer("fay")
     app = new_app()
     app.set_reviewer(name)
-    grid = filter_thread(app, moving, staying)
+    grid = filter_thread(app, moving_prompt, staying_prompt)
     expect_rows(grid, 2)
     square = grid.find_row("arguments", "shape_id=b6, color=brown")
     grid.choose("decision", square, "reject")
@@ -353,7 +379,7 @@ def test_unsent_decision_stays_with_its_interrupt_when_rows_move(
     shot(app, "flow6-rows-moved")
 
     app.click("Submit decisions")
-    expect(app.page.get_by_text(summary(staying, 1, 0, 0))).to_be_visible(timeout=TIMEOUT_MS)
+    expect_banner(app, summary(1, 0, 0))
     assert [
         (r["interrupt_id"], r["decision_type"], r["message"], r["reviewer"]) for r in decisions(server, staying)
     ] == [(pending_staying[0]["interrupt_id"], "reject", "not this one", name)]

@@ -30,9 +30,9 @@ def fresh_server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Ser
 
 
 def nav_labels(app: App) -> list[str]:
-    """The sidebar links' visible labels (a Material icon is drawn as its name, in its own element)."""
-    links = app.nav_links()
-    return [link.get_by_test_id("stMarkdownContainer").inner_text().strip() for link in links.all()]
+    """The sidebar buttons' visible labels (icons and shortcut hints are elements of their own)."""
+    buttons = app.nav_buttons()
+    return [button.get_by_test_id("stMarkdownContainer").inner_text().strip() for button in buttons.all()]
 
 
 @pytest.mark.parametrize(("path", "title"), [("audit", "Audit"), ("thread", "Thread")])
@@ -48,16 +48,16 @@ def test_a_first_request_to_a_page_url_shows_that_page_with_the_shared_sidebar(
     expect(page.get_by_role("heading", level=1)).to_have_text([title])  # this page only, once
     expect(sidebar.get_by_role("textbox", name="Reviewer name")).to_be_visible()
     expect(sidebar.get_by_text("Database: ")).to_be_visible()
-    expect(app.nav_links()).to_have_count(len(NAV))
+    expect(app.nav_buttons()).to_have_count(len(NAV))
     assert nav_labels(app) == NAV
     expect(page.get_by_test_id("stSidebarNav")).to_have_count(0)  # Streamlit's own page list stays hidden
     app.screenshot(ARTIFACTS / f"first-request-{path}.png")
 
-    # The links lead to the pages at their URLs, in the same session.
+    # The buttons lead to the pages at their URLs, in the same session.
     app.set_reviewer("ada")
     app.go("Inbox")
-    expect(page).to_have_url(f"{fresh_server.url}/")
+    expect(page).to_have_url(f"{fresh_server.url}/?reviewer=ada")  # the name rides along for a reload
     app.go("New run")
-    expect(page).to_have_url(f"{fresh_server.url}/new_run")
+    expect(page).to_have_url(f"{fresh_server.url}/new_run?reviewer=ada")
     expect(sidebar.get_by_role("textbox", name="Reviewer name")).to_have_value("ada")
-    expect(app.nav_links()).to_have_count(len(NAV))
+    expect(app.nav_buttons()).to_have_count(len(NAV))

@@ -1,0 +1,587 @@
+"""The Inbox page's Streamlit parts: the table, the detail pane, the submit and its progress, the banner.
+
+app.py composes them; the logic they call is plain Python (ui/inbox.py, ui/detail.py, ui/preview.py).
+One draft (`inbox.STATE_DRAFT`, keyed by row) is shared by the table and the pane: every change, from
+either, goes through `set_draft`, which also keeps the reviewer's stored copy (`console.save_draft`)
+in step, so a reload or a server restart loses no unsent decision.
+
+A submit never waits for a resume in the click handler: `submit` validates and claims (one call to
+the console), keeps the batch's handle in session state (`inbox.STATE_BATCH`) and returns; `live`,
+a small fragment that runs every 0.2 s, shows the resumes' progress in `st.status` and reruns the
+page when they are done, or, with no batch running, when the store's change token moved (a row
+raised by another process, a run that ended): the table is drawn again only then.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import streamlit as st
+
+from review import PendingInterrupt, ReviewConsole, StoreError
+from ui import inbox, keys
+from ui.console import reviewer_name
+from ui.detail import PANE_DECISIONS, arguments_json, edit_preview, history, pane_choice, row_option
+from ui.format import format_time, frozen_labels, md_escape, plural, short_id, thread_label, unique_labels
+from ui.preview import is_canvas_thread, preview_canvas
+from ui.runs import EXAMPLES
+from ui.sidebar import NEW_RUN
+
+GATE_WARNING = "Enter your name in the sidebar before sending decisions"
+LIVE_SECONDS = 0.2  # how often an open Inbox checks the store for changes (one cheap query)
+BUSY_REDRAW_SECONDS = 1.0  # while a batch resumes, the table is redrawn at most this often
+STATE_TOKEN = "inbox_token"  # the store's change token the page was last drawn at
+STATE_DEMO = "inbox_demo_started"
+PANE_PICK = "inbox_pane_pick"  # the pane's row picker (a widget key)
+
+COLUMN_CONFIG = {
+    "tool": st.column_config.TextColumn("tool", width=110, pinned=True),
+    "decision": st.column_config.SelectboxColumn(
+        "decision", options=list(inbox.DECISIONS), required=False, width=82, help="Empty: stays pending"
+    ),
+    "edited arguments": st.column_config.TextColumn(
+        "edited arguments",
+        width=120,
+        help="key=value, key=value or a JSON object; given keys replace the originals (implies edit)",
+    ),
+    "message": st.column_config.TextColumn("message", width=120, help="Sent with reject"),
+    "status": st.column_config.TextColumn(
+        "status", width=150, help="The last submit, a failed last attempt, or a running thread; full text in Details"
+    ),
+    "arguments": st.column_config.TextColumn("arguments", width=170),
+    "thread": st.column_config.TextColumn("thread", width=190, help="The thread's request and age; id in Details"),
+    "waiting": st.column_config.TextColumn("waiting", width=62, help="Time since the interrupt was raised"),
+}
+
+
+@dataclass
+class InFlight:
+    """A submitted batch whose resumes run in the console's worker (kept in session state)."""
+
+    handle: Any  # review.submit.BatchHandle
+    plan: inbox.BatchPlan
+    draft: inbox.Draft  # the entries sent, to name the rows in the banner
+    labels: dict[str, str]
+    retried: set[str] = field(default_factory=set)
+    extra: list[str] = field(default_factory=list)  # lines for the banner (decisions not sent)
+    started: float = field(default_factory=time.monotonic)
+    redrawn: float = field(default_factory=time.monotonic)
+
+
+def init_state() -> None:
+    state = st.session_state
+    state.setdefault(inbox.STATE_DRAFT, {})
+    state.setdefault(inbox.STATE_EDITOR_KEY, None)
+    state.setdefault(inbox.STATE_RENDERED, [])
+    state.setdefault(inbox.STATE_GENERATION, 0)
+    state.setdefault(inbox.STATE_STATUS, {})
+    state.setdefault(inbox.STATE_REPORT, None)
+    state.setdefault(STATE_TOKEN, None)
+
+
+# --- the draft --------------------------------------------------------------------------------
+
+
+def set_draft(console: ReviewConsole, draft: inbox.Draft) -> list[str]:
+    """Make `draft` the session's draft and write what changed to the reviewer's stored copy; the changed keys."""
+    state = st.session_state
+    before = state[inbox.STATE_DRAFT]
+    changed = inbox.changed_keys(before, draft)
+    state[inbox.STATE_DRAFT] = draft
+    reviewer = reviewer_name()
+    if changed and reviewer and state.get(inbox.STATE_DRAFT_OWNER) == reviewer:
+        # The stored copy is a convenience (a full disk must not stop a reviewer): the session keeps the draft.
+        with contextlib.suppress(StoreError, ValueError):
+            console.save_draft(reviewer, inbox.stored_changes(before, draft))
+    return changed
+
+
+def adopt_stored_draft(console: ReviewConsole) -> None:
+    """Once per reviewer name and session: merge the decisions this reviewer left unsent, then keep them in step."""
+    state = st.session_state
+    reviewer = reviewer_name()
+    if not reviewer or state.get(inbox.STATE_DRAFT_OWNER) == reviewer:
+        return
+    try:
+        stored = console.draft(reviewer)
+    except StoreError:
+        return
+    state[inbox.STATE_DRAFT_OWNER] = reviewer
+    before = state[inbox.STATE_DRAFT]
+    merged = inbox.merge_stored(before, stored)
+    state[inbox.STATE_DRAFT] = merged
+    mine = {key: entry for key, entry in merged.items() if inbox.has_intent(entry) and key not in stored}
+    if mine:  # decided before the name was typed: stored from now on too
+        with contextlib.suppress(StoreError, ValueError):
+            console.save_draft(reviewer, dict(mine))
+    if inbox.changed_keys(before, merged):
+        retire_editor()
+
+
+def fold(console: ReviewConsole) -> None:
+    """Take the rendered editor's positional edits into the draft; the pane follows the row last edited."""
+    state = st.session_state
+    key = state[inbox.STATE_EDITOR_KEY]
+    if key and key in state:
+        changed = set_draft(
+            console, inbox.fold_edits(state[inbox.STATE_DRAFT], state[inbox.STATE_RENDERED], state[key])
+        )
+        shown = [k for k in changed if k in state[inbox.STATE_RENDERED]]
+        if shown:
+            state[PANE_PICK] = shown[-1]
+
+
+def retire_editor() -> None:
+    """The draft changed outside the editor: draw a fresh editor from it, never re-fold the old edits."""
+    state = st.session_state
+    state[inbox.STATE_GENERATION] += 1
+    state[inbox.STATE_EDITOR_KEY] = None
+    state[inbox.STATE_RENDERED] = []
+
+
+# --- what the rows need from the store ---------------------------------------------------------
+
+
+def row_context(
+    console: ReviewConsole, rows: Sequence[PendingInterrupt], now: datetime, also: Sequence[str] = ()
+) -> inbox.RowContext:
+    """Thread names, failed last attempts and running threads for these rows (names also for threads `also`)."""
+    thread_ids = list(dict.fromkeys([*(row.thread_id for row in rows), *also]))
+    infos = console.thread_infos(thread_ids)
+    labels = unique_labels(
+        {
+            thread_id: thread_label(
+                thread_id,
+                infos[thread_id].request if thread_id in infos else None,
+                infos[thread_id].started_at if thread_id in infos else None,
+                now,
+            )
+            for thread_id in thread_ids
+        }
+    )
+    failures = {f"{thread_id}:{row_id}": entry for (thread_id, row_id), entry in console.failures().items()}
+    running = {run.thread_id for run in console.runs() if run.state in ("running", "continuing")}
+    batch = st.session_state.get(inbox.STATE_BATCH)
+    sending = set(batch.plan.keys) if isinstance(batch, InFlight) else set()
+    names = frozen_labels(st.session_state.setdefault("inbox_thread_names", {}), labels)
+    return inbox.RowContext(labels=labels, names=names, failures=failures, running=running, sending=sending)
+
+
+# --- callbacks -----------------------------------------------------------------------------------
+
+
+def bulk(console: ReviewConsole, decision: str) -> None:
+    fold(console)
+    state = st.session_state
+    failed = set(state.get("inbox_failed_keys") or ())
+    set_draft(console, inbox.apply_bulk(state[inbox.STATE_DRAFT], state[inbox.STATE_RENDERED], decision, skip=failed))
+    skipped = len(failed & set(state[inbox.STATE_RENDERED]))
+    state["inbox_bulk_note"] = (
+        f"{plural(skipped, 'row')} whose last attempt failed left out: retry them one by one (Details)"
+        if skipped
+        else None
+    )
+    retire_editor()
+
+
+def submit(console: ReviewConsole) -> None:
+    """Validate and claim the batch, start its resumes, and return: `live` follows them."""
+    fold(console)
+    state = st.session_state
+    reviewer = reviewer_name()
+    if not reviewer:
+        state[inbox.STATE_REPORT] = inbox.SubmitReport("warning", [GATE_WARNING])
+        return
+    if isinstance(state.get(inbox.STATE_BATCH), InFlight):
+        state[inbox.STATE_REPORT] = inbox.SubmitReport(
+            "info", ["Nothing sent yet: the last batch is still being applied (see its progress)"]
+        )
+        return
+    rows = console.pending()
+    now = datetime.now(UTC)
+    draft = inbox.sync_draft(state[inbox.STATE_DRAFT], rows)
+    context = row_context(console, rows, now, also=[entry["thread_id"] for entry in draft.values()])
+
+    def recorded(thread_id: str) -> set[str]:
+        return {entry.row_id for entry in console.audit(thread_id=thread_id)}
+
+    plan = inbox.plan_batch(draft, [inbox.row_key(row) for row in rows], recorded=recorded)
+    dropped = inbox.report_dropped(plan.dropped, draft, context.labels)
+    for key in plan.dropped:
+        draft.pop(key, None)
+    report: inbox.SubmitReport | None
+    if plan.errors:
+        report = inbox.report_invalid(plan.errors, draft, shown=state[inbox.STATE_RENDERED], labels=context.labels)
+    elif not plan.items:
+        report = inbox.SubmitReport("info", ["Nothing to send: choose a decision on at least one row"])
+    else:
+        try:
+            handle = console.submit_batch(plan.items, reviewer)  # validate + claim; resumes start in the worker
+        except (ValueError, StoreError) as exc:  # a bad reviewer name, a full or read-only database
+            report = inbox.SubmitReport("error", [f"Nothing was sent: {exc}"])
+        else:
+            state[inbox.STATE_BATCH] = InFlight(
+                handle,
+                plan,
+                {key: draft[key] for key in plan.keys if key in draft},
+                context.labels,
+                retried={key for key in plan.keys if key in context.failures},
+                extra=dropped,
+            )
+            report = None
+            dropped = []
+    if report is not None:
+        report.lines.extend(dropped)
+        state[inbox.STATE_STATUS] = report.status
+    state[inbox.STATE_REPORT] = report
+    set_draft(console, draft)
+    retire_editor()
+
+
+def finish_batch(console: ReviewConsole) -> bool:
+    """If this session's batch has finished resuming, turn it into the banner and row statuses; True if it did."""
+    state = st.session_state
+    batch = state.get(inbox.STATE_BATCH)
+    if not isinstance(batch, InFlight) or not batch.handle.done():
+        return False
+    result = batch.handle.result()
+    report = inbox.report_result(result, batch.plan, batch.draft, batch.labels, retried=batch.retried)
+    report.lines.extend(batch.extra)
+    draft = dict(state[inbox.STATE_DRAFT])
+    for key in report.done:
+        draft.pop(key, None)
+    del state[inbox.STATE_BATCH]
+    set_draft(console, draft)
+    state[inbox.STATE_STATUS] = report.status
+    state[inbox.STATE_REPORT] = report
+    retire_editor()
+    return True
+
+
+def start_demo(console: ReviewConsole) -> None:
+    started = []
+    for prompt in EXAMPLES.values():
+        try:
+            started.append(console.start_run(prompt).thread_id)
+        except ValueError as exc:
+            st.session_state[STATE_DEMO] = f"Nothing started: {exc}"
+            return
+    st.session_state[STATE_DEMO] = (
+        f"Started {plural(len(started), 'demo run')}: their tool calls appear here in a moment."
+    )
+
+
+# --- drawing -------------------------------------------------------------------------------------
+
+
+def filters(rows: Sequence[PendingInterrupt], context: inbox.RowContext) -> list[PendingInterrupt]:
+    """The Tool, Thread and State filters; the rows they leave."""
+    state = st.session_state
+    # Options keep the current choice, so a filter survives its rows leaving the table.
+    tools = sorted({inbox.tool_label(row) for row in rows} | set(state.get(inbox.TOOL_FILTER) or []))
+    threads = list(dict.fromkeys([row.thread_id for row in rows] + list(state.get(inbox.THREAD_FILTER) or [])))
+    tool_column, thread_column, state_column = st.columns([2, 3, 2])
+    chosen_tools = tool_column.multiselect("Tool", tools, key=inbox.TOOL_FILTER, placeholder="All tools")
+    chosen_threads = thread_column.multiselect(
+        "Thread",
+        threads,
+        key=inbox.THREAD_FILTER,
+        format_func=context.name,
+        placeholder="All threads",
+        help="Threads by their request and age",
+    )
+    chosen_states = state_column.multiselect(
+        "State", list(inbox.ROW_STATES), key=inbox.STATE_FILTER, placeholder="Any state"
+    )
+    return inbox.filter_rows(rows, chosen_tools, chosen_threads, chosen_states, context)
+
+
+def table(shown: Sequence[PendingInterrupt], draft: inbox.Draft, context: inbox.RowContext, now: datetime) -> None:
+    state = st.session_state
+    keys_shown = [inbox.row_key(row) for row in shown]
+    editor = inbox.editor_key(keys_shown, state[inbox.STATE_GENERATION])
+    st.data_editor(
+        inbox.build_frame(shown, draft, state[inbox.STATE_STATUS], now, context),
+        key=editor,
+        hide_index=True,
+        num_rows="fixed",
+        column_order=list(inbox.COLUMNS),
+        column_config=COLUMN_CONFIG,
+        disabled=list(inbox.READ_ONLY),
+        placeholder="",
+        alt="Pending interrupts",
+        height=min(36 + 35 * max(len(shown), 1), 36 + 35 * 10),
+    )
+    state[inbox.STATE_EDITOR_KEY] = editor
+    state[inbox.STATE_RENDERED] = keys_shown
+
+
+def progress() -> None:
+    """While this session's batch resumes: how far it got, in `st.status`."""
+    batch = st.session_state.get(inbox.STATE_BATCH)
+    if not isinstance(batch, InFlight):
+        return
+    jobs = batch.handle.jobs
+    done = sum(1 for job in jobs if job.done())
+    seconds = time.monotonic() - batch.started
+    label = f"Applying {plural(len(batch.plan.items), 'decision')}: {done} of {plural(len(jobs), 'thread')} resumed"
+    with st.status(f"{label} ({seconds:.0f} s)", state="running", expanded=True):
+        recent = sorted((event for job in jobs for event in job.events()[-2:]), key=lambda e: e.at)[-4:]
+        for event in recent:
+            st.text(f"{event.node}: {event.text}")
+
+
+def live(console: ReviewConsole) -> None:
+    """Every 0.2 s: follow this session's batch, else look for changes in the store; redraw only on one."""
+    state = st.session_state
+    batch = state.get(inbox.STATE_BATCH)
+    if isinstance(batch, InFlight):
+        if batch.handle.done():
+            st.rerun()  # the page turns it into the banner
+        progress()
+        now = time.monotonic()
+        if now - batch.redrawn >= BUSY_REDRAW_SECONDS and console.inbox_token() != state[STATE_TOKEN]:
+            batch.redrawn = now
+            st.rerun()  # the table shows rows leaving while the batch resumes
+        return
+    if console.inbox_token() != state[STATE_TOKEN]:
+        st.rerun()
+
+
+def report_banner(report: inbox.SubmitReport | None) -> None:
+    """The last submit's banner: the total line first, the lines worth reading, per-thread details folded."""
+    if report is None or (report.lines == [GATE_WARNING] and reviewer_name()):
+        return
+    body = "  \n".join(md_escape(line) for line in report.lines)
+    {"success": st.success, "warning": st.warning, "error": st.error}.get(report.level, st.info)(body)
+    if report.details:
+        with st.expander(f"Per thread ({len(report.details)})"):
+            st.text("\n".join(report.details))
+
+
+def empty_inbox(console: ReviewConsole, has_rows: bool) -> None:
+    if has_rows:
+        st.info("No rows match the filters.")
+        return
+    st.info("No interrupts are waiting for review.")
+    demo, own = st.columns([2, 3])
+    demo.button(
+        "Start the demo scenarios",
+        key="inbox_demo",
+        icon=":material/rocket_launch:",
+        on_click=start_demo,
+        args=(console,),
+        help="Three runs of the demo agent: three parallel shapes, a 'then' sequence, and clear_canvas's two questions",
+    )
+    with own:
+        st.page_link(NEW_RUN, label="Or start a run of your own", icon=":material/play_circle:")
+    note = st.session_state.get(STATE_DEMO)
+    if note:
+        st.caption(md_escape(note))
+
+
+def runs(console: ReviewConsole, labels: dict[str, str]) -> None:
+    """Runs on or cut short (recovery continues them), so a thread with nothing pending never looks stalled."""
+    shown = [run for run in console.runs() if run.state != "running"]
+    if shown:
+        st.caption("Runs")
+        for run in shown:
+            line = md_escape(f"{labels.get(run.thread_id) or 'Thread ' + short_id(run.thread_id)}: {run.text}")
+            (st.error if run.state == "failed" else st.info)(line, icon=":material/sync_problem:")
+
+
+# --- the detail pane -----------------------------------------------------------------------------
+
+
+def _version(key: str, entry: dict[str, Any]) -> str:
+    """The pane's widgets are keyed by the row AND its draft entry: a change made in the table gives new
+    widgets, drawn from the draft, instead of widgets whose browser-side value would overwrite it."""
+    text = json.dumps([key, entry.get("decision"), entry.get("edited") or "", entry.get("message") or ""])
+    return hashlib.sha1(text.encode()).hexdigest()[:12]
+
+
+def _pane_changed(console: ReviewConsole, key: str, allowed: Sequence[str], version: str) -> None:
+    """A decision made in the pane: into the same draft entry the table shows."""
+    fold(console)
+    state = st.session_state
+    draft = {k: dict(v) for k, v in state[inbox.STATE_DRAFT].items()}
+    if key not in draft:
+        return
+    choice = state.get(f"pane_decision_{version}")
+    entry = draft[key]
+    entry["decision"] = choice if choice in allowed and choice != "undecided" else None
+    edited_key, message_key = f"pane_edited_{version}", f"pane_message_{version}"
+    edited = str(state[edited_key] or "") if edited_key in state else str(entry.get("edited") or "")
+    message = str(state[message_key] or "") if message_key in state else str(entry.get("message") or "")
+    entry["edited"] = edited if entry["decision"] in (None, "edit") else ""
+    entry["message"] = message if entry["decision"] in (None, "reject") else ""
+    set_draft(console, draft)
+    retire_editor()
+
+
+def _retry(console: ReviewConsole, key: str, failure: Any) -> None:
+    fold(console)
+    draft = {k: dict(v) for k, v in st.session_state[inbox.STATE_DRAFT].items()}
+    if key in draft:
+        draft[key] = inbox.retry_entry(draft[key], failure)
+        set_draft(console, draft)
+        retire_editor()
+
+
+def _step(keys_shown: Sequence[str], by: int) -> None:
+    state = st.session_state
+    current = state.get(PANE_PICK)
+    index = keys_shown.index(current) if current in keys_shown else 0
+    state[PANE_PICK] = keys_shown[max(0, min(len(keys_shown) - 1, index + by))]
+
+
+def detail_pane(
+    console: ReviewConsole,
+    rows: Sequence[PendingInterrupt],
+    shown: Sequence[PendingInterrupt],
+    draft: inbox.Draft,
+    context: inbox.RowContext,
+) -> None:
+    """Context before a decision: request, history, description, JSON arguments, the edit's diff, the preview."""
+    state = st.session_state
+    by_key = {inbox.row_key(row): row for row in shown}
+    keys_shown = list(by_key)
+    if state.get(PANE_PICK) not in by_key:
+        state[PANE_PICK] = keys_shown[0]
+    st.subheader("Details", anchor=False)
+    st.selectbox(
+        "Row",
+        keys_shown,
+        key=PANE_PICK,
+        format_func=lambda k: row_option(by_key[k], context.name(by_key[k].thread_id)),
+        help="The row the details are about; editing a row in the table shows it here",
+    )
+    with st.container(horizontal=True):
+        st.button(
+            "Previous row",
+            key="pane_previous",
+            icon=":material/arrow_upward:",
+            on_click=_step,
+            args=(keys_shown, -1),
+            shortcut=keys.PREVIOUS_ROW,
+            help=keys.with_key("Details of the row above", keys.PREVIOUS_ROW),
+        )
+        st.button(
+            "Next row",
+            key="pane_next",
+            icon=":material/arrow_downward:",
+            on_click=_step,
+            args=(keys_shown, 1),
+            shortcut=keys.NEXT_ROW,
+            help=keys.with_key("Details of the row below", keys.NEXT_ROW),
+        )
+    key = state[PANE_PICK]
+    row = by_key[key]
+    entry = draft.get(key) or inbox.new_entry(row)
+    view = console.thread(row.thread_id, timeline=False)
+    with st.container(border=True):
+        st.markdown(
+            f"**{md_escape(row.tool or '(unknown payload)')}** in «{md_escape(context.label(row.thread_id))}»",
+            help=f"Thread {row.thread_id}, interrupt {row.interrupt_id}",
+        )
+        failure = context.failures.get(key)
+        if failure is not None:
+            st.error(
+                md_escape(
+                    f"Last attempt failed: {failure.error or 'unknown error'} — {failure.decision} by "
+                    f"{failure.reviewer} at {format_time(failure.decided_at)}. Deciding again retries it."
+                ),
+                icon=":material/error:",
+            )
+            st.button(
+                "Retry the same decision",
+                key=f"pane_retry_{_version(key, entry)}",
+                icon=":material/replay:",
+                on_click=_retry,
+                args=(console, key, failure),
+            )
+        left, right = st.columns([3, 2])
+        with left:
+            request = view.messages[0].content if view.messages and view.messages[0].type == "human" else ""
+            st.caption("Request")
+            st.text(request or "(no request message)")
+            lines = history(view.messages)
+            if lines:
+                st.caption("History")
+                st.text("\n".join(lines))
+            st.caption("What it does")
+            st.text(row.description or "(no description)")
+            st.caption("Arguments")
+            st.code(arguments_json(row.args), language="json")
+            edit = edit_preview(row, entry.get("edited") or "")
+            if edit is not None:
+                st.caption("Edit: arguments before → after")
+                if edit.error:
+                    st.warning(md_escape(edit.error))
+                else:
+                    st.code(edit.diff, language="diff")
+        with right:
+            _pane_preview(view, rows, draft, row.thread_id)
+            _pane_decision(console, key, row, entry)
+
+
+def _pane_preview(view: Any, rows: Sequence[PendingInterrupt], draft: inbox.Draft, thread_id: str) -> None:
+    from ui.canvas import canvas_html
+
+    if not is_canvas_thread(view.values):
+        return
+    decisions: dict[str, dict[str, Any] | None] = {}
+    mine = [row for row in rows if row.thread_id == thread_id]
+    for row in mine:
+        try:
+            decisions[inbox.row_key(row)] = inbox.decision_of(draft.get(inbox.row_key(row)) or inbox.new_entry(row))
+        except ValueError:
+            decisions[inbox.row_key(row)] = None
+    preview = preview_canvas(view.canvas, mine, decisions)
+    st.caption("Canvas if these decisions are applied (new shapes dashed, rejected ones absent)")
+    st.html(canvas_html(preview.shapes, label=f"Preview with {len(preview.shapes)} shape(s)"))
+    for note in preview.notes:
+        st.caption(md_escape(note))
+
+
+def _pane_decision(console: ReviewConsole, key: str, row: PendingInterrupt, entry: dict[str, Any]) -> None:
+    """The decision, in a form: its values reach the draft only when the reviewer saves them (a widget that
+    changed the draft on every edit would fight the table, whose edits the pane must show)."""
+    allowed = ["undecided", *[d for d in PANE_DECISIONS[1:] if d in row.allowed_decisions]]
+    if len(allowed) == 1:
+        st.caption("This interrupt cannot be decided from the console.")
+        return
+    choice = pane_choice(entry)
+    version = _version(key, entry)  # a new form whenever the entry changed, drawn from the draft
+    with st.form(f"pane_form_{version}", border=False, enter_to_submit=True):
+        st.radio(
+            "Decision",
+            allowed,
+            index=allowed.index(choice) if choice in allowed else 0,
+            key=f"pane_decision_{version}",
+            horizontal=True,
+        )
+        if "edit" in allowed:
+            st.text_input(
+                "Edited arguments",
+                value=entry.get("edited") or "",
+                key=f"pane_edited_{version}",
+                placeholder="color=yellow",
+                help="key=value pairs or a JSON object; given keys replace the originals (implies edit)",
+            )
+        if "reject" in allowed:
+            st.text_input("Message (with reject)", value=entry.get("message") or "", key=f"pane_message_{version}")
+        st.form_submit_button(
+            "Use this decision",
+            icon=":material/check:",
+            on_click=_pane_changed,
+            args=(console, key, allowed, version),
+            help="Puts the decision in the draft (and the table); Submit decisions sends it",
+        )
