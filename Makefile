@@ -22,7 +22,7 @@ $(DEV): requirements-dev.txt requirements.txt $(RUNTIME)
 
 ## run: the console on the embedded SQLite default (data/review.sqlite, or $$REVIEW_DB)
 run: $(RUNTIME)
-	$(PY) -m streamlit run app.py
+	$(PY) -m streamlit run serve.py
 
 ## chromium: Debian's Chromium for the browser tests (Playwright's own download does not work here)
 chromium:

@@ -133,6 +133,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             figures += cold
             figures += benchmarks.bench_memory(big_db, cold_run)
             print("benchmark 3 and memory done", flush=True)
+            figures += benchmarks.bench_cli_pending(big_db, repeats=3 if args.quick else 7)
+            print("benchmark 6 done", flush=True)
             figures += benchmarks.bench_batch_resume(console, shapes=args.shapes, repeats=5 if args.quick else 20)
             print("benchmark 4 done", flush=True)
             figures += benchmarks.bench_inbox_page(page_db, runs=3 if args.quick else 5)

@@ -35,7 +35,8 @@ from ui.runs import EXAMPLES
 from ui.sidebar import NEW_RUN
 
 GATE_WARNING = "Enter your name in the sidebar before sending decisions"
-LIVE_SECONDS = 0.2  # how often an open Inbox checks the store for changes (one cheap query)
+LIVE_SECONDS = 0.2  # without serve.py's route: how often an open Inbox checks the store (one cheap query)
+BUSY_SECONDS = 0.1  # while this session's batch resumes: how often its progress is looked at
 BUSY_REDRAW_SECONDS = 1.0  # while a batch resumes, the table is redrawn at most this often
 STATE_TOKEN = "inbox_token"  # the store's change token the page was last drawn at
 STATE_DEMO = "inbox_demo_started"
@@ -301,6 +302,28 @@ def filters(rows: Sequence[PendingInterrupt], context: inbox.RowContext) -> list
         "State", list(inbox.ROW_STATES), key=inbox.STATE_FILTER, placeholder="Any state"
     )
     return inbox.filter_rows(rows, chosen_tools, chosen_threads, chosen_states, context)
+
+
+def bulk_buttons(console: ReviewConsole, *, enabled: bool) -> None:
+    """Approve / Reject all shown, side by side, full labels, with their shortcuts."""
+    with st.container(horizontal=True):
+        for label, decision, icon, shortcut in (
+            ("Approve all shown", "approve", ":material/done_all:", keys.APPROVE_ALL),
+            ("Reject all shown", "reject", ":material/block:", keys.REJECT_ALL),
+        ):
+            st.button(
+                label,
+                key=f"inbox_{decision}_all",
+                icon=icon,
+                on_click=bulk,
+                args=(console, decision),
+                disabled=not enabled,
+                shortcut=shortcut,
+                help=keys.with_key(
+                    f"{decision.capitalize()} every row the filters show (rows whose last attempt failed excepted)",
+                    shortcut,
+                ),
+            )
 
 
 def table(shown: Sequence[PendingInterrupt], draft: inbox.Draft, context: inbox.RowContext, now: datetime) -> None:
