@@ -49,7 +49,7 @@ COLUMN_CONFIG = {
     ),
     "edited arguments": st.column_config.TextColumn(
         "edited arguments",
-        width=120,
+        width=132,
         help="key=value, key=value or a JSON object; given keys replace the originals (implies edit)",
     ),
     "message": st.column_config.TextColumn("message", width=120, help="Sent with reject"),
@@ -512,7 +512,7 @@ def detail_pane(
     with st.container(border=True):
         st.markdown(
             f"**{md_escape(row.tool or '(unknown payload)')}** in «{md_escape(context.label(row.thread_id))}»",
-            help=f"Thread {row.thread_id}, interrupt {row.interrupt_id}",
+            help=md_escape(f"Thread {row.thread_id}, interrupt {row.interrupt_id}"),
         )
         failure = context.failures.get(key)
         if failure is not None:
@@ -541,15 +541,15 @@ def detail_pane(
                 st.text("\n".join(lines))
             st.caption("What it does")
             st.text(row.description or "(no description)")
-            st.caption("Arguments")
-            st.code(arguments_json(row.args), language="json")
             edit = edit_preview(row, entry.get("edited") or "")
             if edit is not None:
-                st.caption("Edit: arguments before → after")
+                st.caption("Edit: arguments now → sent")
                 if edit.error:
                     st.warning(md_escape(edit.error))
                 else:
                     st.code(edit.diff, language="diff")
+            st.caption("Arguments")
+            st.code(arguments_json(row.args), language="json")
         with right:
             _pane_preview(view, rows, draft, row.thread_id)
             _pane_decision(console, key, row, entry)
