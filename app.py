@@ -30,13 +30,13 @@ inbox_view.init_state()
 @st.fragment(run_every=inbox_view.LIVE_SECONDS)
 def check() -> None:
     """Every 0.2 s (nested in the body): a change check, for a server without serve.py's route."""
-    inbox_view.live(console)
+    inbox_view.look(console)
 
 
 @st.fragment(run_every=inbox_view.BUSY_SECONDS)
 def follow() -> None:
     """Every 0.1 s while this session's batch resumes: its progress; the page is redrawn when it is done."""
-    inbox_view.live(console)
+    inbox_view.look(console)
 
 
 @st.fragment
@@ -48,7 +48,6 @@ def inbox_body() -> None:
     rows = console.pending()
     now = datetime.now(UTC)
     context = inbox_view.row_context(console, rows, now)
-    state["inbox_failed_keys"] = sorted(context.failures)
     draft = inbox.sync_draft(state[inbox.STATE_DRAFT], rows)
     inbox_view.set_draft(console, draft)
 

@@ -26,6 +26,7 @@ from typing import Any
 import streamlit as st
 
 from review import PendingInterrupt, ReviewConsole, StoreError
+from review.submit import BatchHandle
 from ui import inbox, keys
 from ui.console import reviewer_name
 from ui.detail import PANE_DECISIONS, arguments_json, edit_preview, history, pane_choice, row_option
@@ -66,7 +67,7 @@ COLUMN_CONFIG = {
 class InFlight:
     """A submitted batch whose resumes run in the console's worker (kept in session state)."""
 
-    handle: Any  # review.submit.BatchHandle
+    handle: BatchHandle
     plan: inbox.BatchPlan
     draft: inbox.Draft  # the entries sent, to name the rows in the banner
     labels: dict[str, str]
@@ -179,9 +180,10 @@ def row_context(
 
 
 def bulk(console: ReviewConsole, decision: str) -> None:
+    """Approve / reject every row shown, but those whose last attempt failed (retrying one is a choice)."""
     fold(console)
     state = st.session_state
-    failed = set(state.get("inbox_failed_keys") or ())
+    failed = {f"{thread_id}:{row_id}" for thread_id, row_id in console.failures()}
     set_draft(console, inbox.apply_bulk(state[inbox.STATE_DRAFT], state[inbox.STATE_RENDERED], decision, skip=failed))
     skipped = len(failed & set(state[inbox.STATE_RENDERED]))
     state["inbox_bulk_note"] = (
@@ -361,8 +363,9 @@ def progress() -> None:
             st.text(f"{event.node}: {event.text}")
 
 
-def live(console: ReviewConsole) -> None:
-    """Every 0.2 s: follow this session's batch, else look for changes in the store; redraw only on one."""
+def look(console: ReviewConsole) -> None:
+    """One look (from a timed fragment): follow this session's batch, else compare the store's change token;
+    the page is drawn again only when the batch ended or the token moved."""
     state = st.session_state
     batch = state.get(inbox.STATE_BATCH)
     if isinstance(batch, InFlight):
