@@ -26,13 +26,13 @@ $(DEV): requirements-dev.txt requirements.txt $(RUNTIME)
 ## run: the console on the embedded SQLite default (data/review.sqlite, or $$REVIEW_DB);
 ##      GRAPH=file.py:ATTR or CONFIG=langgraph.json reviews your own graphs
 run: $(RUNTIME)
-	$(PY) -m streamlit run app.py -- $(if $(GRAPH),--graph "$(GRAPH)") $(if $(CONFIG),--config "$(CONFIG)")
+	$(PY) -m streamlit run serve.py -- $(if $(GRAPH),--graph "$(GRAPH)") $(if $(CONFIG),--config "$(CONFIG)")
 
 ## run-postgres: a local PostgreSQL (data in data/pg/, port $(PG_PORT)) and the console on it, for a demo
 run-postgres: $(RUNTIME) postgresql
 	$(PY) -m scripts.pg_cluster start data/pg $(PG_PORT) --database review
 	@echo "console on $(PG_URL); a second replica: REVIEW_DB=$(PG_URL) $(PY) -m streamlit run app.py --server.port 8502"
-	REVIEW_DB=$(PG_URL) $(PY) -m streamlit run app.py
+	REVIEW_DB=$(PG_URL) $(PY) -m streamlit run serve.py
 
 ## stop-postgres: stop the cluster of make run-postgres (its data stays in data/pg/)
 stop-postgres: | $(PY)

@@ -5,7 +5,8 @@ The other pages are Streamlit's `pages/` folder (New run, Thread, Audit); every 
 `ui.sidebar.page_frame`, which draws the shared sidebar. Pages talk to the agent only through
 `review.ReviewConsole` (see ui/console.py).
 
-The page is drawn again when something changed (a change check every 0.2 s, ui/inbox_view.live);
+The page is drawn again when something changed (served by serve.py, the browser long-polls the store's
+change token, ui/live.py; else a fragment checks it every 0.2 s);
 the reviewer's unsent choices live in a draft keyed by row identity (ui/inbox.py), shared by the
 table and the detail pane and kept in the store per reviewer, so a refresh that adds, removes or
 reorders rows never moves a decision onto another row, and a reload loses none.
@@ -15,7 +16,7 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from ui import inbox, inbox_view, keys
+from ui import inbox, inbox_view, keys, live
 from ui.console import get_console
 from ui.format import md_escape, plural
 from ui.sidebar import page_frame
@@ -27,9 +28,15 @@ inbox_view.init_state()
 
 
 @st.fragment(run_every=inbox_view.LIVE_SECONDS)
-def live() -> None:
-    """The change check (nested in the body): redraws the page only when the store or this batch moved."""
-    inbox_view.live(console)
+def check() -> None:
+    """Every 0.2 s (nested in the body): a change check, for a server without serve.py's route."""
+    inbox_view.look(console)
+
+
+@st.fragment(run_every=inbox_view.BUSY_SECONDS)
+def follow() -> None:
+    """Every 0.1 s while this session's batch resumes: its progress; the page is redrawn when it is done."""
+    inbox_view.look(console)
 
 
 @st.fragment
@@ -41,36 +48,12 @@ def inbox_body() -> None:
     rows = console.pending()
     now = datetime.now(UTC)
     context = inbox_view.row_context(console, rows, now)
-    state["inbox_failed_keys"] = sorted(context.failures)
     draft = inbox.sync_draft(state[inbox.STATE_DRAFT], rows)
     inbox_view.set_draft(console, draft)
 
     shown = inbox_view.filters(rows, context) if rows else []
-    with st.container(horizontal=True):
-        st.button(
-            "Approve all shown",
-            key="inbox_approve_all",
-            icon=":material/done_all:",
-            on_click=inbox_view.bulk,
-            args=(console, "approve"),
-            disabled=not shown,
-            shortcut=keys.APPROVE_ALL,
-            help=keys.with_key(
-                "Approve every row the filters show (rows whose last attempt failed excepted)", keys.APPROVE_ALL
-            ),
-        )
-        st.button(
-            "Reject all shown",
-            key="inbox_reject_all",
-            icon=":material/block:",
-            on_click=inbox_view.bulk,
-            args=(console, "reject"),
-            disabled=not shown,
-            shortcut=keys.REJECT_ALL,
-            help=keys.with_key(
-                "Reject every row the filters show (rows whose last attempt failed excepted)", keys.REJECT_ALL
-            ),
-        )
+    if rows:
+        inbox_view.bulk_buttons(console, enabled=bool(shown))
     if shown:
         inbox_view.table(shown, draft, context, now)
     else:
@@ -85,7 +68,9 @@ def inbox_body() -> None:
     hidden = len(decided & (pending_keys - rendered))
     if hidden:
         notes.append(f"{hidden} decided row(s) hidden by the filters are sent too")
-    gone = len(decided - pending_keys)
+    if context.sending:
+        notes.append(f"{len(context.sending)} being applied")
+    gone = len(decided - pending_keys - context.sending)
     if gone:
         notes.append(f"{gone} decided row(s) are no longer pending: Submit reports who answered them")
     if state.get("inbox_bulk_note"):
@@ -101,11 +86,17 @@ def inbox_body() -> None:
         shortcut=keys.SUBMIT,
         help=keys.with_key("Send every decided row, of every thread, as one batch", keys.SUBMIT),
     )
-    live()
+    busy = isinstance(state.get(inbox.STATE_BATCH), inbox_view.InFlight)
+    if busy:
+        follow()
+    elif not live.ROUTE_SERVED:
+        check()
     inbox_view.report_banner(state[inbox.STATE_REPORT])
     if shown:
         inbox_view.detail_pane(console, rows, shown, draft, context)
     inbox_view.runs(console, context.labels)
+    if live.ROUTE_SERVED and not busy:
+        live.watch(state[inbox_view.STATE_TOKEN])  # the browser waits for a change; it reruns this body
 
 
 st.title("Inbox")

@@ -130,6 +130,8 @@ def suite(backend: str, stores: tuple[str, str, str], args: argparse.Namespace, 
         print(f"{backend}: benchmark 3 and memory done", flush=True)
         figures += benchmarks.bench_batch_resume(console, shapes=args.shapes, repeats=5 if args.quick else 20)
         print(f"{backend}: benchmark 4 done", flush=True)
+        if backend == "SQLite":  # a whole CLI process; its saved listing is read the same way on both backends
+            figures += benchmarks.bench_cli_pending(big_db, repeats=3 if args.quick else 7)
         figures += benchmarks.bench_notify_latency(big_db, baseline_s, trials=5 if args.quick else 20, work=work)
         figures += benchmarks.bench_inbox_page(page_db, runs=3 if args.quick else 5)
         if not args.quick:  # the same page with every pending row of the full store

@@ -37,7 +37,20 @@ def _rss_now_mb() -> float | None:
     return int(line.split()[1]) / 1024
 
 
-def cold(db: str) -> dict[str, Any]:
+def cold(db: str, saved: bool = True) -> dict[str, Any]:
+    if not saved:  # a store no console listed yet: every paused thread is read from its head writes
+        if "://" in db:
+            import psycopg
+
+            with psycopg.connect(db, autocommit=True) as pg:
+                pg.execute("DELETE FROM review_listing")
+        else:
+            import sqlite3
+
+            conn = sqlite3.connect(db, timeout=30)
+            conn.execute("DELETE FROM review_listing")
+            conn.commit()
+            conn.close()
     started = time.perf_counter()
     import graph  # noqa: F401  (the agent the console loads; imported here to time it apart)
     from review import ReviewConsole
@@ -48,7 +61,7 @@ def cold(db: str) -> dict[str, Any]:
     opened = time.perf_counter()
     rows = console.pending()
     listed = time.perf_counter()
-    reads = console.inbox.last_state_reads
+    reads, hits = console.inbox.last_state_reads, console.inbox.last_saved_hits
     again = console.pending()
     warm = time.perf_counter()
     result = {
@@ -59,6 +72,7 @@ def cold(db: str) -> dict[str, Any]:
         "warm_listing_s": warm - listed,
         "rows": len(rows),
         "threads_read": reads,
+        "saved_hits": hits,
         "threads_seen": len(console.inbox._known),
         "rss_before_open_mb": rss_before,
         "rss_peak_mb": _rss_peak_mb(),
@@ -128,9 +142,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("what", choices=("cold", "memory", "page"))
     parser.add_argument("--db", required=True)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--no-saved", action="store_true", help="cold: remove the saved listing first")
     args = parser.parse_args(argv)
     if args.what == "cold":
-        result = cold(args.db)
+        result = cold(args.db, saved=not args.no_saved)
     elif args.what == "memory":
         result = memory(args.db)
     else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +35,23 @@ from review.threads import (
     thread_runs,
     view_thread,
 )
+
+
+def change_token_reader(settings: Settings) -> Callable[[], str | None]:
+    """Read the store's change token (`ReviewConsole.change_token`) without a console: no graph, no worker.
+
+    For a process that only watches (the server's change route): None while the database does not exist.
+    """
+    opened: list[Storage] = []
+
+    def read() -> str | None:
+        if not opened:
+            if "://" not in settings.db and not settings.db_path.exists():
+                return None
+            opened.append(open_storage(settings, create=False, light=True))
+        return opened[0].inbox_token()
+
+    return read
 
 
 class ReviewConsole:

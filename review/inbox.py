@@ -24,7 +24,9 @@ Two things make a refresh cheap without changing what it lists:
 
 from __future__ import annotations
 
+import bisect
 import contextlib
+import itertools
 import json
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -128,6 +130,10 @@ def rows_from_json(text: str) -> list[PendingInterrupt]:
     ]
 
 
+def _order(rows: Sequence[PendingInterrupt]) -> tuple[str, str]:
+    return (rows[0].raised_at or "", rows[0].thread_id)
+
+
 def sort_listing(by_thread: Iterable[Sequence[PendingInterrupt]]) -> list[PendingInterrupt]:
     """The inbox order: threads by the time their rows were raised (oldest first), rows in thread order."""
     threads = sorted(
@@ -202,7 +208,8 @@ class Inbox:
         self._generation: int | None = None  # of the store's change feed; a new one means a possible gap
         self._known: dict[str, _Known] = {}
         self._rows: dict[str, tuple[PendingInterrupt, ...]] = {}  # paused threads only
-        self._listing: list[PendingInterrupt] | None = None  # `_rows` flattened, oldest first
+        self._order: list[tuple[str, str]] = []  # (raised_at, thread_id) of `_rows`, sorted: the listing's order
+        self._listing: list[PendingInterrupt] | None = None  # `_rows` flattened in that order
         self.last_reread = 0  # changed threads seen by the last refresh (for benchmarks and tests)
         self.last_state_reads = 0  # of which decoded (head writes or get_state; the rest: prefilter, already read)
         self.last_get_state = 0  # of those, read with get_state (the fast read could not vouch for them)
@@ -325,7 +332,8 @@ class Inbox:
             if thread_id is not None:
                 return list(self._rows.get(thread_id, ()))
             if self._listing is None:
-                self._listing = sort_listing(self._rows.values())
+                rows = self._rows
+                self._listing = list(itertools.chain.from_iterable([rows[t] for _, t in self._order]))
             return list(self._listing)
 
     def forget(self) -> None:
@@ -338,6 +346,7 @@ class Inbox:
         self._seq = 0
         self._known.clear()
         self._rows.clear()
+        self._order.clear()
         self._listing = None
 
     # --- internals (callers hold `_lock` where noted) -------------------------------------------
@@ -348,12 +357,17 @@ class Inbox:
         if current is not None and (current.seq > entry.seq or (current.seq == entry.seq and current.from_state)):
             return
         self._known[thread_id] = entry
+        before = self._rows.get(thread_id)
+        if before == entry.rows or (not before and not entry.rows):
+            return
+        if before:  # kept in order as rows come and go (a refresh of K threads costs K, not N)
+            del self._order[bisect.bisect_left(self._order, _order(before))]
         if entry.rows:
-            if self._rows.get(thread_id) != entry.rows:
-                self._rows[thread_id] = entry.rows
-                self._listing = None
-        elif self._rows.pop(thread_id, None) is not None:
-            self._listing = None
+            self._rows[thread_id] = entry.rows
+            bisect.insort(self._order, _order(entry.rows))
+        else:
+            del self._rows[thread_id]
+        self._listing = None
 
     def _head_seq(self, thread_id: str) -> int | None:
         return self._storage.head_seq(thread_id)

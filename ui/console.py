@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import streamlit as st
 
 from review import ReviewConsole, Settings, StoreError
+from review.console import change_token_reader
 from review.storage import redact_url
 from ui.format import md_escape
 
@@ -68,6 +70,11 @@ def get_console() -> ReviewConsole:
         st.error(md_escape(f"Cannot open the review database: {exc}"))
         st.stop()
         raise  # st.stop() raises; this keeps type checkers content
+
+
+def token_reader() -> Callable[[], str | None]:
+    """The change token of this server's database, read outside any script run (serve.py's route)."""
+    return change_token_reader(replace(settings(), db=db_setting()))
 
 
 def reviewer_name() -> str:

@@ -187,7 +187,8 @@ def arguments_text(row: PendingInterrupt) -> str:
 
 def failure_text(entry: AuditEntry) -> str:
     """`failed: <error> (alice, 2025-01-01 12:00:00 UTC)`: what a failed last attempt says in the table."""
-    return f"failed: {entry.error or 'unknown error'} ({entry.reviewer}, {format_time(entry.decided_at)})"
+    error = (entry.error or "unknown error").removeprefix("run failed: ")
+    return f"failed: {error} ({entry.reviewer}, {format_time(entry.decided_at)})"
 
 
 def status_text(row: PendingInterrupt, status: dict[str, str], context: RowContext) -> str:

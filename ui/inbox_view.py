@@ -26,6 +26,7 @@ from typing import Any
 import streamlit as st
 
 from review import PendingInterrupt, ReviewConsole, StoreError
+from review.submit import BatchHandle
 from ui import inbox, keys
 from ui.console import reviewer_name
 from ui.detail import PANE_DECISIONS, arguments_json, edit_preview, history, pane_choice, row_option
@@ -35,7 +36,8 @@ from ui.runs import EXAMPLES
 from ui.sidebar import NEW_RUN
 
 GATE_WARNING = "Enter your name in the sidebar before sending decisions"
-LIVE_SECONDS = 0.2  # how often an open Inbox checks the store for changes (one cheap query)
+LIVE_SECONDS = 0.2  # without serve.py's route: how often an open Inbox checks the store (one cheap query)
+BUSY_SECONDS = 0.1  # while this session's batch resumes: how often its progress is looked at
 BUSY_REDRAW_SECONDS = 1.0  # while a batch resumes, the table is redrawn at most this often
 STATE_TOKEN = "inbox_token"  # the store's change token the page was last drawn at
 STATE_DEMO = "inbox_demo_started"
@@ -48,7 +50,7 @@ COLUMN_CONFIG = {
     ),
     "edited arguments": st.column_config.TextColumn(
         "edited arguments",
-        width=120,
+        width=132,
         help="key=value, key=value or a JSON object; given keys replace the originals (implies edit)",
     ),
     "message": st.column_config.TextColumn("message", width=120, help="Sent with reject"),
@@ -65,7 +67,7 @@ COLUMN_CONFIG = {
 class InFlight:
     """A submitted batch whose resumes run in the console's worker (kept in session state)."""
 
-    handle: Any  # review.submit.BatchHandle
+    handle: BatchHandle
     plan: inbox.BatchPlan
     draft: inbox.Draft  # the entries sent, to name the rows in the banner
     labels: dict[str, str]
@@ -178,9 +180,10 @@ def row_context(
 
 
 def bulk(console: ReviewConsole, decision: str) -> None:
+    """Approve / reject every row shown, but those whose last attempt failed (retrying one is a choice)."""
     fold(console)
     state = st.session_state
-    failed = set(state.get("inbox_failed_keys") or ())
+    failed = {f"{thread_id}:{row_id}" for thread_id, row_id in console.failures()}
     set_draft(console, inbox.apply_bulk(state[inbox.STATE_DRAFT], state[inbox.STATE_RENDERED], decision, skip=failed))
     skipped = len(failed & set(state[inbox.STATE_RENDERED]))
     state["inbox_bulk_note"] = (
@@ -303,6 +306,28 @@ def filters(rows: Sequence[PendingInterrupt], context: inbox.RowContext) -> list
     return inbox.filter_rows(rows, chosen_tools, chosen_threads, chosen_states, context)
 
 
+def bulk_buttons(console: ReviewConsole, *, enabled: bool) -> None:
+    """Approve / Reject all shown, side by side, full labels, with their shortcuts."""
+    with st.container(horizontal=True):
+        for label, decision, icon, shortcut in (
+            ("Approve all shown", "approve", ":material/done_all:", keys.APPROVE_ALL),
+            ("Reject all shown", "reject", ":material/block:", keys.REJECT_ALL),
+        ):
+            st.button(
+                label,
+                key=f"inbox_{decision}_all",
+                icon=icon,
+                on_click=bulk,
+                args=(console, decision),
+                disabled=not enabled,
+                shortcut=shortcut,
+                help=keys.with_key(
+                    f"{decision.capitalize()} every row the filters show (rows whose last attempt failed excepted)",
+                    shortcut,
+                ),
+            )
+
+
 def table(shown: Sequence[PendingInterrupt], draft: inbox.Draft, context: inbox.RowContext, now: datetime) -> None:
     state = st.session_state
     keys_shown = [inbox.row_key(row) for row in shown]
@@ -338,8 +363,9 @@ def progress() -> None:
             st.text(f"{event.node}: {event.text}")
 
 
-def live(console: ReviewConsole) -> None:
-    """Every 0.2 s: follow this session's batch, else look for changes in the store; redraw only on one."""
+def look(console: ReviewConsole) -> None:
+    """One look (from a timed fragment): follow this session's batch, else compare the store's change token;
+    the page is drawn again only when the batch ended or the token moved."""
     state = st.session_state
     batch = state.get(inbox.STATE_BATCH)
     if isinstance(batch, InFlight):
@@ -489,7 +515,7 @@ def detail_pane(
     with st.container(border=True):
         st.markdown(
             f"**{md_escape(row.tool or '(unknown payload)')}** in «{md_escape(context.label(row.thread_id))}»",
-            help=f"Thread {row.thread_id}, interrupt {row.interrupt_id}",
+            help=md_escape(f"Thread {row.thread_id}, interrupt {row.interrupt_id}"),
         )
         failure = context.failures.get(key)
         if failure is not None:
@@ -518,15 +544,15 @@ def detail_pane(
                 st.text("\n".join(lines))
             st.caption("What it does")
             st.text(row.description or "(no description)")
-            st.caption("Arguments")
-            st.code(arguments_json(row.args), language="json")
             edit = edit_preview(row, entry.get("edited") or "")
             if edit is not None:
-                st.caption("Edit: arguments before → after")
+                st.caption("Edit: arguments now → sent")
                 if edit.error:
                     st.warning(md_escape(edit.error))
                 else:
                     st.code(edit.diff, language="diff")
+            st.caption("Arguments")
+            st.code(arguments_json(row.args), language="json")
         with right:
             _pane_preview(view, rows, draft, row.thread_id)
             _pane_decision(console, key, row, entry)

@@ -351,6 +351,7 @@ class SqliteStorage:
         # The saver, or how to make it on first use (a store opened only to read the saved listing).
         self._saver = saver
         self._make_saver = make_saver
+        self._listing_reader: str | None = None  # the reader save_listing last cleared the others' rows for
         self.conn = conn  # console tables; autocommit, explicit transactions
         self.lock = threading.RLock()
         self.created = created
@@ -893,7 +894,9 @@ class SqliteStorage:
         if not entries or self.read_only:
             return
         with self.transaction() as conn:
-            conn.execute("DELETE FROM review_listing WHERE reader <> ?", (reader,))
+            if self._listing_reader != reader:  # once per reader and connection: the scan is not free
+                conn.execute("DELETE FROM review_listing WHERE reader <> ?", (reader,))
+                self._listing_reader = reader
             conn.executemany(
                 "DELETE FROM review_listing WHERE thread_id = ?",
                 [(thread_id,) for thread_id, _, rows in entries if rows is None],

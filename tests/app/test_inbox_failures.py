@@ -45,7 +45,7 @@ def test_a_failed_decision_shows_for_every_reviewer_and_is_retried_explicitly(
     bob.session_state["reviewer"] = "bob"
     run(bob)
     status = editor_frame(bob)["status"].tolist()
-    assert status[0].startswith("failed: run failed: RuntimeError: the canvas service is down (ann, 20")
+    assert status[0].startswith("failed: RuntimeError: the canvas service is down (ann, 20")
     assert status[1:] == ["", ""]
 
     bob.multiselect(key=inbox.STATE_FILTER).set_value([inbox.FAILED])

@@ -325,3 +325,20 @@ def test_a_second_click_on_submit_sends_nothing_again(
     assert [(key[0], value["status"]) for key, value in decisions(console).items()] == [("create_circle", "applied")]
     assert console.thread(thread_id).canvas == [{"shape_id": "c1", "kind": "circle", "color": "red"}]
     assert sorted(row.tool for row in console.pending(thread_id)) == ["create_square", "create_triangle"]
+
+
+def test_the_banner_belongs_to_the_inbox(app: AppTest, console: ReviewConsole) -> None:
+    """A submit's banner shows on the Inbox after the submit, not on other pages, nor when coming back."""
+    seed(console)
+    run(app)
+    app.session_state["reviewer"] = "uma"
+    set_edits(app, {0: {"decision": "approve"}})
+    run(app)
+    submit(app)
+    assert alerts(app, "success")
+    app.switch_page("pages/audit.py")
+    run(app)
+    assert alerts(app, "success") == [] and alerts(app, "error") == []
+    app.switch_page("app.py")
+    run(app)
+    assert alerts(app, "success") == []

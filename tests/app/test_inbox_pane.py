@@ -8,7 +8,7 @@ import time
 from streamlit.testing.v1 import AppTest
 
 from review import ReviewConsole
-from tests.app.conftest import alerts, click, editor_frame, run, set_edits, submit
+from tests.app.conftest import alerts, click, editor_frame, run, set_edits, shown_text, submit
 from tests.conftest import CLEAR, THREE_SHAPES
 from ui import inbox, inbox_view, keys
 
@@ -47,7 +47,7 @@ def test_the_pane_gives_the_request_history_description_and_json_arguments(
     assert "Draw a blue square 's1' on the canvas." in texts(app)  # the interrupt's description
     assert [c.value for c in app.code] == ['{\n  "shape_id": "s1",\n  "color": "blue"\n}']
     heading = next(m for m in app.markdown if "create\\_square" in m.value)
-    assert heading.help == f"Thread {thread_id}, interrupt {console.pending(thread_id)[1].interrupt_id}"
+    assert shown_text(heading.help) == f"Thread {thread_id}, interrupt {console.pending(thread_id)[1].interrupt_id}"
 
 
 def test_an_edit_in_the_table_shows_its_diff_and_the_preview_ghosts_new_shapes(
@@ -59,7 +59,7 @@ def test_an_edit_in_the_table_shows_its_diff_and_the_preview_ghosts_new_shapes(
     run(app)
     # The pane follows the row edited last... pick the square to see its diff.
     pick(app, "create_square")
-    [arguments, diff] = [c.value for c in app.code]
+    [diff, arguments] = [c.value for c in app.code]  # the edit first, then the arguments as they are
     assert arguments == '{\n  "shape_id": "s1",\n  "color": "blue"\n}'
     assert '-  "color": "blue"' in diff and '+  "color": "yellow"' in diff
     canvas = preview(app)

@@ -9,9 +9,11 @@ import pandas as pd
 import pytest
 
 from review import BatchResult, Conflict, PendingInterrupt, RowError, ThreadOutcome
+from review.audit import AuditEntry
 from ui import inbox
 from ui.canvas import canvas_html, safe_colour
-from ui.format import format_time, format_waiting, md_escape
+from ui.format import format_time, format_waiting, frozen_labels, md_escape, thread_label, unique_labels
+from ui.preview import preview_canvas
 
 NOW = datetime(2025, 1, 1, 12, 0, 0, tzinfo=UTC)
 
@@ -284,3 +286,65 @@ def test_times_and_markdown_escaping() -> None:
     assert format_time("2025-01-01T13:00:00.5+01:00") == "2025-01-01 12:00:00 UTC"
     assert format_time("not a time") == "not a time"
     assert md_escape("<img src=x> *a* [l](u) :red[x] $x$") == (r"&lt;img src=x&gt; \*a\* \[l\]\(u\) \:red\[x\] \$x\$")
+
+
+def test_a_row_state_is_failed_then_running_then_waiting() -> None:
+    failure = AuditEntry(
+        attempt_id=1, decided_at="2025-01-01T11:00:00+00:00", reviewer="ann", identity="ann", issuer=None,
+        verification="unverified", co_signers=None, thread_id="t1", row_id="a", interrupt_id="a",
+        tool="create_circle", decision="approve", args_before=None, args_after=None, message=None,
+        status="failed", applied_at=None, error="boom", rerun=False, recovered_from=None, warning=None, batch_id="b",
+    )  # fmt: skip
+    context = inbox.RowContext(failures={inbox.row_key(A): failure}, running={"t1", "t2"})
+    assert [inbox.row_state(r, context) for r in (A, B, C)] == [inbox.FAILED, inbox.RUNNING, inbox.RUNNING]
+    assert inbox.filter_rows([A, B, C], states=[inbox.RUNNING], context=context) == [B, C]
+    assert inbox.status_text(A, {}, context) == "failed: boom (ann, 2025-01-01 11:00:00 UTC)"
+    assert inbox.status_text(B, {}, context) == "run in progress"
+    assert inbox.row_state(C, inbox.RowContext()) == inbox.WAITING
+    retried = inbox.retry_entry(inbox.new_entry(A), failure)
+    assert inbox.decision_of(retried) == {"type": "approve"}
+    assert (
+        inbox.apply_bulk(
+            inbox.sync_draft({}, [A, B]), [inbox.row_key(A), inbox.row_key(B)], "reject", skip=[inbox.row_key(A)]
+        )[inbox.row_key(A)]["decision"]
+        is None
+    )
+
+
+def test_thread_labels_name_a_thread_by_its_request_and_age() -> None:
+    started = (NOW - timedelta(minutes=3, seconds=20)).isoformat()
+    assert thread_label("1a2b3c4d5e", "Create a red circle c1, a blue square s1 and more", started, NOW) == (
+        "Create a red circle c1, a blue… · 3m"
+    )
+    assert thread_label("1a2b3c4d5e", "", None, NOW) == "thread 1a2b3c4d"
+    assert unique_labels({"aaaaaaaa1": "Same · 1m", "bbbbbbbb2": "Same · 1m", "c": "Other"}) == {
+        "aaaaaaaa1": "Same · 1m · #aaaaaaaa",
+        "bbbbbbbb2": "Same · 1m · #bbbbbbbb",
+        "c": "Other",
+    }
+    frozen: dict[str, str] = {}
+    assert frozen_labels(frozen, {"t": "Draw · 1m"}) == {"t": "Draw · 1m"}
+    assert frozen_labels(frozen, {"t": "Draw · 2m"}) == {"t": "Draw · 1m"}  # a widget option keeps its text
+
+
+def test_the_preview_adds_approved_and_edited_shapes_and_leaves_rejected_ones_out() -> None:
+    circle, square, triangle = row("t", "a"), row("t", "b", "create_square"), row("t", "c", "create_triangle")
+    decisions = {
+        inbox.row_key(circle): {"type": "approve"},
+        inbox.row_key(square): {
+            "type": "edit",
+            "edited_action": {"name": "create_square", "args": {"shape_id": "b", "color": "yellow"}},
+        },
+        inbox.row_key(triangle): {"type": "reject"},
+    }
+    preview = preview_canvas(
+        [{"shape_id": "old", "kind": "circle", "color": "red"}], [circle, square, triangle], decisions
+    )
+    assert preview.shapes == [
+        {"shape_id": "old", "kind": "circle", "color": "red"},
+        {"shape_id": "a", "kind": "circle", "color": "red", "preview": "new"},
+        {"shape_id": "b", "kind": "square", "color": "yellow", "preview": "new"},
+    ]
+    html = canvas_html(preview.shapes)
+    assert 'data-shape-id="b" data-kind="square" data-fill="yellow" data-preview="new"' in html
+    assert 'data-shape-id="old" data-kind="circle" data-fill="red" style=' in html  # as drawn today

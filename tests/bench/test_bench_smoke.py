@@ -137,9 +137,17 @@ def test_in_process_benchmarks_at_tiny_size(tmp_path: Path) -> None:
             small_paused=small.paused,
         )
         notes = {figure.name: figure.note for figure in figures}
-        assert "1 get_state calls" in notes["(2) refresh + listing after K=1 paused threads changed"]
-        assert "2 get_state calls" in notes["(2) refresh + listing after K=2 paused threads changed"]
+        # Changed paused threads are read from their head writes in one query, none with get_state.
+        assert (
+            "1 read from their head writes in one query, 0 get_state calls"
+            in notes["(2) refresh + listing after K=1 paused threads changed"]
+        )
+        assert (
+            "2 read from their head writes in one query, 0 get_state calls"
+            in notes["(2) refresh + listing after K=2 paused threads changed"]
+        )
         assert "0 get_state calls" in notes["(2) refresh + listing after K=2 finished threads changed"]
+        assert {f.target for f in figures if "K=1 paused" in f.name} == {"<= 1.5 ms (1 ms + 0.5 ms x K)"}
         assert "(2) same, K=2, on a store of 6 threads" in notes
         # 6 paused threads got one decision each: 2 rows left on each, still all listed.
         with closing(sqlite3.connect(big.db)) as conn:
@@ -160,7 +168,17 @@ def test_probes_in_fresh_processes(tmp_path: Path) -> None:
     result = seed(tmp_path / "probe.sqlite", threads=20, paused=5, templates=2)
     (cold,), run = benchmarks.bench_cold_start(result.db, baseline_s=1.0, repeats=1)
     assert cold.value_s and cold.met is True
-    assert (run["rows"], run["threads_read"], run["threads_seen"], run["same_rows"]) == (15, 5, 20, True)
+    # The probe before it saved the listing: the cold start decodes nothing.
+    assert (run["rows"], run["threads_read"], run["saved_hits"], run["threads_seen"], run["same_rows"]) == (
+        15,
+        0,
+        5,
+        20,
+        True,
+    )
+    assert "without a saved listing" in cold.note and "(5 threads read from their head writes)" in cold.note
+    (cli,) = benchmarks.bench_cli_pending(result.db, repeats=1)
+    assert cli.value_s and cli.baseline_s and cli.target == "<= 300 ms"
     (memory,) = benchmarks.bench_memory(result.db, run)
     assert "MB peak" in memory.note and "tracemalloc" in memory.note
     rerun, new_session = benchmarks.bench_inbox_page(result.db, runs=1)
@@ -178,7 +196,7 @@ def test_make_bench_end_to_end_at_tiny_size(tmp_path: Path, pg_cluster: Cluster)
          "--out", str(out), "--postgres", pg_cluster.url()]
     )  # fmt: skip
     report = out.read_text(encoding="utf-8")
-    for start in ("| (1) ", "| (2) ", "| (3) ", "| peak RSS", "| (4) ", "| (5) ", "| (6) notify-to-visible"):
+    for start in ("| (1) ", "| (2) ", "| (3) ", "| peak RSS", "| (4) ", "| (5) ", "| (6) notify-to-visible", "| (7) "):
         assert start in report, report
     assert "| SQLite | SQLite baseline | ratio | PostgreSQL | PostgreSQL baseline | ratio |" in report
     notify = next(line for line in report.splitlines() if line.startswith("| (6) "))

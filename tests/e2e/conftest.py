@@ -1,4 +1,4 @@
-"""Browser tests: `streamlit run app.py` on 127.0.0.1 with a temporary database, driven by Debian's Chromium.
+"""Browser tests: `streamlit run serve.py` on 127.0.0.1 with a temporary database, driven by Debian's Chromium.
 
 Fixtures:
 - `server` (session): the console on a free port, its database path and effect log; the process group is
@@ -97,8 +97,8 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 @contextmanager
 def serve(workdir: Path, log: Path, db: str | None = None) -> Iterator[Server]:
-    """`streamlit run app.py` on a free port of 127.0.0.1 with its own database in `workdir` (or `db`, e.g. a
-    postgresql:// URL several servers share), until the block ends."""
+    """`streamlit run serve.py` (the pages plus the Inbox's change route) on a free port of 127.0.0.1 with its own
+    database in `workdir` (or `db`, e.g. a postgresql:// URL several servers share), until the block ends."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
@@ -114,7 +114,7 @@ def serve(workdir: Path, log: Path, db: str | None = None) -> Iterator[Server]:
         "-m",
         "streamlit",
         "run",
-        "app.py",
+        "serve.py",
         "--server.headless",
         "true",
         "--server.address",
@@ -150,6 +150,18 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     for old in ARTIFACTS.glob("*.png"):  # screenshots of an earlier session would pass for this one's
         old.unlink()
     with serve(tmp_path_factory.mktemp("e2e"), ARTIFACTS / "server.log") as running:
+        yield running
+
+
+@pytest.fixture
+def fresh_server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Server]:
+    """A server of this test's own, on a new database (`prepare(db)`, if the test defines it, fills it first)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
+    prepare = getattr(request.module, "prepare_" + request.node.originalname, None)
+    if prepare is not None:
+        prepare(tmp_path / "review.sqlite")
+    with serve(tmp_path, ARTIFACTS / f"server-{name}.log") as running:
         yield running
 
 
@@ -191,11 +203,11 @@ def _slug(text: str) -> str:
 
 @pytest.fixture
 def new_app(request: pytest.FixtureRequest, browser: object, server: Server) -> Iterator[Callable[..., App]]:
-    """`new_app(path="", title="Inbox", on=server)`: a new browser context (a new reviewer) on the console."""
+    """`new_app(path="", title="Inbox", on=server, viewport=None)`: a new browser context (a new reviewer)."""
     opened: list[tuple[object, App]] = []
 
-    def make(path: str = "", title: str = "Inbox", on: Server = server) -> App:
-        context = browser.new_context(viewport=VIEWPORT)  # type: ignore[attr-defined]
+    def make(path: str = "", title: str = "Inbox", on: Server = server, viewport: dict[str, int] | None = None) -> App:
+        context = browser.new_context(viewport=viewport or VIEWPORT)  # type: ignore[attr-defined]
         context.set_default_timeout(30_000)
         page = context.new_page()
         app = App(page, on.url)

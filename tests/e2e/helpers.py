@@ -11,6 +11,7 @@ What held up under load on these machines (see ../shared/docs/testing.md):
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -247,15 +248,17 @@ class App:
 
         self._retry(attempt)
 
-    def selectbox(self, label: str, option: str) -> None:
-        """Pick `option` (its shown text) in the selectbox labelled `label`."""
+    def selectbox(self, label: str, option: str, *, prefix: bool = False) -> None:
+        """Pick `option` (its shown text, or the start of it with `prefix`) in the selectbox labelled `label`."""
         widget = self.page.get_by_test_id("stSelectbox").filter(has=self.page.get_by_text(label, exact=True))
         box = widget.get_by_role("combobox")
+        name: str | re.Pattern[str] = re.compile("^" + re.escape(option)) if prefix else option
 
         def attempt() -> None:
-            box.click()
-            self.page.get_by_role("option", name=option, exact=True).click()
-            expect(box).to_have_value(option, timeout=5_000)
+            box.scroll_into_view_if_needed()  # a list opened while the page scrolls to it closes again
+            box.click(timeout=5_000)
+            self.page.get_by_role("option", name=name, exact=not prefix).click(timeout=5_000)
+            expect(box).to_have_value(name, timeout=5_000)
 
         self._retry(attempt)
 
@@ -272,6 +275,8 @@ class App:
                 break
             except (AssertionError, PlaywrightError) as exc:
                 self.retries.append(f"{attempt.__qualname__}: {str(exc).splitlines()[0]}")
+                if os.environ.get("REVIEW_E2E_DEBUG"):  # the whole error of a retried step, when asked
+                    print(str(exc)[:3000])
                 if number == tries:
                     raise AssertionError(f"gave up after {tries} attempts: {self.retries[-tries:]}") from exc
                 self.page.keyboard.press("Escape")  # close whatever is half open, then start over

@@ -6,27 +6,17 @@ moment Streamlit's `pages/` folder handling used to differ), in a new browser co
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import ARTIFACTS, Server, serve
+from tests.e2e.conftest import ARTIFACTS, Server
 from tests.e2e.helpers import App
 
 pytestmark = [pytest.mark.e2e]
 
 NAV = ["Inbox", "New run", "Thread", "Audit"]
-
-
-@pytest.fixture
-def fresh_server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Server]:
-    ARTIFACTS.mkdir(exist_ok=True)
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
-    with serve(tmp_path, ARTIFACTS / f"server-{name}.log") as running:
-        yield running
 
 
 def nav_labels(app: App) -> list[str]:

@@ -29,7 +29,8 @@ def test_a_row_decided_in_one_replica_leaves_the_other_replicas_inbox_without_a_
     from tests.core.crash_harness import paused_thread
 
     url = pg_cluster.create_database(f"e2e_{uuid.uuid4().hex[:12]}")
-    thread_id, pending = paused_thread(url, "Create a purple circle k3, a blue square q3")
+    prompt = "Create a purple circle k3, a blue square q3"
+    thread_id, pending = paused_thread(url, prompt)
     assert len(pending) == 2
     with (
         serve(tmp_path, ARTIFACTS / "replica-1.log", db=url) as first,
@@ -39,7 +40,7 @@ def test_a_row_decided_in_one_replica_leaves_the_other_replicas_inbox_without_a_
         assert "postgresql://postgres@127.0.0.1" in a.page.get_by_test_id("stSidebar").inner_text()
         name = reviewer("cat")
         a.set_reviewer(name)
-        grid_a, grid_b = filter_thread(a, thread_id), filter_thread(b, thread_id)
+        grid_a, grid_b = filter_thread(a, prompt), filter_thread(b, prompt)
         expect_rows(grid_a, 2)
         expect_rows(grid_b, 2)
         b.page.evaluate("window.__not_reloaded = true")  # gone if the page were reloaded
@@ -47,7 +48,7 @@ def test_a_row_decided_in_one_replica_leaves_the_other_replicas_inbox_without_a_
         row = grid_a.find_row("tool", "create_circle")
         grid_a.choose("decision", row, "approve")
         a.click("Submit decisions")
-        expect(a.page.get_by_text(summary(thread_id, 1, 0, 0))).to_be_visible(timeout=TIMEOUT_MS)
+        expect(a.page.get_by_text(summary(1, 0, 0))).to_be_visible(timeout=TIMEOUT_MS)
         decided = time.monotonic()
         expect_rows(grid_b, 1)  # the circle left the other replica's table, the square stays
         elapsed = time.monotonic() - decided

@@ -1,0 +1,117 @@
+"""How an open Inbox learns that something changed, without a script run every 0.2 s per tab.
+
+`streamlit run serve.py` (see serve.py) adds one route to Streamlit's server, `/review/changes?since=TOKEN`:
+a long poll that answers as soon as the store's change token (`ReviewConsole.change_token`, a few
+indexed lookups) differs from TOKEN, or after `HOLD_SECONDS` with the same token. ONE task per server
+process reads the token every `CHECK_SECONDS`, whatever the number of tabs, so ten idle tabs cost the
+server ten parked HTTP requests, not fifty script runs a second.
+
+In the page, `watch(token)` mounts a tiny component (no visible element) whose script keeps that
+request open and, when the token moved, sets a trigger value: Streamlit reruns the fragment the
+component sits in (the Inbox body), which draws the table again. Served by plain `streamlit run
+app.py` (or AppTest), the route does not exist: `ROUTE_SERVED` is False and the page falls back to a
+fragment that checks the token every 0.2 s itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import streamlit as st
+
+ROUTE = "/review/changes"
+CHECK_SECONDS = 0.05  # the server's look at the store (one query, shared by every tab)
+# A long poll answers at the latest after this (the browser then asks again): short, because a server
+# stopping (Ctrl+C) waits for open requests to end.
+HOLD_SECONDS = 5.0
+_SLICE_SECONDS = 0.5  # how often a parked request looks whether its tab went away
+ROUTE_SERVED = False  # set by serve.py when it adds ROUTE to the server
+
+log = logging.getLogger(__name__)
+
+_JS = """
+export default function (component) {
+  const { parentElement, data, setTriggerValue } = component;
+  const live = parentElement.__reviewLive || (parentElement.__reviewLive = { loop: null });
+  live.token = data.token;  // the token the page was drawn at (updated on every rerun)
+  if (live.loop) return;
+  const pause = (ms) => new Promise((done) => setTimeout(done, ms));
+  live.loop = (async () => {
+    while (parentElement.isConnected) {
+      try {
+        const url = new URL(data.route.replace(/^\\//, ""), document.baseURI);
+        url.searchParams.set("since", live.token);
+        const response = await fetch(url, { cache: "no-store" });
+        if (!parentElement.isConnected) break;
+        if (!response.ok) { await pause(1000); continue; }
+        const token = (await response.text()).trim();
+        if (token && token !== live.token) {
+          live.token = token;
+          setTriggerValue("changed", token);
+        }
+      } catch (error) {
+        await pause(1000);
+      }
+    }
+    live.loop = null;
+  })();
+}
+"""
+
+_component: Callable[..., Any] | None = None
+
+
+def watch(token: str) -> None:
+    """Mount the change watcher (once per page run, inside the fragment it should rerun)."""
+    global _component
+    if _component is None:
+        _component = st.components.v2.component("review_change_watcher", js=_JS, html="<span></span>")
+    _component(data={"token": token, "route": ROUTE}, key="review_change_watcher", on_changed_change=lambda: None)
+
+
+class ChangeFeed:
+    """The store's change token as one asyncio task sees it; waiters wake when it moves."""
+
+    def __init__(self, read_token: Callable[[], str | None]) -> None:
+        self._read = read_token
+        self.token: str | None = None
+        self._moved = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                token = self._read()
+            except Exception as exc:  # a store being created or moved: look again shortly
+                log.debug("change token unreadable: %s", exc)
+                token = None
+            if token is not None and token != self.token:
+                self.token = token
+                self._moved.set()
+                self._moved = asyncio.Event()
+            await asyncio.sleep(CHECK_SECONDS)
+
+    async def wait(
+        self, since: str | None, hold: float = HOLD_SECONDS, gone: Callable[[], Awaitable[bool]] | None = None
+    ) -> str:
+        """The token once it differs from `since` (at once if it does already), else after `hold` seconds,
+        or as soon as `gone()` says the browser closed the request."""
+        self.start()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + hold
+        while self.token is None or self.token == since:
+            left = deadline - loop.time()
+            if left <= 0 or (gone is not None and await gone()):
+                break
+            moved = self._moved
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(moved.wait(), min(left, _SLICE_SECONDS))
+        return self.token or ""
