@@ -17,10 +17,26 @@ console = get_console()
 st.title("Audit")
 entries = console.audit()
 reviewers = sorted({entry.reviewer for entry in entries})
-reviewer = st.selectbox(
+who, how, issued = st.columns(3)
+reviewer = who.selectbox(
     "Reviewer", [None, *reviewers], format_func=lambda name: "All reviewers" if name is None else name
 )
-shown = [entry for entry in entries if reviewer is None or entry.reviewer == reviewer]
+verifications = sorted({entry.verification for entry in entries})
+verification = how.selectbox(
+    "Verified as",
+    [None, *verifications],
+    format_func=lambda v: "signed-in, unverified, cli or rule" if v is None else v,
+    help="signed-in: OpenID Connect; unverified: a typed name; cli: the command line's OS user; rule: the policy",
+)
+issuers = sorted({entry.issuer for entry in entries if entry.issuer})
+issuer = issued.selectbox("Issuer", [None, *issuers], format_func=lambda i: "Any issuer" if i is None else i)
+shown = [
+    entry
+    for entry in entries
+    if (reviewer is None or entry.reviewer == reviewer)
+    and (verification is None or entry.verification == verification)
+    and (issuer is None or entry.issuer == issuer)
+]
 if shown:
     frame = decisions_over_time(shown)
     by_type, by_reviewer, waits = st.columns(3)

@@ -10,6 +10,7 @@ from ui.runs import EXAMPLES, final_label
 from ui.sidebar import INBOX, THREAD, page_frame
 
 PROMPT_KEY = "new_run_prompt"
+GRAPH_KEY = "new_run_graph"
 JOB_KEY = "new_run_job_id"
 POLL_SECONDS = 0.1
 
@@ -24,7 +25,7 @@ def _fill(prompt: str) -> None:
 
 def _start() -> None:
     try:
-        job = console.start_run(state.get(PROMPT_KEY) or "")
+        job = console.start_run(state.get(PROMPT_KEY) or "", graph_id=state.get(GRAPH_KEY))
     except ValueError as exc:
         state["new_run_error"] = str(exc)
         return
@@ -38,6 +39,8 @@ st.caption("Start the demo agent on a prompt in a new thread. Its tool calls wai
 columns = st.columns(len(EXAMPLES))
 for column, (label, prompt) in zip(columns, EXAMPLES.items(), strict=True):
     column.button(label, on_click=_fill, args=(prompt,), width="stretch")
+if len(console.graphs) > 1:  # several graphs loaded (--config langgraph.json): which one to run
+    st.selectbox("Graph", console.graphs.ids, key=GRAPH_KEY, help="The graphs of this console's langgraph.json")
 st.text_area("Prompt", key=PROMPT_KEY, height=100, placeholder="e.g. Create a red circle c1 and a blue square s1")
 st.button("Start run", type="primary", on_click=_start)
 if state.get("new_run_error"):

@@ -21,9 +21,10 @@ import streamlit as st
 from review import ReviewConsole, Settings, StoreError
 from review.console import change_token_reader
 from review.storage import redact_url
+from ui.auth import REVIEWER_KEY, auth_configured, current_reviewer
 from ui.format import md_escape
 
-REVIEWER_KEY = "reviewer"
+__all__ = ["REVIEWER_KEY", "get_console", "reviewer_name", "settings"]
 
 
 def settings(argv: Sequence[str] | None = None) -> Settings:
@@ -78,5 +79,8 @@ def token_reader() -> Callable[[], str | None]:
 
 
 def reviewer_name() -> str:
-    """The name typed in the sidebar, trimmed ('' when none)."""
+    """Who decides, as drafts and gates name them: the signed-in identity, else the typed name ('' when none)."""
+    if auth_configured():
+        reviewer = current_reviewer()
+        return reviewer.identity if reviewer is not None else ""
     return str(st.session_state.get(REVIEWER_KEY) or "").strip()

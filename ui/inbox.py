@@ -32,7 +32,8 @@ from ui.format import clip_text, format_time, plural, short_id, waiting_since
 
 COLUMNS = ("tool", "decision", "edited arguments", "message", "status", "arguments", "thread", "waiting")
 READ_ONLY = ("tool", "status", "arguments", "thread", "waiting")
-DECISIONS = ("approve", "edit", "reject")
+DECISIONS = ("approve", "edit", "reject", "respond", "ignore")  # what a row offers is its allowed_decisions
+TOOL_DECISIONS = ("approve", "edit", "reject")
 EDITOR_KEY_PREFIX = "inbox_editor_"
 WAITING, FAILED, RUNNING = "waiting for review", "last attempt failed", "run in progress"
 ROW_STATES = (WAITING, FAILED, RUNNING)
@@ -138,6 +139,9 @@ class RowContext:
     failures: dict[str, AuditEntry] = field(default_factory=dict)  # row key -> its latest, failed, attempt
     running: set[str] = field(default_factory=set)  # thread ids with a run on (or being recovered)
     sending: set[str] = field(default_factory=set)  # row keys of this session's batch still resuming
+    notes: dict[str, str] = field(default_factory=dict)  # row key -> what the policy says (rules, co-signs)
+    refusals: dict[str, str] = field(default_factory=dict)  # row key -> why this reviewer may not decide it
+    several_graphs: bool = False  # the console loaded several graphs: rows say whose they are
 
     def label(self, thread_id: str) -> str:
         return self.labels.get(thread_id) or short_id(thread_id)
@@ -168,14 +172,18 @@ def filter_rows(
     return [
         row
         for row in rows
-        if (not tools or tool_label(row) in tools)
+        if (not tools or tool_label(row, context) in tools)
         and (not threads or row.thread_id in threads)
         and (not states or row_state(row, context) in states)
     ]
 
 
-def tool_label(row: PendingInterrupt) -> str:
-    return row.tool or "(unknown payload)"
+def tool_label(row: PendingInterrupt, context: RowContext | None = None) -> str:
+    """The tool cell; with several graphs loaded it says whose: `graph: tool`."""
+    name = row.tool or ("(question)" if row.payload_kind.startswith("question") else "(unknown payload)")
+    if context is not None and context.several_graphs and row.graph_id:
+        return f"{row.graph_id}: {name}"
+    return name
 
 
 def arguments_text(row: PendingInterrupt) -> str:
@@ -202,7 +210,9 @@ def status_text(row: PendingInterrupt, status: dict[str, str], context: RowConte
         return failure_text(context.failures[key])
     if row.thread_id in context.running:
         return RUNNING
-    return _default_status(row)
+    if key in context.refusals:
+        return f"read-only: {context.refusals[key]}"
+    return "; ".join(part for part in (_default_status(row), context.notes.get(key, "")) if part)
 
 
 def build_frame(
@@ -220,7 +230,7 @@ def build_frame(
         entry = draft.get(key) or new_entry(row)
         records.append(
             {
-                "tool": tool_label(row),
+                "tool": tool_label(row, context),
                 "decision": entry["decision"],
                 "edited arguments": entry["edited"],
                 "message": entry["message"],
@@ -236,9 +246,15 @@ def build_frame(
 
 
 def _default_status(row: PendingInterrupt) -> str:
+    if row.blocked:
+        return f"read-only: {row.blocked}"
+    if row.warning:
+        return f"unsafe layout (decide with the CLI's force): {row.warning}"
     if not row.allowed_decisions:
         return "cannot be decided here (unknown payload)"
-    if tuple(row.allowed_decisions) != DECISIONS:
+    if row.payload_kind.startswith("question"):
+        return "a question: choose respond and type the answer in message"
+    if tuple(row.allowed_decisions) != TOOL_DECISIONS:
         return "allowed: " + ", ".join(row.allowed_decisions)
     return ""
 
@@ -325,14 +341,20 @@ def decision_of(entry: dict[str, Any]) -> dict[str, Any] | None:
     kind = entry.get("decision") or ("edit" if edited else None)
     if kind is None:
         if message:
-            raise ValueError("choose a decision: a message is only sent with reject")
+            raise ValueError("choose a decision: a message is only sent with reject or respond")
         return None
     if kind != "edit" and edited:
         raise ValueError(f"edited arguments are only sent with edit: clear them or choose edit (not {kind})")
-    if kind != "reject" and message:
-        raise ValueError(f"a message is only sent with reject: clear it or choose reject (not {kind})")
+    if kind not in ("reject", "respond") and message:
+        raise ValueError(f"a message is only sent with reject or respond: clear it or choose one (not {kind})")
     if kind == "approve":
         return {"type": "approve"}
+    if kind == "ignore":
+        return {"type": "ignore"}
+    if kind == "respond":
+        if not message:
+            raise ValueError("respond needs the answer in message")
+        return {"type": "respond", "message": message}
     if kind == "reject":
         return {"type": "reject", "message": message} if message else {"type": "reject"}
     if kind == "edit":

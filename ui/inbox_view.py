@@ -28,6 +28,7 @@ import streamlit as st
 from review import PendingInterrupt, ReviewConsole, StoreError
 from review.submit import BatchHandle
 from ui import inbox, keys
+from ui.auth import current_reviewer
 from ui.console import reviewer_name
 from ui.detail import PANE_DECISIONS, arguments_json, edit_preview, history, pane_choice, row_option
 from ui.format import format_time, frozen_labels, md_escape, plural, short_id, thread_label, unique_labels
@@ -173,7 +174,24 @@ def row_context(
     batch = st.session_state.get(inbox.STATE_BATCH)
     sending = set(batch.plan.keys) if isinstance(batch, InFlight) else set()
     names = frozen_labels(st.session_state.setdefault("inbox_thread_names", {}), labels)
-    return inbox.RowContext(labels=labels, names=names, failures=failures, running=running, sending=sending)
+    notes = {f"{t}:{r}": "; ".join(found) for (t, r), found in console.row_notes(rows).items()}
+    reviewer = current_reviewer()
+    refusals = {}
+    if reviewer is not None:
+        for row in rows:
+            reason = console.may_decide(reviewer, row)
+            if reason and not row.blocked:
+                refusals[inbox.row_key(row)] = reason
+    return inbox.RowContext(
+        labels=labels,
+        names=names,
+        failures=failures,
+        running=running,
+        sending=sending,
+        notes=notes,
+        refusals=refusals,
+        several_graphs=len(console.graphs) > 1,
+    )
 
 
 # --- callbacks -----------------------------------------------------------------------------------
@@ -226,7 +244,8 @@ def submit(console: ReviewConsole) -> None:
         report = inbox.SubmitReport("info", ["Nothing to send: choose a decision on at least one row"])
     else:
         try:
-            handle = console.submit_batch(plan.items, reviewer)  # validate + claim; resumes start in the worker
+            # validate + claim; resumes start in the worker. The signed-in identity, else the typed (unverified) name.
+            handle = console.submit_batch(plan.items, current_reviewer() or reviewer)
         except (ValueError, StoreError) as exc:  # a bad reviewer name, a full or read-only database
             report = inbox.SubmitReport("error", [f"Nothing was sent: {exc}"])
         else:
@@ -288,7 +307,7 @@ def filters(rows: Sequence[PendingInterrupt], context: inbox.RowContext) -> list
     """The Tool, Thread and State filters; the rows they leave."""
     state = st.session_state
     # Options keep the current choice, so a filter survives its rows leaving the table.
-    tools = sorted({inbox.tool_label(row) for row in rows} | set(state.get(inbox.TOOL_FILTER) or []))
+    tools = sorted({inbox.tool_label(row, context) for row in rows} | set(state.get(inbox.TOOL_FILTER) or []))
     threads = list(dict.fromkeys([row.thread_id for row in rows] + list(state.get(inbox.THREAD_FILTER) or [])))
     tool_column, thread_column, state_column = st.columns([2, 3, 2])
     chosen_tools = tool_column.multiselect("Tool", tools, key=inbox.TOOL_FILTER, placeholder="All tools")

@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import streamlit as st
 
-from ui import keys
+from ui import auth, keys
 from ui.console import REVIEWER_KEY, db_label_setting, get_console, reviewer_name
 from ui.format import md_escape
 
@@ -57,6 +57,7 @@ def page_frame(title: str) -> None:
         layout="wide",
         initial_sidebar_state=SIDEBAR_PX,
     )
+    auth.require_sign_in()  # with sign-in configured, nothing else shows to a visitor who is not signed in
     state = st.session_state
     if title != "Inbox":
         for key in INBOX_ONLY_STATE:
@@ -77,17 +78,21 @@ def page_frame(title: str) -> None:
                 target = link.page
         if target is not None and target != _page_of(title):
             st.switch_page(target)
-        # The name typed on one page stays for the next ("session"), and in the URL for a reload.
-        wanted = st.query_params.get(REVIEWER_PARAM)
-        if wanted and not state.get(REVIEWER_KEY):
-            state[REVIEWER_KEY] = wanted
-        st.text_input("Reviewer name", key=REVIEWER_KEY, placeholder="Your name", persist_state="session")
-        name = reviewer_name()
-        if name and st.query_params.get(REVIEWER_PARAM) != name:
-            st.query_params[REVIEWER_PARAM] = name
-        elif not name and REVIEWER_PARAM in st.query_params:
-            del st.query_params[REVIEWER_PARAM]
-        st.caption("Required before decisions are sent; stored with every decision.")
+        if auth.auth_configured():
+            auth.sidebar_identity()  # the signed-in identity and a sign-out button; no name box
+        else:
+            # The name typed on one page stays for the next ("session"), and in the URL for a reload.
+            wanted = st.query_params.get(REVIEWER_PARAM)
+            if wanted and not state.get(REVIEWER_KEY):
+                state[REVIEWER_KEY] = wanted
+            st.text_input("Reviewer name", key=REVIEWER_KEY, placeholder="Your name", persist_state="session")
+            name = reviewer_name()
+            if name and st.query_params.get(REVIEWER_PARAM) != name:
+                st.query_params[REVIEWER_PARAM] = name
+            elif not name and REVIEWER_PARAM in st.query_params:
+                del st.query_params[REVIEWER_PARAM]
+            st.caption("Required before decisions are sent; stored with every decision, marked unverified.")
+            st.caption("Sign-in is not configured (see .streamlit/secrets.example.toml).")
         st.caption(f"Database: {md_escape(db_label_setting())}")  # never a password
     console = get_console()  # a database that cannot be opened stops the page here, with the reason
     if console.created and not console.threads(limit=1):

@@ -20,7 +20,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,10 +96,12 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def serve(workdir: Path, log: Path, db: str | None = None) -> Iterator[Server]:
+def serve(
+    workdir: Path, log: Path, db: str | None = None, *, port: int | None = None, args: Sequence[str] = ()
+) -> Iterator[Server]:
     """`streamlit run serve.py` (the pages plus the Inbox's change route) on a free port of 127.0.0.1 with its own
     database in `workdir` (or `db`, e.g. a postgresql:// URL several servers share), until the block ends."""
-    port = _free_port()
+    port = port or _free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
@@ -123,6 +125,7 @@ def serve(workdir: Path, log: Path, db: str | None = None) -> Iterator[Server]:
         str(port),
         "--server.fileWatcherType",
         "none",
+        *args,
     ]
     with log.open("wb") as out:
         process = subprocess.Popen(
