@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from review.contract import DecisionRequest, PendingInterrupt
@@ -29,6 +30,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--config", help="a langgraph.json: review every graph of its graphs map")
     parser.add_argument("--policy", help="who may decide what (default: $REVIEW_POLICY, else review-policy.toml)")
+    parser.add_argument(
+        "--server", action="append", help="a LangGraph Agent Server URL to review (repeatable; $REVIEW_SERVER)"
+    )
+    parser.add_argument("--api-key", help="the Agent Server's API key (default: $LANGGRAPH_API_KEY)")
     sub = parser.add_subparsers(dest="command", required=True)
     start = sub.add_parser("start", help="start a run of a graph from a prompt in a new thread")
     start.add_argument("prompt", nargs="?", default="")
@@ -94,10 +99,18 @@ def main(argv: list[str] | None = None) -> int:
         if not batch:
             return _fail("the batch is empty: nothing was sent")
     try:
-        settings = Settings.from_env(db=args.db, graph=args.graph, config=args.config, policy=args.policy)
+        settings = Settings.from_env(
+            db=args.db,
+            graph=args.graph,
+            config=args.config,
+            policy=args.policy,
+            servers=tuple(args.server or ()),
+            api_key=args.api_key,
+        )
     except ValueError as exc:
         return _fail(str(exc))
-    if args.command == "pending":
+    if args.command == "pending" and not _names_servers(settings):
+        # The saved listing covers local threads only; Agent Servers (a config may name some) are read live.
         saved = _saved_pending(settings, args.thread)
         if saved is not None:
             _emit([row.to_dict() for row in saved])
@@ -115,6 +128,19 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(str(exc))
     finally:
         console.close()
+
+
+def _names_servers(settings: Settings) -> bool:
+    """Agent Servers to read (flags, environment, or the config's `servers`): then no saved listing is enough."""
+    if settings.servers:
+        return True
+    if not settings.config:
+        return False
+    try:
+        data = json.loads(Path(settings.config).expanduser().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return True  # the full way says what is wrong with the file
+    return not isinstance(data, dict) or bool(data.get("servers"))
 
 
 def _saved_pending(settings: Settings, thread_id: str | None) -> list[PendingInterrupt] | None:

@@ -16,14 +16,16 @@ from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from review.agent import AgentSpec, allowed_types, load_agent
 from review.audit import AuditEntry, entry_from_row, list_decisions, to_csv
 from review.contract import BatchResult, DecisionRequest, PendingInterrupt, ThreadOutcome
-from review.graphs import GraphSet, LoadedGraph, attach, read_config, resolve_target
+from review.graphs import GraphSet, LoadedGraph, attach, load_config, read_config, resolve_target
 from review.identity import Reviewer, as_reviewer
-from review.inbox import Inbox, listing_reader
+from review.inbox import Inbox, listing_reader, sort_listing
 from review.leases import Leases, now_iso
 from review.policy import load_policy
 from review.recovery import Recovery, Sweeper
 from review.runner import RunJob, Runner
 from review.settings import Settings, graphs_key
+from review.sources import ServerSet, ServerSource, ServerTarget, parse_server_config
+from review.sources.server import live_token
 from review.storage import ChangeToken, Storage, open_storage
 from review.submit import BatchHandle, submit_batch
 from review.threads import (
@@ -49,7 +51,7 @@ def change_token_reader(settings: Settings) -> Callable[[], str | None]:
             if "://" not in settings.db and not settings.db_path.exists():
                 return None
             opened.append(open_storage(settings, create=False, light=True))
-        return opened[0].inbox_token()
+        return opened[0].inbox_token() + live_token()
 
     return read
 
@@ -58,7 +60,13 @@ class ReviewConsole:
     """An open store, the agent's compiled graph over it, the inbox cache, the worker and recovery."""
 
     def __init__(
-        self, storage: Storage, graphs: list[LoadedGraph], settings: Settings, *, reader: str | None = None
+        self,
+        storage: Storage,
+        graphs: list[LoadedGraph],
+        settings: Settings,
+        *,
+        reader: str | None = None,
+        servers: ServerSet | None = None,
     ) -> None:
         self.settings = settings
         self.storage = storage
@@ -70,7 +78,8 @@ class ReviewConsole:
         self._infos: dict[str, ThreadInfo] = {}  # a thread's request and start never change
         self._infos_lock = threading.Lock()
         self.leases = Leases(storage, settings.lease_seconds)
-        self.runner = Runner(storage, self.graphs, self.inbox, self.leases)
+        self.servers = servers or ServerSet()
+        self.runner = Runner(storage, self.graphs, self.inbox, self.leases, servers=self.servers)
         self.recovery = Recovery(storage, self.runner, self.leases)
         self.policy = load_policy(settings.policy)
         self.recovered: list[ThreadOutcome] = []
@@ -109,15 +118,22 @@ class ReviewConsole:
                 graphs = [attach(obj, storage.saver, target, graph_id) for graph_id, target, obj in targets]
             # Saved listings are shared between processes that load the same graphs (import paths).
             reference = graphs_key(settings) if agent is None or isinstance(agent, str) else None
-            console = cls(storage, graphs, settings, reader=listing_reader(reference) if reference else None)
+            servers = open_servers(settings)
+            console = cls(
+                storage, graphs, settings, reader=listing_reader(reference) if reference else None, servers=servers
+            )
         except BaseException:
             storage.close()
             raise
+        # Read the servers before recovery: a claim left on a server thread is finished there.
+        servers.refresh(full=True)
         if recover and not storage.read_only:
             console.recovered = console.recovery.run_once()
             console.ruled = console.apply_rules(wait=True)
         if watch and not storage.read_only:
             console._sweeper = Sweeper(console._sweep, settings.sweep_seconds)
+        if watch:
+            servers.start()
         return console
 
     def _sweep(self) -> None:
@@ -147,6 +163,7 @@ class ReviewConsole:
         """Problems worth showing users: a failing heartbeat or recovery sweep, a read-only store."""
         problems = [text for text in (self.leases.last_error, self._sweeper and self._sweeper.last_error) if text]
         problems += self.storage.health()
+        problems += self.servers.health()
         if self.storage.read_only:
             problems.append(f"{self.storage.label} is read-only: rows are shown, nothing can be decided")
         return problems
@@ -154,8 +171,19 @@ class ReviewConsole:
     # --- reading ---------------------------------------------------------------------------
 
     def pending(self, thread_id: str | None = None) -> list[PendingInterrupt]:
-        """Every pending interrupt (or one thread's), re-reading only threads that changed."""
-        return self.inbox.rows(thread_id)
+        """Every pending interrupt (or one thread's), re-reading only threads that changed.
+
+        Rows of Agent Servers come from their last refresh (a running console polls them in the background).
+        """
+        if not self.servers:
+            return self.inbox.rows(thread_id)
+        if thread_id is not None:
+            remote = [row for row in self.servers.rows() if row.thread_id == thread_id]
+            return remote or self.inbox.rows(thread_id)
+        by_thread: dict[str, list[PendingInterrupt]] = {}
+        for row in [*self.inbox.rows(), *self.servers.rows()]:
+            by_thread.setdefault(row.thread_id, []).append(row)
+        return sort_listing(by_thread.values())
 
     def change_token(self) -> ChangeToken:
         """Cheap (no query on PostgreSQL, one index read on SQLite): moves when pending rows may have changed.
@@ -175,7 +203,7 @@ class ReviewConsole:
 
     def inbox_token(self) -> str:
         """Changes whenever anything the Inbox shows may have changed, in any process (a cheap query)."""
-        return self.storage.inbox_token()
+        return self.storage.inbox_token() + self.servers.token()
 
     def failures(self) -> dict[tuple[str, str], AuditEntry]:
         """Rows whose latest decision failed (the tool or the run raised), by (thread_id, row_id).
@@ -191,6 +219,11 @@ class ReviewConsole:
             missing = [t for t in wanted if t not in self._infos]
         if missing:
             found = read_thread_infos(self.storage, missing)
+            for thread_id in missing:
+                server = self.servers.for_thread(thread_id)
+                request = server.request(thread_id) if server is not None else None
+                if request is not None and thread_id not in found:
+                    found[thread_id] = ThreadInfo(thread_id, request, None)
             with self._infos_lock:
                 self._infos.update(found)
         with self._infos_lock:
@@ -227,6 +260,9 @@ class ReviewConsole:
 
     def thread(self, thread_id: str, *, timeline: bool = True) -> ThreadView:
         """One thread from its checkpoints; `timeline=False` skips the checkpoint history (the Inbox's pane)."""
+        server = self.servers.for_thread(thread_id)
+        if server is not None:
+            return server.view(thread_id)
         graph = self.graphs.for_thread(thread_id)[0].graph
         return view_thread(graph, self.inbox, thread_id, history=50 if timeline else 0)
 
@@ -327,9 +363,20 @@ class ReviewConsole:
     def close(self) -> None:
         if self._sweeper is not None:
             self._sweeper.stop()
+        self.servers.stop()
         self.runner.shutdown()
         self.leases.stop()
         self.storage.close()
+
+
+def open_servers(settings: Settings) -> ServerSet:
+    """The Agent Servers the settings name: `--server` URLs (every graph) and a config's `servers` list."""
+    targets = [ServerTarget(url, settings.api_key) for url in settings.servers]
+    if settings.config:
+        data = load_config(Path(settings.config).expanduser())
+        targets += parse_server_config(data.get("servers"), settings.api_key)
+    sources = [ServerSource(t, timeout=settings.connect_timeout_seconds) for t in targets]
+    return ServerSet(sources, poll_seconds=settings.server_poll_seconds)
 
 
 def _targets(settings: Settings) -> list[tuple[str, str, Any]]:

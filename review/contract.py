@@ -41,6 +41,7 @@ class PendingInterrupt:
     graph_id: str | None = None  # the graph the thread belongs to (None: its checkpoints name none)
     blocked: str | None = None  # why it cannot be decided from this console (no loaded graph claims the thread)
     warning: str | None = None  # an unsafe layout: what is hidden and why a resume could misroute
+    source: str | None = None  # where the thread lives: None for the local graphs, "server:<url>" for an Agent Server
 
     @property
     def key(self) -> tuple[str, str]:
@@ -63,6 +64,7 @@ class PendingInterrupt:
             "graph_id": self.graph_id,
             "blocked": self.blocked,
             "warning": self.warning,
+            "source": self.source,
         }
 
 

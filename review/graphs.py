@@ -162,15 +162,28 @@ def _call_factory(factory: Callable[..., Any], target: str) -> Any:
 # --- langgraph.json ---------------------------------------------------------------------------------------
 
 
-def read_config(path: Path) -> dict[str, str]:
-    """The `graphs` map of a langgraph.json, `{graph_id: target}`, its dependencies put on sys.path."""
+def load_config(path: Path) -> dict[str, Any]:
+    """A langgraph.json-style file as a dict; GraphLoadError says why it cannot be read."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise GraphLoadError(f"cannot read {path}: {exc.strerror or exc}") from exc
     except json.JSONDecodeError as exc:
         raise GraphLoadError(f"{path} is not valid JSON: {exc.msg} (line {exc.lineno})") from exc
-    graphs = data.get("graphs") if isinstance(data, dict) else None
+    if not isinstance(data, dict):
+        raise GraphLoadError(f"{path} is not a JSON object")
+    return data
+
+
+def read_config(path: Path) -> dict[str, str]:
+    """The `graphs` map of a langgraph.json, `{graph_id: target}`, its dependencies put on sys.path.
+
+    A config that only lists Agent Servers (`"servers": [...]`) has no graphs: {}.
+    """
+    data = load_config(path)
+    graphs = data.get("graphs")
+    if graphs is None and data.get("servers"):
+        return {}
     if not isinstance(graphs, dict) or not graphs or not all(isinstance(v, str) for v in graphs.values()):
         raise GraphLoadError(f'{path} has no "graphs" map of graph ids to "file.py:attr" targets')
     for dependency in data.get("dependencies") or []:

@@ -47,7 +47,7 @@ INTERRUPT = "__interrupt__"
 CONTROL_WRITES = frozenset({"__interrupt__", "__resume__", "__error__", "__error_source_node__"})
 NULL_TASK_ID = "00000000-0000-0000-0000-000000000000"
 PUSH_PATH = "~__pregel_push"  # task paths of Send tasks; they run (and list) before pull tasks
-ROWS_FORMAT = 3  # bump when PendingInterrupt or rows_from_interrupt change: saved listings are then ignored
+ROWS_FORMAT = 4  # bump when PendingInterrupt or rows_from_interrupt change: saved listings are then ignored
 
 
 def listing_reader(agent: str) -> str:

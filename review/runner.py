@@ -32,11 +32,12 @@ from typing import Any
 from langgraph.errors import UnknownInterruptError
 from langgraph.types import Command
 
-from review.contract import PendingInterrupt, ThreadOutcome, incomplete_requests, resume_map
+from review.contract import Conflict, PendingInterrupt, ThreadOutcome, incomplete_requests, resume_map
 from review.graphs import GRAPH_ID_KEY, GraphSet, LoadedGraph
 from review.idempotency import IDEMPOTENCY_KEYS, idempotency_keys
 from review.inbox import Inbox
 from review.leases import Leases, now_iso
+from review.sources import RunRefused, ServerSet, ServerSource, ThreadGone
 from review.storage import LEASE_TOKEN_KEY, Claim, LeaseLost, Storage, StoreError
 
 log = logging.getLogger(__name__)
@@ -118,11 +119,22 @@ def _plural(count: int, word: str) -> str:
 class Runner:
     """The worker pool, and the one code path that applies recorded decisions to a thread."""
 
-    def __init__(self, storage: Storage, graphs: GraphSet, inbox: Inbox, leases: Leases, *, workers: int = 4) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        graphs: GraphSet,
+        inbox: Inbox,
+        leases: Leases,
+        *,
+        workers: int = 4,
+        servers: ServerSet | None = None,
+    ) -> None:
         self.storage = storage
         self.graphs = graphs
         self.inbox = inbox  # reads pending rows from the checkpoint, skipping unchanged threads
         self.leases = leases
+        # Agent Servers: a thread one of them listed is read and resumed there, under the same claims and lease.
+        self.servers = servers or ServerSet()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="review-run")
         self._jobs: dict[str, RunJob] = {}
         self._jobs_lock = threading.Lock()
@@ -219,8 +231,27 @@ class Runner:
 
         stream_updates(graph, run_input, config, progress)
 
+    def _server(self, thread_id: str) -> ServerSource | None:
+        return self.servers.for_thread(thread_id)
+
+    def read(self, thread_id: str) -> list[PendingInterrupt]:
+        """A thread's pending rows as they are now: from its Agent Server, else its checkpoint (re-read if changed)."""
+        server = self._server(thread_id)
+        if server is not None:
+            try:
+                return server.read(thread_id)
+            except ThreadGone:
+                return []
+        return self.inbox.read(thread_id)
+
     def _state(self, thread_id: str) -> tuple[list[PendingInterrupt], tuple[str, ...], str | None]:
-        """Pending rows, next tasks and head checkpoint id, read fresh from the checkpoint."""
+        """Pending rows, next tasks and head checkpoint id, read fresh from the checkpoint (or the server)."""
+        server = self._server(thread_id)
+        if server is not None:
+            try:
+                return server.read_full(thread_id)
+            except ThreadGone:
+                return [], (), None
         return self.inbox.read_full(thread_id)
 
     def _end(
@@ -246,7 +277,8 @@ class Runner:
             log.warning("cannot read thread %s after its run: %s", thread_id, exc)
             self.leases.release(thread_id, token, state="cut_short", error=f"{type(exc).__name__}: {exc}")
             return []
-        cut_short = bool(next_tasks) and not rows
+        # A server thread with tasks and nothing pending is the server's run to finish, not ours to continue.
+        cut_short = bool(next_tasks) and not rows and self._server(thread_id) is None
         if not cut_short:
             self.leases.release(thread_id, token)
             job.add_event("end", _ending(rows))
@@ -296,6 +328,12 @@ class Runner:
         return self._apply(job, token, claims)
 
     def _recover(self, job: RunJob, token: str, claims: list[Claim], continued_from: str | None) -> ThreadOutcome:
+        if self._server(job.thread_id) is not None:
+            if claims:
+                job.add_event("recover", f"finishing {_plural(len(claims), 'decision')} left by a stopped process")
+                return self._apply(job, token, claims, recovering=True)
+            self.leases.release(job.thread_id, token)  # the server runs its own runs to the end
+            return ThreadOutcome(job.thread_id)
         _, blocked = self.graphs.for_thread(job.thread_id)
         if blocked is not None:  # never resumed by a graph that does not own it
             self.leases.release(job.thread_id, token, state="failed", error=blocked)
@@ -389,16 +427,34 @@ class Runner:
         job.add_event("resume", f"resuming with {_plural(len(to_send), 'decision')}")
         self.storage.mark_resume_started([c.attempt_id for c in to_send], now_iso())
         error: BaseException | None = None
+        server = self._server(thread_id)
         try:
             values = {c.row_id: json.loads(c.resume_json) for c in to_send}
-            graph = self._graph(thread_id)
-            self._stream(
-                job, graph, Command(resume=resume_map(values)), self._config(graph, thread_id, token, strict=True)
-            )
+            if server is not None:
+                self._send(job, server, resume_map(values))
+            else:
+                graph = self._graph(thread_id)
+                self._stream(
+                    job, graph, Command(resume=resume_map(values)), self._config(graph, thread_id, token, strict=True)
+                )
         except LeaseLost:
             # Recovery took the thread over while this process was paused: the rows are its to finish.
             outcome.taken_over = [c.row_id for c in to_send]
             outcome.error = TAKEN_OVER
+            self.leases.release(thread_id, token)
+            return outcome
+        except RunRefused as exc:  # another client's run is on: nothing was started, someone else answered
+            self._record(outcome, to_send, "failed", f"conflict: {exc}")
+            outcome.conflicts += [
+                Conflict(thread_id, c.row_id, "another client of the Agent Server", now_iso(), "resume")
+                for c in to_send
+            ]
+            outcome.failed.clear()
+            outcome.new_pending = self._end(job, token, None)
+            return outcome
+        except ThreadGone as exc:
+            self._record(outcome, to_send, "failed", f"not applied: {exc}")
+            outcome.error = f"not applied: {exc}"
             self.leases.release(thread_id, token)
             return outcome
         except UnknownInterruptError as exc:  # strict resume refused before anything was written
@@ -473,6 +529,18 @@ class Runner:
         except StoreError as exc:  # still ours: this process's recovery sweep finds them when idle
             log.warning("cannot hand %d claim(s) to recovery: %s", len(claims), exc)
 
+    def _send(self, job: RunJob, server: ServerSource, resume: dict[str, Any]) -> None:
+        """Resume a server thread with one run, its progress into the job; its tools get their idempotency keys."""
+
+        def progress(chunk: dict[str, Any]) -> None:
+            for node, update in chunk.items():
+                label = "review" if node == "__interrupt__" else node
+                for line in describe_update(node, update):
+                    job.add_event(label, line)
+
+        keys = idempotency_keys(job.thread_id, self.storage.decision_keys(job.thread_id))
+        server.resume(job.thread_id, resume, progress, configurable={IDEMPOTENCY_KEYS: keys})
+
     def _delivered(self, thread_id: str, claims: Sequence[Claim]) -> set[int]:
         """Attempts whose recorded decision the checkpoint shows delivered to their task.
 
@@ -485,6 +553,9 @@ class Runner:
         """
         if not claims:
             return set()
+        if self._server(thread_id) is not None:
+            # The server's checkpoints are not ours to read: a resume this claim started counts as delivered.
+            return {c.attempt_id for c in claims if c.resume_started}
         values = resume_map({c.row_id: json.loads(c.resume_json) for c in claims})
         found: set[str] = set()
         wanted = {c.interrupt_id for c in claims}

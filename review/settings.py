@@ -30,6 +30,15 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def _urls(raw: str | None) -> tuple[str, ...]:
+    """Server URLs from a comma-separated value; each must be http(s)://..."""
+    urls = tuple(part.strip() for part in (raw or "").split(",") if part.strip())
+    for url in urls:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"{url!r} is not an Agent Server URL (http://host:port)")
+    return urls
+
+
 @dataclass(frozen=True)
 class Settings:
     """What the console opens and how long it waits; see README "Settings"."""
@@ -63,6 +72,17 @@ class Settings:
         default=2.0,
         metadata={"env": "REVIEW_SWEEP_SECONDS", "help": "how often a running console looks for work to recover"},
     )
+    servers: tuple[str, ...] = field(
+        default=(),
+        metadata={"env": "REVIEW_SERVER", "help": "LangGraph Agent Server URL(s) to review, comma-separated"},
+    )
+    api_key: str | None = field(
+        default=None, metadata={"env": "LANGGRAPH_API_KEY", "help": "the API key the Agent Server(s) want"}
+    )
+    server_poll_seconds: float = field(
+        default=1.0,
+        metadata={"env": "REVIEW_SERVER_POLL_SECONDS", "help": "how often a running console asks servers for updates"},
+    )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -78,10 +98,17 @@ class Settings:
             busy_timeout_seconds=_float(env, "REVIEW_BUSY_TIMEOUT_SECONDS", 30.0),
             connect_timeout_seconds=_float(env, "REVIEW_CONNECT_TIMEOUT_SECONDS", 10.0),
             sweep_seconds=_float(env, "REVIEW_SWEEP_SECONDS", 2.0),
+            servers=_urls(env.get("REVIEW_SERVER")),
+            api_key=env.get("LANGGRAPH_API_KEY") or None,
+            server_poll_seconds=_float(env, "REVIEW_SERVER_POLL_SECONDS", 1.0),
         )
         given: dict[str, Any] = {key: value for key, value in overrides.items() if value is not None}
         if "db" in given:
             given["db"] = str(given["db"])
+        if "servers" in given:
+            given["servers"] = _urls(given["servers"]) if isinstance(given["servers"], str) else tuple(given["servers"])
+            if not given["servers"]:
+                del given["servers"]
         return replace(base, **given)
 
     @property

@@ -95,7 +95,7 @@ def submit_batch(
         return BatchHandle(result)
     if storage.read_only:
         raise StoreError(f"the review database {storage.label} is read-only: decisions cannot be recorded")
-    invalid, accepted = _validate(storage, inbox, graphs, items, result, who, policy)
+    invalid, accepted = _validate(storage, runner, graphs, items, result, who, policy)
     if invalid:
         return BatchHandle(BatchResult(batch_id=result.batch_id, invalid=invalid, threads=result.threads))
     handle = BatchHandle(result)
@@ -108,7 +108,7 @@ def submit_batch(
 
 def _validate(
     storage: Storage,
-    inbox: Inbox,
+    runner: Runner,
     graphs: GraphSet,
     items: list[DecisionRequest],
     result: BatchResult,
@@ -127,7 +127,7 @@ def _validate(
             continue
         seen.add(key)
         if item.thread_id not in pending_by_thread:
-            rows = inbox.read(item.thread_id)  # the checkpoint as it is now (re-read if the thread changed)
+            rows = runner.read(item.thread_id)  # the checkpoint (or server state) as it is now
             pending_by_thread[item.thread_id] = {row.row_id: row for row in rows}
         row = pending_by_thread[item.thread_id].get(item.row_id)
         if row is None:

@@ -33,8 +33,16 @@ def settings(argv: Sequence[str] | None = None) -> Settings:
     parser.add_argument("--db")
     parser.add_argument("--graph")
     parser.add_argument("--config")
+    parser.add_argument("--server", action="append")
+    parser.add_argument("--api-key")
     known, _ = parser.parse_known_args(list(sys.argv[1:] if argv is None else argv))
-    return Settings.from_env(db=known.db, graph=known.graph, config=known.config)
+    return Settings.from_env(
+        db=known.db,
+        graph=known.graph,
+        config=known.config,
+        servers=tuple(known.server or ()),
+        api_key=known.api_key,
+    )
 
 
 def db_setting(argv: Sequence[str] | None = None) -> str:

@@ -27,6 +27,7 @@ from tests.conftest import THEN_SEQUENCE, THREE_SHAPES
 ROOT = Path(__file__).resolve().parents[2]
 ROW_FIELDS = {
     "thread_id",
+    "source",
     "row_id",
     "interrupt_id",
     "tool_call_id",

@@ -1,0 +1,570 @@
+"""Pending interrupts of graphs deployed on a LangGraph Agent Server, and their resumes, via langgraph-sdk.
+
+What the Agent Server gets wrong for an inbox, and what this source does instead (measured against
+`langgraph dev`, see README "Agents on a LangGraph Agent Server"):
+- a thread's `interrupts` field goes stale after a split resume (it still lists tool calls that ran):
+  rows come from the thread STATE's tasks, one row per pending interrupt, like a local graph's;
+- re-reading every interrupted thread on every refresh costs a `threads.search` plus one
+  `get_state` per thread: a refresh asks only for threads updated since the last one
+  (`sort_by="updated_at"` descending, stopping at the first older thread) and re-reads those;
+- the double-texting default "enqueue" queues a second resume that then does nothing: every resume
+  is sent with `multitask_strategy="reject"`, and a refusal is reported as a conflict (`RunRefused`).
+
+Claims, the decision log and leases stay in the console's store: this module only reads the server
+and sends one run per thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+import weakref
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from review.contract import PendingInterrupt, rows_from_interrupt
+from review.threads import ChatLine, ThreadView, first_human_text
+
+log = logging.getLogger(__name__)
+
+PAGE = 200  # threads per `threads.search` call (the server's maximum is 1000)
+READERS = 8  # get_state calls in flight during a full listing
+FULL_EVERY_SECONDS = 60.0  # a full re-list finds threads deleted on the server (an update listing cannot)
+SELECT = ["thread_id", "updated_at", "status", "metadata"]
+
+
+class ServerError(RuntimeError):
+    """The server cannot be used right now (unreachable, refused the key, unknown graph); one line says why."""
+
+
+class RunRefused(ServerError):
+    """The server refused to start the resume: a run is already active on the thread (someone else's)."""
+
+
+class ThreadGone(ServerError):
+    """The thread does not exist (any more) on the server."""
+
+
+class RunFailed(ServerError):
+    """The resumed run raised on the server."""
+
+
+@dataclass(frozen=True)
+class ServerTarget:
+    """One Agent Server: its URL, the key it wants, and the graphs to review there (empty: all)."""
+
+    url: str
+    api_key: str | None = None
+    graph_ids: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        """The URL as users see it: without user, password or query."""
+        parts = urlsplit(self.url)
+        host = parts.hostname or ""
+        netloc = f"{host}:{parts.port}" if parts.port else host
+        return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
+
+    @property
+    def source(self) -> str:
+        """What rows of this server carry in `PendingInterrupt.source`."""
+        return f"server:{self.label}"
+
+
+def parse_server_config(raw: Any, api_key: str | None) -> list[ServerTarget]:
+    """The `servers` list of a langgraph.json-style config: `[{"url": ..., "graph_ids": [...]}]` (or URLs).
+
+    Every server gets the console's key (`--api-key` / LANGGRAPH_API_KEY): keys never live in the file.
+    """
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise ValueError('"servers" must be a list of {"url": ..., "graph_ids": [...]}')
+    targets = []
+    for position, item in enumerate(raw, start=1):
+        if isinstance(item, str):
+            item = {"url": item}
+        if not isinstance(item, dict) or not isinstance(item.get("url"), str) or "://" not in item["url"]:
+            raise ValueError(f'servers[{position}] needs a "url" like http://127.0.0.1:2024')
+        graph_ids = item.get("graph_ids") or []
+        if not isinstance(graph_ids, list) or not all(isinstance(g, str) and g for g in graph_ids):
+            raise ValueError(f"servers[{position}].graph_ids must be a list of graph ids")
+        targets.append(ServerTarget(item["url"], api_key or None, tuple(graph_ids)))
+    return targets
+
+
+def describe_error(exc: BaseException, target: ServerTarget) -> ServerError:
+    """One line for the reviewer, whatever httpx or langgraph-sdk raised."""
+    if isinstance(exc, ServerError):
+        return exc
+    import httpx
+    from langgraph_sdk import errors
+
+    where = f"the Agent Server at {target.label}"
+    if isinstance(exc, (errors.AuthenticationError, errors.PermissionDeniedError)):
+        hint = "set --api-key or LANGGRAPH_API_KEY" if not target.api_key else "check the API key"
+        return ServerError(f"{where} refused the API key ({_status(exc)}): {hint}")
+    if isinstance(exc, errors.ConflictError):
+        return RunRefused(
+            f"{where} refused the resume: a run is already active on this thread (another client answered)"
+        )
+    if isinstance(exc, errors.NotFoundError):
+        return ThreadGone(f"not found on {where} (deleted?)")
+    if isinstance(exc, (httpx.TimeoutException, errors.APITimeoutError)):
+        return ServerError(f"{where} did not answer in time")
+    if isinstance(exc, (httpx.TransportError, errors.APIConnectionError)):
+        return ServerError(f"cannot reach {where}: {type(exc).__name__}")
+    if isinstance(exc, errors.APIStatusError):
+        return ServerError(f"{where} answered {_status(exc)}: {str(exc)[:160]}")
+    return ServerError(f"{where}: {type(exc).__name__}: {str(exc)[:160]}")
+
+
+def _status(exc: BaseException) -> str:
+    response = getattr(exc, "response", None)
+    return str(getattr(response, "status_code", "") or "error")
+
+
+@dataclass(frozen=True, slots=True)
+class _Known:
+    updated_at: str
+    graph_id: str | None
+    rows: tuple[PendingInterrupt, ...]
+    request: str = ""  # the thread's first human message: what names it in the Inbox
+
+
+@dataclass
+class ListingStats:
+    """What the last refresh cost: shown by the bench, asserted by the tests (incremental means few reads)."""
+
+    kind: str = ""  # full | updates
+    searched: int = 0  # threads the searches returned
+    states_read: int = 0  # get_state calls
+    seconds: float = 0.0
+
+
+class ServerSource:
+    """The pending rows of one Agent Server, kept current by `refresh()`, and the one way to resume there."""
+
+    def __init__(
+        self,
+        target: ServerTarget,
+        *,
+        timeout: float = 10.0,
+        page: int = PAGE,
+        full_every: float = FULL_EVERY_SECONDS,
+        client: Any = None,
+    ) -> None:
+        from langgraph_sdk import get_sync_client
+
+        self.target = target
+        self.source = target.source
+        # Typed Any: the SDK's TypedDicts are read as the plain JSON they are.
+        self.client: Any = client or get_sync_client(url=target.url, api_key=target.api_key, timeout=timeout)
+        self._page = page
+        self._full_every = full_every
+        self._lock = threading.RLock()
+        self._threads: dict[str, _Known] = {}
+        self._watermark: str | None = None  # newest `updated_at` seen (server clock): the next refresh starts there
+        self._full_at = 0.0
+        self.version = 0  # bumped whenever the rows change: part of the console's inbox token
+        self.error: str | None = None
+        self.stats = ListingStats()
+        self._graph_checked = False
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def rows(self) -> list[PendingInterrupt]:
+        """The rows as of the last refresh (no network)."""
+        with self._lock:
+            known = sorted(self._threads.values(), key=lambda k: (k.rows[0].raised_at or "", k.rows[0].thread_id))
+            return [row for k in known for row in k.rows]
+
+    def rows_of(self, thread_id: str) -> list[PendingInterrupt]:
+        with self._lock:
+            known = self._threads.get(thread_id)
+        return list(known.rows) if known is not None else []
+
+    def owns(self, thread_id: str) -> bool:
+        with self._lock:
+            return thread_id in self._threads
+
+    def graph_of(self, thread_id: str) -> str | None:
+        with self._lock:
+            known = self._threads.get(thread_id)
+        return known.graph_id if known is not None else None
+
+    def refresh(self, *, full: bool = False) -> list[PendingInterrupt]:
+        """Bring the rows up to date: the threads updated since the last refresh, or every paused one.
+
+        On failure the rows of the last good refresh stay and `error` says why (one line).
+        """
+        with self._lock:
+            started = time.perf_counter()
+            try:
+                self._check_graphs()
+                if full or self._watermark is None or time.monotonic() - self._full_at > self._full_every:
+                    changed = self._full()
+                else:
+                    changed = self._updates()
+            except Exception as exc:
+                self.error = str(describe_error(exc, self.target))
+                log.warning("%s: %s", self.source, self.error)
+                return self.rows()
+            self.error = None
+            self.stats.seconds = time.perf_counter() - started
+            if changed:
+                self.version += 1
+            return self.rows()
+
+    def read(self, thread_id: str) -> list[PendingInterrupt]:
+        """One thread's rows, fresh from its state (the submit's validation, the resume's checks)."""
+        return self.read_full(thread_id)[0]
+
+    def read_full(self, thread_id: str) -> tuple[list[PendingInterrupt], tuple[str, ...], str | None]:
+        """Pending rows, next tasks and head checkpoint id of one thread, from one `get_state`.
+
+        Raises ServerError; a thread the server no longer has is dropped from the rows (ThreadGone).
+        """
+        try:
+            state = self.client.threads.get_state(thread_id)
+        except Exception as exc:
+            error = describe_error(exc, self.target)
+            if isinstance(error, ThreadGone):
+                self._forget(thread_id)
+                raise ThreadGone(f"thread {thread_id} is {error}") from None
+            raise error from None
+        graph_id = self.graph_of(thread_id) or _graph_id(state.get("metadata"))
+        rows = self._rows(thread_id, graph_id, state)
+        with self._lock:
+            old = self._threads.get(thread_id)
+            if rows:
+                self._threads[thread_id] = _Known(old.updated_at if old else "", graph_id, tuple(rows), _request(state))
+            else:
+                self._threads.pop(thread_id, None)
+            if old is None or old.rows != tuple(rows):
+                self.version += 1
+        checkpoint = state.get("checkpoint") or {}
+        return rows, tuple(state.get("next") or ()), checkpoint.get("checkpoint_id")
+
+    def view(self, thread_id: str) -> ThreadView:
+        """The thread as the Thread page and the Inbox's pane show it (no checkpoint timeline)."""
+        try:
+            state = self.client.threads.get_state(thread_id)
+        except Exception as exc:
+            if isinstance(describe_error(exc, self.target), ThreadGone):
+                return ThreadView(thread_id, False, {}, [], [], [])
+            raise describe_error(exc, self.target) from None
+        values: dict[str, Any] = state["values"] if isinstance(state.get("values"), dict) else {}
+        graph_id = self.graph_of(thread_id) or _graph_id(state.get("metadata"))
+        messages = [_line(m) for m in values.get("messages") or [] if isinstance(m, dict)]
+        return ThreadView(thread_id, True, dict(values), messages, self._rows(thread_id, graph_id, state), [])
+
+    def request(self, thread_id: str) -> str | None:
+        """The thread's first human message, as read with its rows (None: not listed here)."""
+        with self._lock:
+            known = self._threads.get(thread_id)
+        return known.request if known is not None else None
+
+    # --- resuming --------------------------------------------------------------------------
+
+    def resume(
+        self,
+        thread_id: str,
+        resume: dict[str, Any],
+        on_chunk: Callable[[dict[str, Any]], None],
+        *,
+        configurable: dict[str, Any] | None = None,
+    ) -> None:
+        """One run resuming `thread_id` with `{interrupt_id: value}`, followed to its end (`runs.join_stream`).
+
+        Raises RunRefused when a run is already active (nothing was started), ThreadGone, RunFailed
+        when the run raised, ServerError otherwise.
+        """
+        graph_id = self.graph_of(thread_id)
+        if graph_id is None:
+            state = self._call(lambda: self.client.threads.get(thread_id), thread_id)
+            graph_id = _graph_id(state.get("metadata"))
+        if graph_id is None:
+            raise ServerError(f"thread {thread_id} names no graph on {self.target.label}: cannot resume it")
+        run = self._call(
+            lambda: self.client.runs.create(
+                thread_id,
+                graph_id,
+                command={"resume": resume},
+                multitask_strategy="reject",
+                stream_mode=["updates"],
+                config={"configurable": configurable or {}},
+            ),
+            thread_id,
+        )
+        try:
+            for part in self.client.runs.join_stream(thread_id, run["run_id"], stream_mode=["updates"]):
+                if part.event == "error":
+                    raise RunFailed(f"the run failed on the server: {_error_text(part.data)}")
+                if part.event.startswith("updates") and isinstance(part.data, dict):
+                    on_chunk(part.data)
+        except ServerError:
+            raise
+        except Exception as exc:
+            raise describe_error(exc, self.target) from None
+        # The stream can end before the run's status settles: wait for it, so the state read next is final.
+        with contextlib.suppress(Exception):
+            self.client.runs.join(thread_id, run["run_id"])
+
+    def _call(self, call: Callable[[], Any], thread_id: str) -> Any:
+        try:
+            return call()
+        except Exception as exc:
+            error = describe_error(exc, self.target)
+            if isinstance(error, ThreadGone):
+                self._forget(thread_id)
+                raise ThreadGone(f"thread {thread_id} is {error}") from None
+            raise error from None
+
+    # --- listing ---------------------------------------------------------------------------
+
+    def _check_graphs(self) -> None:
+        """The configured graph ids exist on the server (once; an unknown id is one clear line)."""
+        if self._graph_checked or not self.target.graph_ids:
+            return
+        served = {a.get("graph_id") for a in self.client.assistants.search(limit=1000, select=["graph_id"])}
+        unknown = [g for g in self.target.graph_ids if g not in served]
+        if unknown:
+            names = ", ".join(sorted(str(g) for g in served if g)) or "none"
+            raise ServerError(
+                f"graph id {', '.join(unknown)} unknown on the Agent Server at {self.target.label} (it serves: {names})"
+            )
+        self._graph_checked = True
+
+    def _filters(self) -> list[dict[str, Any] | None]:
+        return [{"graph_id": g} for g in self.target.graph_ids] or [None]
+
+    def _search(self, metadata: dict[str, Any] | None, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        offset = 0
+        while True:
+            page = self.client.threads.search(
+                metadata=metadata, limit=self._page, offset=offset, select=SELECT, **kwargs
+            )
+            self.stats.searched += len(page)
+            yield from page
+            if len(page) < self._page:
+                return
+            offset += len(page)
+
+    def _full(self) -> bool:
+        """Every interrupted thread, read again (at start, and now and then to see deleted threads)."""
+        self.stats = ListingStats(kind="full")
+        top = self._top()  # taken BEFORE the reads: a thread changing during them is read again next time
+        found: dict[str, str | None] = {}
+        updated: dict[str, str] = {}
+        for metadata in self._filters():
+            for thread in self._search(metadata, status="interrupted"):
+                found[thread["thread_id"]] = _graph_id(thread.get("metadata"))
+                updated[thread["thread_id"]] = str(thread.get("updated_at") or "")
+        states = self._states(list(found))
+        fresh: dict[str, _Known] = {}
+        for thread_id, state in states.items():
+            rows = self._rows(thread_id, found[thread_id], state)
+            if rows:
+                fresh[thread_id] = _Known(updated[thread_id], found[thread_id], tuple(rows), _request(state))
+        changed = fresh != self._threads
+        self._threads = fresh
+        self._watermark = top or max(updated.values(), default=None)
+        self._full_at = time.monotonic()
+        return changed
+
+    def _top(self) -> str | None:
+        newest = [
+            str(page[0].get("updated_at") or "")
+            for metadata in self._filters()
+            for page in [
+                self.client.threads.search(
+                    metadata=metadata, limit=1, sort_by="updated_at", sort_order="desc", select=["updated_at"]
+                )
+            ]
+            if page
+        ]
+        return max(newest, default=None)
+
+    def _updates(self) -> bool:
+        """Only the threads updated since the watermark: one search page when nothing changed."""
+        self.stats = ListingStats(kind="updates")
+        assert self._watermark is not None
+        changed: dict[str, dict[str, Any]] = {}
+        newest = self._watermark
+        for metadata in self._filters():
+            for thread in self._search(metadata, sort_by="updated_at", sort_order="desc"):
+                stamp = str(thread.get("updated_at") or "")
+                if stamp < self._watermark:
+                    break
+                newest = max(newest, stamp)
+                known = self._threads.get(thread["thread_id"])
+                if known is None or known.updated_at != stamp:
+                    changed[thread["thread_id"]] = thread
+        paused = [t for t, thread in changed.items() if thread.get("status") == "interrupted"]
+        states = self._states(paused)
+        before = dict(self._threads)
+        for thread_id, thread in changed.items():
+            state = states.get(thread_id)
+            graph_id = _graph_id(thread.get("metadata"))
+            rows = self._rows(thread_id, graph_id, state) if state is not None else []
+            if rows:
+                self._threads[thread_id] = _Known(
+                    str(thread.get("updated_at") or ""), graph_id, tuple(rows), _request(state or {})
+                )
+            else:
+                self._threads.pop(thread_id, None)
+        self._watermark = newest
+        return before != self._threads
+
+    def _states(self, thread_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The states of these threads, read concurrently; a thread deleted meanwhile is absent."""
+        from langgraph_sdk import errors
+
+        def one(thread_id: str) -> tuple[str, dict[str, Any] | None]:
+            try:
+                return thread_id, self.client.threads.get_state(thread_id)
+            except errors.NotFoundError:
+                return thread_id, None
+
+        self.stats.states_read += len(thread_ids)
+        if len(thread_ids) <= 1:
+            pairs: Iterable[tuple[str, dict[str, Any] | None]] = map(one, thread_ids)
+        else:
+            with ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="review-server") as pool:
+                pairs = list(pool.map(one, thread_ids))
+        return {thread_id: state for thread_id, state in pairs if state is not None}
+
+    def _rows(self, thread_id: str, graph_id: str | None, state: dict[str, Any]) -> list[PendingInterrupt]:
+        """One row per pending interrupt of the state's tasks, in task order (what `get_state().interrupts` lists)."""
+        values: dict[str, Any] = state["values"] if isinstance(state.get("values"), dict) else {}
+        calls = _tool_calls(values)
+        raised_at = state.get("created_at")
+        rows: list[PendingInterrupt] = []
+        for task in state.get("tasks") or []:
+            for item in task.get("interrupts") or []:
+                if not isinstance(item, dict) or not item.get("id"):
+                    continue
+                found = rows_from_interrupt(
+                    thread_id, str(item["id"]), item.get("value"), item.get("response_schema"), raised_at, calls
+                )
+                rows += [replace(row, graph_id=graph_id, source=self.source) for row in found]
+        return rows
+
+    def _forget(self, thread_id: str) -> None:
+        with self._lock:
+            if self._threads.pop(thread_id, None) is not None:
+                self.version += 1
+
+
+@dataclass(eq=False)
+class ServerSet:
+    """Every configured Agent Server, polled in the background so a page never waits on the network."""
+
+    sources: list[ServerSource] = field(default_factory=list)
+    poll_seconds: float = 1.0
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.sources)
+
+    def refresh(self, *, full: bool = False) -> None:
+        for source in self.sources:
+            source.refresh(full=full)
+
+    def rows(self) -> list[PendingInterrupt]:
+        if self._thread is None:  # nobody polls (the CLI, a test): read the updates now
+            self.refresh()
+        return [row for source in self.sources for row in source.rows()]
+
+    def for_thread(self, thread_id: str) -> ServerSource | None:
+        """The server a thread lives on: the one that listed it."""
+        return next((s for s in self.sources if s.owns(thread_id)), None)
+
+    def token(self) -> str:
+        """Moves whenever any server's rows or error changed."""
+        return ",".join(f"{s.version}{'!' if s.error else ''}" for s in self.sources)
+
+    def health(self) -> list[str]:
+        return [s.error for s in self.sources if s.error]
+
+    def start(self) -> None:
+        """Refresh every `poll_seconds` in a daemon thread (a long-running console)."""
+        if self.sources and self._thread is None:
+            _LIVE.add(self)
+            self._thread = threading.Thread(target=self._loop, name="review-servers", daemon=True)
+            self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.poll_seconds):
+            try:
+                self.refresh()
+            except Exception:  # refresh reports through `error`; never let the poller die
+                log.exception("refreshing Agent Server rows failed")
+
+    def stop(self) -> None:
+        _LIVE.discard(self)
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=self.poll_seconds + 5)
+
+
+_LIVE: weakref.WeakSet[ServerSet] = weakref.WeakSet()  # polling sets of this process
+
+
+def live_token() -> str:
+    """The rows' versions of every polling server set of this process ('' when none): the change route adds
+    it to the store's token, so a row raised on a server wakes open Inboxes like a local one."""
+    tokens = sorted(s.token() for s in list(_LIVE))
+    return f"|servers={';'.join(tokens)}" if tokens else ""
+
+
+def _graph_id(metadata: Any) -> str | None:
+    value = metadata.get("graph_id") if isinstance(metadata, dict) else None
+    return value if isinstance(value, str) and value else None
+
+
+def _request(state: dict[str, Any]) -> str:
+    values: dict[str, Any] = state["values"] if isinstance(state.get("values"), dict) else {}
+    return first_human_text(list(values.get("messages") or []))
+
+
+def _tool_calls(values: dict[str, Any]) -> list[dict[str, Any]]:
+    """The latest AI message's tool calls, from the JSON messages the server returns."""
+    for message in reversed(values.get("messages") or []):
+        if not isinstance(message, dict):
+            continue
+        if message.get("tool_calls"):
+            return [dict(call) for call in message["tool_calls"] if isinstance(call, dict)]
+        if message.get("type") == "human":
+            break
+    return []
+
+
+def _line(message: dict[str, Any]) -> ChatLine:
+    content = message.get("content")
+    kind = str(message.get("type") or message.get("role") or "unknown")
+    return ChatLine(
+        type=kind,
+        content=content if isinstance(content, str) else str(content),
+        name=message.get("name"),
+        tool_calls=[
+            {"name": c.get("name"), "args": c.get("args"), "id": c.get("id")}
+            for c in message.get("tool_calls") or []
+            if isinstance(c, dict)
+        ],
+        tool_call_id=message.get("tool_call_id"),
+        status=message.get("status") if kind == "tool" else None,
+    )
+
+
+def _error_text(data: Any) -> str:
+    if isinstance(data, dict):
+        return f"{data.get('error', 'error')}: {str(data.get('message', ''))[:200]}"
+    return str(data)[:200]

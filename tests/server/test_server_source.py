@@ -1,0 +1,122 @@
+"""The console on a LangGraph Agent Server: rows from thread state, one resume per thread, errors as one line."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langgraph_sdk import get_sync_client
+
+from review import ReviewConsole, Settings
+from scripts.agent_server import AgentServer
+from scripts.pg_cluster import free_port
+from tests.conftest import THEN_SEQUENCE, THREE_SHAPES
+
+
+def start(server: AgentServer, prompt: str) -> str:
+    client = get_sync_client(url=server.url, api_key=None)
+    thread_id = str(client.threads.create()["thread_id"])
+    client.runs.wait(thread_id, "canvas-shapes", input={"messages": [{"role": "human", "content": prompt}]})
+    return thread_id
+
+
+@pytest.fixture
+def remote(agent_server: AgentServer, tmp_path: Path) -> Iterator[ReviewConsole]:
+    console = ReviewConsole.open(settings=Settings.from_env(db=str(tmp_path / "r.sqlite"), servers=(agent_server.url,)))
+    yield console
+    console.close()
+
+
+def comparable(row: Any) -> tuple[Any, ...]:
+    return (row.tool, row.args, row.description, row.allowed_decisions, row.payload_kind, row.graph_id)
+
+
+def test_three_parallel_shapes_are_three_rows_decided_in_one_batch(
+    agent_server: AgentServer, remote: ReviewConsole, tmp_path: Path
+) -> None:
+    thread_id = start(agent_server, THREE_SHAPES)
+    rows = remote.pending(thread_id)
+    assert [r.tool for r in rows] == ["create_circle", "create_square", "create_triangle"]
+    assert {r.source for r in rows} == {f"server:{agent_server.url}"}
+    assert len({r.interrupt_id for r in rows}) == 3
+
+    # The same scenario on the local graph lists the same rows.
+    local = ReviewConsole.open(tmp_path / "local.sqlite")
+    try:
+        job = local.start_run(THREE_SHAPES)
+        local_rows = job.result(60).new_pending
+        assert [comparable(r) for r in local_rows] == [comparable(r) for r in rows]
+    finally:
+        local.close()
+
+    by_tool = {r.tool: r for r in rows}
+    items = [
+        {"thread_id": thread_id, "row_id": by_tool["create_circle"].row_id, "decision": {"type": "approve"}},
+        {
+            "thread_id": thread_id,
+            "row_id": by_tool["create_square"].row_id,
+            "decision": {
+                "type": "edit",
+                "edited_action": {"name": "create_square", "args": {"shape_id": "s1", "color": "green"}},
+            },
+        },
+        {
+            "thread_id": thread_id,
+            "row_id": by_tool["create_triangle"].row_id,
+            "decision": {"type": "reject", "message": "no"},
+        },
+    ]
+    result = remote.submit(items, "ana")
+    assert len(result.applied) == 3 and not result.conflicts and not result.errors
+    effects = [json.loads(line) for line in agent_server.effects() if thread_id in line]
+    assert sorted((e["shape_id"], e["color"]) for e in effects) == [("c1", "red"), ("s1", "green")]
+    assert all(e["key"].startswith(f"{thread_id}/") for e in effects)  # the idempotency keys reached the tools
+    audit = {e.tool: (e.decision, e.status) for e in remote.audit(thread_id=thread_id)}
+    assert audit == {
+        "create_circle": ("approve", "applied"),
+        "create_square": ("edit", "applied"),
+        "create_triangle": ("reject", "applied"),
+    }
+    assert remote.pending(thread_id) == []
+
+
+def test_the_next_interrupt_appears_after_approving(agent_server: AgentServer, remote: ReviewConsole) -> None:
+    thread_id = start(agent_server, THEN_SEQUENCE)
+    [circle] = remote.pending(thread_id)
+    result = remote.submit([{"thread_id": thread_id, "row_id": circle.row_id, "decision": {"type": "approve"}}], "ana")
+    assert [r.tool for r in result.new_pending] == ["create_square"]
+    assert [r.tool for r in remote.pending(thread_id)] == ["create_square"]
+
+
+def test_a_second_resume_of_the_same_rows_is_a_conflict_not_a_second_run(
+    agent_server: AgentServer, remote: ReviewConsole, tmp_path: Path
+) -> None:
+    thread_id = start(agent_server, THEN_SEQUENCE)
+    [circle] = remote.pending(thread_id)
+    other = ReviewConsole.open(settings=Settings.from_env(db=str(tmp_path / "o.sqlite"), servers=(agent_server.url,)))
+    try:
+        item = {"thread_id": thread_id, "row_id": circle.row_id, "decision": {"type": "approve"}}
+        first = remote.submit([item], "ana")
+        second = other.submit([item], "bo")  # its own store: only the server can tell it someone answered
+    finally:
+        other.close()
+    assert len(first.applied) == 1
+    assert not second.applied
+    effects = [line for line in agent_server.effects() if thread_id in line and '"c1"' in line]
+    assert len(effects) == 1
+
+
+def test_an_unreachable_server_is_one_line_and_local_rows_still_list(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    console = ReviewConsole.open(settings=Settings.from_env(db=str(tmp_path / "r.sqlite"), servers=(url,)))
+    try:
+        job = console.start_run(THEN_SEQUENCE)
+        job.result(60)
+        assert [r.tool for r in console.pending()] == ["create_circle"]
+        [line] = console.health()
+        assert line.startswith(f"cannot reach the Agent Server at {url}")
+    finally:
+        console.close()
