@@ -184,11 +184,6 @@ class ServerSource:
             known = sorted(self._threads.values(), key=lambda k: (k.rows[0].raised_at or "", k.rows[0].thread_id))
             return [row for k in known for row in k.rows]
 
-    def rows_of(self, thread_id: str) -> list[PendingInterrupt]:
-        with self._lock:
-            known = self._threads.get(thread_id)
-        return list(known.rows) if known is not None else []
-
     def owns(self, thread_id: str) -> bool:
         with self._lock:
             return thread_id in self._threads
@@ -230,14 +225,7 @@ class ServerSource:
 
         Raises ServerError; a thread the server no longer has is dropped from the rows (ThreadGone).
         """
-        try:
-            state = self.client.threads.get_state(thread_id)
-        except Exception as exc:
-            error = describe_error(exc, self.target)
-            if isinstance(error, ThreadGone):
-                self._forget(thread_id)
-                raise ThreadGone(f"thread {thread_id} is {error}") from None
-            raise error from None
+        state = self._call(lambda: self.client.threads.get_state(thread_id), thread_id)
         graph_id = self.graph_of(thread_id) or _graph_id(state.get("metadata"))
         rows = self._rows(thread_id, graph_id, state)
         with self._lock:
@@ -254,11 +242,9 @@ class ServerSource:
     def view(self, thread_id: str) -> ThreadView:
         """The thread as the Thread page and the Inbox's pane show it (no checkpoint timeline)."""
         try:
-            state = self.client.threads.get_state(thread_id)
-        except Exception as exc:
-            if isinstance(describe_error(exc, self.target), ThreadGone):
-                return ThreadView(thread_id, False, {}, [], [], [])
-            raise describe_error(exc, self.target) from None
+            state = self._call(lambda: self.client.threads.get_state(thread_id), thread_id)
+        except ThreadGone:
+            return ThreadView(thread_id, False, {}, [], [], [])
         values: dict[str, Any] = state["values"] if isinstance(state.get("values"), dict) else {}
         graph_id = self.graph_of(thread_id) or _graph_id(state.get("metadata"))
         messages = [_line(m) for m in values.get("messages") or [] if isinstance(m, dict)]
