@@ -203,7 +203,7 @@ class ReviewConsole:
 
     def inbox_token(self) -> str:
         """Changes whenever anything the Inbox shows may have changed, in any process (a cheap query)."""
-        return self.storage.inbox_token() + self.servers.token()
+        return self.storage.inbox_token() + live_token(self.servers)
 
     def failures(self) -> dict[tuple[str, str], AuditEntry]:
         """Rows whose latest decision failed (the tool or the run raised), by (thread_id, row_id).

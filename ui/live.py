@@ -8,7 +8,9 @@ server ten parked HTTP requests, not fifty script runs a second.
 
 In the page, `watch(token)` mounts a tiny component (no visible element) whose script keeps that
 request open and, when the token moved, sets a trigger value: Streamlit reruns the fragment the
-component sits in (the Inbox body), which draws the table again. Served by plain `streamlit run
+component sits in (the Inbox body), which draws the table again. The script asks with the token the
+page was last drawn at, so a rerun that got lost is asked for again (RETRY_SECONDS) rather than
+leaving the tab on a stale table. Served by plain `streamlit run
 app.py` (or AppTest), the route does not exist: `ROUTE_SERVED` is False and the page falls back to a
 fragment that checks the token every 0.2 s itself.
 """
@@ -29,29 +31,46 @@ CHECK_SECONDS = 0.05  # the server's look at the store (one query, shared by eve
 # stopping (Ctrl+C) waits for open requests to end.
 HOLD_SECONDS = 5.0
 _SLICE_SECONDS = 0.5  # how often a parked request looks whether its tab went away
+# A tab whose drawn token still differs from the route's this long after it asked for a rerun asks again.
+RETRY_SECONDS = 1.0
 ROUTE_SERVED = False  # set by serve.py when it adds ROUTE to the server
 
 log = logging.getLogger(__name__)
 
+# The page asks the route with the token it was last DRAWN at (every rerun hands it in again), not the last
+# token it saw: a rerun that got lost (a trigger swallowed while another run of the page was starting)
+# then shows as "the route's token still differs from the drawn one", and the trigger is sent again
+# after RETRY_MS instead of the tab waiting for ever on a token it never drew. In sync, it costs nothing.
 _JS = """
 export default function (component) {
   const { parentElement, data, setTriggerValue } = component;
-  const live = parentElement.__reviewLive || (parentElement.__reviewLive = { loop: null });
-  live.token = data.token;  // the token the page was drawn at (updated on every rerun)
+  const live = parentElement.__reviewLive ||
+    (parentElement.__reviewLive = { loop: null, asked: null, askedAt: 0, sent: 0 });
+  live.drawn = data.token;  // the token the page was drawn at (updated on every rerun)
   if (live.loop) return;
+  const RETRY_MS = %(retry_ms)d;
   const pause = (ms) => new Promise((done) => setTimeout(done, ms));
   live.loop = (async () => {
     while (parentElement.isConnected) {
       try {
         const url = new URL(data.route.replace(/^\\//, ""), document.baseURI);
-        url.searchParams.set("since", live.token);
+        url.searchParams.set("since", live.drawn);
         const response = await fetch(url, { cache: "no-store" });
         if (!parentElement.isConnected) break;
         if (!response.ok) { await pause(1000); continue; }
         const token = (await response.text()).trim();
-        if (token && token !== live.token) {
-          live.token = token;
-          setTriggerValue("changed", token);
+        if (!token || token === live.drawn) continue;
+        if (token !== live.asked || Date.now() - live.askedAt >= RETRY_MS) {
+          live.asked = token;
+          live.askedAt = Date.now();
+          live.sent += 1;
+          setTriggerValue("changed", token + "#" + live.sent);  // unique: a repeat is a new trigger
+        }
+        // The route answers at once while the drawn token is behind: wait for the rerun to hand in
+        // the new one (or for RETRY_MS) instead of asking in a tight loop.
+        const drawn = live.drawn;
+        while (parentElement.isConnected && live.drawn === drawn && Date.now() - live.askedAt < RETRY_MS) {
+          await pause(25);
         }
       } catch (error) {
         await pause(1000);
@@ -69,7 +88,9 @@ def watch(token: str) -> None:
     """Mount the change watcher (once per page run, inside the fragment it should rerun)."""
     global _component
     if _component is None:
-        _component = st.components.v2.component("review_change_watcher", js=_JS, html="<span></span>")
+        _component = st.components.v2.component(
+            "review_change_watcher", js=_JS % {"retry_ms": int(RETRY_SECONDS * 1000)}, html="<span></span>"
+        )
     _component(data={"token": token, "route": ROUTE}, key="review_change_watcher", on_changed_change=lambda: None)
 
 

@@ -504,10 +504,18 @@ class ServerSet:
 _LIVE: weakref.WeakSet[ServerSet] = weakref.WeakSet()  # polling sets of this process
 
 
-def live_token() -> str:
-    """The rows' versions of every polling server set of this process ('' when none): the change route adds
-    it to the store's token, so a row raised on a server wakes open Inboxes like a local one."""
-    tokens = sorted(s.token() for s in list(_LIVE))
+def live_token(own: ServerSet | None = None) -> str:
+    """The rows' versions of every polling server set of this process, and of `own` ('' when none).
+
+    The change route adds it to the store's token, so a row raised on a server wakes open Inboxes like a
+    local one; a console's `inbox_token` adds it too (passing its own set), so the token a page was drawn
+    at and the one the route answers are the same string when nothing moved (else the page would rerun
+    on every poll).
+    """
+    sets = set(_LIVE)
+    if own is not None and own.sources:
+        sets.add(own)
+    tokens = sorted(s.token() for s in sets)
     return f"|servers={';'.join(tokens)}" if tokens else ""
 
 

@@ -1,6 +1,9 @@
 """The three-shape scenario through the console, checked against what the checkpoint saved."""
 
+from pathlib import Path
+
 from review import ReviewConsole
+from review.console import change_token_reader
 from tests.conftest import THREE_SHAPES
 from tests.helpers import APPROVE, batch, edit, reject
 
@@ -34,3 +37,17 @@ def test_three_parallel_rows_decided_in_one_batch(console: ReviewConsole) -> Non
     assert any("no triangles today" in m.content for m in view.messages if m.type == "tool")
     assert console.pending() == []
     assert {e.reviewer for e in console.audit()} == {"alice"}
+
+
+def test_the_page_token_is_the_change_routes_token(db_path: Path) -> None:
+    """The Inbox draws at `inbox_token()` and the browser waits on the change route's token: the two must be the
+    same string when nothing moved (else every poll answers at once and the page reruns for ever)."""
+    console = ReviewConsole.open(db_path)
+    try:
+        read = change_token_reader(console.settings)
+        before = console.inbox_token()
+        assert read() == before
+        console.start_run(THREE_SHAPES).result(timeout=30)
+        assert read() == console.inbox_token() != before
+    finally:
+        console.close()

@@ -11,6 +11,7 @@ import pytest
 from langgraph_sdk import get_sync_client
 
 from review import ReviewConsole, Settings
+from review.console import change_token_reader
 from scripts.agent_server import AgentServer
 from scripts.pg_cluster import free_port
 from tests.conftest import THEN_SEQUENCE, THREE_SHAPES
@@ -118,5 +119,20 @@ def test_an_unreachable_server_is_one_line_and_local_rows_still_list(tmp_path: P
         assert [r.tool for r in console.pending()] == ["create_circle"]
         [line] = console.health()
         assert line.startswith(f"cannot reach the Agent Server at {url}")
+    finally:
+        console.close()
+
+
+def test_the_page_token_is_the_change_routes_token_with_a_server(agent_server: AgentServer, tmp_path: Path) -> None:
+    """With a polling server set, the route adds the servers' versions; the page's token must add the same."""
+    settings = Settings.from_env(db=str(tmp_path / "t.sqlite"), servers=(agent_server.url,))
+    console = ReviewConsole.open(settings=settings, watch=True)
+    try:
+        read = change_token_reader(settings)
+        before = console.inbox_token()
+        assert "|servers=" in before and read() == before
+        start(agent_server, THREE_SHAPES)
+        console.servers.refresh()
+        assert read() == console.inbox_token() != before
     finally:
         console.close()
