@@ -10,6 +10,7 @@ folder of its own, writes the demo tools' effect log there (CANVAS_EFFECT_LOG), 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -63,7 +64,7 @@ class AgentServer:
             str(langgraph),
             "dev",
             "--config",
-            str(CONFIG),
+            str(self._config()),
             "--host",
             "127.0.0.1",
             "--port",
@@ -75,8 +76,9 @@ class AgentServer:
             str(self.jobs),
         ]
         log = self.log_path.open("ab")
-        # langgraph dev resolves the config's graph paths from its working directory
-        self.process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        # The in-memory runtime keeps its data in .langgraph_api/ of its working directory (and reloads it at
+        # the next start): run in this server's own folder, on a copy of the config whose paths point at the repo.
+        self.process = subprocess.Popen(argv, cwd=self.folder, env=env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -86,6 +88,18 @@ class AgentServer:
             time.sleep(0.1)
         self.stop()
         raise RuntimeError(f"langgraph dev did not serve within {timeout:.0f} s: {self.tail()}")
+
+    def _config(self) -> Path:
+        """langgraph.json with its dependency and graph paths made absolute (they resolve from the cwd)."""
+        config = json.loads(CONFIG.read_text())
+        config["dependencies"] = [str((ROOT / dep).resolve()) for dep in config.get("dependencies", ["."])]
+        config["graphs"] = {
+            name: (str((ROOT / spec).resolve()) if isinstance(spec, str) and ":" in spec else spec)
+            for name, spec in config["graphs"].items()
+        }
+        path = self.folder / "langgraph.json"
+        path.write_text(json.dumps(config, indent=2))
+        return path
 
     def ready(self) -> bool:
         try:
