@@ -182,7 +182,7 @@ def read_config(path: Path) -> dict[str, str]:
     """
     data = load_config(path)
     graphs = data.get("graphs")
-    if graphs is None and data.get("servers"):
+    if not graphs and data.get("servers"):  # absent or {}
         return {}
     if not isinstance(graphs, dict) or not graphs or not all(isinstance(v, str) for v in graphs.values()):
         raise GraphLoadError(f'{path} has no "graphs" map of graph ids to "file.py:attr" targets')

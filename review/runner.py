@@ -235,13 +235,13 @@ class Runner:
         return self.servers.for_thread(thread_id)
 
     def read(self, thread_id: str) -> list[PendingInterrupt]:
-        """A thread's pending rows as they are now: from its Agent Server, else its checkpoint (re-read if changed)."""
+        """A thread's pending rows as they are now: from its Agent Server, else its checkpoint (re-read if changed).
+
+        Raises ThreadGone when the thread's Agent Server no longer has it (deleted there).
+        """
         server = self._server(thread_id)
         if server is not None:
-            try:
-                return server.read(thread_id)
-            except ThreadGone:
-                return []
+            return server.read(thread_id)
         return self.inbox.read(thread_id)
 
     def _state(self, thread_id: str) -> tuple[list[PendingInterrupt], tuple[str, ...], str | None]:

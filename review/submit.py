@@ -33,6 +33,7 @@ from review.inbox import Inbox
 from review.leases import now_iso
 from review.policy import Policy
 from review.runner import RunJob, Runner
+from review.sources import ThreadGone
 from review.storage import Holder, NewDecision, Storage, StoreError
 from review.validation import InvalidDecision, validate_decision
 
@@ -120,6 +121,7 @@ def _validate(
     pending_by_thread: dict[str, dict[str, PendingInterrupt]] = {}
     seen: set[tuple[str, str]] = set()
     refused_requests: set[tuple[str, str]] = set()  # batched requests with a refused part
+    gone: dict[str, str] = {}  # thread id -> why it has no rows (deleted on its server)
     for item in items:
         key = (item.thread_id, item.row_id)
         if key in seen:
@@ -127,7 +129,11 @@ def _validate(
             continue
         seen.add(key)
         if item.thread_id not in pending_by_thread:
-            rows = runner.read(item.thread_id)  # the checkpoint (or server state) as it is now
+            try:
+                rows = runner.read(item.thread_id)  # the checkpoint (or server state) as it is now
+            except ThreadGone as exc:  # deleted on its Agent Server since the Inbox listed it
+                gone[item.thread_id] = f"not pending: {exc}"
+                rows = []
             pending_by_thread[item.thread_id] = {row.row_id: row for row in rows}
         row = pending_by_thread[item.thread_id].get(item.row_id)
         if row is None:
@@ -141,7 +147,7 @@ def _validate(
             if parts:
                 reason = f"this interrupt is a batched request: decide its actions by row id ({', '.join(parts)})"
             else:
-                reason = "not pending: unknown interrupt id, or already answered (stale)"
+                reason = gone.get(item.thread_id, "not pending: unknown interrupt id, or already answered (stale)")
             invalid.append(RowError(*key, reason))
             continue
         tools = graphs.get(row.graph_id).tools if row.graph_id in graphs.ids else {}

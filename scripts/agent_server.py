@@ -31,6 +31,7 @@ class AgentServer:
 
     def __init__(self, folder: Path | None = None, port: int | None = None, *, jobs: int = 10) -> None:
         self.folder = folder or Path(tempfile.mkdtemp(prefix="review-agent-server-"))
+        self.folder.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
         self.jobs = jobs
         self.process: subprocess.Popen[bytes] | None = None
