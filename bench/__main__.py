@@ -185,6 +185,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer repeats: a smoke run, not figures to publish")
     parser.add_argument("--postgres", help="a server URL (its databases are created there) instead of a private one")
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
+    parser.add_argument(
+        "--server-threads", type=int, default=1_000, help="paused threads on the Agent Server (bench/server.py)"
+    )
+    parser.add_argument("--no-server", action="store_true", help="skip the Agent Server benchmarks")
     args = parser.parse_args(argv)
     repeats = 1 if args.quick else 5
     command = " ".join(["python -m bench", *(sys.argv[1:] if argv is None else argv)])
@@ -212,15 +216,25 @@ def main(argv: Sequence[str] | None = None) -> int:
             if pg_stores is not None:
                 header[-1:-1] = [f"- PostgreSQL {pg_version(pg_stores[0])}"]
                 columns["PostgreSQL"] = suite("PostgreSQL", pg_stores, args, work)
+    server_figures: list[Figure] = []
+    if not args.no_server:
+        from bench import server
+
+        server_figures = server.run(args.server_threads, **server.quick_settings(args.quick))
     header.append(f"- load average {load()} at the end; total bench time {time.perf_counter() - started:.0f} s")
     text = table(columns)
+    if server_figures:
+        text += f"\n\n## Agent Server (`bench/server.py`)\n\n- {server.SETUP}\n\n" + table(
+            {"Agent Server": server_figures}
+        )
     print()
     print(text)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("# Inbox benchmarks\n\n" + "\n".join(header) + "\n\n" + text + "\n", encoding="utf-8")
     print(f"\n{header[-1][2:]}; written to {out}")
-    return 0 if all(f.met is not False for figures in columns.values() for f in figures) else 1
+    every = [*server_figures, *(f for figures in columns.values() for f in figures)]
+    return 0 if all(f.met is not False for f in every) else 1
 
 
 def pg_version(url: str) -> str:

@@ -62,6 +62,9 @@ class ShapeArgs(BaseModel):
     color: Colour
 
 
+SHAPE_ARGS_SCHEMA = ShapeArgs.model_json_schema()
+
+
 def decision_schema(*allowed: str) -> dict[str, Any]:
     """JSON Schema of the decisions a request accepts (carried on the interrupt for clients)."""
     variants = {
@@ -168,6 +171,8 @@ def _draw(kind: ShapeKind, shape_id: str, color: str, canvas: list[Shape] | None
             "name": name,
             "args": args,
             "description": f"Draw a {color} {kind} '{shape_id}' on the canvas.",
+            # What an edit may send: clients that do not load this tool (an Agent Server's) check edits with it.
+            "args_schema": SHAPE_ARGS_SCHEMA,
         },
         response_schema=decision_schema("approve", "edit", "reject"),
     )

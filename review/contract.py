@@ -42,6 +42,10 @@ class PendingInterrupt:
     blocked: str | None = None  # why it cannot be decided from this console (no loaded graph claims the thread)
     warning: str | None = None  # an unsafe layout: what is hidden and why a resume could misroute
     source: str | None = None  # where the thread lives: None for the local graphs, "server:<url>" for an Agent Server
+    # JSON Schema of the tool's arguments, when the payload carries one (langchain HITL's review_config
+    # `args_schema`, a tool_approval's "args_schema"): how an edit is checked when the console has not
+    # loaded the tool itself (an Agent Server's graph). Not part of to_dict: clients read it from the payload.
+    args_schema: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -385,7 +389,8 @@ def _batched_rows(
     for index, request in enumerate(value["action_requests"]):
         request = request if isinstance(request, dict) else {}
         name = _str_or_none(request.get("name"))
-        allowed = (configs.get(name) or {}).get("allowed_decisions") or TOOL_DECISIONS
+        config = configs.get(name) or {}
+        allowed = config.get("allowed_decisions") or TOOL_DECISIONS
         call_id = _str_or_none(request.get("id"))
         if call_id is None:  # the request names no id: take the AI message's next call of that tool, in order
             match = next((c for c in unclaimed if c.get("name") == name and c.get("args") == request.get("args")), None)
@@ -405,6 +410,7 @@ def _batched_rows(
                 allowed_decisions=tuple(d for d in allowed if d in DECISION_TYPES),
                 raised_at=raised_at,
                 payload_kind="batched",
+                args_schema=_schema(config.get("args_schema")),
             )
         )
     return rows
@@ -443,6 +449,7 @@ def _single_row(
             description=str(value.get("description") or ""),
             allowed_decisions=tuple(d for d in allowed if d in DECISION_TYPES),
             raised_at=raised_at,
+            args_schema=_schema(value.get("args_schema")),
         )
     inbox_request = _agent_inbox_request(value)
     if inbox_request is not None:
@@ -473,6 +480,11 @@ def _single_row(
         raised_at=raised_at,
         payload_kind="question_json" if wants_object else "question",
     )
+
+
+def _schema(value: Any) -> dict[str, Any] | None:
+    """An object schema for a tool's arguments, else None (a malformed one is ignored, not trusted)."""
+    return value if isinstance(value, dict) and value.get("type", "object") == "object" else None
 
 
 def _question_text(value: Any) -> str:

@@ -79,8 +79,9 @@ class Settings:
     api_key: str | None = field(
         default=None, metadata={"env": "LANGGRAPH_API_KEY", "help": "the API key the Agent Server(s) want"}
     )
+    # A quiet poll is one search of a few threads (bench/server.py: about 1 ms): cheap enough to ask often.
     server_poll_seconds: float = field(
-        default=1.0,
+        default=0.25,
         metadata={"env": "REVIEW_SERVER_POLL_SECONDS", "help": "how often a running console asks servers for updates"},
     )
 
@@ -100,7 +101,7 @@ class Settings:
             sweep_seconds=_float(env, "REVIEW_SWEEP_SECONDS", 2.0),
             servers=_urls(env.get("REVIEW_SERVER")),
             api_key=env.get("LANGGRAPH_API_KEY") or None,
-            server_poll_seconds=_float(env, "REVIEW_SERVER_POLL_SECONDS", 1.0),
+            server_poll_seconds=_float(env, "REVIEW_SERVER_POLL_SECONDS", 0.25),
         )
         given: dict[str, Any] = {key: value for key, value in overrides.items() if value is not None}
         if "db" in given:

@@ -150,7 +150,9 @@ def _validate(
                 reason = gone.get(item.thread_id, "not pending: unknown interrupt id, or already answered (stale)")
             invalid.append(RowError(*key, reason))
             continue
-        tools = graphs.get(row.graph_id).tools if row.graph_id in graphs.ids else {}
+        # A server's row is its server graph's: a local graph of the same id need not have the same tools.
+        local = row.source is None and row.graph_id in graphs.ids
+        tools = graphs.get(row.graph_id).tools if local else {}
         if row.warning and not item.force:
             invalid.append(RowError(*key, f"{row.warning} Deciding it anyway needs force (the audit keeps this note)."))
             refused_requests.add((item.thread_id, row.interrupt_id))

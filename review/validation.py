@@ -1,4 +1,9 @@
-"""Checks one raw decision against its pending row and the tool's own argument schema."""
+"""Checks one raw decision against its pending row and the tool's own argument schema.
+
+An edit is checked against the loaded tool's pydantic schema; for a tool the console does not load (an
+Agent Server's graph) against the JSON Schema its interrupt carries (`PendingInterrupt.args_schema`);
+with neither, the tool itself must check what it is handed.
+"""
 
 from __future__ import annotations
 
@@ -52,7 +57,10 @@ def validate_decision(row: PendingInterrupt, raw: Any, tools: dict[str, BaseTool
         raise InvalidDecision('an edit needs "edited_action": {"name": ..., "args": {...}}')
     if action.get("name", row.tool) != row.tool:
         raise InvalidDecision(f"an edit must keep the tool {row.tool!r}, not {clip(action.get('name'), 40)}")
-    return Decision("edit", row.args, _checked_args(row.tool, action["args"], tools), None, row.tool)
+    args = action["args"]
+    if row.tool in tools:
+        return Decision("edit", row.args, _checked_args(row.tool, args, tools), None, row.tool)
+    return Decision("edit", row.args, _checked_by_schema(args, row.args_schema), None, row.tool)
 
 
 def _check_answer(row: PendingInterrupt, text: str | None) -> None:
@@ -85,6 +93,40 @@ def _checked_args(tool_name: str | None, args: dict[str, Any], tools: dict[str, 
     if extra:
         raise InvalidDecision(f"invalid arguments: unknown argument(s) {clip(', '.join(sorted(extra)), quote=False)}")
     return validated.model_dump()
+
+
+def _checked_by_schema(args: dict[str, Any], schema: dict[str, Any] | None) -> dict[str, Any]:
+    """The arguments checked against the interrupt's JSON Schema of them (as is, when it carries none)."""
+    if schema is None:
+        return args
+    import jsonschema
+
+    try:
+        validator_class = jsonschema.validators.validator_for(schema)
+        validator_class.check_schema(schema)
+    except jsonschema.SchemaError:
+        return args  # a schema we cannot read: the tool itself checks, as without one
+    known = schema.get("properties")
+    if isinstance(known, dict) and schema.get("additionalProperties") is not True:
+        extra = set(args) - set(known)  # as for a loaded tool: an argument the tool does not name is a typo
+        if extra:
+            raise InvalidDecision(
+                f"invalid arguments: unknown argument(s) {clip(', '.join(sorted(extra)), quote=False)}"
+            )
+    errors = sorted(validator_class(schema).iter_errors(args), key=lambda e: list(e.absolute_path))
+    if errors:
+        raise InvalidDecision("invalid arguments: " + "; ".join(_describe_schema_error(e) for e in errors[:5]))
+    return args
+
+
+def _describe_schema_error(error: Any) -> str:
+    if error.validator == "required":  # "'color' is a required property"
+        return clip(str(error.message).replace("'", ""), 160, quote=False)
+    where = ".".join(str(p) for p in error.absolute_path) or "args"
+    message = str(error.message)  # may quote the value: cut it
+    if len(message) > 160:
+        message = message[:159] + "…"
+    return f"{clip(where, 40, quote=False)}: {message}"
 
 
 def _describe(error: Any) -> str:

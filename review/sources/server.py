@@ -33,6 +33,7 @@ from review.threads import ChatLine, ThreadView, first_human_text
 log = logging.getLogger(__name__)
 
 PAGE = 200  # threads per `threads.search` call (the server's maximum is 1000)
+FIRST_UPDATES = 10  # the first page of an update listing: a quiet poll reads this many threads
 READERS = 8  # get_state calls in flight during a full listing
 FULL_EVERY_SECONDS = 60.0  # a full re-list finds threads deleted on the server (an update listing cannot)
 SELECT = ["thread_id", "updated_at", "status", "metadata"]
@@ -330,17 +331,21 @@ class ServerSource:
     def _filters(self) -> list[dict[str, Any] | None]:
         return [{"graph_id": g} for g in self.target.graph_ids] or [None]
 
-    def _search(self, metadata: dict[str, Any] | None, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    def _search(
+        self, metadata: dict[str, Any] | None, *, first: int | None = None, **kwargs: Any
+    ) -> Iterator[dict[str, Any]]:
+        """Every thread the search finds, page by page; `first` makes the first page small (an update listing
+        usually stops inside it: a quiet poll then costs a few threads, not a full page)."""
         offset = 0
+        limit = first or self._page
         while True:
-            page = self.client.threads.search(
-                metadata=metadata, limit=self._page, offset=offset, select=SELECT, **kwargs
-            )
+            page = self.client.threads.search(metadata=metadata, limit=limit, offset=offset, select=SELECT, **kwargs)
             self.stats.searched += len(page)
             yield from page
-            if len(page) < self._page:
+            if len(page) < limit:
                 return
             offset += len(page)
+            limit = self._page
 
     def _full(self) -> bool:
         """Every interrupted thread, read again (at start, and now and then to see deleted threads)."""
@@ -384,7 +389,7 @@ class ServerSource:
         changed: dict[str, dict[str, Any]] = {}
         newest = self._watermark
         for metadata in self._filters():
-            for thread in self._search(metadata, sort_by="updated_at", sort_order="desc"):
+            for thread in self._search(metadata, first=FIRST_UPDATES, sort_by="updated_at", sort_order="desc"):
                 stamp = str(thread.get("updated_at") or "")
                 if stamp < self._watermark:
                     break
@@ -453,7 +458,7 @@ class ServerSet:
     """Every configured Agent Server, polled in the background so a page never waits on the network."""
 
     sources: list[ServerSource] = field(default_factory=list)
-    poll_seconds: float = 1.0
+    poll_seconds: float = 0.25
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 

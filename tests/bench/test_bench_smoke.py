@@ -193,10 +193,11 @@ def test_make_bench_end_to_end_at_tiny_size(tmp_path: Path, pg_cluster: Cluster)
     out = tmp_path / "latest.md"
     bench_main(
         ["--threads", "24", "--paused", "8", "--quick", "--ks", "1,2", "--shapes", "3", "--work-dir", str(tmp_path),
-         "--out", str(out), "--postgres", pg_cluster.url()]
+         "--out", str(out), "--postgres", pg_cluster.url(), "--server-threads", "4"]
     )  # fmt: skip
     report = out.read_text(encoding="utf-8")
-    for start in ("| (1) ", "| (2) ", "| (3) ", "| peak RSS", "| (4) ", "| (5) ", "| (6) notify-to-visible", "| (7) "):
+    starts = ("| (1) ", "| (2) ", "| (3) ", "| peak RSS", "| (4) ", "| (5) ", "| (6) notify-to-visible", "| (7) ")
+    for start in (*starts, "## Agent Server", "| (S1) ", "| (S2) ", "| (S3) ", "| (S4) "):
         assert start in report, report
     assert "| SQLite | SQLite baseline | ratio | PostgreSQL | PostgreSQL baseline | ratio |" in report
     notify = next(line for line in report.splitlines() if line.startswith("| (6) "))

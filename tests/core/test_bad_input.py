@@ -337,3 +337,52 @@ def test_the_shared_store_is_still_untouched(paused: Paused) -> None:
     keys = [row.key for row in paused.console.pending()]
     assert sorted(keys) == sorted([r.key for r in paused.shapes.values()] + [paused.clear.key])
     assert paused.console.audit() == []
+
+
+# --- edits of tools the console does not load: the interrupt's JSON Schema of the arguments ---------------
+
+BOOKING_SCHEMA = {
+    "type": "object",
+    "properties": {"city": {"type": "string", "minLength": 2}, "nights": {"type": "integer", "minimum": 1}},
+    "required": ["city", "nights"],
+}
+
+
+def _hitl_row(schema: Any) -> PendingInterrupt:
+    from review.contract import rows_from_interrupt
+
+    value = {
+        "action_requests": [{"name": "book_hotel", "args": {"city": "Oslo", "nights": 2}, "description": "Book"}],
+        "review_configs": [
+            {"action_name": "book_hotel", "allowed_decisions": ["approve", "edit", "reject"], "args_schema": schema}
+        ],
+    }
+    [row] = rows_from_interrupt("t1", "i1", value, None, None, [{"name": "book_hotel", "id": "call-1", "args": {}}])
+    return row
+
+
+@pytest.mark.parametrize(
+    ("args", "reason"),
+    [
+        ({"city": "Oslo", "nights": 0}, "nights: 0 is less than the minimum of 1"),
+        ({"city": "Oslo", "nights": "two"}, "nights: 'two' is not of type 'integer'"),
+        ({"city": "Oslo"}, "nights is a required property"),
+        ({"city": "Oslo", "nights": 2, "breakfast": True}, "unknown argument(s) breakfast"),
+    ],
+)
+def test_an_edit_of_an_unloaded_tool_is_checked_by_the_schema_its_interrupt_carries(
+    args: dict[str, Any], reason: str
+) -> None:
+    row = _hitl_row(BOOKING_SCHEMA)
+    assert row.args_schema == BOOKING_SCHEMA
+    decision = {"type": "edit", "edited_action": {"name": "book_hotel", "args": args}}
+    with pytest.raises(InvalidDecision, match=re.escape(reason)):
+        validate_decision(row, decision, {})
+
+
+def test_a_valid_edit_passes_and_a_missing_or_unreadable_schema_leaves_the_check_to_the_tool() -> None:
+    ok = {"type": "edit", "edited_action": {"name": "book_hotel", "args": {"city": "Bergen", "nights": 3}}}
+    assert validate_decision(_hitl_row(BOOKING_SCHEMA), ok, {}).args_after == {"city": "Bergen", "nights": 3}
+    odd = {"type": "edit", "edited_action": {"name": "book_hotel", "args": {"anything": 1}}}
+    for schema in (None, "not a schema", {"type": "object", "properties": {"x": {"type": 5}}}):
+        assert validate_decision(_hitl_row(schema), odd, {}).args_after == {"anything": 1}

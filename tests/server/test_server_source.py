@@ -136,3 +136,40 @@ def test_the_page_token_is_the_change_routes_token_with_a_server(agent_server: A
         assert read() == console.inbox_token() != before
     finally:
         console.close()
+
+
+def test_an_edit_of_a_server_row_is_checked_against_the_schema_its_interrupt_carries(
+    agent_server: AgentServer, tmp_path: Path
+) -> None:
+    """A server row is checked with the JSON Schema its interrupt carries, not with a local graph's tools, even
+    one of the same graph id (the demo graph is loaded here too; a pydantic check would word errors otherwise)."""
+    db = tmp_path / "r.sqlite"
+    config = tmp_path / "servers.json"
+    config.write_text(json.dumps({"servers": [{"url": agent_server.url}]}))
+    console = ReviewConsole.open(settings=Settings.from_env(db=str(db), config=str(config)))
+    try:
+        assert console.graphs.ids == ["canvas-shapes"]
+        thread_id = start(agent_server, THEN_SEQUENCE)
+        [circle] = console.pending(thread_id)
+        assert circle.args_schema is not None and circle.args_schema["required"] == ["shape_id", "color"]
+
+        def edit(**args: Any) -> Any:
+            decision = {"type": "edit", "edited_action": {"name": "create_circle", "args": args}}
+            return console.submit([{"thread_id": thread_id, "row_id": circle.row_id, "decision": decision}], "ana")
+
+        for args, reason in [
+            ({"shape_id": "c 1", "color": "red"}, "shape_id: 'c 1' does not match"),
+            ({"color": "red"}, "shape_id is a required property"),
+            ({"shape_id": "c1", "color": "red", "size": 3}, "unknown argument(s) size"),
+        ]:
+            refused = edit(**args)
+            assert refused.exit_code == 2, refused.to_dict()
+            assert reason in refused.invalid[0].error
+        assert [r.row_id for r in console.pending(thread_id)] == [circle.row_id]  # nothing was sent
+        assert [e for e in agent_server.effects() if thread_id in e] == []
+
+        assert edit(shape_id="c9", color="green").exit_code == 0
+        [effect] = [json.loads(e) for e in agent_server.effects() if thread_id in e]
+        assert (effect["shape_id"], effect["color"]) == ("c9", "green")
+    finally:
+        console.close()

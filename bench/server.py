@@ -1,0 +1,266 @@
+"""`python -m bench.server` (part of `make bench`): the console's Agent Server source vs Agent Inbox's approach.
+
+A real `langgraph dev` (in-memory, scripts/agent_server.py) serving the demo graph; `--threads` threads paused at
+3 parallel interrupts each, started by real runs. Measured side by side in one run, on the same server:
+
+- full listing: `ServerSource.refresh(full=True)` (paged `threads.search(status="interrupted")`, the states read
+  8 at a time) vs Agent Inbox's approach, `threads.search` then one `get_state` per thread, in turn;
+- incremental listing (what every poll of an open console costs): nothing changed, and K threads changed
+  (one approved and resumed), vs the same baseline (Agent Inbox has no incremental read: every refresh is full);
+- visibility: from `runs.create` of a new thread until its rows are in the console's rows (the background
+  poller at its default interval, as a console runs) vs until `threads.search(status="interrupted")` polled
+  back to back lists it (the best a search-based inbox could do), vs the run itself (`runs.join`).
+
+Every listing is checked to hold the same rows as the baseline's before a time is kept.
+
+    python -m bench.server [--threads 1000] [--out bench/results/server.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from bench.benchmarks import Figure, median_time
+from review import Settings
+from review.contract import rows_from_interrupt
+from review.sources import ServerSource
+from review.sources.server import READERS, ServerSet, ServerTarget, _tool_calls
+from scripts.agent_server import AgentServer
+from tests.conftest import THREE_SHAPES
+
+GRAPH = "canvas-shapes"
+SETUP = (
+    "a real `langgraph dev` (in-memory) on this machine serving the demo graph; its threads paused at 3 parallel "
+    "interrupts by real runs; baseline: Agent Inbox's approach (threads.search, then get_state per thread in turn), "
+    "measured in the same run on the same server; every console listing checked equal to the baseline's"
+)
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def seed(client: Any, count: int, prompt: str = THREE_SHAPES, workers: int = 8) -> list[str]:
+    """`count` new threads, each run until it pauses (real runs of the demo graph on the server)."""
+
+    def one(_: int) -> str:
+        thread_id = str(client.threads.create()["thread_id"])
+        client.runs.wait(thread_id, GRAPH, input={"messages": [{"role": "human", "content": prompt}]})
+        return thread_id
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(one, range(count)))
+
+
+def agent_inbox_listing(client: Any, page: int = 100) -> dict[str, list[str]]:
+    """Agent Inbox's way: `threads.search(status="interrupted")` page by page, then `get_state` per thread in turn.
+
+    Returns thread id -> interrupt ids, read from the state's tasks (so the comparison is of the same rows).
+    """
+    found: list[str] = []
+    offset = 0
+    while True:
+        batch = client.threads.search(status="interrupted", limit=page, offset=offset)
+        found += [t["thread_id"] for t in batch]
+        if len(batch) < page:
+            break
+        offset += len(batch)
+    listing: dict[str, list[str]] = {}
+    for thread_id in found:
+        state = client.threads.get_state(thread_id)
+        values = state.get("values") if isinstance(state.get("values"), dict) else {}
+        calls = _tool_calls(values or {})
+        ids = [
+            row.row_id
+            for task in state.get("tasks") or []
+            for item in task.get("interrupts") or []
+            for row in rows_from_interrupt(thread_id, item["id"], item.get("value"), None, None, calls)
+        ]
+        if ids:
+            listing[thread_id] = ids
+    return listing
+
+
+def as_listing(source: ServerSource) -> dict[str, list[str]]:
+    listing: dict[str, list[str]] = {}
+    for row in source.rows():
+        listing.setdefault(row.thread_id, []).append(row.row_id)
+    return listing
+
+
+def approve_one(client: Any, thread_id: str) -> None:
+    """A change on the server: one interrupt of the thread answered (a split resume), run to its end."""
+    state = client.threads.get_state(thread_id)
+    first = next(item for task in state["tasks"] for item in task.get("interrupts") or [])
+    client.runs.wait(thread_id, GRAPH, command={"resume": {first["id"]: {"type": "approve"}}})
+
+
+def visible_once(client: Any, servers: ServerSet) -> tuple[float, float, float]:
+    """One new thread: run-start -> rows in the polling console; -> listed by a tight search loop; -> run ended."""
+    thread_id = str(client.threads.create()["thread_id"])
+    seen: dict[str, float] = {}
+    stop = threading.Event()
+
+    def watch_console() -> None:
+        while not stop.is_set():
+            if any(r.thread_id == thread_id for r in servers.rows()):
+                seen["console"] = time.perf_counter()
+                return
+            time.sleep(0.002)
+
+    def watch_search() -> None:
+        while not stop.is_set():
+            found = client.threads.search(
+                status="interrupted", limit=5, sort_by="updated_at", sort_order="desc", select=["thread_id"]
+            )
+            if any(t["thread_id"] == thread_id for t in found):
+                seen["search"] = time.perf_counter()
+                return
+
+    watchers = [threading.Thread(target=watch_console), threading.Thread(target=watch_search)]
+    for watcher in watchers:
+        watcher.start()
+    started = time.perf_counter()
+    run = client.runs.create(
+        thread_id, GRAPH, input={"messages": [{"role": "human", "content": "Draw a red circle v1"}]}
+    )
+    client.runs.join(thread_id, run["run_id"])
+    ended = time.perf_counter()
+    for watcher in watchers:
+        watcher.join(30)
+    stop.set()
+    if set(seen) != {"console", "search"}:
+        raise AssertionError(f"thread {thread_id} never showed: {sorted(seen)}")
+    return seen["console"] - started, seen["search"] - started, ended - started
+
+
+def visibility(client: Any, server_url: str, trials: int, poll_seconds: float) -> tuple[list[float], ...]:
+    """`trials` times `visible_once`, with one console-like poller (a ServerSet polling in the background)."""
+    servers = ServerSet([ServerSource(ServerTarget(server_url))], poll_seconds=poll_seconds)
+    servers.refresh(full=True)
+    servers.start()
+    try:
+        results = [visible_once(client, servers) for _ in range(trials)]
+    finally:
+        servers.stop()
+    console_s, search_s, run_s = (list(column) for column in zip(*results, strict=True))
+    return console_s, search_s, run_s
+
+
+def run(
+    threads: int = 1_000, repeats: int = 5, ks: Sequence[int] = (1, 10), trials: int = 20, pairs: int = 3
+) -> list[Figure]:
+    from langgraph_sdk import get_sync_client
+
+    figures: list[Figure] = []
+    with tempfile.TemporaryDirectory(prefix="review-bench-server-") as folder:
+        server = AgentServer(Path(folder)).start()
+        try:
+            client = get_sync_client(url=server.url, api_key=None, timeout=60)
+            started = time.perf_counter()
+            paused = seed(client, threads)
+            print(f"Agent Server: seeded {len(paused):,} paused threads in {time.perf_counter() - started:.1f} s")
+            # full_every: no periodic full re-list in the middle of the incremental figures
+            source = ServerSource(ServerTarget(server.url), timeout=60, full_every=float("inf"))
+
+            def same(what: str, truth: dict[str, list[str]]) -> None:
+                if as_listing(source) != truth:
+                    raise AssertionError(f"{what}: the console's rows differ from Agent Inbox's listing")
+
+            rows = 3 * threads
+            # Each listing costs a get_state per thread, and the in-memory server's get_state grows with its
+            # thread count: few pairs, interleaved (baseline, console), each checked equal.
+            base_times, full_times = [], []
+            for _ in range(pairs):
+                started = time.perf_counter()
+                truth = agent_inbox_listing(client)
+                base_times.append(time.perf_counter() - started)
+                if sum(map(len, truth.values())) != rows:
+                    raise AssertionError(f"baseline listed {sum(map(len, truth.values()))} rows, not {rows}")
+                full_times.append(median_time(lambda: source.refresh(full=True), 1))
+                same("full listing", truth)
+            base_s = statistics.median(base_times)
+            per_state = base_s / threads
+            figures.append(
+                Figure(
+                    f"(S1) Agent Server: full listing, {threads:,} paused threads ({rows:,} rows)",
+                    statistics.median(full_times),
+                    base_s,
+                    note=f"baseline: threads.search + get_state per thread in turn ({per_state * 1e3:.1f} ms each); "
+                    f"console: the same {source.stats.states_read} states read {READERS} at a time; "
+                    f"median of {pairs} interleaved pairs",
+                )
+            )
+            quiet_s = median_time(lambda: source.refresh(), 50)
+            same("incremental listing", truth)
+            figures.append(
+                Figure(
+                    "(S2) Agent Server: refresh, nothing changed (every poll of an open console)",
+                    quiet_s,
+                    base_s,
+                    note=f"{source.stats.searched} thread(s) searched, {source.stats.states_read} state(s) read; "
+                    "Agent Inbox has no incremental read: each refresh is the full listing",
+                )
+            )
+            for k in [k for k in ks if k * repeats <= len(paused)]:  # each repeat changes k threads not changed yet
+                times = []
+                for _ in range(repeats):
+                    changed, paused = paused[:k], paused[k:]
+                    for thread_id in changed:
+                        approve_one(client, thread_id)  # a split resume: the thread stays paused, 2 rows left
+                    times.append(median_time(lambda: source.refresh(), 1))
+                figures.append(
+                    Figure(
+                        f"(S3) Agent Server: refresh, {k} thread(s) changed",
+                        statistics.median(times),
+                        base_s,
+                        note=f"{source.stats.states_read} state(s) read, {source.stats.searched} thread(s) searched",
+                    )
+                )
+            same("incremental listing after the changes", agent_inbox_listing(client))
+            poll = Settings().server_poll_seconds
+            console_s, search_s, run_s = visibility(client, server.url, trials, poll)
+            figures.append(
+                Figure(
+                    f"(S4) Agent Server: interrupt visible after its run starts (median of {trials})",
+                    statistics.median(console_s),
+                    statistics.median(search_s),
+                    note=f"console: background poll every {poll:g} s (REVIEW_SERVER_POLL_SECONDS); baseline: "
+                    f"threads.search back to back; the run itself takes {statistics.median(run_s) * 1e3:.0f} ms; "
+                    f"console p90 {sorted(console_s)[int(0.9 * (trials - 1))] * 1e3:.0f} ms",
+                )
+            )
+        finally:
+            server.stop()
+    return figures
+
+
+def quick_settings(quick: bool) -> dict[str, int]:
+    """Repeats, trials and pairs: a smoke run (`--quick`) or figures to publish."""
+    return {"repeats": 2, "trials": 5, "pairs": 1} if quick else {"repeats": 5, "trials": 20, "pairs": 3}
+
+
+def main(argv: Sequence[str] | None = None, emit: Callable[[str], None] = print) -> int:
+    from bench.__main__ import table
+
+    parser = argparse.ArgumentParser(prog="python -m bench.server", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--threads", type=int, default=1_000, help="paused threads on the server (default 1,000)")
+    parser.add_argument("--quick", action="store_true", help="fewer repeats and trials: a smoke run")
+    parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "server.md"), help="markdown report")
+    args = parser.parse_args(argv)
+    figures = run(args.threads, **quick_settings(args.quick))
+    text = f"- {SETUP}\n\n" + table({"Agent Server": figures})
+    emit(text)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("# Agent Server benchmarks\n\n" + text + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
