@@ -46,6 +46,8 @@ def inbox_body() -> None:
     inbox_view.fold(console)
     state[inbox_view.STATE_TOKEN] = console.inbox_token()  # before reading: a later change redraws
     rows = console.pending()
+    for problem in console.source_health():  # the rows it listed last stay below, decidable when it is back
+        st.warning(md_escape(problem), icon=":material/cloud_off:")
     now = datetime.now(UTC)
     context = inbox_view.row_context(console, rows, now)
     draft = inbox.sync_draft(state[inbox.STATE_DRAFT], rows)

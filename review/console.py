@@ -159,11 +159,13 @@ class ReviewConsole:
     def read_only(self) -> bool:
         return self.storage.read_only
 
-    def health(self) -> list[str]:
-        """Problems worth showing users: a failing heartbeat or recovery sweep, a read-only store."""
+    def health(self, *, sources: bool = True) -> list[str]:
+        """Problems worth showing users: a failing heartbeat or recovery sweep, a read-only store, and (`sources`)
+        an Agent Server that cannot be listed (`source_health`)."""
         problems = [text for text in (self.leases.last_error, self._sweeper and self._sweeper.last_error) if text]
         problems += self.storage.health()
-        problems += self.servers.health()
+        if sources:
+            problems += self.source_health()
         if self.storage.read_only:
             problems.append(f"{self.storage.label} is read-only: rows are shown, nothing can be decided")
         return problems
@@ -204,6 +206,11 @@ class ReviewConsole:
     def inbox_token(self) -> str:
         """Changes whenever anything the Inbox shows may have changed, in any process (a cheap query)."""
         return self.storage.inbox_token() + live_token(self.servers)
+
+    def source_health(self) -> list[str]:
+        """One line per Agent Server whose last refresh failed (its last good rows stay listed). Part of the inbox
+        token, so an open Inbox redraws when a server goes away or comes back."""
+        return self.servers.health()
 
     def failures(self) -> dict[tuple[str, str], AuditEntry]:
         """Rows whose latest decision failed (the tool or the run raised), by (thread_id, row_id).

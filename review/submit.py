@@ -33,7 +33,7 @@ from review.inbox import Inbox
 from review.leases import now_iso
 from review.policy import Policy
 from review.runner import RunJob, Runner
-from review.sources import ThreadGone
+from review.sources import ServerError, ThreadGone
 from review.storage import Holder, NewDecision, Storage, StoreError
 from review.validation import InvalidDecision, validate_decision
 
@@ -121,7 +121,9 @@ def _validate(
     pending_by_thread: dict[str, dict[str, PendingInterrupt]] = {}
     seen: set[tuple[str, str]] = set()
     refused_requests: set[tuple[str, str]] = set()  # batched requests with a refused part
-    gone: dict[str, str] = {}  # thread id -> why it has no rows (deleted on its server)
+    unreadable: dict[
+        str, str
+    ] = {}  # thread id -> why its rows cannot be read (deleted on, or no answer from, its server)
     for item in items:
         key = (item.thread_id, item.row_id)
         if key in seen:
@@ -132,7 +134,10 @@ def _validate(
             try:
                 rows = runner.read(item.thread_id)  # the checkpoint (or server state) as it is now
             except ThreadGone as exc:  # deleted on its Agent Server since the Inbox listed it
-                gone[item.thread_id] = f"not pending: {exc}"
+                unreadable[item.thread_id] = f"not pending: {exc}"
+                rows = []
+            except ServerError as exc:  # its Agent Server cannot be asked now: nothing can be checked or sent
+                unreadable[item.thread_id] = f"not sent: {exc}; decide it again when the server answers"
                 rows = []
             pending_by_thread[item.thread_id] = {row.row_id: row for row in rows}
         row = pending_by_thread[item.thread_id].get(item.row_id)
@@ -147,7 +152,8 @@ def _validate(
             if parts:
                 reason = f"this interrupt is a batched request: decide its actions by row id ({', '.join(parts)})"
             else:
-                reason = gone.get(item.thread_id, "not pending: unknown interrupt id, or already answered (stale)")
+                stale = "not pending: unknown interrupt id, or already answered (stale)"
+                reason = unreadable.get(item.thread_id, stale)
             invalid.append(RowError(*key, reason))
             continue
         # A server's row is its server graph's: a local graph of the same id need not have the same tools.

@@ -97,7 +97,9 @@ def page_frame(title: str) -> None:
     console = get_console()  # a database that cannot be opened stops the page here, with the reason
     if console.created and not console.threads(limit=1):
         st.sidebar.info(NEW_DATABASE_NOTE)
-    for problem in console.health():  # a failing heartbeat or recovery sweep, a read-only database
+    # A failing heartbeat or recovery sweep, a read-only database; an Agent Server's trouble is drawn by the Inbox
+    # body beside its rows, which redraws when it changes (the sidebar does not).
+    for problem in console.health(sources=False):
         st.sidebar.warning(md_escape(problem))
 
 

@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 PAGE = 200  # threads per `threads.search` call (the server's maximum is 1000)
 FIRST_UPDATES = 10  # the first page of an update listing: a quiet poll reads this many threads
+VIEWS_KEPT = 200  # thread views kept for when the server cannot be asked
 READERS = 8  # get_state calls in flight during a full listing
 FULL_EVERY_SECONDS = 60.0  # a full re-list finds threads deleted on the server (an update listing cannot)
 SELECT = ["thread_id", "updated_at", "status", "metadata"]
@@ -130,6 +131,21 @@ def _status(exc: BaseException) -> str:
     return str(getattr(response, "status_code", "") or "error")
 
 
+def _sdk_client(target: ServerTarget, timeout: float) -> Any:
+    """langgraph-sdk's sync client, with one connection retry instead of its five: their backoff (0.5 + 1 + 2 + 4 s)
+    made a reviewer's submit wait 7.5 s to learn that the server is down."""
+    import httpx
+    from langgraph_sdk.client import SyncLangGraphClient
+
+    headers = {"User-Agent": "langgraph-review-console"}
+    if target.api_key:
+        headers["x-api-key"] = target.api_key
+    http = httpx.Client(
+        base_url=target.url, transport=httpx.HTTPTransport(retries=1), timeout=httpx.Timeout(timeout), headers=headers
+    )
+    return SyncLangGraphClient(http)
+
+
 @dataclass(frozen=True, slots=True)
 class _Known:
     updated_at: str
@@ -160,16 +176,15 @@ class ServerSource:
         full_every: float = FULL_EVERY_SECONDS,
         client: Any = None,
     ) -> None:
-        from langgraph_sdk import get_sync_client
-
         self.target = target
         self.source = target.source
         # Typed Any: the SDK's TypedDicts are read as the plain JSON they are.
-        self.client: Any = client or get_sync_client(url=target.url, api_key=target.api_key, timeout=timeout)
+        self.client: Any = client or _sdk_client(target, timeout)
         self._page = page
         self._full_every = full_every
         self._lock = threading.RLock()
         self._threads: dict[str, _Known] = {}
+        self._views: dict[str, ThreadView] = {}  # the last view read per thread: shown while the server is away
         self._watermark: str | None = None  # newest `updated_at` seen (server clock): the next refresh starts there
         self._full_at = 0.0
         self.version = 0  # bumped whenever the rows change: part of the console's inbox token
@@ -241,15 +256,30 @@ class ServerSource:
         return rows, tuple(state.get("next") or ()), checkpoint.get("checkpoint_id")
 
     def view(self, thread_id: str) -> ThreadView:
-        """The thread as the Thread page and the Inbox's pane show it (no checkpoint timeline)."""
+        """The thread as the Thread page and the Inbox's pane show it (no checkpoint timeline).
+
+        While the server cannot be asked, the last view read of it (else its listed rows alone): the page
+        says why above it (`error`), and a pane never fails because the network did.
+        """
         try:
             state = self._call(lambda: self.client.threads.get_state(thread_id), thread_id)
         except ThreadGone:
             return ThreadView(thread_id, False, {}, [], [], [])
+        except ServerError:
+            with self._lock:
+                known = self._threads.get(thread_id)
+                last = self._views.get(thread_id)
+            return last or ThreadView(thread_id, True, {}, [], list(known.rows) if known else [], [])
         values: dict[str, Any] = state["values"] if isinstance(state.get("values"), dict) else {}
         graph_id = self.graph_of(thread_id) or _graph_id(state.get("metadata"))
         messages = [_line(m) for m in values.get("messages") or [] if isinstance(m, dict)]
-        return ThreadView(thread_id, True, dict(values), messages, self._rows(thread_id, graph_id, state), [])
+        view = ThreadView(thread_id, True, dict(values), messages, self._rows(thread_id, graph_id, state), [])
+        with self._lock:
+            self._views.pop(thread_id, None)  # re-inserted last: the newest read stays longest
+            self._views[thread_id] = view
+            while len(self._views) > VIEWS_KEPT:  # the oldest first: a dict keeps insertion order
+                self._views.pop(next(iter(self._views)))
+        return view
 
     def request(self, thread_id: str) -> str | None:
         """The thread's first human message, as read with its rows (None: not listed here)."""

@@ -132,3 +132,11 @@ def test_server_threads_are_reviewed_in_the_browser(
     expect(app.page.get_by_text("cannot reach the Agent Server")).to_have_count(0)
     shot(app, "server-inbox-live-row")
     print(f"a row raised on the Agent Server showed after {appeared:.2f} s (run included)")
+
+    # The server goes away while the page is open: one line says so, above the rows it listed last.
+    agent.stop()
+    expect(app.page.get_by_text(f"cannot reach the Agent Server at {agent.url}")).to_be_visible(timeout=TIMEOUT_MS)
+    expect_rows(grid, 1)
+    expect(app.page.get_by_test_id("stException")).to_have_count(0)  # the pane shows the last view it read
+    assert app.clock.events.count("connect") == connects
+    shot(app, "server-inbox-server-down")

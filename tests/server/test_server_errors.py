@@ -159,3 +159,28 @@ def test_a_thread_deleted_on_the_server_is_reported_and_nothing_is_recorded_appl
         assert [json.loads(e)["shape_id"] for e in agent_server.effects() if gone in e] == []
     finally:
         console.close()
+
+
+def test_a_batch_for_a_server_that_went_away_is_refused_with_the_reason_and_nothing_is_lost(tmp_path: Path) -> None:
+    server = AgentServer(tmp_path / "leaving").start()
+    db = tmp_path / "r.sqlite"
+    console = ReviewConsole.open(settings=Settings.from_env(db=str(db), servers=(server.url,)))
+    try:
+        thread_id = start(server, THEN_SEQUENCE)
+        [circle] = console.pending(thread_id)
+        server.stop()
+        console.servers.refresh()
+        assert [r.row_id for r in console.pending(thread_id)] == [circle.row_id]  # the last rows stay listed
+        [line] = console.source_health()
+        assert line.startswith(f"cannot reach the Agent Server at {server.url}")
+        assert console.health(sources=False) == []
+
+        item = {"thread_id": thread_id, "row_id": circle.row_id, "decision": {"type": "approve"}}
+        result = console.submit([item], "ana")
+        assert result.exit_code == 2 and not result.applied
+        [refused] = result.invalid
+        assert refused.error.startswith(f"not sent: cannot reach the Agent Server at {server.url}")
+        assert store_query(db, "SELECT count(*) FROM review_decisions")[0][0] == 0  # no claim left behind
+    finally:
+        console.close()
+        server.stop()
