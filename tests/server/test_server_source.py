@@ -173,3 +173,24 @@ def test_an_edit_of_a_server_row_is_checked_against_the_schema_its_interrupt_car
         assert (effect["shape_id"], effect["color"]) == ("c9", "green")
     finally:
         console.close()
+
+
+def test_the_periodic_check_drops_deleted_threads_without_reading_every_state(
+    agent_server: AgentServer, tmp_path: Path
+) -> None:
+    from review.sources import ServerSource
+    from review.sources.server import ServerTarget
+
+    threads = [start(agent_server, THEN_SEQUENCE) for _ in range(3)]
+    source = ServerSource(ServerTarget(agent_server.url), full_every=0.0)  # every refresh after the first checks
+    source.refresh(full=True)
+    assert set(threads) <= {r.thread_id for r in source.rows()}
+    get_sync_client(url=agent_server.url, api_key=None).threads.delete(threads[0])
+    source.refresh()
+    assert source.stats.kind == "reconcile"
+    assert source.stats.states_read == 0  # nothing new or changed: no get_state at all
+    listed = {r.thread_id for r in source.rows()}
+    assert threads[0] not in listed and set(threads[1:]) <= listed
+    new = start(agent_server, THEN_SEQUENCE)
+    source.refresh()
+    assert source.stats.states_read == 1 and new in {r.thread_id for r in source.rows()}
