@@ -184,6 +184,9 @@ class ServerSource:
         self.full_every = full_every  # seconds between checks of every paused thread (`_reconcile`)
         self._lock = threading.RLock()
         self._threads: dict[str, _Known] = {}
+        # Every thread this server listed, pending or not any more: it stays the server's (its Thread page, its
+        # recovery) after its last row was answered, until the server says it is gone.
+        self._seen: set[str] = set()
         self._views: dict[str, ThreadView] = {}  # the last view read per thread: shown while the server is away
         self._watermark: str | None = None  # newest `updated_at` seen (server clock): the next refresh starts there
         self._full_at = 0.0
@@ -202,7 +205,7 @@ class ServerSource:
 
     def owns(self, thread_id: str) -> bool:
         with self._lock:
-            return thread_id in self._threads
+            return thread_id in self._threads or thread_id in self._seen
 
     def graph_of(self, thread_id: str) -> str | None:
         with self._lock:
@@ -229,6 +232,7 @@ class ServerSource:
                 log.warning("%s: %s", self.source, self.error)
                 return self.rows()
             self.error = None
+            self._seen.update(self._threads)
             self.stats.seconds = time.perf_counter() - started
             if changed:
                 self.version += 1
@@ -248,6 +252,7 @@ class ServerSource:
         rows = self._rows(thread_id, graph_id, state)
         with self._lock:
             old = self._threads.get(thread_id)
+            self._seen.add(thread_id)
             if rows:
                 self._threads[thread_id] = _Known(old.updated_at if old else "", graph_id, tuple(rows), _request(state))
             else:
@@ -518,6 +523,8 @@ class ServerSource:
 
     def _forget(self, thread_id: str) -> None:
         with self._lock:
+            self._seen.discard(thread_id)
+            self._views.pop(thread_id, None)
             if self._threads.pop(thread_id, None) is not None:
                 self.version += 1
 

@@ -89,7 +89,14 @@ def test_the_next_interrupt_appears_after_approving(agent_server: AgentServer, r
     [circle] = remote.pending(thread_id)
     result = remote.submit([{"thread_id": thread_id, "row_id": circle.row_id, "decision": {"type": "approve"}}], "ana")
     assert [r.tool for r in result.new_pending] == ["create_square"]
-    assert [r.tool for r in remote.pending(thread_id)] == ["create_square"]
+    [square] = remote.pending(thread_id)
+    assert square.tool == "create_square"
+
+    # Its last row answered, the thread is still the server's: its Thread page reads the server's state.
+    done = remote.submit([{"thread_id": thread_id, "row_id": square.row_id, "decision": {"type": "approve"}}], "ana")
+    assert done.exit_code == 0 and remote.pending(thread_id) == []
+    view = remote.thread(thread_id)
+    assert view.exists and [(s["shape_id"], s["kind"]) for s in view.canvas] == [("c1", "circle"), ("s1", "square")]
 
 
 def test_a_second_resume_of_the_same_rows_is_a_conflict_not_a_second_run(
