@@ -1035,12 +1035,27 @@ def _file_kind(path: Path) -> str:
     """ "sqlite", "empty" (0 bytes: what `sqlite3.connect` leaves before the first write) or "other".
 
     A WAL database's main file can be empty while its pages are still in `-wal`: that is "sqlite".
+
+    Never opened with Python's own file I/O: SQLite's locks are POSIX record locks, which the kernel drops
+    for the WHOLE process when any descriptor of the file is closed. A plain open+close here, in a process
+    already connected (the change route opening its reader beside the console), silently released the
+    console's locks: another process closing its connection then took the database for unused and deleted
+    the -wal file under the console, whose writes from then on went to a deleted file (decisions reported
+    applied that no other process ever saw). SQLite's own connections share one lock table per file.
     """
-    with path.open("rb") as head:
-        start = head.read(16)
-    if not start:
+    if path.stat().st_size == 0:
         return "sqlite" if Path(f"{path}-wal").exists() else "empty"
-    return "sqlite" if start == b"SQLite format 3\x00" else "other"
+    # immutable: the probe reads the header only, takes no lock and needs no -shm (a read-only file system).
+    probe = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True, timeout=5)
+    try:
+        probe.execute("PRAGMA schema_version").fetchone()  # reads the header: "file is not a database"
+    except sqlite3.DatabaseError as exc:
+        if "not a database" in str(exc):
+            return "other"
+        return "sqlite"  # unreadable for another reason: the real open says why
+    finally:
+        probe.close()
+    return "sqlite"
 
 
 def open_sqlite(

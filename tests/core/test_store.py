@@ -241,3 +241,35 @@ def test_the_cli_reads_a_read_only_store_and_refuses_decide_with_exit_2(
     assert main(["--db", str(db_path), "decide", "--reviewer", "kim", str(batch_file)]) == 2
     error = json.loads(capsys.readouterr().out)["error"]
     assert "read-only" in error and str(db_path) in error and "\n" not in error
+
+
+def test_a_second_open_in_the_same_process_keeps_the_consoles_writes_visible_to_other_processes(
+    tmp_path: Path,
+) -> None:
+    """SQLite's locks are POSIX record locks: closing ANY descriptor of the file drops them for the whole process.
+
+    The change route opens the store a second time beside the console; if that open read the file with Python's
+    own I/O, another process closing its connection took the database for unused and deleted the -wal under the
+    console, whose writes then went to a deleted file: decisions reported applied that nobody else ever saw.
+    """
+    import subprocess
+    import sys
+
+    from review.console import change_token_reader
+
+    db = tmp_path / "r.sqlite"
+    console = ReviewConsole.open(db)
+    try:
+        console.start_run("Draw a red circle c1").result(timeout=30)
+        assert change_token_reader(console.settings)() is not None  # the second open, in this process
+        cli = [sys.executable, "-m", "review", "--db", str(db)]
+        subprocess.run([*cli, "pending"], check=True, capture_output=True)  # another process comes and goes
+        assert Path(f"{db}-wal").exists()  # nobody deleted the WAL under the open console
+
+        [row] = console.pending()
+        assert console.submit(batch([row], {"create_circle": APPROVE}), reviewer="ana").exit_code == 0
+        # What the console wrote is what another process reads.
+        audit = json.loads(subprocess.run([*cli, "audit"], check=True, capture_output=True, text=True).stdout)
+        assert [(e["reviewer"], e["status"]) for e in audit] == [("ana", "applied")]
+    finally:
+        console.close()
