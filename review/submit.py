@@ -121,9 +121,8 @@ def _validate(
     pending_by_thread: dict[str, dict[str, PendingInterrupt]] = {}
     seen: set[tuple[str, str]] = set()
     refused_requests: set[tuple[str, str]] = set()  # batched requests with a refused part
-    unreadable: dict[
-        str, str
-    ] = {}  # thread id -> why its rows cannot be read (deleted on, or no answer from, its server)
+    # thread id -> why its rows cannot be read (deleted on, or no answer from, its Agent Server)
+    unreadable: dict[str, str] = {}
     for item in items:
         key = (item.thread_id, item.row_id)
         if key in seen:

@@ -205,7 +205,7 @@ class ServerSource:
 
     def owns(self, thread_id: str) -> bool:
         with self._lock:
-            return thread_id in self._threads or thread_id in self._seen
+            return thread_id in self._seen  # every held thread is in it
 
     def graph_of(self, thread_id: str) -> str | None:
         with self._lock:
@@ -232,7 +232,6 @@ class ServerSource:
                 log.warning("%s: %s", self.source, self.error)
                 return self.rows()
             self.error = None
-            self._seen.update(self._threads)
             self.stats.seconds = time.perf_counter() - started
             if changed:
                 self.version += 1
@@ -402,6 +401,7 @@ class ServerSource:
                 fresh[thread_id] = _Known(updated[thread_id], found[thread_id], tuple(rows), _request(state))
         changed = fresh != self._threads
         self._threads = fresh
+        self._seen.update(fresh)
         self._watermark = top or max(updated.values(), default=None)
         self._full_at = time.monotonic()
         return changed
@@ -430,15 +430,7 @@ class ServerSource:
         ]
         states = self._states(stale)
         for thread_id in stale:
-            thread, state = found[thread_id], states.get(thread_id)
-            graph_id = _graph_id(thread.get("metadata"))
-            rows = self._rows(thread_id, graph_id, state) if state is not None else []
-            if rows:
-                self._threads[thread_id] = _Known(
-                    str(thread.get("updated_at") or ""), graph_id, tuple(rows), _request(state or {})
-                )
-            else:
-                self._threads.pop(thread_id, None)
+            self._keep(found[thread_id], states.get(thread_id))
         self._watermark = max(filter(None, (top, self._watermark)), default=None)
         self._full_at = time.monotonic()
         return before != self._threads
@@ -475,17 +467,21 @@ class ServerSource:
         states = self._states(paused)
         before = dict(self._threads)
         for thread_id, thread in changed.items():
-            state = states.get(thread_id)
-            graph_id = _graph_id(thread.get("metadata"))
-            rows = self._rows(thread_id, graph_id, state) if state is not None else []
-            if rows:
-                self._threads[thread_id] = _Known(
-                    str(thread.get("updated_at") or ""), graph_id, tuple(rows), _request(state or {})
-                )
-            else:
-                self._threads.pop(thread_id, None)
+            self._keep(thread, states.get(thread_id))
         self._watermark = newest
         return before != self._threads
+
+    def _keep(self, thread: dict[str, Any], state: dict[str, Any] | None) -> None:
+        """Hold a searched thread's rows from its state (None: deleted meanwhile, or not paused): none, it leaves."""
+        thread_id = thread["thread_id"]
+        graph_id = _graph_id(thread.get("metadata"))
+        rows = self._rows(thread_id, graph_id, state) if state is not None else []
+        if rows:
+            stamp = str(thread.get("updated_at") or "")
+            self._threads[thread_id] = _Known(stamp, graph_id, tuple(rows), _request(state or {}))
+            self._seen.add(thread_id)
+        else:
+            self._threads.pop(thread_id, None)
 
     def _states(self, thread_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The states of these threads, read concurrently; a thread deleted meanwhile is absent."""

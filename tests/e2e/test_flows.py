@@ -120,6 +120,21 @@ def open_thread(app: App, thread_id: str, prompt: str) -> None:
     expect(app.page.get_by_text(f"Thread id: {thread_id}")).to_be_visible()
 
 
+def decide_three_shapes(grid: Grid, reject_message: str) -> tuple[int, int, int]:
+    """The three-shape rows decided in the table: circle approved, square edited to yellow, triangle rejected."""
+    expect_rows(grid, 3)
+    circle = grid.find_row("tool", "create_circle")
+    square = grid.find_row("tool", "create_square")
+    triangle = grid.find_row("tool", "create_triangle")
+    assert grid.cell("arguments", square).inner_text() == "shape_id=s1, color=blue"
+    grid.choose("decision", circle, "approve")
+    grid.choose("decision", square, "edit")
+    grid.type_text("edited arguments", square, "color=yellow")
+    grid.choose("decision", triangle, "reject")
+    grid.type_text("message", triangle, reject_message)
+    return circle, square, triangle
+
+
 def shot(app: App, name: str) -> None:
     app.screenshot(ARTIFACTS / f"{name}.png")
 
@@ -145,16 +160,7 @@ def test_three_parallel_shapes_from_new_run(
 
     app.go_link("Review in Inbox", "Inbox")
     grid = filter_thread(app, THREE_SHAPES)
-    expect_rows(grid, 3)
-    circle = grid.find_row("tool", "create_circle")
-    square = grid.find_row("tool", "create_square")
-    triangle = grid.find_row("tool", "create_triangle")
-    assert grid.cell("arguments", square).inner_text() == "shape_id=s1, color=blue"
-    grid.choose("decision", circle, "approve")
-    grid.choose("decision", square, "edit")
-    grid.type_text("edited arguments", square, "color=yellow")
-    grid.choose("decision", triangle, "reject")
-    grid.type_text("message", triangle, "No triangles today")
+    decide_three_shapes(grid, "No triangles today")
     shot(app, "flow1-inbox-decided")
     app.click("Submit decisions")  # once, for all three rows
     expect_banner(app, summary(3, 0, 0))

@@ -21,6 +21,7 @@ from tests.e2e.test_flows import (
     THEN_SEQUENCE,
     THREE_SHAPES,
     Grid,
+    decide_three_shapes,
     expect_banner,
     expect_rows,
     reviewer,
@@ -81,17 +82,8 @@ def test_server_threads_are_reviewed_in_the_browser(
     app = new_app(on=console)
     app.set_reviewer(name)
     grid = Grid(app)
-    expect_rows(grid, 3)
-    circle = grid.find_row("tool", "create_circle")
-    square = grid.find_row("tool", "create_square")
-    triangle = grid.find_row("tool", "create_triangle")
+    circle, _, _ = decide_three_shapes(grid, "No triangles on the server")
     assert grid.cell("thread", circle).inner_text().startswith(request_words(THREE_SHAPES))
-    assert grid.cell("arguments", square).inner_text() == "shape_id=s1, color=blue"
-    grid.choose("decision", circle, "approve")
-    grid.choose("decision", square, "edit")
-    grid.type_text("edited arguments", square, "color=yellow")
-    grid.choose("decision", triangle, "reject")
-    grid.type_text("message", triangle, "No triangles on the server")
     shot(app, "server-inbox-decided")
     app.click("Submit decisions")
     expect_banner(app, summary(3, 0, 0))
