@@ -155,8 +155,14 @@ def retire_editor() -> None:
 def row_context(
     console: ReviewConsole, rows: Sequence[PendingInterrupt], now: datetime, also: Sequence[str] = ()
 ) -> inbox.RowContext:
-    """Thread names, failed last attempts and running threads for these rows (names also for threads `also`)."""
-    thread_ids = list(dict.fromkeys([*(row.thread_id for row in rows), *also]))
+    """Thread names, failed last attempts and running threads for these rows (names also for threads `also`).
+
+    Threads chosen in the Thread filter are named too, rows or not: Streamlit keeps the filter's value as the
+    option's text, so a chosen thread with no rows for a moment (its last row answered, its next one not raised
+    yet) that lost its name would silently drop out of the filter, and its next rows out of the table.
+    """
+    chosen = st.session_state.get(inbox.THREAD_FILTER) or []
+    thread_ids = list(dict.fromkeys([*(row.thread_id for row in rows), *also, *chosen]))
     infos = console.thread_infos(thread_ids)
     labels = unique_labels(
         {

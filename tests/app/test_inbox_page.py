@@ -342,3 +342,23 @@ def test_the_banner_belongs_to_the_inbox(app: AppTest, console: ReviewConsole) -
     app.switch_page("app.py")
     run(app)
     assert alerts(app, "success") == []
+
+
+def test_a_chosen_thread_keeps_its_filter_label_while_it_has_no_rows(app: AppTest, console: ReviewConsole) -> None:
+    """Streamlit keeps a multiselect's value as the option's text: a chosen thread with no rows for a moment (its
+    last row answered, its next not raised yet) must keep the label it was chosen by, or the choice is lost."""
+    three = seed(console)
+    seed(console)
+    run(app)
+    app.multiselect(key=inbox.THREAD_FILTER).set_value([three])
+    run(app)
+    picker = app.multiselect(key=inbox.THREAD_FILTER)
+    chosen_label = picker.format_func(three)
+    console.submit(
+        batch(console.pending(three), dict.fromkeys(["create_circle", "create_square", "create_triangle"], APPROVE)),
+        "ana",
+    )
+    run(app)
+    picker = app.multiselect(key=inbox.THREAD_FILTER)
+    assert picker.value == [three]
+    assert picker.format_func(three) == chosen_label
