@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from review.breakpoints import breakpoint_rows, has_breakpoints
 from review.contract import PendingInterrupt, rows_from_interrupt
 from review.layout import last_tool_calls, layout_warnings
 from review.storage import HeadWrites, Storage, StoreError
@@ -47,7 +48,8 @@ INTERRUPT = "__interrupt__"
 CONTROL_WRITES = frozenset({"__interrupt__", "__resume__", "__error__", "__error_source_node__"})
 NULL_TASK_ID = "00000000-0000-0000-0000-000000000000"
 PUSH_PATH = "~__pregel_push"  # task paths of Send tasks; they run (and list) before pull tasks
-ROWS_FORMAT = 4  # bump when PendingInterrupt or rows_from_interrupt change: saved listings are then ignored
+BREAKPOINTS_MARK = "~breakpoints~"  # a saved-listing entry (never a thread id) saying the graphs have breakpoints
+ROWS_FORMAT = 5  # bump when PendingInterrupt or rows_from_interrupt change: saved listings are then ignored
 
 
 def listing_reader(agent: str) -> str:
@@ -147,6 +149,8 @@ def saved_listing(storage: Storage, reader: str, thread_id: str | None = None) -
     saved entry is as new as the thread (then the caller reads the changed threads the full way)."""
     changes = storage.changes_since(0)
     saved = storage.listing(f"{reader}|feed={changes.generation}")
+    if BREAKPOINTS_MARK in saved:  # a paused thread need not have an interrupt write: only get_state can tell
+        return None
     by_thread: list[list[PendingInterrupt]] = []
     for changed_id, seq in changes.changed:
         if changed_id not in changes.paused or (thread_id is not None and changed_id != thread_id):
@@ -175,6 +179,9 @@ def read_snapshot(graphs: GraphSet, thread_id: str) -> tuple[list[PendingInterru
         for item in snapshot.interrupts
         for row in rows_from_interrupt(thread_id, item.id, item.value, item.response_schema, snapshot.created_at, calls)
     ]
+    if not rows:  # a static breakpoint is a pause too, though no interrupt() was called
+        found = breakpoint_rows(thread_id, loaded.graph, snapshot, loaded.tool_nodes, calls)
+        rows = [replace(row, graph_id=graph_id, blocked=blocked) for row in found]
     head = (snapshot.config or {}).get("configurable", {}).get("checkpoint_id") if snapshot.created_at else None
     return rows, tuple(snapshot.next), head
 
@@ -202,6 +209,13 @@ class Inbox:
         self._storage = storage
         self._graphs = graphs
         self._reader = reader  # saves (and on a cold start, uses) the persisted listing when given
+        # Static breakpoints leave no interrupt write: every changed thread is read with get_state.
+        self._breakpoints = any(has_breakpoints(loaded.graph) for loaded in graphs)
+        if self._breakpoints and reader and not storage.read_only:
+            # Said before any run: a process listing without graphs must take the full way from now on.
+            with contextlib.suppress(StoreError):
+                generation = storage.changes_since(2**62).generation
+                storage.save_listing(f"{reader}|feed={generation}", [(BREAKPOINTS_MARK, 0, "[]")])
         self._refreshing = threading.Lock()  # one refresh at a time; reads never wait for one
         self._lock = threading.Lock()  # guards the fields below; held only briefly
         self._seq = 0
@@ -237,7 +251,7 @@ class Inbox:
                     if before.from_state and before.seq == seq:
                         already.append((thread_id, before))
                     continue  # read already at this seq (or later) by `read`
-                if thread_id in paused:
+                if thread_id in paused or self._breakpoints:  # a breakpoint writes no interrupt: read them all
                     to_read[thread_id] = seq
                 else:
                     found.append((thread_id, _Known(seq, (), False)))
@@ -280,7 +294,7 @@ class Inbox:
         by_state = 0
         for thread_id, seq in to_read.items():
             head = heads.get(thread_id)
-            rows = rows_from_head(head, loads) if head is not None else None
+            rows = rows_from_head(head, loads) if head is not None and not self._breakpoints else None
             if rows is None:
                 rows = read_state(self._graphs, thread_id)
                 by_state += 1
@@ -298,6 +312,8 @@ class Inbox:
             for thread_id, entry in found
             if thread_id in decoded or not entry.rows
         ]
+        if self._breakpoints:  # the saved listing cannot see breakpoints: readers without graphs must not use it
+            entries.append((BREAKPOINTS_MARK, 0, "[]"))
         with contextlib.suppress(StoreError):  # a full or locked disk: the listing is only a shortcut
             self._storage.save_listing(reader, entries)
 

@@ -32,6 +32,9 @@ from typing import Any
 from langgraph.errors import UnknownInterruptError
 from langgraph.types import Command
 
+from review.breakpoints import ID_PREFIX as BREAKPOINT_ID
+from review.breakpoints import BreakpointDecision, BreakpointRefused, is_breakpoint
+from review.breakpoints import apply as apply_breakpoint
 from review.contract import Conflict, PendingInterrupt, ThreadOutcome, incomplete_requests, resume_map
 from review.graphs import GRAPH_ID_KEY, GraphSet, LoadedGraph
 from review.idempotency import IDEMPOTENCY_KEYS, idempotency_keys
@@ -430,8 +433,16 @@ class Runner:
         server = self._server(thread_id)
         try:
             values = {c.row_id: json.loads(c.resume_json) for c in to_send}
+            by_row = {row.row_id: row for row in before}
             if server is not None:
                 self._send(job, server, resume_map(values))
+            elif any(is_breakpoint(by_row[c.row_id]) for c in to_send):
+                # A static breakpoint: no interrupt to answer. The decisions edit the state, then the run goes on.
+                graph = self._graph(thread_id)
+                config = self._config(graph, thread_id, token)
+                decided = [BreakpointDecision(by_row[c.row_id], values[c.row_id]) for c in to_send]
+                if apply_breakpoint(graph.graph, config, decided):
+                    self._stream(job, graph, None, config)
             else:
                 graph = self._graph(thread_id)
                 self._stream(
@@ -453,6 +464,11 @@ class Runner:
             outcome.new_pending = self._end(job, token, None)
             return outcome
         except ThreadGone as exc:
+            self._record(outcome, to_send, "failed", f"not applied: {exc}")
+            outcome.error = f"not applied: {exc}"
+            self.leases.release(thread_id, token)
+            return outcome
+        except BreakpointRefused as exc:  # the graph would have run a rejected call: it was not continued
             self._record(outcome, to_send, "failed", f"not applied: {exc}")
             outcome.error = f"not applied: {exc}"
             self.leases.release(thread_id, token)
@@ -553,8 +569,9 @@ class Runner:
         """
         if not claims:
             return set()
-        if self._server(thread_id) is not None:
-            # The server's checkpoints are not ours to read: a resume this claim started counts as delivered.
+        if self._server(thread_id) is not None or any(c.interrupt_id.startswith(BREAKPOINT_ID) for c in claims):
+            # The server's checkpoints are not ours to read, and a breakpoint's decision leaves no __resume__
+            # write: a resume this claim started counts as delivered.
             return {c.attempt_id for c in claims if c.resume_started}
         values = resume_map({c.row_id: json.loads(c.resume_json) for c in claims})
         found: set[str] = set()

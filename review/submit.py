@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from review.breakpoints import is_breakpoint, mixed_rejection
 from review.contract import (
     BatchResult,
     Conflict,
@@ -169,7 +170,7 @@ def _validate(
             refused_requests.add((item.thread_id, row.interrupt_id))
             continue
         refusal = policy.may_decide(reviewer, row, decision.type)
-        if refusal is None and policy.approvals(row.tool) > 1 and row.payload_kind == "batched":
+        if refusal is None and policy.approvals(row.tool) > 1 and (row.payload_kind == "batched" or is_breakpoint(row)):
             refusal = "this tool needs several approvers, which a batched request cannot collect: use per-call mode"
         if refusal is not None:
             invalid.append(RowError(*key, refusal))
@@ -178,6 +179,9 @@ def _validate(
         accepted[item.thread_id].append((row, decision))
     for thread_id, decided_rows in accepted.items():
         pending = pending_by_thread[thread_id]
+        mixed = mixed_rejection([(row, decision.type) for row, decision in decided_rows])
+        if mixed is not None:
+            invalid += [RowError(thread_id, row.row_id, mixed) for row, _ in decided_rows if is_breakpoint(row)]
         for row_id in incomplete_requests([row.row_id for row, _ in decided_rows], pending):
             if (thread_id, base_interrupt_id(row_id)) in refused_requests:
                 continue  # the refused part already says what to fix
