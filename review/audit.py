@@ -6,7 +6,9 @@ Append-only: every attempt is an entry, with its outcome (`claimed` while being 
 entry says who decided: the name shown, the identity the policy checked, its issuer and how it was
 verified. An entry says when recovery finished it (`recovered_from`: the owner it took it over
 from) and when recovery re-sent it after a resume had started (`rerun`: its tool may have run twice;
-an idempotent tool made the effect once).
+an idempotent tool made the effect once). After the resume, `outcome_check` says whether the
+checkpoint shows the graph honoured the decision (review/verify.py): `verified`, `contradicted: <what>`
+(shown like a failure) or `not checkable`; empty for attempts that were never applied.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ AUDIT_FIELDS = (
     "attempt_id",
     "tool_call_id",
     "raised_at",
+    "outcome_check",
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -76,6 +79,12 @@ class AuditEntry:
     batch_id: str
     tool_call_id: str | None = None
     raised_at: str | None = None  # when the interrupt was raised (None for decisions logged before v3)
+    outcome_check: str | None = None  # verified | contradicted: <what> | not checkable (None: not checked)
+
+    @property
+    def contradicted(self) -> bool:
+        """The checkpoint shows the graph did not do what this (applied) decision said."""
+        return (self.outcome_check or "").startswith("contradicted")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -108,6 +117,7 @@ def entry_from_row(row: dict[str, Any]) -> AuditEntry:
         batch_id=row["batch_id"],
         tool_call_id=row.get("tool_call_id"),
         raised_at=row.get("raised_at"),
+        outcome_check=row.get("outcome_check"),
     )
 
 

@@ -195,8 +195,17 @@ def arguments_text(row: PendingInterrupt) -> str:
 
 def failure_text(entry: AuditEntry) -> str:
     """`failed: <error> (alice, 2025-01-01 12:00:00 UTC)`: what a failed last attempt says in the table."""
+    if entry.contradicted:
+        return f"{entry.outcome_check} ({entry.reviewer}, {format_time(entry.decided_at)})"
     error = (entry.error or "unknown error").removeprefix("run failed: ")
     return f"failed: {error} ({entry.reviewer}, {format_time(entry.decided_at)})"
+
+
+def contradiction_text(entry: AuditEntry, label: str) -> str:
+    """An applied decision the graph did not honour, as the Inbox lists it beside failed runs:
+    `«label»: reject of send_email by ann (2025-01-01 12:00:00 UTC) — contradicted: <what>`."""
+    what = f"{entry.decision} of {entry.tool}" if entry.tool else entry.decision
+    return f"{label}: {what} by {entry.reviewer} ({format_time(entry.decided_at)}) — {entry.outcome_check}"
 
 
 def status_text(row: PendingInterrupt, status: dict[str, str], context: RowContext) -> str:

@@ -43,6 +43,7 @@ BUSY_REDRAW_SECONDS = 1.0  # while a batch resumes, the table is redrawn at most
 STATE_TOKEN = "inbox_token"  # the store's change token the page was last drawn at
 STATE_DEMO = "inbox_demo_started"
 PANE_PICK = "inbox_pane_pick"  # the pane's row picker (a widget key)
+CONTRADICTED_SHOWN = 10  # decisions the graph contradicted, newest, listed under Runs (all on the Audit page)
 
 COLUMN_CONFIG = {
     "tool": st.column_config.TextColumn("tool", width=110, pinned=True),
@@ -439,13 +440,21 @@ def empty_inbox(console: ReviewConsole, has_rows: bool) -> None:
 
 
 def runs(console: ReviewConsole, labels: dict[str, str]) -> None:
-    """Runs on or cut short (recovery continues them), so a thread with nothing pending never looks stalled."""
+    """Runs on or cut short (recovery continues them), so a thread with nothing pending never looks stalled;
+    and, like failed runs, the newest applied decisions the graph contradicted (its checkpoint shows it did
+    otherwise: review/verify.py), whose rows are no longer pending."""
     shown = [run for run in console.runs() if run.state != "running"]
-    if shown:
+    contradicted = [entry for entry in console.failures().values() if entry.contradicted]
+    if shown or contradicted:
         st.caption("Runs")
         for run in shown:
             line = md_escape(f"{labels.get(run.thread_id) or 'Thread ' + short_id(run.thread_id)}: {run.text}")
             (st.error if run.state == "failed" else st.info)(line, icon=":material/sync_problem:")
+        for entry in contradicted[-CONTRADICTED_SHOWN:]:
+            label = labels.get(entry.thread_id) or "Thread " + short_id(entry.thread_id)
+            st.error(md_escape(inbox.contradiction_text(entry, label)), icon=":material/gpp_bad:")
+        if len(contradicted) > CONTRADICTED_SHOWN:
+            st.caption(f"{len(contradicted) - CONTRADICTED_SHOWN} older contradicted decisions: see the Audit page")
 
 
 # --- the detail pane -----------------------------------------------------------------------------

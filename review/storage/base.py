@@ -324,7 +324,8 @@ class Storage(Protocol):
 
     # --- failures and drafts ----------------------------------------------------------------------
     def last_failures(self) -> list[dict[str, Any]]:
-        """Rows whose LATEST attempt failed, one dict per row (the columns of `decisions()`), oldest first."""
+        """Rows whose LATEST attempt failed, one dict per row (the columns of `decisions()`), oldest first;
+        also applied attempts whose outcome check says the graph contradicted them."""
         ...
 
     def draft(self, reviewer: str) -> dict[str, str]:
@@ -333,4 +334,11 @@ class Storage(Protocol):
 
     def save_draft(self, reviewer: str, changes: Mapping[str, str | None], now: str) -> None:
         """Upsert a reviewer's draft entries (row key -> JSON text); None deletes that row's entry."""
+        ...
+
+    # --- verified outcome ---------------------------------------------------------------------------
+    def record_verdicts(self, verdicts: Mapping[int, str]) -> None:
+        """Record what the checkpoint showed of applied attempts (attempt id -> "verified",
+        "contradicted: <what>" or "not checkable"; review/verify.py). A contradicted one is listed
+        by `last_failures` from then on."""
         ...

@@ -103,8 +103,12 @@ _SCHEMA = [
     issuer            TEXT,
     verification      TEXT,
     co_signers        TEXT,
-    raised_at         TEXT
+    raised_at         TEXT,
+    outcome_check     TEXT
 )""",
+    "ALTER TABLE review_decisions ADD COLUMN IF NOT EXISTS outcome_check TEXT",  # added within v3 (review/verify.py)
+    "CREATE INDEX IF NOT EXISTS review_decisions_contradicted ON review_decisions(attempt_id) "
+    "WHERE outcome_check LIKE 'contradicted%'",
     "CREATE UNIQUE INDEX IF NOT EXISTS review_decisions_holding ON review_decisions(thread_id, row_id) "
     "WHERE status IN ('claimed', 'applied')",
     "CREATE INDEX IF NOT EXISTS review_decisions_thread ON review_decisions(thread_id, interrupt_id)",
@@ -1024,10 +1028,12 @@ class PostgresStorage:
 
     @_pg_errors
     def last_failures(self) -> list[dict[str, Any]]:
+        # An applied decision the graph contradicted (review/verify.py) holds its row: its latest attempt.
         rows = self._rows(
             "SELECT d.* FROM review_decisions AS d WHERE d.status = 'failed' AND d.attempt_id = ("
             "SELECT MAX(attempt_id) FROM review_decisions WHERE thread_id = d.thread_id AND row_id = d.row_id) "
-            "ORDER BY d.attempt_id"
+            "UNION ALL SELECT * FROM review_decisions WHERE outcome_check LIKE 'contradicted%%' "
+            "ORDER BY attempt_id"
         )
         return [dict(zip(row.keys(), row, strict=True)) for row in rows]
 
@@ -1067,6 +1073,18 @@ class PostgresStorage:
             (limit,),
         )
         return [row[0] for row in rows]
+
+    # --- verified outcome ----------------------------------------------------------------------------
+
+    @_pg_errors
+    def record_verdicts(self, verdicts: Mapping[int, str]) -> None:
+        if not verdicts:
+            return
+        with self.transaction() as conn, conn.cursor() as cur:
+            cur.executemany(
+                "UPDATE review_decisions SET outcome_check = %s WHERE attempt_id = %s",
+                [(verdict, attempt_id) for attempt_id, verdict in verdicts.items()],
+            )
 
 
 def _edges(

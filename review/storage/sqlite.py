@@ -49,6 +49,12 @@ INTERRUPT_CHANNEL = "__interrupt__"  # LangGraph's channel name (checked in test
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
+# Applied decisions the graph did not honour (review/verify.py): the Inbox shows them like failed runs.
+_CONTRADICTED_INDEX = (
+    "CREATE INDEX IF NOT EXISTS review_decisions_contradicted ON review_decisions(attempt_id) "
+    "WHERE outcome_check LIKE 'contradicted%'"
+)
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS review_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 
@@ -85,7 +91,8 @@ CREATE TABLE IF NOT EXISTS review_decisions (
     issuer            TEXT,              -- the sign-in's issuer (signed-in identities only)
     verification      TEXT,              -- signed-in | unverified | cli | rule
     co_signers        TEXT,              -- four eyes: every approver of the claim, in order
-    raised_at         TEXT               -- when the interrupt was raised (how long it waited)
+    raised_at         TEXT,              -- when the interrupt was raised (how long it waited)
+    outcome_check     TEXT               -- read after the resume: verified | contradicted: <what> | not checkable
 );
 CREATE UNIQUE INDEX IF NOT EXISTS review_decisions_holding
     ON review_decisions(thread_id, row_id) WHERE status IN ('claimed', 'applied');
@@ -912,12 +919,15 @@ class SqliteStorage:
 
     @_sqlite_errors
     def last_failures(self) -> list[dict[str, Any]]:
-        rows = self.query(
+        failed = (
             "SELECT d.* FROM review_decisions AS d WHERE d.status = 'failed' AND d.attempt_id = ("
-            "SELECT MAX(attempt_id) FROM review_decisions WHERE thread_id = d.thread_id AND row_id = d.row_id) "
-            "ORDER BY d.attempt_id"
+            "SELECT MAX(attempt_id) FROM review_decisions WHERE thread_id = d.thread_id AND row_id = d.row_id)"
         )
-        return [dict(row) for row in rows]
+        columns = {row[1] for row in self.query("PRAGMA table_info(review_decisions)")}
+        if "outcome_check" in columns:  # a read-only store may predate it
+            # An applied decision the graph contradicted holds its row: it is that row's latest attempt.
+            failed += " UNION ALL SELECT * FROM review_decisions WHERE outcome_check LIKE 'contradicted%'"
+        return [dict(row) for row in sorted(self.query(failed), key=lambda row: row["attempt_id"])]
 
     @_sqlite_errors
     def draft(self, reviewer: str) -> dict[str, str]:
@@ -937,6 +947,18 @@ class SqliteStorage:
                 "INSERT INTO review_drafts (reviewer, row_key, entry, updated_at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT(reviewer, row_key) DO UPDATE SET entry = excluded.entry, updated_at = excluded.updated_at",
                 [(reviewer, key, entry, now) for key, entry in changes.items() if entry is not None],
+            )
+
+    # --- verified outcome ----------------------------------------------------------------------------
+
+    @_sqlite_errors
+    def record_verdicts(self, verdicts: Mapping[int, str]) -> None:
+        if not verdicts:
+            return
+        with self.transaction() as conn:
+            conn.executemany(
+                "UPDATE review_decisions SET outcome_check = ? WHERE attempt_id = ?",
+                [(verdict, attempt_id) for attempt_id, verdict in verdicts.items()],
             )
 
 
@@ -1104,7 +1126,12 @@ def open_sqlite(
             saver.setup()
             return saver
 
-        if light and not created and _schema_version(conn) == SCHEMA_VERSION:
+        if (
+            light
+            and not created
+            and _schema_version(conn) == SCHEMA_VERSION
+            and "outcome_check" in _columns(conn, "review_decisions")  # else the full open adds it
+        ):
             return SqliteStorage(path, None, conn, created=False, read_only=False, make_saver=make_saver)
         saver = make_saver()  # LangGraph's tables first: the change feed's triggers sit on them
         _migrate(conn)
@@ -1196,6 +1223,9 @@ def _migrate(conn: sqlite3.Connection) -> None:
             conn.execute(statement)
         if "raised_at" not in _columns(conn, "review_decisions"):  # v2 -> v3
             conn.execute("ALTER TABLE review_decisions ADD COLUMN raised_at TEXT")
+        if "outcome_check" not in _columns(conn, "review_decisions"):  # added within v3 (review/verify.py)
+            conn.execute("ALTER TABLE review_decisions ADD COLUMN outcome_check TEXT")
+        conn.execute(_CONTRADICTED_INDEX)
         if old and "attempt_id" not in old:
             # v1 stored the row id where the interrupt id belongs; v2 keeps both.
             conn.execute(
