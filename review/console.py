@@ -11,8 +11,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
-
 from review.agent import AgentSpec, allowed_types, load_agent
 from review.audit import AuditEntry, entry_from_row, list_decisions, to_csv
 from review.contract import BatchResult, DecisionRequest, PendingInterrupt, ThreadOutcome
@@ -23,6 +21,7 @@ from review.leases import Leases, now_iso
 from review.policy import load_policy
 from review.recovery import Recovery, Sweeper
 from review.runner import RunJob, Runner
+from review.serde import allow_graph_types
 from review.settings import Settings, graphs_key
 from review.sources import ServerSet, ServerSource, ServerTarget, parse_server_config
 from review.sources.server import live_token
@@ -402,12 +401,9 @@ def _targets(settings: Settings) -> list[tuple[str, str, Any]]:
 
 
 def _allow_graph_types(storage: Storage, graphs: list[LoadedGraph]) -> None:
-    """Let the restricted serializer revive the types the graphs' own state declares (LangGraph collects them in
-    `_serde_allowlist`, for its own strict mode): a pydantic state model, say, and nothing else."""
-    extra = {item for g in graphs for item in getattr(g.graph, "_serde_allowlist", None) or ()}
-    serde = storage.saver.serde
-    if extra and isinstance(serde, JsonPlusSerializer):
-        storage.saver.serde = serde.with_msgpack_allowlist(extra)
+    """Let the restricted serializer revive the graphs' own types (their schemas', their modules'): a pydantic
+    state model, say, and nothing else (review/serde.py says which)."""
+    storage.saver.serde = allow_graph_types(storage.saver.serde, graphs)
 
 
 def _item(row: PendingInterrupt, decision: dict[str, Any]) -> dict[str, Any]:

@@ -16,6 +16,8 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from review.serde import plain_value
+
 DecisionType = Literal["approve", "edit", "reject", "respond", "ignore"]
 # Every decision the console speaks: langchain's four (`respond` answers for the tool, which does not run)
 # and Agent Inbox's `ignore`. What a row allows is what its payload (or its response_schema) says.
@@ -374,6 +376,7 @@ def rows_from_interrupt(
 
     `tool_calls`: the latest AI message's calls, which give a batched request's actions their ids.
     """
+    value = plain_value(value)  # a revived pydantic model or dataclass is listed by its fields
     if isinstance(value, dict) and isinstance(value.get("action_requests"), list):
         return _batched_rows(thread_id, interrupt_id, value, raised_at, tool_calls or [])
     return [_single_row(thread_id, interrupt_id, value, response_schema, raised_at)]

@@ -27,6 +27,8 @@ from langchain_core.tools import BaseTool
 from langgraph.graph import StateGraph
 from langgraph.pregel import Pregel
 
+from review.serde import graph_module_name
+
 
 class GraphLoadError(ValueError):
     """A graph target that cannot be loaded; the message is one line naming the target and why."""
@@ -72,7 +74,7 @@ class LoadedGraph:
 def _import_file(path: Path, attr: str, target: str) -> Any:
     if not path.is_file():
         raise GraphLoadError(f"cannot load the graph {target!r}: no file {path}")
-    name = f"review_graph_{abs(hash(str(path.resolve())))}"
+    name = graph_module_name(path)  # the same in every process: the serializer saves its types by this name
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise GraphLoadError(f"cannot load the graph {target!r}: {path} is not a Python file")
