@@ -1,15 +1,16 @@
-"""Thread: one thread's canvas, conversation (with each reviewer decision where it happened), pending rows and
-checkpoint timeline, read from its checkpoints."""
+"""Thread: one thread of any graph as its checkpoints hold it: pending rows, what runs next, the conversation (with
+each reviewer decision where it happened) when there are messages, the state values as JSON, the checkpoint
+timeline; the demo agent's canvas and shapes only for a thread whose state is the demo's."""
 
 from datetime import UTC, datetime
 
 import streamlit as st
 
-from ui.canvas import canvas_html
+from ui.canvas import canvas_html, demo_shapes
 from ui.console import get_console
 from ui.format import frozen_labels, md_escape, thread_label, unique_labels
 from ui.sidebar import INBOX, NEW_RUN, page_frame
-from ui.threads import conversation, pending_frame, shapes_frame, timeline_frame
+from ui.threads import conversation, next_text, pending_frame, shapes_frame, state_text, timeline_frame
 
 page_frame("Thread")
 console = get_console()
@@ -45,13 +46,15 @@ st.query_params["thread"] = selected
 st.caption(f"Thread id: {md_escape(selected)}")
 
 view = console.thread(selected)
-canvas_column, shapes_column = st.columns([3, 2])
-with canvas_column:
-    st.subheader("Canvas")
-    st.html(canvas_html(view.canvas))
-with shapes_column:
-    st.subheader("Shapes")
-    st.dataframe(shapes_frame(view.canvas), hide_index=True)
+shapes = demo_shapes(view.values)
+if shapes is not None:  # the demo agent's room: other graphs have no canvas
+    canvas_column, shapes_column = st.columns([3, 2])
+    with canvas_column:
+        st.subheader("Canvas")
+        st.html(canvas_html(shapes))
+    with shapes_column:
+        st.subheader("Shapes")
+        st.dataframe(shapes_frame(shapes), hide_index=True)
 
 st.subheader("Pending")
 if view.pending:
@@ -60,12 +63,25 @@ if view.pending:
 else:
     st.caption("Nothing pending in this thread.")
 
-st.subheader("Conversation")
-for line in conversation(view.messages, console.audit(thread_id=selected)):
-    with st.chat_message(line.role, avatar=line.avatar):
-        st.caption(md_escape(line.caption))
-        if line.text:
-            st.text(line.text)  # text, never markup: contents come from the agent and the reviewers
+st.subheader("Next")
+st.text(next_text(view.next, len(view.pending)))
+
+lines = conversation(view.messages, console.audit(thread_id=selected))
+if lines:
+    st.subheader("Conversation")
+    for line in lines:
+        with st.chat_message(line.role, avatar=line.avatar):
+            st.caption(md_escape(line.caption))
+            if line.text:
+                st.text(line.text)  # text, never markup: contents come from the agent and the reviewers
+
+st.subheader("State")
+if view.values is None or view.values == {}:
+    st.caption("No values yet: the graph has not written its state (or returned).")
+elif isinstance(view.values, dict | list):
+    st.json(view.values, expanded=1)
+else:
+    st.code(state_text(view.values), language="json")
 
 st.subheader("Checkpoint timeline")
 st.dataframe(timeline_frame(view.timeline), hide_index=True)

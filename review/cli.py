@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +23,7 @@ from review.storage import StoreError
 
 if TYPE_CHECKING:
     from review.console import ReviewConsole
+    from review.storage import Storage
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -34,11 +38,16 @@ def _parser() -> argparse.ArgumentParser:
         "--server", action="append", help="a LangGraph Agent Server URL to review (repeatable; $REVIEW_SERVER)"
     )
     parser.add_argument("--api-key", help="the Agent Server's API key (default: $LANGGRAPH_API_KEY)")
+    parser.add_argument(
+        "--verbose", action="store_true", help="log progress and tracebacks on stderr (default: one-line warnings only)"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     start = sub.add_parser("start", help="start a run of a graph from a prompt in a new thread")
     start.add_argument("prompt", nargs="?", default="")
     start.add_argument("--graph-id", help="which graph (default: the first)")
-    start.add_argument("--input", help="the run's input as JSON, instead of the one built from the prompt")
+    start.add_argument(
+        "--input", help="the run's input as any JSON value (an object, a string, a list...), instead of the prompt's"
+    )
     pending = sub.add_parser("pending", help="list pending interrupts")
     pending.add_argument("--thread", help="only this thread")
     decide = sub.add_parser("decide", help="submit a batch of decisions from a JSON file ('-' for stdin)")
@@ -46,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
         "--reviewer", help="the name shown beside your identity, cli:<os user> (which the policy checks)"
     )
     decide.add_argument("file")
-    show = sub.add_parser("show", help="a thread's canvas, messages and pending rows")
+    show = sub.add_parser("show", help="a thread's state values (JSON), messages, what runs next, pending rows")
     show.add_argument("thread")
     audit = sub.add_parser("audit", help="the decision log")
     audit.add_argument("--csv", action="store_true", help="CSV instead of JSON")
@@ -68,8 +77,51 @@ def _emit(value: Any) -> None:
 
 
 def _fail(message: str, code: int = 2) -> int:
-    _emit({"error": message})
+    """The error as ONE line of JSON on stdout (tracebacks, if any, only with --verbose, on stderr)."""
+    sys.stdout.write(json.dumps({"error": message}, ensure_ascii=False) + "\n")
     return code
+
+
+class _OneLine(logging.Formatter):
+    """A log record as one line: no traceback (what failed is in the command's JSON; --verbose shows it)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"{record.levelname.lower()}: {record.getMessage()}".replace("\n", " ")
+
+
+def _quiet_failures(record: logging.LogRecord) -> bool:
+    """Drop records carrying a traceback (a graph that raised): the command's JSON already reports the failure."""
+    return record.exc_info is None
+
+
+class _Stderr(logging.StreamHandler):
+    """Writes to the `sys.stderr` of the moment (a test that captures it, then lets it go, leaves no stale stream)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
+
+
+@contextmanager
+def cli_logging(verbose: bool) -> Iterator[None]:
+    """stderr while a command runs: with --verbose, every record from INFO up with its traceback; else one line per
+    warning, and nothing for a failure the JSON on stdout reports, so `start` or `decide` on a graph that raises
+    prints exactly its JSON. The root logger is put back afterwards (main() may run in-process, e.g. in tests)."""
+    handler = _Stderr()
+    if verbose:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    else:
+        handler.setFormatter(_OneLine())
+        handler.addFilter(_quiet_failures)
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO if verbose else logging.WARNING)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
 
 
 def _read_batch(path: str) -> list[DecisionRequest]:
@@ -91,6 +143,11 @@ def _read_batch(path: str) -> list[DecisionRequest]:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    with cli_logging(args.verbose):
+        return _main(args)
+
+
+def _main(args: argparse.Namespace) -> int:
     if args.command == "decide":  # check the input before touching the store
         try:
             batch = _read_batch(args.file)
@@ -162,6 +219,8 @@ def _saved_pending(settings: Settings, thread_id: str | None) -> list[PendingInt
     except (StoreError, ValueError):
         return None  # the full way reports why
     try:
+        if _leftovers(storage, settings):
+            return None  # a stopped process left claims or a run: the full way recovers them first
         return saved_listing(storage, listing_reader(graphs_key(settings)), thread_id)
     except StoreError:
         return None
@@ -169,10 +228,28 @@ def _saved_pending(settings: Settings, thread_id: str | None) -> list[PendingInt
         storage.close()
 
 
+def _leftovers(storage: Storage, settings: Settings) -> bool:
+    """Does recovery have work: a claim or a run (lease row) whose owner is gone or late, or a run left cut short?
+
+    The same tests `Recovery` applies, on two small tables (claims sit in a partial index): the fast path stays.
+    """
+    from review.leases import Leases
+
+    leases = Leases(storage, settings.lease_seconds, heartbeat=False)  # only its liveness test: holds nothing
+    if storage.abandoned_claims(leases.abandoned):
+        return True
+    return any(
+        row.state != "failed" and (row.state == "cut_short" or leases.abandoned(row.owner, row.lease_until))
+        for row in storage.leases()
+    )
+
+
 def _run(console: ReviewConsole, args: argparse.Namespace, batch: list[DecisionRequest]) -> int:
     if args.command == "start":
         try:
-            run_input = json.loads(args.input) if args.input else None
+            run_input = json.loads(args.input) if args.input is not None else None
+            if args.input is not None and run_input is None:
+                return _fail("--input null: give the graph's input as a JSON value other than null")
             job = console.start_run(args.prompt, graph_id=args.graph_id, run_input=run_input)
         except json.JSONDecodeError as exc:
             return _fail(f"--input is not valid JSON: {exc.msg}")
@@ -198,7 +275,10 @@ def _run(console: ReviewConsole, args: argparse.Namespace, batch: list[DecisionR
         view = console.thread(args.thread)
         if not view.exists:
             return _fail(f"no thread {args.thread!r} in {console.db_label}")
-        _emit(view.to_dict())
+        shown = view.to_dict()
+        if isinstance(shown["values"], dict) and isinstance(shown["values"].get("canvas"), list):
+            shown["canvas"] = shown["values"]["canvas"]  # the demo's shapes, where `show` printed them before
+        _emit(shown)
     elif args.command == "audit":
         if args.csv:
             sys.stdout.write(console.audit_csv(reviewer=args.reviewer))

@@ -1,4 +1,6 @@
-"""The canvas as HTML for `st.html`, drawn from a thread's state: shapes in their colours, labelled with their ids.
+"""The demo agent's canvas as HTML for `st.html`, drawn from a thread's state: shapes in their colours, labelled with
+their ids. The generic core knows nothing of canvases: `demo_shapes` tells a page whether a thread's values have the
+demo's shape (graph/state.py's `CanvasState`: a `canvas` list of shapes), and only then does the page draw one.
 
 `st.html` sanitises with DOMPurify's HTML profile, which drops SVG and the `fill` attribute, so the
 shapes are plain elements drawn with CSS (a round box, a box, a clipped box). Every value from state
@@ -37,6 +39,17 @@ _SHAPE_STYLE = {
     "triangle": "clip-path:polygon(50% 0,100% 100%,0 100%)",
 }
 _UNKNOWN_STYLE = f"border:2px dashed {_OUTLINE};opacity:0.6"
+
+
+def demo_shapes(values: Any) -> list[Mapping[str, Any]] | None:
+    """The shapes of a thread whose state is the demo's (a mapping with a `canvas` list of shape mappings); None for
+    any other graph's values (a string, a list, a state without a canvas), which get no canvas section."""
+    if not isinstance(values, Mapping):
+        return None
+    shapes = values.get("canvas")
+    if not isinstance(shapes, list) or not all(isinstance(shape, Mapping) for shape in shapes):
+        return None
+    return shapes
 
 
 def safe_colour(value: Any) -> str:

@@ -1,7 +1,8 @@
-"""Tables and chat lines for the Thread page, from a `ThreadView` (plain Python)."""
+"""Tables, chat lines and state text for the Thread page, from a `ThreadView` of any graph (plain Python)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -86,6 +87,21 @@ def _decision_item(entry: AuditEntry) -> ChatItem:
     return ChatItem(
         "reviewer", ":material/how_to_reg:", f"Review · {format_time(entry.decided_at)}", decision_text(entry)
     )
+
+
+def next_text(next_nodes: Sequence[str], pending: int) -> str:
+    """What runs next, in words: the nodes (or entrypoint) of the next step, and whether they wait for a review."""
+    if not next_nodes:
+        return "Nothing: the run has finished." if not pending else "Nothing scheduled; rows are pending."
+    names = ", ".join(next_nodes)
+    if pending:
+        return f"{names} — waiting for {pending} pending review(s)"
+    return names
+
+
+def state_text(values: Any) -> str:
+    """A state value that is not a dict or list (what an `@entrypoint` returned: a string, a number) as JSON text."""
+    return json.dumps(values, ensure_ascii=False, indent=2, default=str)
 
 
 def shapes_frame(canvas: Sequence[Mapping[str, Any]]) -> pd.DataFrame:

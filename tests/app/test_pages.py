@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +15,7 @@ import streamlit.runtime.memory_media_file_storage as media
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Block, Node
 
-from review import ReviewConsole
+from review import ReviewConsole, Settings
 from tests.app import html_agent
 from tests.app.conftest import APP, alerts, details, editor_frame, run, shown_text, submit, threads_shown
 from tests.conftest import THEN_SEQUENCE, THREE_SHAPES
@@ -376,3 +377,47 @@ def _assert_no_markup(at: AppTest) -> None:
             assert "<img" not in body and "<script" not in body, body
         if getattr(node, "type", "") == "html":
             assert "<img" not in node.value and "<script" not in node.value
+
+
+def test_thread_page_shows_any_graphs_thread_state_as_json_and_no_canvas(
+    app_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A functional-API thread (an `@entrypoint` taking and returning a string): pending, next, state; no canvas."""
+    import streamlit as st
+
+    monkeypatch.setenv("REVIEW_GRAPH", str(Path(__file__).parents[1] / "agents/functional.py") + ":review_essay")
+    st.cache_resource.clear()
+    console = ReviewConsole.open(settings=Settings.from_env(db=str(app_db)))
+    try:
+        thread_id = console.start_run("", run_input="cats").result(timeout=30).thread_id
+        at = AppTest.from_file(APP, default_timeout=30)
+        at.query_params["thread"] = thread_id
+        open_page(at, "pages/thread.py")
+        headers = [h.value for h in at.subheader]
+        assert headers == ["Pending", "Next", "State", "Checkpoint timeline"]  # no canvas, no conversation yet
+        assert len(at.html) == 0 and len(at.chat_message) == 0
+        assert at.dataframe[0].value["description"].tolist() == ["Please provide a review"]
+        assert [t.value for t in at.text] == ["review_essay — waiting for 1 pending review(s)"]
+        assert "No values yet" in " ".join(shown_text(c.value) for c in at.caption)
+
+        [row] = console.pending(thread_id)
+        decision = {"type": "respond", "message": "well argued"}
+        console.submit([{"thread_id": thread_id, "row_id": row.row_id, "decision": decision}], "kim")
+        run(at)
+        assert [h.value for h in at.subheader] == ["Pending", "Next", "Conversation", "State", "Checkpoint timeline"]
+        assert json.loads(at.code[0].value) == "An essay about cats | review: well argued"
+        assert "Nothing: the run has finished." in [t.value for t in at.text]
+        assert len(at.dataframe[-1].value) == 2  # the timeline: input, then the entrypoint's return
+    finally:
+        console.close()
+        st.cache_resource.clear()
+
+
+def test_thread_page_shows_the_demo_state_as_json_beside_its_canvas(app: AppTest, console: ReviewConsole) -> None:
+    thread_id = console.start_run(THEN_SEQUENCE).result(timeout=30).thread_id
+    app.query_params["thread"] = thread_id
+    open_page(app, "pages/thread.py")
+    assert [h.value for h in app.subheader][:4] == ["Canvas", "Shapes", "Pending", "Next"]
+    [state] = [j.value for j in app.json]
+    assert json.loads(state)["canvas"] == [] and [m["type"] for m in json.loads(state)["messages"]] == ["human", "ai"]
+    assert app.text[0].value == "tools — waiting for 1 pending review(s)"
