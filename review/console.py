@@ -265,12 +265,13 @@ class ReviewConsole:
         return thread_runs(self.storage.leases(), self.leases.abandoned)
 
     def thread(self, thread_id: str, *, timeline: bool = True) -> ThreadView:
-        """One thread from its checkpoints; `timeline=False` skips the checkpoint history (the Inbox's pane)."""
+        """One thread from its checkpoints, for any graph (`ThreadView`: values as JSON-ready data, messages, what
+        runs next, pending rows, the timeline); `timeline=False` skips the checkpoint history (the Inbox's pane)."""
         server = self.servers.for_thread(thread_id)
         if server is not None:
             return server.view(thread_id)
-        graph = self.graphs.for_thread(thread_id)[0].graph
-        return view_thread(graph, self.inbox, thread_id, history=50 if timeline else 0)
+        loaded = self.graphs.for_thread(thread_id)[0]
+        return view_thread(loaded.graph, self.inbox, thread_id, history=50 if timeline else 0, graph_id=loaded.graph_id)
 
     def threads(self, limit: int = 200) -> list[str]:
         return list_threads(self.storage, limit)
@@ -289,7 +290,9 @@ class ReviewConsole:
     def start_run(self, prompt: str, *, graph_id: str | None = None, run_input: Any = None) -> RunJob:
         """Start a graph (the default one) on `prompt` in a new thread; follow `job.events()`, then `job.result()`.
 
-        `run_input` replaces the input the graph builds from the prompt (`--input JSON`).
+        `run_input` replaces the input the graph builds from the prompt (`--input JSON`): any JSON value, since a
+        graph's input need not be a dict (a functional-API `@entrypoint` takes its first argument as is). None means
+        "build it from the prompt"; a graph whose input is JSON null cannot be started from here.
         """
         graph = self.graphs.get(graph_id)
         if run_input is None:
@@ -297,8 +300,6 @@ class ReviewConsole:
             if not prompt:
                 raise ValueError("the prompt is empty")
             run_input = graph.start_input(prompt)
-        elif not isinstance(run_input, dict):
-            raise ValueError("the run input must be a JSON object")
         if self.storage.read_only:
             raise ValueError(f"{self.storage.label} is read-only: no run can be started")
         return self.runner.start(graph, run_input)
