@@ -21,7 +21,7 @@ from review.leases import Leases, now_iso
 from review.policy import load_policy
 from review.recovery import Recovery, Sweeper
 from review.runner import RunJob, Runner
-from review.serde import allow_graph_types
+from review.serde import allow_graph_types, parse_allowed_types
 from review.settings import Settings, graphs_key
 from review.sources import ServerSet, ServerSource, ServerTarget, parse_server_config
 from review.sources.server import live_token
@@ -70,7 +70,7 @@ class ReviewConsole:
         self.settings = settings
         self.storage = storage
         self.graphs = GraphSet(graphs, storage.thread_graph)
-        _allow_graph_types(storage, graphs)
+        _allow_graph_types(storage, graphs, settings)
         self.graph = self.graphs.default.graph  # the default graph (the only one, most of the time)
         self.tools = self.graphs.default.tools
         self.inbox = Inbox(storage, self.graphs, reader=reader)
@@ -401,10 +401,11 @@ def _targets(settings: Settings) -> list[tuple[str, str, Any]]:
     return []
 
 
-def _allow_graph_types(storage: Storage, graphs: list[LoadedGraph]) -> None:
+def _allow_graph_types(storage: Storage, graphs: list[LoadedGraph], settings: Settings) -> None:
     """Let the restricted serializer revive the graphs' own types (their schemas', their modules'): a pydantic
-    state model, say, and nothing else (review/serde.py says which)."""
-    storage.saver.serde = allow_graph_types(storage.saver.serde, graphs)
+    state model, say, and the ones `REVIEW_ALLOWED_TYPES` names; nothing else (review/serde.py says which)."""
+    extra = parse_allowed_types(settings.allowed_types)
+    storage.saver.serde = allow_graph_types(storage.saver.serde, graphs, extra)
 
 
 def _item(row: PendingInterrupt, decision: dict[str, Any]) -> dict[str, Any]:

@@ -5,7 +5,11 @@ This is the one place that knows interrupt payload shapes. Supported:
   "description"}`), resumed with a decision (`approve` / `edit` / `reject`) as is;
 - Agent Inbox's older request (`{"action_request": {"action", "args"}, "config": {...}, "description"}`),
   resumed with a one-item list `[{"type": accept|edit|response, "args": ...}]`;
-- any other value: shown as a row that cannot be decided here (the agent speaks another contract).
+- langchain's default (batched) request (`{"action_requests": [...], "review_configs": [...]}`): one row per
+  action (`<interrupt_id>#n`), decided together, resumed with `{"decisions": [...]}` in action order;
+- any other value is a question for a person: answered with a value (text, or any JSON value; checked
+  against the interrupt's `response_schema` when it has one, see `review.answers`).
+Static breakpoints, which raise no interrupt at all, become rows in `review.breakpoints`.
 """
 
 from __future__ import annotations
@@ -44,6 +48,8 @@ class PendingInterrupt:
     blocked: str | None = None  # why it cannot be decided from this console (no loaded graph claims the thread)
     warning: str | None = None  # an unsafe layout: what is hidden and why a resume could misroute
     source: str | None = None  # where the thread lives: None for the local graphs, "server:<url>" for an Agent Server
+    # A question's JSON Schema of its answer (the interrupt's `response_schema`): answers are checked against it.
+    answer_schema: dict[str, Any] | None = None
     # JSON Schema of the tool's arguments, when the payload carries one (langchain HITL's review_config
     # `args_schema`, a tool_approval's "args_schema"): how an edit is checked when the console has not
     # loaded the tool itself (an Agent Server's graph). Not part of to_dict: clients read it from the payload.
@@ -71,6 +77,7 @@ class PendingInterrupt:
             "blocked": self.blocked,
             "warning": self.warning,
             "source": self.source,
+            "answer_schema": self.answer_schema,
         }
 
 
@@ -132,6 +139,7 @@ class Decision:
     args_after: dict[str, Any] | None
     message: str | None
     tool: str | None
+    value: Any = None  # a question's answer, any JSON value (its text, for the log, is `message`)
 
     def as_langchain(self) -> dict[str, Any]:
         if self.type == "approve":
@@ -186,6 +194,7 @@ class ThreadOutcome:
     rerun: list[str] = field(default_factory=list)  # re-sent by recovery after a resume had started
     waiting: dict[str, str] = field(default_factory=dict)  # approvals recorded as co-signs: row id -> "1 of 2 ..."
     new_pending: list[PendingInterrupt] = field(default_factory=list)
+    verdicts: dict[str, str] = field(default_factory=dict)  # row id -> did the graph honour it (review/verify.py)
     error: str | None = None
 
 
@@ -235,13 +244,24 @@ class BatchResult:
         return rows
 
     @property
+    def contradicted(self) -> list[dict[str, str]]:
+        """Applied rows whose outcome the checkpoint contradicts (a rejected call that ran anyway, say)."""
+        return [
+            {"thread_id": t, "row_id": r, "outcome_check": verdict}
+            for t, o in self.threads.items()
+            for r, verdict in o.verdicts.items()
+            if verdict.startswith("contradicted")
+        ]
+
+    @property
     def exit_code(self) -> int:
-        """0 done; 2 invalid input (nothing sent); 3 some rows were conflicts; 1 a run failed or rows not applied."""
+        """0 done; 2 invalid input (nothing sent); 3 some rows were conflicts; 1 a run failed, rows were not
+        applied, or the graph contradicted a decision."""
         if self.invalid or self.note:
             return 2
         if self.conflicts:
             return 3
-        if self.errors or self.not_applied:
+        if self.errors or self.not_applied or self.contradicted:
             return 1
         return 0
 
@@ -258,6 +278,12 @@ class BatchResult:
                 for r, text in o.waiting.items()
             ],
             "new_pending": [p.to_dict() for p in self.new_pending],
+            "outcome_checks": [
+                {"thread_id": t, "row_id": r, "outcome_check": verdict}
+                for t, o in self.threads.items()
+                for r, verdict in o.verdicts.items()
+            ],
+            "contradicted": self.contradicted,
             "errors": self.errors,
             "invalid": [asdict(e) for e in self.invalid],
         }
@@ -469,8 +495,8 @@ def _single_row(
             raised_at=raised_at,
             payload_kind="agent_inbox",
         )
-    # Anything else is a question for a person (`interrupt("What budget?")`): answered in words.
-    wants_object = isinstance(response_schema, dict) and response_schema.get("type") == "object"
+    # Anything else is a question for a person (`interrupt("What budget?")`): answered with a value, text
+    # unless its response_schema asks for another type.
     return PendingInterrupt(
         thread_id=thread_id,
         row_id=interrupt_id,
@@ -481,7 +507,8 @@ def _single_row(
         description=value if isinstance(value, str) else _question_text(value),
         allowed_decisions=("respond",),
         raised_at=raised_at,
-        payload_kind="question_json" if wants_object else "question",
+        payload_kind="question",
+        answer_schema=response_schema if isinstance(response_schema, dict) else None,
     )
 
 
@@ -509,9 +536,7 @@ def resume_value(row: PendingInterrupt, decision: Decision) -> Any:
             return [{"type": "ignore", "args": None}]
         return [{"type": "response", "args": decision.message or ""}]
     if row.payload_kind == "question":
-        return decision.message or ""
-    if row.payload_kind == "question_json":
-        return json.loads(decision.message or "{}")  # checked to be an object by validation
+        return decision.value  # checked against the question's schema by validation
     return decision.as_langchain()
 
 

@@ -42,6 +42,7 @@ from review.inbox import Inbox
 from review.leases import Leases, now_iso
 from review.sources import RunRefused, ServerSet, ServerSource, ThreadGone
 from review.storage import LEASE_TOKEN_KEY, Claim, LeaseLost, Storage, StoreError
+from review.verify import read_verdicts
 
 log = logging.getLogger(__name__)
 
@@ -397,7 +398,7 @@ class Runner:
         thread_id = job.thread_id
         outcome = ThreadOutcome(thread_id)
         try:
-            before, _, _ = self._state(thread_id)
+            before, _, head_before = self._state(thread_id)
         except Exception:
             self._hand_over(claims, outcome)
             self.leases.release(thread_id, token, state="cut_short", error="cannot read the thread")
@@ -494,9 +495,13 @@ class Runner:
         answered = [c for c in to_send if c.row_id not in still]
         self._record(outcome, [c for c in answered if c.attempt_id not in rerun], "applied")
         self._record(outcome, [c for c in answered if c.attempt_id in rerun], "applied", rerun=True)
+        if server is None:  # before the lease ends: an open Inbox redraws on that, and must see the verdicts
+            applied = set(outcome.applied)
+            self._verify(outcome, thread_id, [c for c in answered if c.row_id in applied], before, after, head_before)
         unanswered = [c for c in to_send if c.row_id in still]
         if error is not None:
             outcome.error = f"run failed: {type(error).__name__}: {error}"
+            log.info("resume of thread %s failed", thread_id, exc_info=error)  # the traceback, for --verbose
             retry = [c for c in unanswered if isinstance(error, self.storage.transient) and c.tries + 1 < MAX_TRIES]
             self._hand_over(retry, outcome)
             self._record(outcome, [c for c in unanswered if c not in retry], "failed", outcome.error)
@@ -507,6 +512,26 @@ class Runner:
         if recovering:
             log.info("recovered thread %s: %s applied", thread_id, len(outcome.applied))
         return outcome
+
+    def _verify(
+        self,
+        outcome: ThreadOutcome,
+        thread_id: str,
+        claims: list[Claim],
+        before: list[PendingInterrupt],
+        after: list[PendingInterrupt],
+        head_before: str | None,
+    ) -> None:
+        """Whether the graph honoured each answered decision, read from its checkpoint; never fails the run."""
+        if not claims:
+            return
+        graph = self._graph(thread_id).graph
+        verdicts = read_verdicts(graph, self.storage.saver, thread_id, claims, before, after, head_before)
+        outcome.verdicts.update(verdicts)
+        try:
+            self.storage.record_verdicts({c.attempt_id: verdicts[c.row_id] for c in claims if c.row_id in verdicts})
+        except StoreError as exc:
+            log.warning("cannot record %d outcome check(s): %s", len(verdicts), exc)
 
     def _record(
         self,

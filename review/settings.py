@@ -79,6 +79,13 @@ class Settings:
     api_key: str | None = field(
         default=None, metadata={"env": "LANGGRAPH_API_KEY", "help": "the API key the Agent Server(s) want"}
     )
+    allowed_types: tuple[str, ...] = field(
+        default=(),
+        metadata={
+            "env": "REVIEW_ALLOWED_TYPES",
+            "help": "more types checkpoints may hold, comma-separated module:Class (a graph's own are allowed)",
+        },
+    )
     # A quiet poll is one search of a few threads (bench/server.py: about 1 ms): cheap enough to ask often.
     server_poll_seconds: float = field(
         default=0.25,
@@ -102,6 +109,7 @@ class Settings:
             servers=_urls(env.get("REVIEW_SERVER")),
             api_key=env.get("LANGGRAPH_API_KEY") or None,
             server_poll_seconds=_float(env, "REVIEW_SERVER_POLL_SECONDS", 0.25),
+            allowed_types=tuple(p.strip() for p in (env.get("REVIEW_ALLOWED_TYPES") or "").split(",") if p.strip()),
         )
         given: dict[str, Any] = {key: value for key, value in overrides.items() if value is not None}
         if "db" in given:

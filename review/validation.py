@@ -7,11 +7,11 @@ with neither, the tool itself must check what it is handed.
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
+from review.answers import InvalidAnswer, check_answer
 from review.contract import MAX_MESSAGE_CHARS, Decision, PendingInterrupt, clip
 
 if TYPE_CHECKING:
@@ -39,7 +39,16 @@ def validate_decision(row: PendingInterrupt, raw: Any, tools: dict[str, BaseTool
     if kind == "ignore":
         _no_extra_keys(raw, {"type"})
         return Decision("ignore", row.args, None, None, row.tool)
+    if kind == "respond" and row.payload_kind == "question":
+        _no_extra_keys(raw, {"type", "message", "value"})
+        try:
+            answer = check_answer(raw, row.answer_schema)
+        except InvalidAnswer as exc:
+            raise InvalidDecision(str(exc)) from None
+        return Decision("respond", row.args, None, answer.text, row.tool, value=answer.value)
     if kind in ("reject", "respond"):
+        if kind == "respond" and "value" in raw:
+            raise InvalidDecision('a JSON "value" answers a question; a tool request is answered with a "message"')
         _no_extra_keys(raw, {"type", "message"})
         message = raw.get("message")
         what = "a rejection message" if kind == "reject" else "an answer"
@@ -48,8 +57,8 @@ def validate_decision(row: PendingInterrupt, raw: Any, tools: dict[str, BaseTool
         if message and len(message) > MAX_MESSAGE_CHARS:
             raise InvalidDecision(f"{what} is at most {MAX_MESSAGE_CHARS} characters")
         text = (message or "").strip() or None
-        if kind == "respond":
-            _check_answer(row, text)
+        if kind == "respond" and not text:
+            raise InvalidDecision('an answer needs a message: {"type": "respond", "message": "..."}')
         return Decision(kind, row.args, None, text, row.tool)
     _no_extra_keys(raw, {"type", "edited_action"})
     action = raw.get("edited_action")
@@ -61,21 +70,6 @@ def validate_decision(row: PendingInterrupt, raw: Any, tools: dict[str, BaseTool
     if row.tool in tools:
         return Decision("edit", row.args, _checked_args(row.tool, args, tools), None, row.tool)
     return Decision("edit", row.args, _checked_by_schema(args, row.args_schema), None, row.tool)
-
-
-def _check_answer(row: PendingInterrupt, text: str | None) -> None:
-    """A respond decision needs words; a question whose schema asks for an object needs a JSON object."""
-    if not text:
-        raise InvalidDecision('an answer needs a message: {"type": "respond", "message": "..."}')
-    if row.payload_kind == "question_json":
-        try:
-            parsed = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InvalidDecision(
-                f"this question asks for a JSON object: {exc.msg} (at character {exc.pos + 1})"
-            ) from None
-        if not isinstance(parsed, dict):
-            raise InvalidDecision('this question asks for a JSON object, like {"budget": 100}')
 
 
 def _checked_args(tool_name: str | None, args: dict[str, Any], tools: dict[str, BaseTool]) -> dict[str, Any]:

@@ -255,7 +255,9 @@ def _misdelivered(
             meant = next((i for i, v in others.items() if v in task.values), None)
             if meant is not None:
                 return f"interrupt {decision.interrupt_id} was answered with the value meant for {meant}"
-            return f"interrupt {decision.interrupt_id} was answered with {_short(task.values[-1])}, not the value sent"
+            # Values of earlier questions of the same task (a node that asks again): its `__resume__` write
+            # is saved when it asks, and not always again when it finishes, so it is no evidence either way.
+            continue
         if answered is not None and task.checkpoint_id != answered and mine in task.values:
             # A task of a step this resume started consumed a value nobody sent it (LangGraph #8837).
             where = next((k for k in task.raised if k != decision.interrupt_id), f"task {task.task_id}")

@@ -17,10 +17,11 @@ from review import PendingInterrupt
 from review.editing import format_args, parse_edited_args
 from review.threads import ChatLine
 from ui.format import clip_text
+from ui.inbox import row_name
 from ui.threads import conversation
 
 HISTORY_LINES = 6
-PANE_DECISIONS = ("undecided", "approve", "edit", "reject")
+PANE_DECISIONS = ("undecided", "approve", "edit", "reject", "respond", "ignore")
 
 
 def arguments_json(args: dict[str, Any]) -> str:
@@ -63,7 +64,7 @@ def history(messages: Sequence[ChatLine], limit: int = HISTORY_LINES) -> list[st
 def row_option(row: PendingInterrupt, label: str) -> str:
     """A row as the pane's picker lists it: tool, arguments, thread."""
     args = clip_text(format_args(row.args), 40) if row.args else clip_text(row.description, 40)
-    return f"{row.tool or '(unknown payload)'} · {args} · {label}"
+    return f"{row_name(row)} · {args} · {label}"
 
 
 def pane_choice(entry: dict[str, Any]) -> str:

@@ -180,10 +180,21 @@ def filter_rows(
 
 def tool_label(row: PendingInterrupt, context: RowContext | None = None) -> str:
     """The tool cell; with several graphs loaded it says whose: `graph: tool`."""
-    name = row.tool or ("(question)" if row.payload_kind.startswith("question") else "(unknown payload)")
+    name = row_name(row)
     if context is not None and context.several_graphs and row.graph_id:
         return f"{row.graph_id}: {name}"
     return name
+
+
+def row_name(row: PendingInterrupt) -> str:
+    """What a row is about, in a word: its tool, `(question)`, or the node a breakpoint holds."""
+    if row.tool:
+        return row.tool
+    if row.payload_kind == "question":
+        return "(question)"
+    if row.payload_kind == "breakpoint_node":
+        return f"(breakpoint: {', '.join(map(str, row.args.get('next') or ())) or 'node'})"
+    return "(unknown payload)"
 
 
 def arguments_text(row: PendingInterrupt) -> str:
@@ -261,8 +272,12 @@ def _default_status(row: PendingInterrupt) -> str:
         return f"unsafe layout (decide with the CLI's force): {row.warning}"
     if not row.allowed_decisions:
         return "cannot be decided here (unknown payload)"
-    if row.payload_kind.startswith("question"):
-        return "a question: choose respond and type the answer in message"
+    if row.payload_kind == "question":
+        return "a question: choose respond and type the answer in message (a JSON value in Details)"
+    if row.payload_kind == "breakpoint_node":
+        return "a breakpoint: approve continues the run, reject stops it"
+    if row.payload_kind.startswith("breakpoint"):
+        return "a breakpoint: the step's calls run together when the run continues"
     if tuple(row.allowed_decisions) != TOOL_DECISIONS:
         return "allowed: " + ", ".join(row.allowed_decisions)
     return ""
@@ -363,6 +378,11 @@ def decision_of(entry: dict[str, Any]) -> dict[str, Any] | None:
     if kind == "respond":
         if not message:
             raise ValueError("respond needs the answer in message")
+        if entry.get("json"):  # the answer is a JSON value (false, 42, {...}), not text
+            try:
+                return {"type": "respond", "value": json.loads(message)}
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"the answer is not JSON: {exc.msg} at character {exc.pos + 1}") from None
         return {"type": "respond", "message": message}
     if kind == "reject":
         return {"type": "reject", "message": message} if message else {"type": "reject"}

@@ -463,7 +463,9 @@ def runs(console: ReviewConsole, labels: dict[str, str]) -> None:
 def _version(key: str, entry: dict[str, Any]) -> str:
     """The pane's widgets are keyed by the row AND its draft entry: a change made in the table gives new
     widgets, drawn from the draft, instead of widgets whose browser-side value would overwrite it."""
-    text = json.dumps([key, entry.get("decision"), entry.get("edited") or "", entry.get("message") or ""])
+    text = json.dumps(
+        [key, entry.get("decision"), entry.get("edited") or "", entry.get("message") or "", bool(entry.get("json"))]
+    )
     return hashlib.sha1(text.encode()).hexdigest()[:12]
 
 
@@ -481,7 +483,8 @@ def _pane_changed(console: ReviewConsole, key: str, allowed: Sequence[str], vers
     edited = str(state[edited_key] or "") if edited_key in state else str(entry.get("edited") or "")
     message = str(state[message_key] or "") if message_key in state else str(entry.get("message") or "")
     entry["edited"] = edited if entry["decision"] in (None, "edit") else ""
-    entry["message"] = message if entry["decision"] in (None, "reject") else ""
+    entry["message"] = message if entry["decision"] in (None, "reject", "respond") else ""
+    entry["json"] = bool(state.get(f"pane_json_{version}")) and entry["decision"] == "respond"
     set_draft(console, draft)
     retire_editor()
 
@@ -548,7 +551,7 @@ def detail_pane(
     view = console.thread(row.thread_id, timeline=False)
     with st.container(border=True):
         st.markdown(
-            f"**{md_escape(row.tool or '(unknown payload)')}** in «{md_escape(context.label(row.thread_id))}»",
+            f"**{md_escape(inbox.row_name(row))}** in «{md_escape(context.label(row.thread_id))}»",
             help=md_escape(f"Thread {row.thread_id}, interrupt {row.interrupt_id}"),
         )
         failure = context.failures.get(key)
@@ -638,6 +641,28 @@ def _pane_decision(console: ReviewConsole, key: str, row: PendingInterrupt, entr
             )
         if "reject" in allowed:
             st.text_input("Message (with reject)", value=entry.get("message") or "", key=f"pane_message_{version}")
+        elif "respond" in allowed:
+            st.text_area(
+                "Answer (with respond)",
+                value=entry.get("message") or "",
+                key=f"pane_message_{version}",
+                height=100,
+                placeholder='text, or a JSON value such as false, 42 or {"approved": true}',
+            )
+        if row.payload_kind == "question":
+            schema = row.answer_schema
+            st.checkbox(
+                "Send the answer as a JSON value",
+                value=bool(entry.get("json")),
+                key=f"pane_json_{version}",
+                help=(
+                    "false, 42, [1, 2] or an object, sent as that value; unticked, the answer is sent as text"
+                    + (" (this question's schema asks for JSON: typed text is read as JSON anyway)" if schema else "")
+                ),
+            )
+            if schema:
+                st.caption("The answer must match this schema:")
+                st.code(json.dumps(schema, indent=2, ensure_ascii=False), language="json")
         st.form_submit_button(
             "Use this decision",
             icon=":material/check:",

@@ -30,9 +30,9 @@ class Preview:
         return [str(s.get("shape_id")) for s in self.shapes if s.get("preview") == "new"]
 
 
-def is_canvas_thread(values: Mapping[str, Any]) -> bool:
+def is_canvas_thread(values: Any) -> bool:
     """A thread of the demo agent (its state has a canvas): the only kind the preview understands."""
-    return isinstance(values.get("canvas"), list)
+    return isinstance(values, Mapping) and isinstance(values.get("canvas"), list)
 
 
 def preview_canvas(

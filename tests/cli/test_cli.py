@@ -40,6 +40,7 @@ ROW_FIELDS = {
     "graph_id",
     "blocked",
     "warning",
+    "answer_schema",
 }
 THREE_DECISIONS = {
     "create_circle": {"type": "approve"},
