@@ -19,6 +19,7 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from review.answers import Answer
 from review.storage import Storage
 
 AUDIT_FIELDS = (
@@ -36,6 +37,7 @@ AUDIT_FIELDS = (
     "args_before",
     "args_after",
     "message",
+    "answer_type",
     "status",
     "applied_at",
     "error",
@@ -80,6 +82,7 @@ class AuditEntry:
     tool_call_id: str | None = None
     raised_at: str | None = None  # when the interrupt was raised (None for decisions logged before v3)
     outcome_check: str | None = None  # verified | contradicted: <what> | not checkable (None: not checked)
+    answer_type: str | None = None  # a respond's answer: text, boolean, integer, number, array or object
 
     @property
     def contradicted(self) -> bool:
@@ -118,7 +121,20 @@ def entry_from_row(row: dict[str, Any]) -> AuditEntry:
         tool_call_id=row.get("tool_call_id"),
         raised_at=row.get("raised_at"),
         outcome_check=row.get("outcome_check"),
+        answer_type=_answer_type(row["decision_type"], row.get("resume_json")),
     )
+
+
+def _answer_type(decision: str, resume_json: str | None) -> str | None:
+    """The JSON type a question was answered with (`message` shows the value); a tool request's answer is text."""
+    if decision != "respond" or not resume_json:
+        return None
+    value = json.loads(resume_json)
+    if isinstance(value, dict) and value.get("type") == "respond" and set(value) <= {"type", "message"}:
+        return "text"  # langchain's {"type": "respond", "message": ...}
+    if isinstance(value, list) and value and isinstance(value[0], dict) and value[0].get("type") == "response":
+        return "text"  # Agent Inbox's [{"type": "response", "args": ...}]
+    return Answer(value).kind
 
 
 def list_decisions(storage: Storage, *, reviewer: str | None = None, thread_id: str | None = None) -> list[AuditEntry]:

@@ -44,6 +44,8 @@ def test_no_as_false_takes_the_docs_reject_branch(run_main: Any, tmp_path: Path)
     assert snapshot.next == () and snapshot.values["status"] == "rejected"  # `cancel` ran, `proceed` did not
     logged = store_query(db, "SELECT decision_type, message, resume_json, status FROM review_decisions")
     assert [tuple(r) for r in logged] == [("respond", "false", "false", "applied")]  # the value, as JSON
+    (entry,) = run_main("--db", str(db), "--graph", f"{GRAPHS}:approval", "audit").json
+    assert (entry["message"], entry["answer_type"]) == ("false", "boolean")  # false, not the text "false"
 
 
 def test_the_age_loop_ends_on_an_integer_and_asks_again_on_text(run_main: Any, tmp_path: Path) -> None:
