@@ -649,20 +649,16 @@ def _pane_decision(console: ReviewConsole, key: str, row: PendingInterrupt, entr
                 height=100,
                 placeholder='text, or a JSON value such as false, 42 or {"approved": true}',
             )
-        if row.payload_kind == "question":
-            schema = row.answer_schema
+        if row.payload_kind == "question" and row.answer_schema is None:
             st.checkbox(
                 "Send the answer as a JSON value",
                 value=bool(entry.get("json")),
                 key=f"pane_json_{version}",
-                help=(
-                    "false, 42, [1, 2] or an object, sent as that value; unticked, the answer is sent as text"
-                    + (" (this question's schema asks for JSON: typed text is read as JSON anyway)" if schema else "")
-                ),
+                help="false, 42, [1, 2] or an object, sent as that value; unticked, the answer is sent as text",
             )
-            if schema:
-                st.caption("The answer must match this schema:")
-                st.code(json.dumps(schema, indent=2, ensure_ascii=False), language="json")
+        elif row.payload_kind == "question":  # the schema says the type: typed text is read as JSON unless text
+            with st.expander("The answer must match this schema"):
+                st.code(json.dumps(row.answer_schema, indent=2, ensure_ascii=False), language="json")
         st.form_submit_button(
             "Use this decision",
             icon=":material/check:",
