@@ -1,27 +1,56 @@
 """The console as a server: `streamlit run serve.py [-- --db PATH]` (what `make run` does).
 
-It serves the same pages as `streamlit run app.py` (app.py is the Inbox, pages/ the rest) and adds one
-route for open Inboxes, `/review/changes` (ui/live.py): a long poll answered when the store's change
-token moves, so an idle tab costs the server a parked request instead of a script run every 0.2 s, and
-a row raised by another process shows within a fraction of a second.
+It serves the same pages as `streamlit run app.py` (app.py is the Inbox, pages/ the rest) and adds:
+- one route for open Inboxes, `/review/changes` (ui/live.py): a long poll answered when the store's change
+  token moves, so an idle tab costs the server a parked request instead of a script run every 0.2 s, and
+  a row raised by another process shows within a fraction of a second. With sign-in configured it answers
+  only a browser that is signed in (401 otherwise), like the pages themselves;
+- the review console opened as the server starts (in a thread, so the server answers meanwhile), so the
+  recovery of what a stopped process left does not wait for somebody to open a page. It is closed when the
+  server stops (ui/console.py: its life is the process's, never a cache entry's).
 """
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
 
 import streamlit as st
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
+from streamlit.logger import get_logger
 
 from ui import live
-from ui.console import token_reader
+from ui.auth import session_may_watch
+from ui.console import close_consoles, db_setting, open_console, token_reader
 
+log = get_logger(__name__)
 feed = live.ChangeFeed(token_reader())
 
 
 async def changes(request: Request) -> PlainTextResponse:
     """`GET /review/changes?since=TOKEN`: the change token, as soon as it is not TOKEN (or after a while)."""
+    if not session_may_watch(request.cookies):
+        return PlainTextResponse("Sign in first.", status_code=401, headers={"Cache-Control": "no-store"})
     token = await feed.wait(request.query_params.get("since"), gone=request.is_disconnected)
     return PlainTextResponse(token, headers={"Cache-Control": "no-store"})
 
 
+def _open_at_start() -> None:
+    try:
+        open_console(db_setting())
+    except Exception as exc:  # the pages show the reason (and try again) when somebody opens one
+        log.error("the review console could not be opened at start: %s", exc)
+
+
+@asynccontextmanager
+async def lifespan(_app: Any) -> AsyncIterator[None]:
+    threading.Thread(target=_open_at_start, name="review-console-open", daemon=True).start()
+    yield
+    await asyncio.to_thread(close_consoles)  # it waits for running resumes: never on the event loop
+
+
 live.ROUTE_SERVED = True
-app = st.App("app.py", routes=[Route(live.ROUTE, changes)])
+app = st.App("app.py", routes=[Route(live.ROUTE, changes)], lifespan=lifespan)

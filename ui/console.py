@@ -2,21 +2,28 @@
 
 The database is `streamlit run app.py -- --db PATH|postgresql://...`, else $REVIEW_DB, else
 data/review.sqlite; the graphs `-- --graph file.py:ATTR` or `-- --config langgraph.json` (the `--`
-arguments fill the same `review.Settings` the CLI's flags do). The console is cached per resolved
-path or URL (`st.cache_resource`): it owns the worker threads that apply decisions and the recovery
-sweep that finishes what a stopped process left, so a rerun or a closed tab never cuts a resume
-short. It is closed when the cache releases it.
+arguments fill the same `review.Settings` the CLI's flags do). The console owns the worker threads
+that apply decisions and the recovery sweep that finishes what a stopped process left, so a rerun or a
+closed tab never cuts a resume short.
+
+Its life is the process's, not a cache entry's: one console per resolved path or URL, opened once under a
+lock (by serve.py when the server starts, else by the first page), closed at interpreter exit. It is
+deliberately NOT an `st.cache_resource`: any browser can send Streamlit's `clear_cache` message, without
+signing in, and that clears every resource cache of the process.
 """
 
 from __future__ import annotations
 
 import argparse
+import atexit
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
 import streamlit as st
+from streamlit.logger import get_logger
 
 from review import ReviewConsole, Settings, StoreError
 from review.console import change_token_reader
@@ -24,7 +31,11 @@ from review.storage import redact_url
 from ui.auth import REVIEWER_KEY, auth_configured, current_reviewer
 from ui.format import md_escape
 
-__all__ = ["REVIEWER_KEY", "get_console", "reviewer_name", "settings"]
+__all__ = ["REVIEWER_KEY", "close_consoles", "get_console", "open_console", "reviewer_name", "settings"]
+
+log = get_logger(__name__)  # Streamlit's handler: the server's log shows it
+_consoles: dict[str, ReviewConsole] = {}
+_consoles_lock = threading.Lock()  # held while a console opens: a second caller waits for that one
 
 
 def settings(argv: Sequence[str] | None = None) -> Settings:
@@ -61,14 +72,36 @@ def db_label_setting(argv: Sequence[str] | None = None) -> str:
     return redact_url(db_setting(argv))
 
 
-def _close(console: ReviewConsole) -> None:
-    console.close()
-
-
-@st.cache_resource(show_spinner=False, on_release=_close)
 def open_console(path: str) -> ReviewConsole:
-    """The console of `path`, opened once per process; it keeps sweeping for work a stopped process left."""
-    return ReviewConsole.open(path, settings=settings(), watch=True)
+    """The console of `path`, opened once per process; it keeps sweeping for work a stopped process left.
+
+    No client message can close or replace it (see the module docstring); `close_consoles()` at exit does.
+    """
+    with _consoles_lock:
+        console = _consoles.get(path)
+        if console is None:
+            console = ReviewConsole.open(path, settings=settings(), watch=True)
+            if auth_configured():  # sign-in is on: here only a signed-in identity may decide or start runs
+                console.policy = console.policy.requiring("signed-in")
+            _consoles[path] = console
+            log.info("review console opened on %s (console %x)", redact_url(path), id(console))
+        return console
+
+
+def close_consoles() -> None:
+    """Close every console this process opened (at interpreter exit, or a test's teardown)."""
+    with _consoles_lock:
+        opened = list(_consoles.values())
+        _consoles.clear()
+    for console in opened:
+        log.info("review console closed (console %x)", id(console))
+        try:
+            console.close()
+        except Exception:  # one console failing to close must not keep the others open
+            log.exception("closing a review console failed")
+
+
+atexit.register(close_consoles)
 
 
 def get_console() -> ReviewConsole:

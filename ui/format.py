@@ -17,6 +17,7 @@ __all__ = [
     "plural",
     "request_words",
     "short_id",
+    "show_controls",
     "thread_label",
     "unique_labels",
 ]
@@ -24,6 +25,15 @@ __all__ = [
 SHORT_ID_CHARS = 8
 # Markdown punctuation that could start a link, emphasis, a heading, a list, a table, a formula...
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$:])")
+# Characters that reorder or hide the text around them (bidi embeddings, overrides, isolates, marks): an
+# argument `abc\u202edcba` would show as something else than it is. They are shown by name instead.
+_CONTROLS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# Streamlit's Markdown (remark-gfm) turns bare URLs, `www.` names and e-mail addresses into links, after
+# escapes are resolved, so a backslash does not stop it. An invisible word joiner (U+2060: no space, no line
+# break) at the one place each pattern needs contiguous text does: after `http:`/`https:`, after `www`,
+# after the `@` of an address.
+_WORD_JOINER = "\u2060"
+_AUTOLINK = re.compile(r"(?i)(?<=https:)(?=//)|(?<=http:)(?=//)|(?<=www)(?=\.)|(?<=[\w.+-]@)(?=[\w-])")
 
 
 def short_id(value: str | None) -> str:
@@ -31,15 +41,23 @@ def short_id(value: str | None) -> str:
     return (value or "")[:SHORT_ID_CHARS]
 
 
+def show_controls(text: object) -> str:
+    """`text` with each bidi control character named visibly (`⟨U+202E⟩`), so what is shown is what is there.
+
+    For text the agent (or a reviewer) wrote, wherever it is shown; never for a value that is edited and sent back.
+    """
+    return _CONTROLS.sub(lambda match: f"⟨U+{ord(match[0]):04X}⟩", str(text))
+
+
 def clip_text(text: str, limit: int) -> str:
-    """`text` on one line, cut to `limit` characters with an ellipsis."""
-    flat = " ".join(str(text).split())
+    """`text` on one line (bidi controls named), cut to `limit` characters with an ellipsis."""
+    flat = " ".join(show_controls(text).split())
     return flat if len(flat) <= limit else flat[: max(1, limit - 1)].rstrip() + "…"
 
 
 def request_words(request: str, limit: int = 34) -> str:
     """The first words of a request, cut at a word boundary: `Create a red circle c1, a blue…`."""
-    flat = " ".join(str(request or "").split())
+    flat = " ".join(show_controls(request or "").split())
     if len(flat) <= limit:
         return flat
     cut = flat[: limit - 1]
@@ -129,6 +147,11 @@ def format_time(value: str | None) -> str:
 
 
 def md_escape(text: object) -> str:
-    """Text for a Markdown body (alerts, captions) that shows exactly as written: no HTML, no markup."""
-    escaped = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Text for a Markdown body (alerts, captions) that shows exactly as written: no HTML, no markup, no links.
+
+    Bidi control characters are named (`show_controls`); a bare URL or e-mail address stays text (an invisible
+    word joiner keeps Markdown from linking it).
+    """
+    shown = _AUTOLINK.sub(_WORD_JOINER, show_controls(text))
+    escaped = shown.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _MARKDOWN_SPECIAL.sub(r"\\\1", escaped)

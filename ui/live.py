@@ -4,7 +4,8 @@
 a long poll that answers as soon as the store's change token (`ReviewConsole.change_token`, a few
 indexed lookups) differs from TOKEN, or after `HOLD_SECONDS` with the same token. ONE task per server
 process reads the token every `CHECK_SECONDS`, whatever the number of tabs, so ten idle tabs cost the
-server ten parked HTTP requests, not fifty script runs a second.
+server ten parked HTTP requests, not fifty script runs a second. With sign-in configured it answers only a
+browser holding Streamlit's signed sign-in cookie (`ui.auth.session_may_watch`), 401 to anyone else.
 
 In the page, `watch(token)` mounts a tiny component (no visible element) whose script keeps that
 request open and, when the token moved, sets a trigger value: Streamlit reruns the fragment the

@@ -16,19 +16,28 @@ from streamlit.testing.v1 import AppTest
 
 from review import ReviewConsole
 from ui import inbox
-from ui.console import open_console
+from ui.console import close_consoles, open_console
 
 APP = "../../app.py"  # AppTest resolves it against this file
 
 
+@pytest.fixture(autouse=True)
+def _close_app_consoles() -> Iterator[None]:
+    """Every console a test's pages opened is closed after it (the app keeps one per process, ui/console.py)."""
+    yield
+    close_consoles()
+
+
 @pytest.fixture
 def app_db(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A fresh database for the app (REVIEW_DB); the app's cached console is closed afterwards."""
+    """A fresh database for the app (REVIEW_DB); the app's console is closed afterwards."""
     monkeypatch.setenv("REVIEW_DB", str(db_path))
     monkeypatch.delenv("REVIEW_AGENT", raising=False)
     st.cache_resource.clear()
+    close_consoles()
     yield db_path
-    st.cache_resource.clear()  # on_release closes the console
+    st.cache_resource.clear()
+    close_consoles()
 
 
 @pytest.fixture
@@ -38,7 +47,7 @@ def app(app_db: Path) -> AppTest:
 
 @pytest.fixture
 def app_console(app: AppTest, app_db: Path) -> ReviewConsole:
-    """The very console object the app's pages use (st.cache_resource is per process)."""
+    """The very console object the app's pages use (one per process and database)."""
     return open_console(str(app_db.resolve()))
 
 
