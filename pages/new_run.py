@@ -4,6 +4,8 @@ import time
 
 import streamlit as st
 
+from review.identity import Reviewer
+from ui.auth import current_reviewer
 from ui.console import get_console
 from ui.format import md_escape, plural
 from ui.runs import EXAMPLES, final_label
@@ -23,9 +25,14 @@ def _fill(prompt: str) -> None:
     state[PROMPT_KEY] = prompt
 
 
+def _starter() -> Reviewer:
+    """Who starts the run, for the policy's `starters`: the signed-in or typed reviewer, else nobody in particular."""
+    return current_reviewer() or Reviewer.anonymous()
+
+
 def _start() -> None:
     try:
-        job = console.start_run(state.get(PROMPT_KEY) or "", graph_id=state.get(GRAPH_KEY))
+        job = console.start_run(state.get(PROMPT_KEY) or "", graph_id=state.get(GRAPH_KEY), reviewer=_starter())
     except ValueError as exc:
         state["new_run_error"] = str(exc)
         return

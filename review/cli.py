@@ -42,7 +42,9 @@ def _parser() -> argparse.ArgumentParser:
         "--verbose", action="store_true", help="log progress and tracebacks on stderr (default: one-line warnings only)"
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    start = sub.add_parser("start", help="start a run of a graph from a prompt in a new thread")
+    start = sub.add_parser(
+        "start", help="start a run of a graph from a prompt in a new thread (as cli:<os user>, if the policy lets it)"
+    )
     start.add_argument("prompt", nargs="?", default="")
     start.add_argument("--graph-id", help="which graph (default: the first)")
     start.add_argument(
@@ -250,7 +252,7 @@ def _run(console: ReviewConsole, args: argparse.Namespace, batch: list[DecisionR
             run_input = json.loads(args.input) if args.input is not None else None
             if args.input is not None and run_input is None:
                 return _fail("--input null: give the graph's input as a JSON value other than null")
-            job = console.start_run(args.prompt, graph_id=args.graph_id, run_input=run_input)
+            job = console.start_run(args.prompt, graph_id=args.graph_id, run_input=run_input, reviewer=Reviewer.cli())
         except json.JSONDecodeError as exc:
             return _fail(f"--input is not valid JSON: {exc.msg}")
         except ValueError as exc:

@@ -18,7 +18,7 @@ from review.graphs import GraphSet, LoadedGraph, attach, load_config, read_confi
 from review.identity import Reviewer, as_reviewer
 from review.inbox import Inbox, listing_reader, sort_listing
 from review.leases import Leases, now_iso
-from review.policy import load_policy
+from review.policy import NotAllowed, load_policy
 from review.recovery import Recovery, Sweeper
 from review.runner import RunJob, Runner
 from review.serde import allow_graph_types, parse_allowed_types
@@ -287,13 +287,29 @@ class ReviewConsole:
 
     # --- acting ----------------------------------------------------------------------------
 
-    def start_run(self, prompt: str, *, graph_id: str | None = None, run_input: Any = None) -> RunJob:
+    def start_run(
+        self,
+        prompt: str,
+        *,
+        graph_id: str | None = None,
+        run_input: Any = None,
+        reviewer: Reviewer | str | None = None,
+    ) -> RunJob:
         """Start a graph (the default one) on `prompt` in a new thread; follow `job.events()`, then `job.result()`.
 
         `run_input` replaces the input the graph builds from the prompt (`--input JSON`): any JSON value, since a
         graph's input need not be a dict (a functional-API `@entrypoint` takes its first argument as is). None means
         "build it from the prompt"; a graph whose input is JSON null cannot be started from here.
+
+        `reviewer`: the person starting it (a typed name is an unverified reviewer; `Reviewer.anonymous()` when
+        nobody said who they are), checked against the policy's `starters`: `NotAllowed` (a ValueError) names
+        why when refused. Every entry point acting for a person passes one (the pages, the CLI); None is code in
+        this process acting for nobody (a script embedding the console, tests), which the policy does not limit.
         """
+        if reviewer is not None:
+            refused = self.policy.may_start(as_reviewer(reviewer))
+            if refused:
+                raise NotAllowed(refused)
         graph = self.graphs.get(graph_id)
         if run_input is None:
             prompt = (prompt or "").strip()

@@ -1,12 +1,16 @@
-"""Who may decide what, how many must approve, and the rules that decide by themselves.
+"""Who may decide what and start runs, how many must approve, and the rules that decide by themselves.
 
 One TOML file (`REVIEW_POLICY`, `--policy`, else `review-policy.toml` when it exists; see
 review-policy.example.toml). Without one, everybody may decide everything and no rule runs. Patterns
 name identities: `*` (everyone), `*@example.org` (a mail domain), `@ops` (a group from the sign-in's
-groups claim), or one identity (`ana@example.org`, `cli:deploy`).
+groups claim), `cli:*` (anybody on the command line), or one identity (`ana@example.org`, `cli:deploy`).
+Identities and patterns are compared normalised (review/identity.py: case, Unicode forms, a trailing dot);
+`viewers`, a deny-list, also catches look-alikes and `+` sub-addresses of the identities it names.
 
-    viewers = ["*@partners.example.org"]      # see the console, never decide
+    viewers = ["*@partners.example.org"]      # see the console, never decide, never start runs
     deciders = ["*"]                          # who may decide a tool the file does not list
+    starters = ["@ops"]                       # who may start runs (default: whoever may decide)
+    require_verification = "signed-in"        # or ["signed-in", "cli"]: typed names (and the CLI) refused
 
     [tools.clear_canvas]
     deciders = ["@ops", "lead@example.org"]
@@ -23,41 +27,171 @@ groups claim), or one identity (`ana@example.org`, `cli:deploy`).
     after = "10m"                             # s, m, h, d
     reject = "Nobody answered within 10 minutes"   # or: escalate_to = "@leads"
 
-The core checks every decision against it (pages, CLI, any caller), and a console's worker applies
-the rules through the same claim path as a reviewer, so a rule and a reviewer racing get one winner.
+The file is checked whole when it is loaded (a schema: unknown keys, misspelled or empty bound tables,
+bounds that are not finite numbers are refused in one line naming the key and its place), so a policy
+that loads cannot fail later. The core checks every decision and every run start against it (pages, CLI,
+any caller), and a console's worker applies the rules through the same claim path as a reviewer, so a
+rule and a reviewer racing get one winner.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails
 
 from review.contract import DECISION_TYPES, PendingInterrupt
-from review.identity import Reviewer
+from review.identity import Reviewer, identity_key, normalise_identity
 
 DEFAULT_POLICY_FILE = Path("review-policy.toml")
+LEVELS = ("signed-in", "cli", "unverified")  # what `require_verification` may name
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_PATTERN_HELP = 'use "*", "*@domain", "@group", "cli:*" or one identity'
 
 
 class PolicyError(ValueError):
     """The policy file cannot be used; the message is one line naming the file and what is wrong."""
 
 
-def matches(pattern: str, reviewer: Reviewer) -> bool:
-    """Does `pattern` name this reviewer (see the module docstring)?"""
+class NotAllowed(ValueError):
+    """The policy refuses this person this action (starting a run); the message is one line saying why."""
+
+
+# --- patterns ---------------------------------------------------------------------------------------
+
+
+def matches(pattern: str, reviewer: Reviewer, *, lookalikes: bool = False) -> bool:
+    """Does `pattern` name this reviewer (see the module docstring)?
+
+    Compared normalised. `lookalikes` (for deny-lists) also counts an identity that is the same person by
+    `identity_key` (a look-alike character, a `+` sub-address) and a look-alike mail domain.
+    """
     if pattern == "*":
         return True
-    if pattern.startswith("@"):
-        return pattern[1:] in reviewer.groups
-    if pattern.startswith("*@"):
+    wanted = normalise_identity(pattern)
+    if wanted.startswith("@"):
+        return wanted[1:] in {normalise_identity(group) for group in reviewer.groups}
+    if wanted.startswith("cli:"):  # only the command line is recorded as cli:<os user>
+        if reviewer.verification != "cli":
+            return False
+        return wanted == "cli:*" or _same(wanted, reviewer.identity, lookalikes)
+    if wanted.startswith("*@"):
         email = reviewer.email or (reviewer.identity if "@" in reviewer.identity else "")
-        return email.lower().endswith(pattern[1:].lower())
-    return pattern.lower() in {reviewer.identity.lower(), (reviewer.email or "").lower()}
+        if not email:
+            return False
+        domain = normalise_identity(email).rsplit("@", 1)[1]
+        return domain == wanted[2:] or (lookalikes and _domain_key(domain) == _domain_key(wanted[2:]))
+    return any(_same(wanted, identity, lookalikes) for identity in (reviewer.identity, reviewer.email) if identity)
+
+
+def _same(pattern: str, identity: str, lookalikes: bool) -> bool:
+    if lookalikes:
+        return identity_key(pattern) == identity_key(identity)
+    return pattern == normalise_identity(identity)
+
+
+def _domain_key(domain: str) -> str:
+    return identity_key(f"x@{domain}").rsplit("@", 1)[1]
+
+
+def check_pattern(pattern: str) -> str:
+    """A pattern as the policy keeps it (trimmed), or ValueError saying which forms there are."""
+    pattern = pattern.strip()
+    if not pattern:
+        raise ValueError(f"an empty pattern: {_PATTERN_HELP}")
+    if pattern in ("*", "cli:*"):
+        return pattern
+    body = pattern[2:] if pattern.startswith("*@") else pattern[1:] if pattern.startswith("@") else pattern
+    if not body or "*" in body or (pattern.startswith(("*@", "@")) and "@" in body):
+        raise ValueError(f"{pattern!r} is not a pattern: {_PATTERN_HELP}")
+    return pattern
+
+
+def _accepted(levels: Iterable[str]) -> frozenset[str]:
+    """The verifications `require_verification` lets decide: "unverified" is anything a person can be."""
+    accepted: set[str] = set()
+    for level in levels:
+        if level not in LEVELS:
+            raise ValueError(f"unknown verification {level!r} (use {', '.join(LEVELS)})")
+        accepted |= set(LEVELS) if level == "unverified" else {level}
+    return frozenset(accepted)
+
+
+# --- the policy -------------------------------------------------------------------------------------
+
+
+class _Table(BaseModel):
+    """A table of the policy file: no unknown keys, no type coercion ("100" is not 100), no NaN or infinity."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
+
+
+class Bounds(_Table):
+    """An argument's bounds, `{ min = 0, max = 5 }`: finite numbers, at least one of them."""
+
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _one_at_least(self) -> Bounds:
+        if self.min is None and self.max is None:
+            raise ValueError("is an empty bound table: give min, max or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"has min {self.min:g} above max {self.max:g}")
+        return self
+
+    def holds(self, value: Any) -> bool:
+        """A finite number within the bounds (NaN, infinities, booleans and text never are)."""
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            return False
+        return (self.min is None or value >= self.min) and (self.max is None or value <= self.max)
+
+
+def _scalar(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("must be a finite number (not nan or inf)")
+    if not isinstance(value, (str, int, float, bool)):
+        raise ValueError('must be "*", a value, a list of values or { min, max }')
+    return value
+
+
+def _arg_kind(value: Any) -> str:
+    return "bounds" if isinstance(value, dict) else "one of" if isinstance(value, list) else "value"
+
+
+_Scalar = Annotated[Any, AfterValidator(_scalar)]
+ArgMatch = Annotated[
+    Annotated[Bounds, Tag("bounds")]
+    | Annotated[list[_Scalar], Tag("one of"), Field(min_length=1)]
+    | Annotated[_Scalar, Tag("value")],
+    Discriminator(_arg_kind),
+]
+_TAGS = {"bounds", "one of", "value"}
+
+
+def _same_value(have: Any, want: Any) -> bool:
+    """Equal, and a boolean only equals a boolean (Python says True == 1)."""
+    return isinstance(have, bool) == isinstance(want, bool) and have == want
 
 
 @dataclass(frozen=True)
@@ -75,9 +209,10 @@ class AutoApprove:
 
     name: str
     tool: str
-    args: dict[str, Any] = field(default_factory=dict)
+    args: dict[str, Any] = field(default_factory=dict)  # "*", a list of values, Bounds, or one value
 
     def applies(self, row: PendingInterrupt) -> bool:
+        """Do this row's tool and arguments match the rule?"""
         if row.tool != self.tool:
             return False
         for key, want in self.args.items():
@@ -86,15 +221,13 @@ class AutoApprove:
             have = row.args[key]
             if want == "*":
                 continue
-            if isinstance(want, list):
-                if have not in want:
+            if isinstance(want, Bounds):
+                if not want.holds(have):
                     return False
-            elif isinstance(want, dict):
-                if not isinstance(have, (int, float)) or isinstance(have, bool):
+            elif isinstance(want, (list, tuple)):
+                if not any(_same_value(have, one) for one in want):
                     return False
-                if ("min" in want and have < want["min"]) or ("max" in want and have > want["max"]):
-                    return False
-            elif have != want:
+            elif not _same_value(have, want):
                 return False
         return True
 
@@ -119,7 +252,7 @@ class Deadline:
 
 @dataclass(frozen=True)
 class Policy:
-    """The loaded policy; `Policy()` is the open one (everybody decides everything, no rules)."""
+    """The loaded policy; `Policy()` is the open one (everybody decides and starts everything, no rules)."""
 
     viewers: tuple[str, ...] = ()
     deciders: tuple[str, ...] = ("*",)
@@ -127,6 +260,20 @@ class Policy:
     auto_approve: tuple[AutoApprove, ...] = ()
     deadlines: tuple[Deadline, ...] = ()
     source: str | None = None
+    starters: tuple[str, ...] | None = None  # None: whoever may decide something
+    verifications: frozenset[str] | None = None  # who may act by how they were identified; None: anyone
+
+    def requiring(self, level: str | Iterable[str]) -> Policy:
+        """This policy, where only identities verified as `level` may decide and start runs.
+
+        `level` is "signed-in", "cli", "unverified" (anything) or several of them. It never weakens what the file
+        requires (the two are intersected): the app calls `policy.requiring("signed-in")` when sign-in is
+        configured, so a typed name can never decide there even if the sign-in check were bypassed.
+        """
+        accepted = _accepted([level] if isinstance(level, str) else level)
+        if self.verifications is not None:
+            accepted &= self.verifications
+        return replace(self, verifications=accepted)
 
     # --- deciding -------------------------------------------------------------------------------
 
@@ -136,8 +283,11 @@ class Policy:
         """None when `reviewer` may take `decision` on `row` (any decision when None); else the reason."""
         if reviewer.verification == "rule":
             return None  # the console applying this very policy
-        if any(matches(p, reviewer) for p in self.viewers):
-            return f"{reviewer.identity} may view but not decide (a viewer in {self.source})"
+        refused = self._unverified(reviewer, "decide")
+        if refused:
+            return refused
+        if self.is_viewer(reviewer):
+            return f"{_who(reviewer)} may view but not decide (a viewer in {self.source})"
         rule = self.tools.get(row.tool or "", ToolRule())
         deciders = rule.deciders if rule.deciders is not None else self.deciders
         escalated = self.escalation(row, now or datetime.now(UTC))
@@ -146,10 +296,46 @@ class Policy:
         if not any(matches(p, reviewer) for p in deciders):
             who = ", ".join(deciders) or "nobody"
             why = f"escalated to {escalated}" if escalated else f"{row.tool or 'this interrupt'} is decided by {who}"
-            return f"{reviewer.identity} may not decide this: {why}"
+            return f"{_who(reviewer)} may not decide this: {why}"
         if decision is not None and rule.decisions is not None and decision not in rule.decisions:
             return f"{decision} is not allowed for {row.tool} by the policy (allowed: {', '.join(rule.decisions)})"
         return None
+
+    def may_start(self, reviewer: Reviewer) -> str | None:
+        """None when `reviewer` may start a run; else the reason, one line. Viewers never may; `starters` may
+        (when the file has no `starters`: whoever may decide something, by `deciders` or a tool's deciders)."""
+        if reviewer.verification == "rule":
+            return None
+        refused = self._unverified(reviewer, "start runs")
+        if refused:
+            return refused
+        if self.is_viewer(reviewer):
+            return f"{_who(reviewer)} may view but not start runs (a viewer in {self.source})"
+        if self.starters is not None:
+            starters, whence = self.starters, f"starters in {self.source}"
+        else:
+            starters = tuple(
+                dict.fromkeys([*self.deciders, *(p for r in self.tools.values() for p in r.deciders or ())])
+            )
+            whence = f"whoever may decide, by {self.source}"
+        if any(matches(p, reviewer) for p in starters):
+            return None
+        if not reviewer.identity:
+            return "say who you are (sign in, or enter your name in the sidebar) before starting a run"
+        return f"{_who(reviewer)} may not start runs: runs are started by {', '.join(starters) or 'nobody'} ({whence})"
+
+    def is_viewer(self, reviewer: Reviewer) -> bool:
+        """Named by `viewers` (a deny-list: look-alikes and sub-addresses of a named identity count too)."""
+        return any(matches(p, reviewer, lookalikes=True) for p in self.viewers)
+
+    def _unverified(self, reviewer: Reviewer, action: str) -> str | None:
+        if self.verifications is None or reviewer.verification in self.verifications:
+            return None
+        wanted = " or ".join(sorted(self.verifications, key=LEVELS.index)) or "nothing (nobody qualifies)"
+        return (
+            f"{_who(reviewer)} may not {action}: the policy requires a verified identity ({wanted}),"
+            f" this one is {reviewer.verification}"
+        )
 
     def approvals(self, tool: str | None) -> int:
         return self.tools.get(tool or "", ToolRule()).approvals
@@ -187,6 +373,10 @@ class Policy:
         return notes
 
 
+def _who(reviewer: Reviewer) -> str:
+    return reviewer.identity or reviewer.name
+
+
 def _time(value: str | None) -> datetime | None:
     if not value:
         return None
@@ -197,70 +387,189 @@ def _time(value: str | None) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-# --- loading ----------------------------------------------------------------------------------------
+# --- loading: the file's schema -----------------------------------------------------------------------
 
 
-def _patterns(value: Any, where: str, source: str) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(p, str) and p.strip() for p in value):
-        raise PolicyError(f'{source}: {where} must be a list of identity patterns like ["@ops", "*@example.org"]')
-    return tuple(p.strip() for p in value)
+_Pattern = Annotated[str, AfterValidator(check_pattern)]
+_Levels = Annotated[
+    list[Literal["signed-in", "cli", "unverified"]],
+    BeforeValidator(lambda value: [value] if isinstance(value, str) else value),
+    Field(min_length=1),
+]
 
 
-def _duration(value: Any, where: str, source: str) -> timedelta:
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+def _duration(value: Any) -> timedelta:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0:
         return timedelta(seconds=float(value))
     match = _DURATION.match(value) if isinstance(value, str) else None
     if not match or float(match[1]) <= 0:
-        raise PolicyError(f'{source}: {where} must be a duration like "10m", "30s" or "2h"')
+        raise ValueError('must be a duration like "10m", "30s" or "2h"')
     return timedelta(seconds=float(match[1]) * _SECONDS[match[2]])
 
 
+class _ToolTable(_Table):
+    deciders: list[_Pattern] | None = None
+    decisions: list[str] | None = None
+    approvals: int = 1
+
+    @model_validator(mode="before")
+    @classmethod
+    def _not_empty(cls, data: Any) -> Any:
+        if data == {}:
+            raise ValueError("is an empty table: give deciders, decisions or approvals")
+        return data
+
+    @field_validator("decisions")
+    @classmethod
+    def _decisions(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and (not value or any(d not in DECISION_TYPES for d in value)):
+            raise ValueError(f"must list some of {', '.join(DECISION_TYPES)}")
+        return value
+
+    @field_validator("approvals")
+    @classmethod
+    def _approvals(cls, value: int) -> int:
+        if not 1 <= value <= 10:
+            raise ValueError("must be a whole number from 1 to 10")
+        return value
+
+
+class _AutoApproveTable(_Table):
+    name: Annotated[str, Field(min_length=1)]
+    tool: Annotated[str, Field(min_length=1)]
+    args: dict[str, ArgMatch] | None = None  # left out: every call of the tool
+
+    @field_validator("args")
+    @classmethod
+    def _args(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value == {}:
+            raise ValueError("is an empty table: name the arguments to match (leave args out to match every call)")
+        return value
+
+
+class _DeadlineTable(_Table):
+    tool: Annotated[str, Field(min_length=1)]
+    after: Annotated[timedelta, BeforeValidator(_duration), Field(strict=False)]
+    reject: str | None = None
+    escalate_to: _Pattern | None = None
+
+    @model_validator(mode="after")
+    def _one_action(self) -> _DeadlineTable:
+        if (self.reject is None) == (self.escalate_to is None):
+            raise ValueError('needs either reject = "message" or escalate_to = "@group"')
+        return self
+
+
+class _PolicyFile(_Table):
+    viewers: list[_Pattern] = []
+    deciders: list[_Pattern] = ["*"]
+    starters: list[_Pattern] | None = None
+    require_verification: _Levels | None = None
+    tools: dict[str, _ToolTable] = {}
+    auto_approve: list[_AutoApproveTable] = []
+    deadline: list[_DeadlineTable] = []
+
+
+_KNOWN: dict[int | str, type[_Table]] = {
+    0: _PolicyFile,
+    "tools": _ToolTable,
+    "auto_approve": _AutoApproveTable,
+    "deadline": _DeadlineTable,
+}
+_PATTERN_LISTS = {"viewers", "deciders", "starters"}
+_TYPES = {
+    "float_type": "must be a number",
+    "int_type": "must be a whole number",
+    "string_type": "must be text",
+    "bool_type": "must be true or false",
+    "list_type": "must be a list",
+    "dict_type": "must be a table",
+    "model_type": "must be a table",
+    "finite_number": "must be a finite number (not nan or inf)",
+    "too_short": "must not be empty",
+    "literal_error": f"must be one of {', '.join(LEVELS)}",
+}
+
+
+def _one_line(errors: list[ErrorDetails], data: dict[str, Any], source: str) -> str:
+    """The first schema error as one line: `<file>: [<table>] <key>: <what is wrong>`."""
+    error = errors[0]
+    loc = [part for part in error["loc"] if part not in _TAGS]
+    place, rest = _place(loc, data)
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        *parent, key = rest
+        where = _path(parent)
+        if "bounds" in error["loc"]:
+            text = f"{where}: unknown bound {key!r} (use min, max)"
+        else:
+            same = [
+                str(e["loc"][-1])
+                for e in errors
+                if e["type"] == "extra_forbidden" and [p for p in e["loc"] if p not in _TAGS][:-1] == loc[:-1]
+            ]
+            known = _KNOWN[loc[0] if len(loc) > 1 and place else 0].model_fields
+            text = f"{where + ' ' if where else ''}unknown key(s) {', '.join(same)} (known: {', '.join(sorted(known))})"
+        return " ".join(part for part in (f"{source}:", place, text) if part)
+    if kind == "missing":
+        *parent, key = rest
+        where, text = _path(parent), f"needs {key!r}"
+    else:
+        where = _path(rest)
+        if kind in ("value_error", "assertion_error"):
+            text = str((error.get("ctx") or {}).get("error", error["msg"]))
+        elif kind == "list_type" and rest and rest[-1] in _PATTERN_LISTS:
+            text = 'must be a list of identity patterns like ["@ops", "*@example.org"]'
+        else:
+            text = _TYPES.get(kind, error["msg"])
+    if where and not text.startswith(("must", "needs", "is ", "has ")):
+        where += ":"
+    return " ".join(part for part in (f"{source}:", place, where, text) if part)
+
+
+def _path(parts: list[int | str]) -> str:
+    """`args.radius`, `deciders #2`: keys dotted, list positions counted from 1."""
+    text = ""
+    for part in parts:
+        text += f" #{part + 1}" if isinstance(part, int) else f"{'.' if text else ''}{part}"
+    return text
+
+
+def _place(loc: list[int | str], data: dict[str, Any]) -> tuple[str, list[int | str]]:
+    """The table an error is in (`[tools.x]`, `[auto_approve.<name>]`, `[[deadline]] #2`) and the path inside it."""
+    if len(loc) >= 2 and loc[0] == "tools":
+        return f"[tools.{loc[1]}]", loc[2:]
+    if len(loc) >= 2 and loc[0] in ("auto_approve", "deadline") and isinstance(loc[1], int):
+        tables = data.get(str(loc[0]))
+        raw = tables[loc[1]] if isinstance(tables, list) and loc[1] < len(tables) else None
+        label = raw.get("name" if loc[0] == "auto_approve" else "tool") if isinstance(raw, dict) else None
+        place = f"[{loc[0]}.{label}]" if isinstance(label, str) and label else f"[[{loc[0]}]] #{loc[1] + 1}"
+        return place, loc[2:]
+    return "", loc
+
+
 def parse_policy(data: dict[str, Any], source: str) -> Policy:
-    """A Policy from the file's parsed TOML; PolicyError names the first thing that is wrong."""
-    known = {"viewers", "deciders", "tools", "auto_approve", "deadline"}
-    unknown = set(data) - known
-    if unknown:
-        raise PolicyError(f"{source}: unknown key(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(known))})")
-    tools: dict[str, ToolRule] = {}
-    for name, raw in (data.get("tools") or {}).items():
-        if not isinstance(raw, dict):
-            raise PolicyError(f"{source}: [tools.{name}] must be a table")
-        decisions = raw.get("decisions")
-        if decisions is not None and (
-            not isinstance(decisions, list) or not decisions or any(d not in DECISION_TYPES for d in decisions)
-        ):
-            raise PolicyError(f"{source}: tools.{name}.decisions must list some of {', '.join(DECISION_TYPES)}")
-        approvals = raw.get("approvals", 1)
-        if not isinstance(approvals, int) or isinstance(approvals, bool) or not 1 <= approvals <= 10:
-            raise PolicyError(f"{source}: tools.{name}.approvals must be a whole number from 1 to 10")
-        tools[name] = ToolRule(
-            deciders=_patterns(raw["deciders"], f"tools.{name}.deciders", source) if "deciders" in raw else None,
-            decisions=tuple(decisions) if decisions is not None else None,
-            approvals=approvals,
-        )
-    rules = []
-    for index, raw in enumerate(data.get("auto_approve") or []):
-        if not isinstance(raw, dict) or not isinstance(raw.get("name"), str) or not isinstance(raw.get("tool"), str):
-            raise PolicyError(f"{source}: auto_approve #{index + 1} needs a name and a tool")
-        if not isinstance(raw.get("args", {}), dict):
-            raise PolicyError(f"{source}: auto_approve {raw['name']!r}: args must be a table")
-        rules.append(AutoApprove(raw["name"], raw["tool"], dict(raw.get("args") or {})))
-    deadlines = []
-    for index, raw in enumerate(data.get("deadline") or []):
-        if not isinstance(raw, dict) or not isinstance(raw.get("tool"), str):
-            raise PolicyError(f"{source}: deadline #{index + 1} needs a tool")
-        reject, escalate = raw.get("reject"), raw.get("escalate_to")
-        if (reject is None) == (escalate is None) or not isinstance(reject or escalate, str):
-            raise PolicyError(f'{source}: deadline for {raw["tool"]} needs either reject = "message" or escalate_to')
-        after = _duration(raw.get("after"), f"deadline for {raw['tool']}: after", source)
-        deadlines.append(Deadline(raw["tool"], after, reject, escalate))
+    """A Policy from the file's parsed TOML; PolicyError names the first thing that is wrong, in one line."""
+    try:
+        checked = _PolicyFile.model_validate(data)
+    except ValidationError as exc:
+        raise PolicyError(_one_line(exc.errors(), data, source)) from None
     return Policy(
-        viewers=_patterns(data["viewers"], "viewers", source) if "viewers" in data else (),
-        deciders=_patterns(data["deciders"], "deciders", source) if "deciders" in data else ("*",),
-        tools=tools,
-        auto_approve=tuple(rules),
-        deadlines=tuple(deadlines),
+        viewers=tuple(checked.viewers),
+        deciders=tuple(checked.deciders),
+        tools={
+            name: ToolRule(
+                deciders=tuple(rule.deciders) if rule.deciders is not None else None,
+                decisions=tuple(rule.decisions) if rule.decisions is not None else None,
+                approvals=rule.approvals,
+            )
+            for name, rule in checked.tools.items()
+        },
+        auto_approve=tuple(AutoApprove(rule.name, rule.tool, dict(rule.args or {})) for rule in checked.auto_approve),
+        deadlines=tuple(Deadline(d.tool, d.after, d.reject, d.escalate_to) for d in checked.deadline),
         source=source,
+        starters=tuple(checked.starters) if checked.starters is not None else None,
+        verifications=_accepted(checked.require_verification) if checked.require_verification else None,
     )
 
 

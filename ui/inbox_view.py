@@ -26,6 +26,7 @@ from typing import Any
 import streamlit as st
 
 from review import PendingInterrupt, ReviewConsole, StoreError
+from review.identity import Reviewer
 from review.submit import BatchHandle
 from ui import inbox, keys
 from ui.auth import current_reviewer
@@ -295,10 +296,12 @@ def finish_batch(console: ReviewConsole) -> bool:
 
 
 def start_demo(console: ReviewConsole) -> None:
+    """Start the demo's example runs as whoever is here: the policy's `starters` decide (never a viewer)."""
+    starter = current_reviewer() or Reviewer.anonymous()
     started = []
     for prompt in EXAMPLES.values():
         try:
-            started.append(console.start_run(prompt).thread_id)
+            started.append(console.start_run(prompt, reviewer=starter).thread_id)
         except ValueError as exc:
             st.session_state[STATE_DEMO] = f"Nothing started: {exc}"
             return
