@@ -1,6 +1,8 @@
 """Audit: the decision log (who decided what, when, with the arguments before and after): charts, the key
-columns in a table, every field of the row picked, and the CSV."""
+columns in a table, every field of the row picked, and the CSV. A long value (arguments, a message) is shown
+cut, with the entry's whole JSON to download: a megabyte of text would stall the browser."""
 
+import json
 from datetime import UTC, datetime
 
 import streamlit as st
@@ -10,6 +12,8 @@ from ui.console import get_console
 from ui.format import md_escape, thread_label, unique_labels
 from ui.sidebar import page_frame
 from ui.threads import audit_detail, audit_frame, decisions_over_time
+
+SHOWN_CHARS = 2_000  # a field longer than this is shown cut; "Download this entry" has all of it
 
 page_frame("Audit")
 console = get_console()
@@ -60,11 +64,24 @@ if rows and rows[0] < len(shown):
     with st.container(border=True):
         title = f"{md_escape(entry.tool or '(unknown payload)')}** · {md_escape(entry.decision)}"
         st.markdown(f"**{title} · {md_escape(entry.status)}")
+        cut = False
         for name, value in audit_detail(entry):
             if value:
                 left, right = st.columns([1, 4])
                 left.caption(name)
+                if len(value) > SHOWN_CHARS:
+                    cut = True
+                    value = f"{value[:SHOWN_CHARS]}… (cut: {len(value):,} characters; download the entry for all)"
                 right.text(value)
+        if cut:
+            st.download_button(
+                "Download this entry (JSON)",
+                data=json.dumps(entry.to_dict(), ensure_ascii=False, indent=2),
+                file_name=f"review-audit-attempt-{entry.attempt_id}.json",
+                mime="application/json",
+                on_click="ignore",
+                key="audit_entry_download",
+            )
 st.download_button(
     "Download CSV",
     data=console.audit_csv(reviewer=reviewer),

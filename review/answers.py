@@ -7,7 +7,8 @@ Two shapes of a `respond` decision:
   (boolean, number, object...), the text is read as JSON (`false`, `42`, `{"a": 1}`).
 - `{"type": "respond", "value": <any JSON>}`: the value, sent as is.
 With a schema the value must match it (one line naming the field when it does not); without one the
-reviewer chose the type. `null` is refused: LangGraph takes a null resume for "no answer" and asks again.
+reviewer chose the type. Either way an answer is bounded (review/contract.py's MAX_INPUT_CHARS and depth) before
+it is parsed or stored. `null` is refused: LangGraph takes a null resume for "no answer" and asks again.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from review.contract import MAX_MESSAGE_CHARS, clip
+from review.contract import MAX_MESSAGE_CHARS, check_size, clip, load_json
 
 JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "text", list: "array", dict: "object"}
 
@@ -50,6 +51,11 @@ def check_answer(raw: dict[str, Any], schema: dict[str, Any] | None) -> Answer:
         value = raw["value"]
         if isinstance(value, str):
             value = _text(value)
+        else:  # a value a batch (or the Inbox) parsed already: bounded like typed text, before anything stores it
+            try:
+                check_size(value, where="the answer")
+            except ValueError as exc:
+                raise InvalidAnswer(str(exc)) from None
     else:
         message = raw.get("message")
         if message is not None and not isinstance(message, str):
@@ -84,13 +90,15 @@ def _wants_json(schema: dict[str, Any] | None) -> bool:
 
 def _parse(text: str, schema: dict[str, Any] | None) -> Any:
     try:
-        return json.loads(text)
+        return load_json(text, "the answer")  # bounded before parsing: deep nesting is one line, not a crash
     except json.JSONDecodeError as exc:
         wanted = (schema or {}).get("type", "a JSON value")
         raise InvalidAnswer(
             f"this question asks for {_article(wanted)}: {clip(text, 40)} is not JSON "
             f"({exc.msg} at character {exc.pos + 1})"
         ) from None
+    except ValueError as exc:
+        raise InvalidAnswer(str(exc)) from None
 
 
 def _kind(value: Any) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -51,6 +52,7 @@ AUDIT_FIELDS = (
     "outcome_check",
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_INNER_FORMULA = re.compile(r"([;\t][ \t]*)(?=[=+\-@])")  # a `;` or tab (and blanks) before a formula start
 
 
 @dataclass(frozen=True)
@@ -143,15 +145,22 @@ def list_decisions(storage: Storage, *, reviewer: str | None = None, thread_id: 
 
 
 def csv_cell(value: Any) -> str:
-    """A cell a spreadsheet shows as text: one starting like a formula (= + - @) gets a leading `'`."""
+    """A cell a spreadsheet shows as text: one starting like a formula (= + - @) gets a leading `'`, and so does
+    a formula start right after a `;` or a tab inside it (where a locale or a reader splits cells there).
+
+    `to_csv` also quotes every cell, so a spreadsheet whose separator is `;` keeps `a;=1+1` one cell; the inner
+    guard covers a reader that splits without honouring quotes. A comma is not guarded inside a cell: every
+    reader honours quotes around commas, and the arguments' JSON (`[1, -2]`) stays valid.
+    """
     text = "" if value is None else str(value)
+    text = _INNER_FORMULA.sub(r"\1'", text)
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def to_csv(entries: list[AuditEntry]) -> str:
-    """CSV with a header row; arguments as JSON text; no cell can run as a spreadsheet formula."""
+    """CSV with a header row; arguments as JSON text; every cell quoted; no cell can run as a spreadsheet formula."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=AUDIT_FIELDS)
+    writer = csv.DictWriter(out, fieldnames=AUDIT_FIELDS, quoting=csv.QUOTE_ALL)
     writer.writeheader()
     for entry in entries:
         row = entry.to_dict()

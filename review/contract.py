@@ -15,6 +15,7 @@ Static breakpoints, which raise no interrupt at all, become rows in `review.brea
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -295,8 +296,14 @@ class BatchResult:
 # --- bad input ---------------------------------------------------------------------------
 
 ECHO_CHARS = 80  # an error message quotes at most this much of what it was given
-MAX_DEPTH = 32  # nesting a decision may have; deeper is refused before anything recurses on it
 MAX_REVIEWER_CHARS = 120
+# The bounds of what a reviewer may send, the UI and the CLI alike, checked BEFORE anything parses or recurses:
+MAX_DEPTH = 32  # nesting a decision may have (`check_depth`)
+MAX_INPUT_CHARS = 200_000  # characters of typed edited arguments, of an answer (typed, or a value as JSON)
+# A typed value sits up to 4 levels inside its decision ({"edited_action": {"args": {"key": <value>}}}), so typed
+# text nested at most this deep always makes a decision within MAX_DEPTH.
+MAX_TYPED_DEPTH = MAX_DEPTH - 4
+_TOKENS = re.compile(r'\\.|["\[\]{}]', re.DOTALL)  # what nesting depends on: escapes, quotes, brackets
 
 
 def clip(value: Any, limit: int = ECHO_CHARS, *, quote: bool = True) -> str:
@@ -319,6 +326,40 @@ def check_depth(value: Any, *, where: str = "the decision", limit: int = MAX_DEP
             stack.extend((v, depth + 1) for v in item.values())
         elif isinstance(item, (list, tuple)):
             stack.extend((v, depth + 1) for v in item)
+
+
+def check_text(text: str, what: str) -> str:
+    """Typed text bounded before it is parsed: at most MAX_INPUT_CHARS characters, brackets nested at most
+    MAX_TYPED_DEPTH deep (outside strings). ValueError in one line, `what` naming the input ("the edited arguments")."""
+    if len(text) > MAX_INPUT_CHARS:
+        raise ValueError(f"{what}: longer than {MAX_INPUT_CHARS:,} characters ({len(text):,}); shorten it")
+    depth, quoted = 0, False
+    for token in _TOKENS.findall(text):  # one pass, no recursion, no backtracking
+        if token == '"':
+            quoted = not quoted
+        elif quoted or token.startswith("\\"):
+            continue
+        elif token in "[{":
+            depth += 1
+            if depth > MAX_TYPED_DEPTH:
+                raise ValueError(f"{what}: nested more than {MAX_TYPED_DEPTH} levels deep")
+        else:
+            depth = max(0, depth - 1)
+    return text
+
+
+def load_json(text: str, what: str) -> Any:
+    """`json.loads` of typed text within the bounds (`check_text`); json.JSONDecodeError when it is not JSON."""
+    return json.loads(check_text(text, what))
+
+
+def check_size(value: Any, *, where: str = "the decision") -> None:
+    """Refuse a value (already parsed: a batch's) nested deeper than MAX_DEPTH or longer than MAX_INPUT_CHARS as
+    compact JSON; ValueError in one line."""
+    check_depth(value, where=where)  # first: the size is measured by json.dumps, which recurses
+    size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str))
+    if size > MAX_INPUT_CHARS:
+        raise ValueError(f"{where}: longer than {MAX_INPUT_CHARS:,} characters as JSON ({size:,})")
 
 
 def check_reviewer(name: Any) -> str:

@@ -6,7 +6,9 @@ Two spellings are accepted, so a reviewer can copy the readable arguments cell a
   (JSON string rules) to hold a comma or an `=`; an unquoted value takes the type of the original
   argument of that name (text stays text, so `shape_id=1` is the text "1"; a number stays a number).
 
-Given keys override the original arguments; keys left out keep their original values. Every
+Given keys override the original arguments; keys left out keep their original values. The text is
+bounded before it is parsed (`review.contract.check_text`: its length and how deep its brackets nest),
+so a pasted megabyte or 5,000 nested `[` is one line of refusal, never a RecursionError. Every
 problem raises ValueError with a message written for the reviewer. No streamlit import.
 """
 
@@ -14,6 +16,8 @@ from __future__ import annotations
 
 import json
 from typing import Any
+
+from review.contract import check_text
 
 __all__ = ["format_args", "parse_edited_args"]
 
@@ -28,6 +32,7 @@ def parse_edited_args(text: str | None, original: dict[str, Any]) -> dict[str, A
     text = (text or "").strip()
     if not text:
         raise ValueError("no edited arguments given: write key=value pairs or a JSON object")
+    check_text(text, "the edited arguments")
     if text.startswith(("{", "[")):
         try:
             given = json.loads(text)

@@ -20,6 +20,11 @@ Two things make a refresh cheap without changing what it lists:
   restarted server) lists unchanged threads from the saved rows without building the graph. A saved
   entry is keyed by the code that made it (`listing_reader`): another agent spec, LangGraph version
   or row contract ignores it.
+
+One bad thread stays one bad thread: a checkpoint this console will not decode (a `pickle` value an
+agent wrote with langgraph's `pickle_fallback`, which the restricted serializer refuses) makes THAT
+thread read-only with the reason (`unreadable_rows`), read per thread, never failing the listing;
+only an error of the database itself (every thread's problem) propagates.
 """
 
 from __future__ import annotations
@@ -28,15 +33,17 @@ import bisect
 import contextlib
 import itertools
 import json
+import logging
+import re
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from review.breakpoints import breakpoint_rows, has_breakpoints
-from review.contract import PendingInterrupt, rows_from_interrupt
+from review.contract import PendingInterrupt, clip, rows_from_interrupt
 from review.layout import last_tool_calls, layout_warnings
-from review.storage import HeadWrites, Storage, StoreError
+from review.storage import HeadWrites, LeaseLost, Storage, StoreError
 
 if TYPE_CHECKING:  # importing graphs brings LangGraph in: the saved listing's reader must not need it
     from review.graphs import GraphSet
@@ -50,6 +57,9 @@ NULL_TASK_ID = "00000000-0000-0000-0000-000000000000"
 PUSH_PATH = "~__pregel_push"  # task paths of Send tasks; they run (and list) before pull tasks
 BREAKPOINTS_MARK = "~breakpoints~"  # a saved-listing entry (never a thread id) saying the graphs have breakpoints
 ROWS_FORMAT = 5  # bump when PendingInterrupt or rows_from_interrupt change: saved listings are then ignored
+UNREADABLE_KIND = "unreadable"  # payload kind (and row id) of the one row of a thread whose checkpoint is unreadable
+
+log = logging.getLogger(__name__)
 
 
 def listing_reader(agent: str) -> str:
@@ -129,6 +139,46 @@ def rows_to_json(rows: Sequence[PendingInterrupt]) -> str | None:
 def rows_from_json(text: str) -> list[PendingInterrupt]:
     return [
         PendingInterrupt(**{**item, "allowed_decisions": tuple(item["allowed_decisions"])}) for item in json.loads(text)
+    ]
+
+
+def unreadable_reason(exc: Exception, database_errors: tuple[type[BaseException], ...] = ()) -> str | None:
+    """Why a thread cannot be read here, from what its read raised; None when the DATABASE failed (locked, gone,
+    lost lease): that is every thread's problem, and the caller's to report, never one thread's state."""
+    if isinstance(exc, (StoreError, LeaseLost, *database_errors)):
+        return None
+    if type(exc).__module__.split(".")[0] in ("sqlite3", "psycopg", "psycopg_pool"):
+        return None
+    text = " ".join(str(exc).split())
+    refused = re.search(r"serialization type:? ?'?(\w+)", text)
+    if refused:  # langgraph's JsonPlusSerializer: "Unknown serialization type: pickle"
+        kind = refused.group(1)
+        why = ": an agent's pickle_fallback wrote it, and unpickling can run any code" if kind == "pickle" else ""
+        return f"its checkpoint holds a value this console will not decode ({clip(kind, 40, quote=False)}){why}"
+    return f"its checkpoint cannot be read here: {type(exc).__name__}: {clip(text, 120, quote=False)}"
+
+
+def unreadable_rows(
+    thread_id: str, reason: str, last: Sequence[PendingInterrupt] = (), raised_at: str | None = None
+) -> list[PendingInterrupt]:
+    """A thread that cannot be read, as read-only rows saying why: the rows last read of it (so a decision on one
+    is refused with the reason, not as stale), else one row standing for the thread."""
+    if last:
+        return [replace(row, blocked=reason) for row in last]
+    return [
+        PendingInterrupt(
+            thread_id=thread_id,
+            row_id=UNREADABLE_KIND,
+            interrupt_id=UNREADABLE_KIND,
+            tool_call_id=None,
+            tool=None,
+            args={},
+            description=reason,
+            allowed_decisions=(),
+            raised_at=raised_at,
+            payload_kind=UNREADABLE_KIND,
+            blocked=reason,
+        )
     ]
 
 
@@ -292,16 +342,21 @@ class Inbox:
         heads = self._storage.head_writes(list(to_read))
         loads = self._storage.saver.serde.loads_typed
         by_state = 0
+        unreadable: set[str] = set()
         for thread_id, seq in to_read.items():
             head = heads.get(thread_id)
-            rows = rows_from_head(head, loads) if head is not None and not self._breakpoints else None
-            if rows is None:
-                rows = read_state(self._graphs, thread_id)
-                by_state += 1
-            else:
-                rows = with_graph(self._graphs, thread_id, rows)
+            try:  # per thread: one undecodable checkpoint must not fail the listing of all the others
+                rows = rows_from_head(head, loads) if head is not None and not self._breakpoints else None
+                if rows is None:
+                    by_state += 1
+                    rows = read_state(self._graphs, thread_id)
+                else:
+                    rows = with_graph(self._graphs, thread_id, rows)
+            except Exception as exc:
+                rows = self._unreadable(thread_id, exc, head.created_at if head is not None else None)
+                unreadable.add(thread_id)
             found.append((thread_id, _Known(seq, tuple(rows), True)))
-        return set(to_read), by_state
+        return set(to_read) - unreadable, by_state  # an unreadable thread is not saved: the next process looks again
 
     def _save(self, reader: str, found: list[tuple[str, _Known]], decoded: set[str]) -> None:
         """Save what this refresh read (threads no longer paused leave the saved listing)."""
@@ -325,16 +380,25 @@ class Inbox:
                 entry = self._known.get(thread_id)
                 if entry is not None and entry.seq == seq and entry.from_state:
                     return list(entry.rows)
-        rows = read_state(self._graphs, thread_id)
+        try:
+            rows = read_state(self._graphs, thread_id)
+        except Exception as exc:
+            rows = self._unreadable(thread_id, exc)
         if seq is not None:
             with self._lock:
                 self._remember(thread_id, _Known(seq, tuple(rows), True))
         return rows
 
     def read_full(self, thread_id: str) -> tuple[list[PendingInterrupt], tuple[str, ...], str | None]:
-        """Rows, next tasks and head checkpoint, always decoded fresh (after a run); the rows are remembered."""
+        """Rows, next tasks and head checkpoint, always decoded fresh (after a run); the rows are remembered.
+
+        An unreadable thread gives its read-only rows, no next tasks (nothing to continue) and no head.
+        """
         seq = self._head_seq(thread_id)
-        rows, next_tasks, head = read_snapshot(self._graphs, thread_id)
+        try:
+            rows, next_tasks, head = read_snapshot(self._graphs, thread_id)
+        except Exception as exc:
+            rows, next_tasks, head = self._unreadable(thread_id, exc), (), None
         if seq is not None:
             with self._lock:
                 self._remember(thread_id, _Known(seq, tuple(rows), True))
@@ -352,6 +416,25 @@ class Inbox:
                 self._listing = list(itertools.chain.from_iterable([rows[t] for _, t in self._order]))
             return list(self._listing)
 
+    def unreadable(self, thread_id: str, exc: Exception) -> list[PendingInterrupt]:
+        """`exc` came from reading the thread elsewhere (its view): the thread is read-only from now on in this
+        process, even where a lighter read (its head writes) could not see what makes it unreadable. The rows,
+        saying why; a database error is re-raised."""
+        seq = self._head_seq(thread_id)
+        rows = self._unreadable(thread_id, exc)
+        if seq is not None:
+            with self._lock:
+                current = self._known.get(thread_id)
+                if current is None or current.seq <= seq:
+                    self._known.pop(thread_id, None)  # a read at this seq that could not see it: replaced
+                    self._remember(thread_id, _Known(seq, tuple(rows), True))
+        return rows
+
+    @property
+    def database_errors(self) -> tuple[type[BaseException], ...]:
+        """Errors of the store itself: a read that raises one failed for every thread, not for its own."""
+        return self._storage.transient
+
     def forget(self) -> None:
         """Drop the cache: the next refresh re-reads every thread (a cold start)."""
         with self._refreshing, self._lock:
@@ -366,6 +449,18 @@ class Inbox:
         self._listing = None
 
     # --- internals (callers hold `_lock` where noted) -------------------------------------------
+
+    def _unreadable(self, thread_id: str, exc: Exception, raised_at: str | None = None) -> list[PendingInterrupt]:
+        """The read-only rows of a thread whose read raised `exc`; re-raises a database error. Called in `except`."""
+        reason = unreadable_reason(exc, self.database_errors)
+        if reason is None:
+            raise exc
+        with self._lock:
+            known = self._known.get(thread_id)
+        last = [row for row in known.rows if row.payload_kind != UNREADABLE_KIND] if known is not None else []
+        if known is None or not known.rows or any(row.blocked != reason for row in known.rows):
+            log.warning("thread %s is read-only: %s", thread_id, reason)  # once, not on every page run
+        return unreadable_rows(thread_id, reason, last, raised_at)
 
     def _remember(self, thread_id: str, entry: _Known) -> None:
         """Keep `entry` unless a read at a later seq is already kept. Caller holds `_lock`."""

@@ -111,8 +111,21 @@ class ThreadView:
 def view_thread(
     graph: Any, inbox: Inbox, thread_id: str, *, history: int = 50, graph_id: str | None = None
 ) -> ThreadView:
-    """The thread read from its latest checkpoint (and `history` checkpoints of its timeline) through `graph`."""
+    """The thread read from its latest checkpoint (and `history` checkpoints of its timeline) through `graph`.
+
+    A checkpoint this console will not decode (`review.inbox.unreadable_reason`) shows as the thread with no
+    values and its pending rows read-only, saying why; an error of the database itself propagates.
+    """
     config = {"configurable": {"thread_id": thread_id}}
+    try:
+        return _view(graph, inbox, thread_id, config, history, graph_id)
+    except Exception as exc:  # its rows say why (the inbox re-raises an error of the database itself)
+        return ThreadView(thread_id, True, {}, [], inbox.unreadable(thread_id, exc), [], graph_id=graph_id)
+
+
+def _view(
+    graph: Any, inbox: Inbox, thread_id: str, config: dict[str, Any], history: int, graph_id: str | None
+) -> ThreadView:
     snapshot = graph.get_state(config)
     exists = snapshot.created_at is not None
     raw = snapshot.values

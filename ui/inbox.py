@@ -27,7 +27,9 @@ import pandas as pd
 
 from review import BatchResult, PendingInterrupt
 from review.audit import AuditEntry
+from review.contract import MAX_INPUT_CHARS, check_text, load_json
 from review.editing import format_args, parse_edited_args
+from review.inbox import UNREADABLE_KIND
 from ui.format import clip_text, format_time, plural, short_id, waiting_since
 
 COLUMNS = ("tool", "decision", "edited arguments", "message", "status", "arguments", "thread", "waiting")
@@ -116,8 +118,31 @@ def fold_edits(draft: Draft, rendered_keys: Sequence[str], editor_state: Any) ->
             if name == "decision":
                 entry[name] = value if value in DECISIONS else None
             elif name:
-                entry[name] = "" if value is None else str(value)
+                entry[name] = bounded("" if value is None else str(value))
     return folded
+
+
+def bounded(text: str) -> str:
+    """A typed cell as the draft keeps it: one character past the input limit says it is too long (and a
+    pasted 10 MB is not kept, stored and redrawn on every run)."""
+    return text if len(text) <= MAX_INPUT_CHARS else text[: MAX_INPUT_CHARS + 1]
+
+
+def draft_problem(entry: dict[str, Any]) -> str | None:
+    """Why a draft entry's typed text cannot be sent as it is (too long, nested too deep), in one line; else None.
+
+    Checked without parsing, so a draft saved before the limits (or pasted into the store) cannot crash a page.
+    """
+    message = str(entry.get("message") or "")
+    try:
+        check_text(str(entry.get("edited") or ""), "the edited arguments")
+        if entry.get("json"):  # read as JSON: bounded like edited arguments
+            check_text(message, "the answer")
+    except ValueError as exc:
+        return str(exc)
+    if len(message) > MAX_INPUT_CHARS:  # text is never parsed; only its length matters here
+        return f"the message: longer than {MAX_INPUT_CHARS:,} characters; shorten it"
+    return None
 
 
 def sync_draft(draft: Draft, rows: Iterable[PendingInterrupt]) -> Draft:
@@ -194,6 +219,8 @@ def row_name(row: PendingInterrupt) -> str:
         return "(question)"
     if row.payload_kind == "breakpoint_node":
         return f"(breakpoint: {', '.join(map(str, row.args.get('next') or ())) or 'node'})"
+    if row.payload_kind == UNREADABLE_KIND:
+        return "(unreadable thread)"
     return "(unknown payload)"
 
 
@@ -248,13 +275,14 @@ def build_frame(
     for row in rows:
         key = row_key(row)
         entry = draft.get(key) or new_entry(row)
+        problem = draft_problem(entry)  # a draft too long or too deep to send: said on its row, never parsed
         records.append(
             {
                 "tool": tool_label(row, context),
                 "decision": entry["decision"],
-                "edited arguments": entry["edited"],
-                "message": entry["message"],
-                "status": status_text(row, status, context),
+                "edited arguments": bounded(str(entry.get("edited") or "")),
+                "message": bounded(str(entry.get("message") or "")),
+                "status": f"cannot be sent: {problem}" if problem else status_text(row, status, context),
                 "arguments": arguments_text(row),
                 "thread": context.label(row.thread_id),
                 "waiting": waiting_since(row.raised_at, now),
@@ -338,7 +366,8 @@ def merge_stored(draft: Draft, stored: dict[str, dict[str, Any]]) -> Draft:
         if not _valid_stored(entry):
             continue
         if key not in merged or not has_intent(merged[key]):
-            merged[key] = {**new_entry_fields(entry), **{k: entry.get(k) for k in ("decision", "edited", "message")}}
+            typed = {k: bounded(str(entry.get(k) or "")) for k in ("edited", "message")}
+            merged[key] = {**new_entry_fields(entry), "decision": entry.get("decision"), **typed}
     return merged
 
 
@@ -380,7 +409,7 @@ def decision_of(entry: dict[str, Any]) -> dict[str, Any] | None:
             raise ValueError("respond needs the answer in message")
         if entry.get("json"):  # the answer is a JSON value (false, 42, {...}), not text
             try:
-                return {"type": "respond", "value": json.loads(message)}
+                return {"type": "respond", "value": load_json(message, "the answer")}
             except json.JSONDecodeError as exc:
                 raise ValueError(f"the answer is not JSON: {exc.msg} at character {exc.pos + 1}") from None
         return {"type": "respond", "message": message}
