@@ -14,6 +14,7 @@ from typing import Any
 from review.agent import AgentSpec, allowed_types, load_agent
 from review.audit import AuditEntry, entry_from_row, list_decisions, to_csv
 from review.contract import BatchResult, DecisionRequest, PendingInterrupt, ThreadOutcome
+from review.cosign import proposals
 from review.graphs import GraphSet, LoadedGraph, attach, load_config, read_config, resolve_target
 from review.identity import Reviewer, as_reviewer
 from review.inbox import Inbox, listing_reader, sort_listing
@@ -336,14 +337,14 @@ class ReviewConsole:
         return row.blocked or self.policy.may_decide(as_reviewer(reviewer), row)
 
     def row_notes(self, rows: Iterable[PendingInterrupt]) -> dict[tuple[str, str], list[str]]:
-        """What the policy and the co-signs say about each row: rules, deadlines, "1 of 2 approvals (ana)"."""
+        """What the policy and the co-signs say about each row: rules, deadlines, and each waiting proposal
+        ("1 of 2 approvals (ana)", "1 of 2 approvals of edit {"color": "blue"} (bob)")."""
         signs = self.storage.cosigns()
         notes: dict[tuple[str, str], list[str]] = {}
         for row in rows:
             found = self.policy.notes(row)
-            names = signs.get(row.key)
-            if names:
-                found.append(f"{len(names)} of {self.policy.approvals(row.tool)} approvals ({', '.join(names)})")
+            needed = self.policy.approvals(row.tool)
+            found += [proposal.text(needed) for proposal in proposals(signs.get(row.key, ()))]
             if found:
                 notes[row.key] = found
         return notes

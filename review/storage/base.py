@@ -19,6 +19,8 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from review.cosign import CoSigns, Signature
+
 if TYPE_CHECKING:  # imported lazily: `python -m review pending` lists rows without loading LangGraph
     from langgraph.checkpoint.base import BaseCheckpointSaver
 
@@ -28,6 +30,11 @@ ChangeToken = tuple[int, int]
 LEASE_TOKEN_KEY = "__review_lease_token"  # "__": LangGraph keeps it out of checkpoint metadata
 
 HOLDING = ("claimed", "applied")  # statuses that hold a row: nobody else may decide it
+
+# The log's columns of a waiting co-sign, in the order `Signature.from_columns` takes them (review/cosign.py).
+SIGNATURE_COLUMNS = (
+    "attempt_id, thread_id, row_id, identity, reviewer, decision_type, resume_json, proposal, args_after"
+)
 
 
 class AsyncFromSync:
@@ -102,20 +109,6 @@ class NewDecision:
     def __post_init__(self) -> None:
         if not self.identity:
             object.__setattr__(self, "identity", self.reviewer)
-
-
-@dataclass(frozen=True)
-class CoSigns:
-    """An approval recorded as a co-sign: who approved so far, how many must, and whether this one had already."""
-
-    names: tuple[str, ...]
-    needed: int
-    repeated: bool = False
-
-    @property
-    def text(self) -> str:
-        have = f"{len(self.names)} of {self.needed} approvals ({', '.join(self.names)})"
-        return f"{have}: you approved already; another reviewer must" if self.repeated else have
 
 
 @dataclass(frozen=True)
@@ -228,7 +221,9 @@ class Storage(Protocol):
         self, decisions: Sequence[NewDecision], batch_id: str, owner: str, lease_until: float, now: str
     ) -> tuple[list[str], dict[str, Holder], dict[str, CoSigns]]: ...
 
-    def cosigns(self, thread_id: str | None = None) -> dict[tuple[str, str], tuple[str, ...]]: ...
+    def cosigns(self, thread_id: str | None = None) -> dict[tuple[str, str], tuple[Signature, ...]]:
+        """Waiting co-signs by (thread, row), oldest first (`review.cosign.proposals` groups them)."""
+        ...
 
     def claims(self, thread_id: str, owner: str, batch_id: str | None = None) -> list[Claim]: ...
 

@@ -38,8 +38,10 @@ from langgraph.checkpoint.serde.base import SerializerProtocol
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
+from review.cosign import plan, proposal_digest
 from review.storage.base import (
     LEASE_TOKEN_KEY,
+    SIGNATURE_COLUMNS,
     AsyncFromSync,
     Changes,
     Claim,
@@ -49,6 +51,7 @@ from review.storage.base import (
     LeaseLost,
     LeaseRow,
     NewDecision,
+    Signature,
     StoreError,
     TaskWrite,
     ThreadStart,
@@ -104,9 +107,11 @@ _SCHEMA = [
     verification      TEXT,
     co_signers        TEXT,
     raised_at         TEXT,
-    outcome_check     TEXT
+    outcome_check     TEXT,
+    proposal          TEXT
 )""",
     "ALTER TABLE review_decisions ADD COLUMN IF NOT EXISTS outcome_check TEXT",  # added within v3 (review/verify.py)
+    "ALTER TABLE review_decisions ADD COLUMN IF NOT EXISTS proposal TEXT",  # added within v3 (review/cosign.py)
     "CREATE INDEX IF NOT EXISTS review_decisions_contradicted ON review_decisions(attempt_id) "
     "WHERE outcome_check LIKE 'contradicted%'",
     "CREATE UNIQUE INDEX IF NOT EXISTS review_decisions_holding ON review_decisions(thread_id, row_id) "
@@ -588,9 +593,10 @@ class PostgresStorage:
     ) -> tuple[list[str], dict[str, Holder], dict[str, CoSigns]]:
         """Record the decisions of ONE thread in one transaction: claimed, held by someone, or waiting for co-signs.
 
-        The same rules as the SQLite backend's `claim` (see there). The thread's claim lock makes a racing
-        batch of another replica wait and then see these rows as held (the unique index alone would make it
-        fail instead of naming the winner), and makes racing co-signers count each other.
+        The same rules as the SQLite backend's `claim` (see there; four eyes is `review.cosign.plan`). The
+        thread's claim lock makes a racing batch of another replica wait and then see these rows as held (the
+        unique index alone would make it fail instead of naming the winner), and makes racing co-signers count
+        each other.
         """
         if not decisions:
             return [], {}, {}
@@ -608,34 +614,30 @@ class PostgresStorage:
                 if holder is not None:
                     held[d.row_id] = holder
                     continue
-                signed = conn.execute(
-                    "SELECT identity, reviewer FROM review_decisions WHERE thread_id = %s AND row_id = %s "
-                    "AND status = 'cosign' ORDER BY attempt_id",
-                    (thread_id, d.row_id),
-                ).fetchall()
-                identities = list(dict.fromkeys(r[0] for r in signed))
-                names = list(dict.fromkeys(r[1] for r in signed))
-                co_signers = None
-                if d.approvals > 1 and d.decision_type == "approve":
-                    repeated = d.identity in identities
-                    if repeated or len(identities) + 1 < d.approvals:
-                        if not repeated:
-                            self._insert(conn, d, batch_id, now, "cosign", "", 0.0, None)
-                            names.append(d.reviewer)
-                        waiting[d.row_id] = CoSigns(tuple(names), d.approvals, repeated)
-                        continue
-                    co_signers = ", ".join([*names, d.reviewer])
-                    status_of_signs, why = "cosigned", None
-                else:
-                    status_of_signs, why = "superseded", f"ended by {d.reviewer}'s {d.decision_type}"
-                if signed:
+                signed = [
+                    Signature.from_columns(*row)
+                    for row in conn.execute(
+                        f"SELECT {SIGNATURE_COLUMNS} FROM review_decisions WHERE thread_id = %s AND row_id = %s "
+                        "AND status = 'cosign' ORDER BY attempt_id",
+                        (thread_id, d.row_id),
+                    ).fetchall()
+                ]
+                digest = proposal_digest(d.decision_type, d.resume_json)
+                step = plan(d, digest, signed)  # the four-eyes rule, in review/cosign.py
+                for attempt_id, status, why in step.settle:
                     conn.execute(
                         "UPDATE review_decisions SET status = %s, error = %s, applied_at = %s "
-                        "WHERE thread_id = %s AND row_id = %s AND status = 'cosign'",
-                        (status_of_signs, why, now, thread_id, d.row_id),
+                        "WHERE attempt_id = %s AND status = 'cosign'",
+                        (status, why, now, attempt_id),
                     )
-                self._insert(conn, d, batch_id, now, "claimed", owner, lease_until, co_signers)
-                claimed.append(d.row_id)
+                if step.record == "claimed":
+                    self._insert(conn, d, batch_id, now, "claimed", owner, lease_until, step.co_signers, digest)
+                    claimed.append(d.row_id)
+                    continue
+                if step.record == "cosign":
+                    self._insert(conn, d, batch_id, now, "cosign", "", 0.0, None, digest)
+                if step.waiting is not None:
+                    waiting[d.row_id] = step.waiting
         return claimed, held, waiting
 
     @staticmethod
@@ -648,12 +650,13 @@ class PostgresStorage:
         owner: str,
         lease_until: float,
         co_signers: str | None,
+        proposal: str,
     ) -> None:
         conn.execute(
             "INSERT INTO review_decisions (thread_id, row_id, interrupt_id, batch_id, reviewer, identity, issuer, "
             "verification, decided_at, tool, tool_call_id, decision_type, resume_json, args_before, args_after, "
-            "message, status, owner, lease_until, warning, co_signers, raised_at) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            "message, status, owner, lease_until, warning, co_signers, raised_at, proposal) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             (
                 d.thread_id,
                 d.row_id,
@@ -677,21 +680,23 @@ class PostgresStorage:
                 d.warning,
                 co_signers,
                 d.raised_at,
+                proposal,
             ),
         )
 
     @_pg_errors
-    def cosigns(self, thread_id: str | None = None) -> dict[tuple[str, str], tuple[str, ...]]:
-        """Pending co-signs by (thread, row): the names that approved so far."""
-        sql = "SELECT thread_id, row_id, reviewer FROM review_decisions WHERE status = 'cosign'"
+    def cosigns(self, thread_id: str | None = None) -> dict[tuple[str, str], tuple[Signature, ...]]:
+        """Waiting co-signs by (thread, row), oldest first."""
+        sql = f"SELECT {SIGNATURE_COLUMNS} FROM review_decisions WHERE status = 'cosign'"
         params: tuple[Any, ...] = ()
         if thread_id is not None:
             sql += " AND thread_id = %s"
             params = (thread_id,)
-        found: dict[tuple[str, str], tuple[str, ...]] = {}
+        found: dict[tuple[str, str], tuple[Signature, ...]] = {}
         for row in self._rows(sql + " ORDER BY attempt_id", params):
-            key = (row[0], row[1])
-            found[key] = (*found.get(key, ()), row[2])
+            sign = Signature.from_columns(*row)
+            key = (sign.thread_id, sign.row_id)
+            found[key] = (*found.get(key, ()), sign)
         return found
 
     @staticmethod

@@ -24,8 +24,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
+from review.cosign import plan, proposal_digest
 from review.storage.base import (
     LEASE_TOKEN_KEY,
+    SIGNATURE_COLUMNS,
     AsyncFromSync,
     Changes,
     Claim,
@@ -35,6 +37,7 @@ from review.storage.base import (
     LeaseLost,
     LeaseRow,
     NewDecision,
+    Signature,
     StoreError,
     TaskWrite,
     ThreadStart,
@@ -92,7 +95,8 @@ CREATE TABLE IF NOT EXISTS review_decisions (
     verification      TEXT,              -- signed-in | unverified | cli | rule
     co_signers        TEXT,              -- four eyes: every approver of the claim, in order
     raised_at         TEXT,              -- when the interrupt was raised (how long it waited)
-    outcome_check     TEXT               -- read after the resume: verified | contradicted: <what> | not checkable
+    outcome_check     TEXT,              -- read after the resume: verified | contradicted: <what> | not checkable
+    proposal          TEXT               -- four eyes: digest of what co-signers agree on (review/cosign.py)
 );
 CREATE UNIQUE INDEX IF NOT EXISTS review_decisions_holding
     ON review_decisions(thread_id, row_id) WHERE status IN ('claimed', 'applied');
@@ -448,9 +452,9 @@ class SqliteStorage:
     ) -> tuple[list[str], dict[str, Holder], dict[str, CoSigns]]:
         """Record the decisions of ONE thread in one transaction: claimed, held by someone, or waiting for co-signs.
 
-        A batched request is answered whole, so a part held by anyone holds all its parts. An approval of a
-        row that needs N approvers is a co-sign until the N-th distinct identity approves: then the claim
-        names them all. Any other decision on such a row ends its co-signs.
+        A batched request is answered whole, so a part held by anyone holds all its parts. On a row that needs
+        N approvers, `review.cosign.plan` says whether a decision waits as a co-sign of its proposal, is claimed
+        (the N-th distinct identity making the same decision; the claim names them all), or ends the co-signs.
         """
         if not decisions:
             return [], {}, {}
@@ -467,34 +471,30 @@ class SqliteStorage:
                 if holder is not None:
                     held[d.row_id] = holder
                     continue
-                signed = conn.execute(
-                    "SELECT identity, reviewer FROM review_decisions WHERE thread_id = ? AND row_id = ? "
-                    "AND status = 'cosign' ORDER BY attempt_id",
-                    (thread_id, d.row_id),
-                ).fetchall()
-                identities = list(dict.fromkeys(r["identity"] for r in signed))
-                names = list(dict.fromkeys(r["reviewer"] for r in signed))
-                co_signers = None
-                if d.approvals > 1 and d.decision_type == "approve":
-                    repeated = d.identity in identities
-                    if repeated or len(identities) + 1 < d.approvals:
-                        if not repeated:
-                            self._insert(conn, d, batch_id, now, "cosign", "", 0.0, None)
-                            names.append(d.reviewer)
-                        waiting[d.row_id] = CoSigns(tuple(names), d.approvals, repeated)
-                        continue
-                    co_signers = ", ".join([*names, d.reviewer])
-                    status_of_signs, why = "cosigned", None
-                else:
-                    status_of_signs, why = "superseded", f"ended by {d.reviewer}'s {d.decision_type}"
-                if signed:
+                signed = [
+                    Signature.from_columns(*row)
+                    for row in conn.execute(
+                        f"SELECT {SIGNATURE_COLUMNS} FROM review_decisions WHERE thread_id = ? AND row_id = ? "
+                        "AND status = 'cosign' ORDER BY attempt_id",
+                        (thread_id, d.row_id),
+                    ).fetchall()
+                ]
+                digest = proposal_digest(d.decision_type, d.resume_json)
+                step = plan(d, digest, signed)  # the four-eyes rule, in review/cosign.py
+                for attempt_id, status, why in step.settle:
                     conn.execute(
                         "UPDATE review_decisions SET status = ?, error = ?, applied_at = ? "
-                        "WHERE thread_id = ? AND row_id = ? AND status = 'cosign'",
-                        (status_of_signs, why, now, thread_id, d.row_id),
+                        "WHERE attempt_id = ? AND status = 'cosign'",
+                        (status, why, now, attempt_id),
                     )
-                self._insert(conn, d, batch_id, now, "claimed", owner, lease_until, co_signers)
-                claimed.append(d.row_id)
+                if step.record == "claimed":
+                    self._insert(conn, d, batch_id, now, "claimed", owner, lease_until, step.co_signers, digest)
+                    claimed.append(d.row_id)
+                    continue
+                if step.record == "cosign":
+                    self._insert(conn, d, batch_id, now, "cosign", "", 0.0, None, digest)
+                if step.waiting is not None:
+                    waiting[d.row_id] = step.waiting
         return claimed, held, waiting
 
     @staticmethod
@@ -507,12 +507,13 @@ class SqliteStorage:
         owner: str,
         lease_until: float,
         co_signers: str | None,
+        proposal: str,
     ) -> None:
         conn.execute(
             "INSERT INTO review_decisions (thread_id, row_id, interrupt_id, batch_id, reviewer, identity, issuer, "
             "verification, decided_at, tool, tool_call_id, decision_type, resume_json, args_before, args_after, "
-            "message, status, owner, lease_until, warning, co_signers, raised_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "message, status, owner, lease_until, warning, co_signers, raised_at, proposal) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 d.thread_id,
                 d.row_id,
@@ -536,21 +537,26 @@ class SqliteStorage:
                 d.warning,
                 co_signers,
                 d.raised_at,
+                proposal,
             ),
         )
 
     @_sqlite_errors
-    def cosigns(self, thread_id: str | None = None) -> dict[tuple[str, str], tuple[str, ...]]:
-        """Pending co-signs by (thread, row): the names that approved so far."""
-        sql = "SELECT thread_id, row_id, reviewer FROM review_decisions WHERE status = 'cosign'"
+    def cosigns(self, thread_id: str | None = None) -> dict[tuple[str, str], tuple[Signature, ...]]:
+        """Waiting co-signs by (thread, row), oldest first."""
+        columns = SIGNATURE_COLUMNS
+        if "proposal" not in {row[1] for row in self.query("PRAGMA table_info(review_decisions)")}:
+            columns = columns.replace("proposal", "NULL AS proposal")  # a read-only store may predate it
+        sql = f"SELECT {columns} FROM review_decisions WHERE status = 'cosign'"
         params: tuple[Any, ...] = ()
         if thread_id is not None:
             sql += " AND thread_id = ?"
             params = (thread_id,)
-        found: dict[tuple[str, str], tuple[str, ...]] = {}
+        found: dict[tuple[str, str], tuple[Signature, ...]] = {}
         for row in self.query(sql + " ORDER BY attempt_id", params):
-            key = (row["thread_id"], row["row_id"])
-            found[key] = (*found.get(key, ()), row["reviewer"])
+            sign = Signature.from_columns(*row)
+            key = (sign.thread_id, sign.row_id)
+            found[key] = (*found.get(key, ()), sign)
         return found
 
     @staticmethod
@@ -1130,7 +1136,7 @@ def open_sqlite(
             light
             and not created
             and _schema_version(conn) == SCHEMA_VERSION
-            and "outcome_check" in _columns(conn, "review_decisions")  # else the full open adds it
+            and {"outcome_check", "proposal"} <= _columns(conn, "review_decisions")  # else the full open adds them
         ):
             return SqliteStorage(path, None, conn, created=False, read_only=False, make_saver=make_saver)
         saver = make_saver()  # LangGraph's tables first: the change feed's triggers sit on them
@@ -1225,6 +1231,8 @@ def _migrate(conn: sqlite3.Connection) -> None:
             conn.execute("ALTER TABLE review_decisions ADD COLUMN raised_at TEXT")
         if "outcome_check" not in _columns(conn, "review_decisions"):  # added within v3 (review/verify.py)
             conn.execute("ALTER TABLE review_decisions ADD COLUMN outcome_check TEXT")
+        if "proposal" not in _columns(conn, "review_decisions"):  # added within v3 (review/cosign.py)
+            conn.execute("ALTER TABLE review_decisions ADD COLUMN proposal TEXT")
         conn.execute(_CONTRADICTED_INDEX)
         if old and "attempt_id" not in old:
             # v1 stored the row id where the interrupt id belongs; v2 keeps both.
