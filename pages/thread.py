@@ -8,7 +8,7 @@ import streamlit as st
 
 from ui.canvas import canvas_html, demo_shapes
 from ui.console import get_console
-from ui.format import frozen_labels, md_escape, thread_label, unique_labels
+from ui.format import frozen_labels, md_escape, show_controls, thread_label, unique_labels
 from ui.sidebar import INBOX, NEW_RUN, page_frame
 from ui.threads import conversation, next_text, pending_frame, shapes_frame, state_text, timeline_frame
 
@@ -73,7 +73,7 @@ if lines:
         with st.chat_message(line.role, avatar=line.avatar):
             st.caption(md_escape(line.caption))
             if line.text:
-                st.text(line.text)  # text, never markup: contents come from the agent and the reviewers
+                st.text(show_controls(line.text))  # text, never markup: contents come from the agent and the reviewers
 
 st.subheader("State")
 if view.values is None or view.values == {}:
@@ -81,7 +81,7 @@ if view.values is None or view.values == {}:
 elif isinstance(view.values, dict | list):
     st.json(view.values, expanded=1)
 else:
-    st.code(state_text(view.values), language="json")
+    st.code(show_controls(state_text(view.values)), language="json")
 
 st.subheader("Checkpoint timeline")
 st.dataframe(timeline_frame(view.timeline), hide_index=True)

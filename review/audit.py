@@ -1,8 +1,9 @@
 """The decision log: who decided what, when, with the arguments before and after, and what became of it.
 
 Append-only: every attempt is an entry, with its outcome (`claimed` while being applied, `applied`,
-`failed` with the reason; an approval waiting for a second approver is a `cosign`, later
-`cosigned` into the claim that names every approver, or `superseded` by another decision). Every
+`failed` with the reason; an approve or edit waiting for the other approvers of the same decision
+is a `cosign`, later `cosigned` into the claim that names every approver, or `superseded`: another
+decision ended it, or its reviewer proposed something else). Every
 entry says who decided: the name shown, the identity the policy checked, its issuer and how it was
 verified. An entry says when recovery finished it (`recovered_from`: the owner it took it over
 from) and when recovery re-sent it after a resume had started (`rerun`: its tool may have run twice;

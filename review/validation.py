@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ValidationError
 
 from review.answers import InvalidAnswer, check_answer
-from review.contract import MAX_MESSAGE_CHARS, Decision, PendingInterrupt, clip
+from review.contract import MAX_MESSAGE_CHARS, Decision, PendingInterrupt, check_size, clip
 
 if TYPE_CHECKING:
     from langchain_core.tools import BaseTool
@@ -67,9 +67,12 @@ def validate_decision(row: PendingInterrupt, raw: Any, tools: dict[str, BaseTool
     if action.get("name", row.tool) != row.tool:
         raise InvalidDecision(f"an edit must keep the tool {row.tool!r}, not {clip(action.get('name'), 40)}")
     args = action["args"]
-    if row.tool in tools:
-        return Decision("edit", row.args, _checked_args(row.tool, args, tools), None, row.tool)
-    return Decision("edit", row.args, _checked_by_schema(args, row.args_schema), None, row.tool)
+    checked = _checked_args(row.tool, args, tools) if row.tool in tools else _checked_by_schema(args, row.args_schema)
+    try:  # after the schema, whose message names the bad argument; one bound for every way an edit arrives
+        check_size(checked, where="the edited arguments")
+    except ValueError as exc:
+        raise InvalidDecision(str(exc)) from None
+    return Decision("edit", row.args, checked, None, row.tool)
 
 
 def _checked_args(tool_name: str | None, args: dict[str, Any], tools: dict[str, BaseTool]) -> dict[str, Any]:

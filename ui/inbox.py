@@ -30,7 +30,7 @@ from review.audit import AuditEntry
 from review.contract import MAX_INPUT_CHARS, check_text, load_json
 from review.editing import format_args, parse_edited_args
 from review.inbox import UNREADABLE_KIND
-from ui.format import clip_text, format_time, plural, short_id, waiting_since
+from ui.format import clip_text, format_time, plural, short_id, show_controls, waiting_since
 
 COLUMNS = ("tool", "decision", "edited arguments", "message", "status", "arguments", "thread", "waiting")
 READ_ONLY = ("tool", "status", "arguments", "thread", "waiting")
@@ -205,7 +205,7 @@ def filter_rows(
 
 def tool_label(row: PendingInterrupt, context: RowContext | None = None) -> str:
     """The tool cell; with several graphs loaded it says whose: `graph: tool`."""
-    name = row_name(row)
+    name = show_controls(row_name(row))
     if context is not None and context.several_graphs and row.graph_id:
         return f"{row.graph_id}: {name}"
     return name
@@ -227,8 +227,8 @@ def row_name(row: PendingInterrupt) -> str:
 def arguments_text(row: PendingInterrupt) -> str:
     """The readable arguments cell; a tool without arguments shows its description instead."""
     if row.args:
-        return format_args(row.args)
-    return f"(no arguments) {row.description}".strip()
+        return show_controls(format_args(row.args))
+    return show_controls(f"(no arguments) {row.description}".strip())
 
 
 def failure_text(entry: AuditEntry) -> str:

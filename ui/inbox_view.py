@@ -32,7 +32,16 @@ from ui import inbox, keys
 from ui.auth import current_reviewer
 from ui.console import reviewer_name
 from ui.detail import PANE_DECISIONS, arguments_json, edit_preview, history, pane_choice, row_option
-from ui.format import format_time, frozen_labels, md_escape, plural, short_id, thread_label, unique_labels
+from ui.format import (
+    format_time,
+    frozen_labels,
+    md_escape,
+    plural,
+    short_id,
+    show_controls,
+    thread_label,
+    unique_labels,
+)
 from ui.preview import is_canvas_thread, preview_canvas
 from ui.runs import EXAMPLES
 from ui.sidebar import NEW_RUN
@@ -577,13 +586,13 @@ def detail_pane(
         with left:
             request = view.messages[0].content if view.messages and view.messages[0].type == "human" else ""
             st.caption("Request")
-            st.text(request or "(no request message)")
+            st.text(show_controls(request) or "(no request message)")
             lines = history(view.messages)
             if lines:
                 st.caption("History")
-                st.text("\n".join(lines))
+                st.text(show_controls("\n".join(lines)))
             st.caption("What it does")
-            st.text(row.description or "(no description)")
+            st.text(show_controls(row.description) or "(no description)")
             edit = edit_preview(row, entry.get("edited") or "")
             if edit is not None:
                 st.caption("Edit: arguments now → sent")
@@ -592,7 +601,7 @@ def detail_pane(
                 else:
                     st.code(edit.diff, language="diff")
             st.caption("Arguments")
-            st.code(arguments_json(row.args), language="json")
+            st.code(show_controls(arguments_json(row.args)), language="json")
         with right:
             _pane_preview(view, rows, draft, row.thread_id)
             _pane_decision(console, key, row, entry)

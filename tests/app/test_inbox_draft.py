@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from review import ReviewConsole
 from tests.app.conftest import APP, alerts, editor_frame, run, set_edits, submit
 from tests.conftest import THREE_SHAPES
 from ui import inbox
+from ui.console import close_consoles
 
 
 def reload(reviewer: str | None) -> AppTest:
@@ -37,7 +37,7 @@ def test_a_reload_and_a_restart_keep_a_reviewers_unsent_decisions(app: AppTest, 
     assert frame["decision"].tolist() == ["approve", None, "reject"]
     assert frame["message"].tolist() == ["", "", "not today"]
 
-    st.cache_resource.clear()  # the server restarts: a new console process-wide
+    close_consoles()  # the server restarts: a new console process-wide
     after = reload("rita")
     assert editor_frame(after)["decision"].tolist() == ["approve", None, "reject"]
     assert editor_frame(reload("sam"))["decision"].isna().all()  # another reviewer's draft is theirs

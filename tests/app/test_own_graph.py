@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from review import ReviewConsole, Settings
 from tests.app.conftest import APP, click, editor_frame, run, set_edits
 from tests.cli.test_cli import ROOT
+from ui.console import close_consoles
 
 TARGET = str(ROOT / "tests/agents/langchain_per_call.py") + ":graph"
 
@@ -18,7 +18,7 @@ TARGET = str(ROOT / "tests/agents/langchain_per_call.py") + ":graph"
 @pytest.fixture
 def own_graph(app_db: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("REVIEW_GRAPH", TARGET)
-    st.cache_resource.clear()
+    close_consoles()
     return TARGET
 
 

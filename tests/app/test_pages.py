@@ -20,6 +20,7 @@ from tests.app import html_agent
 from tests.app.conftest import APP, alerts, details, editor_frame, run, shown_text, submit, threads_shown
 from tests.conftest import THEN_SEQUENCE, THREE_SHAPES
 from tests.helpers import APPROVE, batch, edit, reject
+from ui.console import close_consoles
 
 PAGES = {
     "app.py": "Inbox",  # the main script is the landing page
@@ -84,10 +85,9 @@ def test_every_page_renders_with_the_sidebar(
 def test_a_database_that_cannot_be_opened_stops_with_the_reason(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import streamlit as st
 
     monkeypatch.setenv("REVIEW_DB", str(tmp_path))  # a directory
-    st.cache_resource.clear()
+    close_consoles()
     at = AppTest.from_file(APP, default_timeout=30)
     run(at)
     [error] = alerts(at, "error")
@@ -98,11 +98,10 @@ def test_a_database_that_cannot_be_opened_stops_with_the_reason(
 def test_a_missing_database_file_is_created_and_the_sidebar_says_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import streamlit as st
 
     missing = tmp_path / "not-there-yet" / "review.sqlite"
     monkeypatch.setenv("REVIEW_DB", str(missing))
-    st.cache_resource.clear()
+    close_consoles()
     at = AppTest.from_file(APP, default_timeout=30)
     run(at)
     assert [t.value for t in at.title] == ["Inbox"]
@@ -110,7 +109,7 @@ def test_a_missing_database_file_is_created_and_the_sidebar_says_so(
         "No database was at this path: a new, empty one was created."
     ]
     assert missing.exists()
-    st.cache_resource.clear()  # close it before tmp_path goes
+    close_consoles()  # close it before tmp_path goes
 
 
 @pytest.mark.parametrize("page", [page for page in PAGES if page != "app.py"])
@@ -324,10 +323,9 @@ def test_audit_lists_decisions_filters_by_reviewer_and_downloads_csv(
 
 
 def test_html_in_payloads_messages_and_state_is_shown_as_text(app_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import streamlit as st
 
     monkeypatch.setenv("REVIEW_AGENT", "tests.app.html_agent:AGENT")
-    st.cache_resource.clear()
+    close_consoles()
     hostile = ReviewConsole.open(app_db, agent="tests.app.html_agent:AGENT")
     try:
         thread_id = hostile.start_run(f"hello {html_agent.IMG}").result(timeout=30).thread_id
@@ -363,7 +361,7 @@ def test_html_in_payloads_messages_and_state_is_shown_as_text(app_db: Path, monk
         assert f"hello {html_agent.IMG}" in texts and f"{html_agent.SCRIPT} planned" in texts
         assert f"{html_agent.IMG} {html_agent.IMG}" in texts  # the tool result carrying the rejection message
     finally:
-        st.cache_resource.clear()
+        close_consoles()
         hostile.close()
 
 
@@ -383,10 +381,9 @@ def test_thread_page_shows_any_graphs_thread_state_as_json_and_no_canvas(
     app_db: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A functional-API thread (an `@entrypoint` taking and returning a string): pending, next, state; no canvas."""
-    import streamlit as st
 
     monkeypatch.setenv("REVIEW_GRAPH", str(Path(__file__).parents[1] / "agents/functional.py") + ":review_essay")
-    st.cache_resource.clear()
+    close_consoles()
     console = ReviewConsole.open(settings=Settings.from_env(db=str(app_db)))
     try:
         thread_id = console.start_run("", run_input="cats").result(timeout=30).thread_id
@@ -410,7 +407,7 @@ def test_thread_page_shows_any_graphs_thread_state_as_json_and_no_canvas(
         assert len(at.dataframe[-1].value) == 2  # the timeline: input, then the entrypoint's return
     finally:
         console.close()
-        st.cache_resource.clear()
+        close_consoles()
 
 
 def test_thread_page_shows_the_demo_state_as_json_beside_its_canvas(app: AppTest, console: ReviewConsole) -> None:

@@ -129,3 +129,25 @@ def test_a_draft_too_deep_or_too_long_says_so_on_its_row_without_parsing() -> No
     merged = inbox.merge_stored({}, {"t:i": {**entry, "edited": "y" * (10 * MAX_INPUT_CHARS)}})
     assert len(merged["t:i"]["edited"]) == MAX_INPUT_CHARS + 1
     assert "longer than" in (inbox.draft_problem(merged["t:i"]) or "")
+
+
+def test_a_huge_edit_sent_in_a_batch_is_refused_in_one_line_and_recorded_nowhere(tmp_path: Path) -> None:
+    """The CLI and API take edits as parsed JSON: the same size bound applies, after the tool's own schema."""
+    from review import ReviewConsole, Settings
+    from tests.helpers import store_query
+
+    db = tmp_path / "review.sqlite"
+    console = ReviewConsole.open(settings=Settings(db=str(db), graph="tests/agents/langchain_per_call.py:graph"))
+    try:
+        console.start_run("tidy up").result(timeout=60)
+        (row,) = [r for r in console.pending() if r.tool == "send_email"]
+        edit = {
+            "type": "edit",
+            "edited_action": {"name": "send_email", "args": {"to": "a@x.org", "subject": "x" * 300_000}},
+        }
+        result = console.submit([{"thread_id": row.thread_id, "row_id": row.row_id, "decision": edit}], "ana")
+        assert result.exit_code == 2
+        _one_line(ValueError(result.invalid[0].error), "the edited arguments", "longer than")
+        assert store_query(db, "SELECT COUNT(*) FROM review_decisions")[0][0] == 0
+    finally:
+        console.close()
