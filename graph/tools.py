@@ -139,9 +139,10 @@ def _record_effect(tool_call_id: str, effect: dict[str, Any]) -> bool:
     return True
 
 
-def _lock(log: Any, timeout_s: float = 10.0) -> None:
-    """Take the effect log's lock, or fail after `timeout_s` (a paused process may hold it) instead of hanging."""
-    deadline = time.monotonic() + timeout_s
+def _lock(log: Any) -> None:
+    """Take the effect log's lock, or fail after CANVAS_EFFECT_LOCK_SECONDS (10; a paused process may hold it)
+    instead of hanging."""
+    deadline = time.monotonic() + float(os.environ.get("CANVAS_EFFECT_LOCK_SECONDS") or 10)
     while True:
         try:
             fcntl.flock(log, fcntl.LOCK_EX | fcntl.LOCK_NB)
