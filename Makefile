@@ -24,9 +24,10 @@ $(DEV): requirements-dev.txt requirements.txt $(RUNTIME)
 	touch $@
 
 ## run: the console on the embedded SQLite default (data/review.sqlite, or $$REVIEW_DB);
-##      GRAPH=file.py:ATTR or CONFIG=langgraph.json reviews your own graphs
+##      GRAPH=file.py:ATTR or CONFIG=langgraph.json reviews your own graphs, POLICY=team.toml its rules
 run: $(RUNTIME)
-	$(PY) -m streamlit run serve.py -- $(if $(GRAPH),--graph "$(GRAPH)") $(if $(CONFIG),--config "$(CONFIG)")
+	$(PY) -m streamlit run serve.py -- $(if $(GRAPH),--graph "$(GRAPH)") $(if $(CONFIG),--config "$(CONFIG)") \
+	  $(if $(POLICY),--policy "$(POLICY)")
 
 ## run-postgres: a local PostgreSQL (data in data/pg/, port $(PG_PORT)) and the console on it, for a demo
 run-postgres: $(RUNTIME) postgresql

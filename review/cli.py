@@ -14,11 +14,11 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from review.contract import DecisionRequest, PendingInterrupt
 from review.identity import Reviewer
-from review.settings import Settings, graphs_key
+from review.settings import Settings, add_arguments, from_arguments, graphs_key
 from review.storage import StoreError
 
 if TYPE_CHECKING:
@@ -26,18 +26,17 @@ if TYPE_CHECKING:
     from review.storage import Storage
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a mistake in the command line is one JSON line on stdout and exit 2, like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        _emit({"error": f"{self.prog}: {message}"})
+        raise SystemExit(2)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m review", description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--db", help="SQLite file or postgresql:// URL (default: $REVIEW_DB, else data/review.sqlite)")
-    parser.add_argument(
-        "--graph", help="the graph to review: path/to/file.py:ATTR or package.module:ATTR, optionally ID=TARGET"
-    )
-    parser.add_argument("--config", help="a langgraph.json: review every graph of its graphs map")
-    parser.add_argument("--policy", help="who may decide what (default: $REVIEW_POLICY, else review-policy.toml)")
-    parser.add_argument(
-        "--server", action="append", help="a LangGraph Agent Server URL to review (repeatable; $REVIEW_SERVER)"
-    )
-    parser.add_argument("--api-key", help="the Agent Server's API key (default: $LANGGRAPH_API_KEY)")
+    parser = _Parser(prog="python -m review", description=(__doc__ or "").splitlines()[0])
+    add_arguments(parser)  # every setting's flag, the same the app takes (review/settings.py)
     parser.add_argument(
         "--verbose", action="store_true", help="log progress and tracebacks on stderr (default: one-line warnings only)"
     )
@@ -158,14 +157,7 @@ def _main(args: argparse.Namespace) -> int:
         if not batch:
             return _fail("the batch is empty: nothing was sent")
     try:
-        settings = Settings.from_env(
-            db=args.db,
-            graph=args.graph,
-            config=args.config,
-            policy=args.policy,
-            servers=tuple(args.server or ()),
-            api_key=args.api_key,
-        )
+        settings = from_arguments(args)
     except ValueError as exc:
         return _fail(str(exc))
     if args.command == "pending" and not _names_servers(settings):

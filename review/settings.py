@@ -1,15 +1,18 @@
 """The console's settings, read in one place.
 
-Every knob has a default, an environment variable and (for the ones a user picks per run) a CLI
-flag or a `streamlit run app.py -- --flag` argument; both fill this one object, so no other module
-reads the environment. Times are configurable so the crash tests can run with short leases.
+Every setting has a default, an environment variable and a flag; the CLI (`python -m review --db ...`)
+and the app (`streamlit run app.py -- --db ...`, `make run`) take the same flags, parsed by the one
+parser here (`add_arguments` / `from_arguments`), so no other module reads the environment and no
+entry point can miss a setting. An unknown flag is refused with one line naming it. Times are
+configurable so the crash tests can run with short leases.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,16 +20,13 @@ DEFAULT_DB = Path("data") / "review.sqlite"
 DEFAULT_AGENT = "graph:AGENT"
 
 
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw is None or not raw.strip():
-        return default
+def _seconds(name: str, raw: str) -> float:
     try:
         value = float(raw)
     except ValueError:
         raise ValueError(f"{name}={raw!r} is not a number of seconds") from None
-    if value <= 0:
-        raise ValueError(f"{name}={raw!r} must be more than 0")
+    if not value > 0 or value == float("inf"):
+        raise ValueError(f"{name}={raw!r} must be a number of seconds more than 0")
     return value
 
 
@@ -39,86 +39,74 @@ def _urls(raw: str | None) -> tuple[str, ...]:
     return urls
 
 
+def _items(raw: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (raw or "").split(",") if part.strip())
+
+
+def _setting(default: Any, env: str, help: str, *, kind: str = "text", flag: str | None = None) -> Any:
+    """A field with its environment variable, its flag (default: `--name-with-dashes`) and how to read both.
+
+    `kind`: text | seconds | urls (comma-separated, repeatable flag) | items (likewise).
+    """
+    return field(default=default, metadata={"env": env, "help": help, "kind": kind, "flag": flag})
+
+
 @dataclass(frozen=True)
 class Settings:
-    """What the console opens and how long it waits; see README "Settings"."""
+    """What the console opens and how long it waits; README "Settings" lists the same (a test keeps them equal)."""
 
-    db: str = field(
-        default=str(DEFAULT_DB), metadata={"env": "REVIEW_DB", "help": "SQLite file, or a postgresql:// URL"}
+    db: str = _setting(str(DEFAULT_DB), "REVIEW_DB", "SQLite file, or a postgresql:// URL")
+    agent: str = _setting(DEFAULT_AGENT, "REVIEW_AGENT", "agent spec module:ATTR (the demo by default)")
+    graph: str | None = _setting(None, "REVIEW_GRAPH", "a graph: path/to/file.py:ATTR or module:ATTR, optionally ID=")
+    config: str | None = _setting(None, "REVIEW_CONFIG", "a langgraph.json whose graphs map (and servers) to review")
+    policy: str | None = _setting(None, "REVIEW_POLICY", "who may decide what (default: review-policy.toml if present)")
+    lease_seconds: float = _setting(
+        15.0, "REVIEW_LEASE_SECONDS", "a lease's life without a heartbeat; past it, recovery may", kind="seconds"
     )
-    agent: str = field(default=DEFAULT_AGENT, metadata={"env": "REVIEW_AGENT", "help": "agent spec module:ATTR"})
-    graph: str | None = field(
-        default=None, metadata={"env": "REVIEW_GRAPH", "help": "a graph: path/to/file.py:ATTR or module:ATTR"}
+    busy_timeout_seconds: float = _setting(
+        30.0, "REVIEW_BUSY_TIMEOUT_SECONDS", "wait for a locked database", kind="seconds"
     )
-    config: str | None = field(
-        default=None, metadata={"env": "REVIEW_CONFIG", "help": "a langgraph.json whose graphs map to review"}
+    connect_timeout_seconds: float = _setting(
+        10.0, "REVIEW_CONNECT_TIMEOUT_SECONDS", "PostgreSQL: give up connecting after this", kind="seconds"
     )
-    policy: str | None = field(
-        default=None,
-        metadata={"env": "REVIEW_POLICY", "help": "who may decide what (default: review-policy.toml if present)"},
+    sweep_seconds: float = _setting(
+        2.0, "REVIEW_SWEEP_SECONDS", "how often a running console looks for work to recover", kind="seconds"
     )
-    lease_seconds: float = field(
-        default=15.0,
-        metadata={"env": "REVIEW_LEASE_SECONDS", "help": "a lease's life without a heartbeat; past it, recovery may"},
+    servers: tuple[str, ...] = _setting(
+        (), "REVIEW_SERVER", "LangGraph Agent Server URL(s) to review (repeatable)", kind="urls", flag="--server"
     )
-    busy_timeout_seconds: float = field(
-        default=30.0, metadata={"env": "REVIEW_BUSY_TIMEOUT_SECONDS", "help": "wait for a locked database"}
-    )
-    connect_timeout_seconds: float = field(
-        default=10.0,
-        metadata={"env": "REVIEW_CONNECT_TIMEOUT_SECONDS", "help": "PostgreSQL: give up connecting after this"},
-    )
-    sweep_seconds: float = field(
-        default=2.0,
-        metadata={"env": "REVIEW_SWEEP_SECONDS", "help": "how often a running console looks for work to recover"},
-    )
-    servers: tuple[str, ...] = field(
-        default=(),
-        metadata={"env": "REVIEW_SERVER", "help": "LangGraph Agent Server URL(s) to review, comma-separated"},
-    )
-    api_key: str | None = field(
-        default=None, metadata={"env": "LANGGRAPH_API_KEY", "help": "the API key the Agent Server(s) want"}
-    )
-    allowed_types: tuple[str, ...] = field(
-        default=(),
-        metadata={
-            "env": "REVIEW_ALLOWED_TYPES",
-            "help": "more types checkpoints may hold, comma-separated module:Class (a graph's own are allowed)",
-        },
+    api_key: str | None = _setting(None, "LANGGRAPH_API_KEY", "the API key the Agent Server(s) want")
+    allowed_types: tuple[str, ...] = _setting(
+        (),
+        "REVIEW_ALLOWED_TYPES",
+        "more types checkpoints may hold, module:Class (repeatable; a graph's own are allowed)",
+        kind="items",
     )
     # A quiet poll is one search of a few threads (bench/server.py: about 1 ms): cheap enough to ask often.
-    server_poll_seconds: float = field(
-        default=0.25,
-        metadata={"env": "REVIEW_SERVER_POLL_SECONDS", "help": "how often a running console asks servers for updates"},
+    server_poll_seconds: float = _setting(
+        0.25, "REVIEW_SERVER_POLL_SECONDS", "how often a running console asks servers for updates", kind="seconds"
     )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Defaults, then the environment, then explicit overrides (CLI flags); None overrides are ignored."""
         env = os.environ if env is None else env
-        base = cls(
-            db=env.get("REVIEW_DB") or str(DEFAULT_DB),
-            agent=env.get("REVIEW_AGENT") or DEFAULT_AGENT,
-            graph=env.get("REVIEW_GRAPH") or None,
-            config=env.get("REVIEW_CONFIG") or None,
-            policy=env.get("REVIEW_POLICY") or None,
-            lease_seconds=_float(env, "REVIEW_LEASE_SECONDS", 15.0),
-            busy_timeout_seconds=_float(env, "REVIEW_BUSY_TIMEOUT_SECONDS", 30.0),
-            connect_timeout_seconds=_float(env, "REVIEW_CONNECT_TIMEOUT_SECONDS", 10.0),
-            sweep_seconds=_float(env, "REVIEW_SWEEP_SECONDS", 2.0),
-            servers=_urls(env.get("REVIEW_SERVER")),
-            api_key=env.get("LANGGRAPH_API_KEY") or None,
-            server_poll_seconds=_float(env, "REVIEW_SERVER_POLL_SECONDS", 0.25),
-            allowed_types=tuple(p.strip() for p in (env.get("REVIEW_ALLOWED_TYPES") or "").split(",") if p.strip()),
-        )
+        values: dict[str, Any] = {}
+        for spec in fields(cls):
+            raw = env.get(spec.metadata["env"])
+            if raw is not None and raw.strip():
+                values[spec.name] = _read(spec.metadata["kind"], spec.metadata["env"], raw)
         given: dict[str, Any] = {key: value for key, value in overrides.items() if value is not None}
         if "db" in given:
             given["db"] = str(given["db"])
-        if "servers" in given:
-            given["servers"] = _urls(given["servers"]) if isinstance(given["servers"], str) else tuple(given["servers"])
-            if not given["servers"]:
-                del given["servers"]
-        return replace(base, **given)
+        for name in ("servers", "allowed_types"):
+            if name in given:
+                raw = given[name]
+                read = _urls if name == "servers" else _items
+                given[name] = read(raw) if isinstance(raw, str) else read(",".join(raw))
+                if not given[name]:
+                    del given[name]
+        return replace(cls(**values), **given)
 
     @property
     def db_path(self) -> Path:
@@ -129,6 +117,74 @@ class Settings:
     def is_url(self) -> bool:
         """The store is a server URL (postgresql://...), not a file."""
         return "://" in self.db
+
+
+def _read(kind: str, name: str, raw: str) -> Any:
+    if kind == "seconds":
+        return _seconds(name, raw)
+    if kind == "urls":
+        return _urls(raw)
+    if kind == "items":
+        return _items(raw)
+    return raw
+
+
+# --- the one parser of flags ----------------------------------------------------------------------------------
+
+
+def flag_of(name: str) -> str:
+    """The flag of a setting (`--db`, `--lease-seconds`, `--server`)."""
+    spec = next(f for f in fields(Settings) if f.name == name)
+    return spec.metadata["flag"] or "--" + name.replace("_", "-")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add one flag per setting to `parser` (the CLI's and the app's), each defaulting to the environment."""
+    for spec in fields(Settings):
+        meta = spec.metadata
+        text = f"{meta['help']} (${meta['env']})"
+        repeatable = meta["kind"] in ("urls", "items")
+        metavar = {"seconds": "SECONDS", "urls": "URL", "items": "TYPE"}.get(meta["kind"], spec.name.upper())
+        parser.add_argument(
+            flag_of(spec.name),
+            dest=spec.name,
+            action="append" if repeatable else "store",
+            metavar=metavar,
+            help=text,
+            default=None,
+        )
+
+
+def from_arguments(parsed: argparse.Namespace, env: Mapping[str, str] | None = None) -> Settings:
+    """The settings: defaults, then the environment, then the flags `add_arguments` parsed. ValueError names a
+    bad value (a flag's, or an environment variable's) in one line."""
+    given: dict[str, Any] = {}
+    for spec in fields(Settings):
+        value = getattr(parsed, spec.name, None)
+        if value is None:
+            continue
+        kind = spec.metadata["kind"]
+        if kind == "seconds":
+            value = _seconds(flag_of(spec.name), value)
+        elif kind in ("urls", "items"):
+            value = ",".join(value)
+        given[spec.name] = value
+    return Settings.from_env(env, **given)
+
+
+def parse_arguments(argv: Sequence[str], *, prog: str, env: Mapping[str, str] | None = None) -> Settings:
+    """Settings from flags alone (the app's `streamlit run app.py -- ...`): an unknown flag or a stray
+    argument is a ValueError naming it, never ignored (a misspelled --policy must not open the console open)."""
+    parser = argparse.ArgumentParser(prog=prog, add_help=False, allow_abbrev=False, exit_on_error=False)
+    add_arguments(parser)
+    try:
+        parsed, unknown = parser.parse_known_args(list(argv))
+    except argparse.ArgumentError as exc:
+        raise ValueError(f"{prog}: {exc}") from None
+    if unknown:
+        known = ", ".join(flag_of(f.name) for f in fields(Settings))
+        raise ValueError(f"{prog}: unknown argument {unknown[0]!r} (the console takes {known})")
+    return from_arguments(parsed, env)
 
 
 def resolve_db_path(db: str | os.PathLike[str] | None = None) -> Path:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -27,6 +28,13 @@ from scripts.pg_cluster import Cluster, bin_dir, free_port
 THREE_SHAPES = "Create a red circle c1, a blue square s1 and a green triangle t1"
 THEN_SEQUENCE = "Draw a red circle c1, then a blue square s1"
 CLEAR = "Clear the canvas"
+
+
+@pytest.fixture(autouse=True)
+def _no_app_arguments(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The app reads its settings from `sys.argv` (`streamlit run app.py -- --db ...`) and refuses what it does
+    not know: under pytest, `sys.argv` holds pytest's own arguments, which are not the app's."""
+    monkeypatch.setattr(sys, "argv", [sys.argv[0]])
 
 
 BACKENDS = ["sqlite", "postgres"]

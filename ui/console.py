@@ -14,7 +14,6 @@ signing in, and that clears every resource cache of the process.
 
 from __future__ import annotations
 
-import argparse
 import atexit
 import sys
 import threading
@@ -27,6 +26,7 @@ from streamlit.logger import get_logger
 
 from review import ReviewConsole, Settings, StoreError
 from review.console import change_token_reader
+from review.settings import parse_arguments
 from review.storage import redact_url
 from ui.auth import REVIEWER_KEY, auth_configured, current_reviewer
 from ui.format import md_escape
@@ -39,21 +39,9 @@ _consoles_lock = threading.Lock()  # held while a console opens: a second caller
 
 
 def settings(argv: Sequence[str] | None = None) -> Settings:
-    """This server's settings: the `--` arguments of `streamlit run app.py -- ...` over the environment."""
-    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
-    parser.add_argument("--db")
-    parser.add_argument("--graph")
-    parser.add_argument("--config")
-    parser.add_argument("--server", action="append")
-    parser.add_argument("--api-key")
-    known, _ = parser.parse_known_args(list(sys.argv[1:] if argv is None else argv))
-    return Settings.from_env(
-        db=known.db,
-        graph=known.graph,
-        config=known.config,
-        servers=tuple(known.server or ()),
-        api_key=known.api_key,
-    )
+    """This server's settings: the `--` arguments of `streamlit run app.py -- ...` over the environment, read by
+    the CLI's own parser (review/settings.py); an unknown argument is a ValueError naming it, never ignored."""
+    return parse_arguments(list(sys.argv[1:] if argv is None else argv), prog="streamlit run app.py --")
 
 
 def db_setting(argv: Sequence[str] | None = None) -> str:
@@ -107,16 +95,36 @@ atexit.register(close_consoles)
 def get_console() -> ReviewConsole:
     """The console for this server's database; shows the error and stops the page when it cannot open."""
     try:
-        return open_console(db_setting())
+        path = db_setting()
+    except ValueError as exc:  # a bad `--` argument: the server was started wrongly, say so on every page
+        st.error(md_escape(f"Cannot start the console: {exc}"))
+        st.stop()
+        raise
+    try:
+        return open_console(path)
     except (StoreError, ValueError) as exc:
         st.error(md_escape(f"Cannot open the review database: {exc}"))
         st.stop()
         raise  # st.stop() raises; this keeps type checkers content
 
 
+def db_label_or_problem() -> str:
+    """The database as the sidebar names it, or what is wrong with the server's arguments."""
+    try:
+        return db_label_setting()
+    except ValueError:
+        return "(not opened: see the error)"
+
+
 def token_reader() -> Callable[[], str | None]:
-    """The change token of this server's database, read outside any script run (serve.py's route)."""
-    return change_token_reader(replace(settings(), db=db_setting()))
+    """The change token of this server's database, read outside any script run (serve.py's route); never a token
+    when the server's arguments are wrong (every page says why)."""
+    try:
+        chosen = replace(settings(), db=db_setting())
+    except ValueError as exc:
+        log.error("the review console cannot start: %s", exc)
+        return lambda: None
+    return change_token_reader(chosen)
 
 
 def reviewer_name() -> str:

@@ -18,7 +18,7 @@ from typing import NamedTuple
 import streamlit as st
 
 from ui import auth, keys
-from ui.console import REVIEWER_KEY, db_label_setting, get_console, reviewer_name
+from ui.console import REVIEWER_KEY, db_label_or_problem, get_console, reviewer_name
 from ui.format import md_escape
 
 APP_TITLE = "Review console"
@@ -93,7 +93,7 @@ def page_frame(title: str) -> None:
                 del st.query_params[REVIEWER_PARAM]
             st.caption("Required before decisions are sent; stored with every decision, marked unverified.")
             st.caption("Sign-in is not configured (see .streamlit/secrets.example.toml).")
-        st.caption(f"Database: {md_escape(db_label_setting())}")  # never a password
+        st.caption(f"Database: {md_escape(db_label_or_problem())}")  # never a password
     console = get_console()  # a database that cannot be opened stops the page here, with the reason
     if console.created and not console.threads(limit=1):
         st.sidebar.info(NEW_DATABASE_NOTE)
