@@ -3,6 +3,8 @@
 Every pending tool call is routed as its own task, so parallel calls raise parallel
 interrupts with distinct ids and a resume map routes each decision to its own tool
 (one ToolNode task for several interrupting calls drops interrupts and misroutes values).
+`thread_picture` (graph/picture.py) is imported here so that a console loading `make_graph` from this file
+(langgraph.json) finds the demo's canvas beside it, as it finds it on the `AGENT` spec.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from langgraph.prebuilt import ToolNode
 from langgraph.types import Send
 
 from graph.model import chat_model
+from graph.picture import thread_picture
 from graph.state import CanvasState
 from graph.tools import TOOLS
 
@@ -72,12 +75,14 @@ def start_input(prompt: str) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class AgentSpec:
-    """What the console needs to know about an agent: how to build it, its tools, its first input."""
+    """What the console needs to know about an agent: how to build it, its tools, its first input, and how to draw
+    one of its threads (the console's picture hook; every state built on `CanvasState` has a canvas to draw)."""
 
     name: str
     build_graph: Callable[..., CompiledStateGraph]
     tools: tuple[BaseTool, ...]
     start_input: Callable[[str], dict[str, Any]]
+    thread_picture: Callable[..., dict[str, Any] | None] = thread_picture
 
 
 AGENT = AgentSpec(name="canvas-shapes", build_graph=build_graph, tools=tuple(TOOLS), start_input=start_input)

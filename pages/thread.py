@@ -1,16 +1,16 @@
 """Thread: one thread of any graph as its checkpoints hold it: pending rows, what runs next, the conversation (with
 each reviewer decision where it happened) when there are messages, the state values as JSON, the checkpoint
-timeline; the demo agent's canvas and shapes only for a thread whose state is the demo's."""
+timeline; above them, the picture the thread's graph draws of it, when its graph offers one (the demo: its canvas)."""
 
 from datetime import UTC, datetime
 
 import streamlit as st
 
-from ui.canvas import canvas_html, demo_shapes
 from ui.console import get_console
 from ui.format import frozen_labels, md_escape, show_controls, thread_label, unique_labels
+from ui.picture import show_picture
 from ui.sidebar import INBOX, NEW_RUN, page_frame
-from ui.threads import conversation, next_text, pending_frame, shapes_frame, state_text, timeline_frame
+from ui.threads import conversation, next_text, pending_frame, state_text, timeline_frame
 
 page_frame("Thread")
 console = get_console()
@@ -46,15 +46,9 @@ st.query_params["thread"] = selected
 st.caption(f"Thread id: {md_escape(selected)}")
 
 view = console.thread(selected)
-shapes = demo_shapes(view.values)
-if shapes is not None:  # the demo agent's room: other graphs have no canvas
-    canvas_column, shapes_column = st.columns([3, 2])
-    with canvas_column:
-        st.subheader("Canvas")
-        st.html(canvas_html(shapes))
-    with shapes_column:
-        st.subheader("Shapes")
-        st.dataframe(shapes_frame(shapes), hide_index=True)
+picture = console.graphs.picture(view.graph_id, view.values)
+if picture is not None:  # drawn by the thread's graph (the demo's canvas); most graphs draw none
+    show_picture(picture)
 
 st.subheader("Pending")
 if view.pending:

@@ -16,7 +16,7 @@ import importlib.util
 import inspect
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -27,6 +27,7 @@ from langchain_core.tools import BaseTool
 from langgraph.graph import StateGraph
 from langgraph.pregel import Pregel
 
+from review.pictures import PictureHook, ThreadPicture, draw, find_hook
 from review.serde import graph_module_name
 
 
@@ -47,13 +48,15 @@ def default_start_input(prompt: str) -> dict[str, Any]:
 
 @dataclass
 class LoadedGraph:
-    """One graph of the console: its id, the compiled graph over the console's checkpointer, its tools."""
+    """One graph of the console: its id, the compiled graph over the console's checkpointer, its tools, and the
+    picture hook through which it may draw its threads (review/pictures.py)."""
 
     graph_id: str
     graph: Any  # a compiled graph (Pregel) writing through the console's fenced saver
     tools: dict[str, BaseTool] = field(default_factory=dict)
     start_input: Callable[[str], dict[str, Any]] = default_start_input
     source: str = ""  # where it came from, for messages
+    picture: PictureHook | None = None
 
     @cached_property
     def tool_nodes(self) -> set[str]:
@@ -131,7 +134,7 @@ def attach(obj: Any, checkpointer: Any, target: str, graph_id: str) -> LoadedGra
     if hasattr(obj, "build_graph") and hasattr(obj, "start_input"):  # a console spec
         graph = obj.build_graph(checkpointer)
         tools = {tool.name: tool for tool in getattr(obj, "tools", ())} or find_tools(graph)
-        return LoadedGraph(graph_id, graph, tools, obj.start_input, target)
+        return LoadedGraph(graph_id, graph, tools, obj.start_input, target, find_hook(obj))
     value = obj
     if callable(value) and not isinstance(value, (Pregel, StateGraph)):
         value = _call_factory(value, target)
@@ -144,7 +147,7 @@ def attach(obj: Any, checkpointer: Any, target: str, graph_id: str) -> LoadedGra
             f"cannot load the graph {target!r}: it is a {type(obj).__name__}, not a compiled graph, a StateGraph "
             "or a factory returning one"
         )
-    return LoadedGraph(graph_id, graph, find_tools(graph), default_start_input, target)
+    return LoadedGraph(graph_id, graph, find_tools(graph), default_start_input, target, find_hook(obj))
 
 
 def _call_factory(factory: Callable[..., Any], target: str) -> Any:
@@ -279,6 +282,14 @@ class GraphSet:
     def named(self, thread_id: str) -> str | None:
         """The graph id the thread's checkpoints name (None when they name none)."""
         return self._thread_graph(thread_id)
+
+    def picture(
+        self, graph_id: str | None, values: Any, proposed: Sequence[Mapping[str, Any]] | None = None
+    ) -> ThreadPicture | None:
+        """What the graph of this id draws of a thread with these state values (and, for a preview, these proposed
+        calls); None when the graph offers no picture, draws nothing for them, or is not loaded here."""
+        loaded = self._graphs.get(graph_id) if graph_id is not None else self.default
+        return draw(loaded.picture if loaded is not None else None, values, proposed)
 
     def for_thread(self, thread_id: str) -> tuple[LoadedGraph, str | None]:
         """The graph to read the thread with, and why it may not be decided here (None: it may)."""

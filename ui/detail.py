@@ -2,7 +2,7 @@
 
 The pane gives a reviewer the context a table cell cannot: the thread's request and recent history,
 the interrupt's description, the arguments as formatted JSON, the change an edit makes (a diff of
-the arguments before and after), and the demo agent's canvas as it would be after the decisions.
+the arguments before and after). The picture of the thread after the decisions is its graph's (ui/picture.py).
 """
 
 from __future__ import annotations

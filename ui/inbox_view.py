@@ -1,6 +1,7 @@
 """The Inbox page's Streamlit parts: the table, the detail pane, the submit and its progress, the banner.
 
-app.py composes them; the logic they call is plain Python (ui/inbox.py, ui/detail.py, ui/preview.py).
+app.py composes them; the logic they call is plain Python (ui/inbox.py, ui/detail.py); the preview is
+the picture the thread's graph draws (review/pictures.py, ui/picture.py).
 One draft (`inbox.STATE_DRAFT`, keyed by row) is shared by the table and the pane: every change, from
 either, goes through `set_draft`, which also keeps the reviewer's stored copy (`console.save_draft`)
 in step, so a reload or a server restart loses no unsent decision.
@@ -27,7 +28,9 @@ import streamlit as st
 
 from review import PendingInterrupt, ReviewConsole, StoreError
 from review.identity import Reviewer
+from review.pictures import proposed_call
 from review.submit import BatchHandle
+from review.threads import ThreadView
 from ui import inbox, keys
 from ui.auth import current_reviewer
 from ui.console import reviewer_name
@@ -42,7 +45,7 @@ from ui.format import (
     thread_label,
     unique_labels,
 )
-from ui.preview import is_canvas_thread, preview_canvas
+from ui.picture import show_picture
 from ui.runs import EXAMPLES
 from ui.sidebar import NEW_RUN
 
@@ -603,27 +606,26 @@ def detail_pane(
             st.caption("Arguments")
             st.code(show_controls(arguments_json(row.args)), language="json")
         with right:
-            _pane_preview(view, rows, draft, row.thread_id)
+            _pane_preview(console, view, rows, draft, row.thread_id)
             _pane_decision(console, key, row, entry)
 
 
-def _pane_preview(view: Any, rows: Sequence[PendingInterrupt], draft: inbox.Draft, thread_id: str) -> None:
-    from ui.canvas import canvas_html
-
-    if not is_canvas_thread(view.values):
-        return
-    decisions: dict[str, dict[str, Any] | None] = {}
-    mine = [row for row in rows if row.thread_id == thread_id]
-    for row in mine:
+def _pane_preview(
+    console: ReviewConsole, view: ThreadView, rows: Sequence[PendingInterrupt], draft: inbox.Draft, thread_id: str
+) -> None:
+    """The thread as its graph draws it if the draft's decisions were applied (nothing when it draws none)."""
+    proposed: list[dict[str, Any]] = []
+    for row in rows:
+        if row.thread_id != thread_id:
+            continue
         try:
-            decisions[inbox.row_key(row)] = inbox.decision_of(draft.get(inbox.row_key(row)) or inbox.new_entry(row))
-        except ValueError:
-            decisions[inbox.row_key(row)] = None
-    preview = preview_canvas(view.canvas, mine, decisions)
-    st.caption("Canvas if these decisions are applied (new shapes dashed, rejected ones absent)")
-    st.html(canvas_html(preview.shapes, label=f"Preview with {len(preview.shapes)} shape(s)"))
-    for note in preview.notes:
-        st.caption(md_escape(note))
+            decision = inbox.decision_of(draft.get(inbox.row_key(row)) or inbox.new_entry(row))
+        except ValueError:  # a draft that does not parse yet proposes nothing
+            decision = None
+        proposed.append(proposed_call(row, decision))
+    picture = console.graphs.picture(view.graph_id, view.values, proposed)
+    if picture is not None:
+        show_picture(picture, headings=False)
 
 
 def _pane_decision(console: ReviewConsole, key: str, row: PendingInterrupt, entry: dict[str, Any]) -> None:

@@ -104,13 +104,6 @@ def state_text(values: Any) -> str:
     return json.dumps(values, ensure_ascii=False, indent=2, default=str)
 
 
-def shapes_frame(canvas: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
-    return pd.DataFrame(
-        [{"shape_id": s.get("shape_id"), "kind": s.get("kind"), "color": s.get("color")} for s in canvas],
-        columns=["shape_id", "kind", "color"],
-    )
-
-
 def pending_frame(rows: Sequence[PendingInterrupt]) -> pd.DataFrame:
     return pd.DataFrame(
         [

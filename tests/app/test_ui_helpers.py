@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import pytest
 
+from graph.picture import canvas_html, preview_canvas, safe_colour
 from review import BatchResult, Conflict, PendingInterrupt, RowError, ThreadOutcome
 from review.audit import AuditEntry
+from review.pictures import proposed_call
 from ui import inbox
-from ui.canvas import canvas_html, safe_colour
 from ui.format import format_time, format_waiting, frozen_labels, md_escape, thread_label, unique_labels
-from ui.preview import preview_canvas
 
 NOW = datetime(2025, 1, 1, 12, 0, 0, tzinfo=UTC)
 
@@ -338,7 +338,8 @@ def test_the_preview_adds_approved_and_edited_shapes_and_leaves_rejected_ones_ou
         inbox.row_key(triangle): {"type": "reject"},
     }
     preview = preview_canvas(
-        [{"shape_id": "old", "kind": "circle", "color": "red"}], [circle, square, triangle], decisions
+        [{"shape_id": "old", "kind": "circle", "color": "red"}],
+        [proposed_call(r, decisions[inbox.row_key(r)]) for r in (circle, square, triangle)],
     )
     assert preview.shapes == [
         {"shape_id": "old", "kind": "circle", "color": "red"},
