@@ -168,11 +168,15 @@ def _main(args: argparse.Namespace) -> int:
             return 0
     from review.console import ReviewConsole  # LangGraph and the agent: only past this point
 
+    # Only `start` may create a database (a typo in --db must not look like an empty inbox), and any command that
+    # names an Agent Server: its rows live on the server, the console's store only keeps claims and the audit.
+    creates = args.command == "start" or _names_servers(settings)
     try:
-        # Only `start` may create a database: a typo in --db must not look like an empty inbox.
-        console = ReviewConsole.open(settings=settings, create=args.command == "start")
+        console = ReviewConsole.open(settings=settings, create=creates)
     except (StoreError, ValueError) as exc:
         return _fail(str(exc))
+    if console.created and args.command != "start":
+        print(f"created the console's store (claims, audit) at {console.db_label}", file=sys.stderr)
     try:
         return _run(console, args, batch if args.command == "decide" else [])
     except StoreError as exc:

@@ -201,3 +201,22 @@ def test_the_periodic_check_drops_deleted_threads_without_reading_every_state(
     new = start(agent_server, THEN_SEQUENCE)
     source.refresh()
     assert source.stats.states_read == 1 and new in {r.thread_id for r in source.rows()}
+
+
+def test_a_server_only_console_works_from_its_first_command(
+    agent_server: AgentServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`python -m review --server URL pending` on an empty folder: the local store (claims, audit) is created and
+    named on stderr, and the server's rows are listed (it used to say "no review database: start a run first")."""
+    from review.cli import main
+
+    thread_id = start(agent_server, THEN_SEQUENCE)
+    db = tmp_path / "fresh" / "review.sqlite"
+    capsys.readouterr()
+    assert main(["--db", str(db), "--server", agent_server.url, "pending", "--thread", thread_id]) == 0
+    out, err = capsys.readouterr()
+    assert [row["tool"] for row in json.loads(out)] == ["create_circle"]
+    assert err.strip() == f"created the console's store (claims, audit) at {db}"
+    assert db.exists()
+    assert main(["--db", str(tmp_path / "typo.sqlite"), "pending"]) == 2  # no server named: still never created
+    assert not (tmp_path / "typo.sqlite").exists()
