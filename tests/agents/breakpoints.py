@@ -8,6 +8,8 @@ $BREAKPOINT_EFFECTS (the test's effect log), so a test can tell whether a tool r
 - `before_tools_send`: the same agent routing each call as its own task (`Send`), skipping calls already
   answered, as langchain's create_agent does; paused before the tool node.
 - `after_draft`: a two-step writer paused after `draft`; `publish` (not a tool node) runs on continue.
+- `agent_before_tools`: langchain's `create_agent(..., interrupt_before=["tools"])` with a scripted model, no HITL
+  middleware: the breakpoint is the only review.
 """
 
 from __future__ import annotations
@@ -99,3 +101,12 @@ def _writer() -> StateGraph:
 
 
 after_draft = _writer().compile(interrupt_after=["draft"])
+
+
+def agent_before_tools() -> object:
+    """create_agent paused before its tool node (a factory: langchain is imported only when asked for)."""
+    from langchain.agents import create_agent
+
+    from tests.agents.langchain_per_call import _model, delete_file, send_email
+
+    return create_agent(_model(), tools=[send_email, delete_file], interrupt_before=["tools"])

@@ -231,3 +231,32 @@ def test_the_cli_lists_a_breakpoint_right_after_start(tmp_path: Path, effects: P
         assert listed.returncode == 0, listed.stderr
         assert [row["args"]["customer"] for row in json.loads(listed.stdout)] == ["acme", "globex"]
     assert ran(effects) == []
+
+
+def test_create_agent_paused_before_its_tools_takes_a_reject_and_an_edit_apart(db_path: Path | str) -> None:
+    """langchain's create_agent routes each call as its own task and skips answered ones: calls decided apart."""
+    from tests.agents.langchain_per_call import SENT
+
+    SENT.clear()
+    console = open_console(db_path, "agent_before_tools")
+    try:
+        thread_id = console.start_run("tidy up").result(timeout=60).thread_id
+        rows = {r.tool: r for r in console.pending()}
+        assert sorted(rows) == ["delete_file", "send_email"] and rows["send_email"].payload_kind == "breakpoint"
+        assert SENT == []
+        result = console.submit(
+            [
+                item(rows["delete_file"], reject("keep it")),
+                item(rows["send_email"], edit("send_email", to="b@x.org", subject="hi")),
+            ],
+            reviewer="ana",
+        )
+        assert result.exit_code == 0, result.to_dict()
+        assert SENT == [{"tool": "send_email", "to": "b@x.org", "subject": "hi"}]  # delete_file never ran
+        messages = console.graph.get_state({"configurable": {"thread_id": thread_id}}).values["messages"]
+        answers = {m.tool_call_id: (m.status, m.content) for m in messages if m.type == "tool"}
+        assert answers == {"call_delete": ("error", "keep it"), "call_email": ("success", "sent to b@x.org")}
+        checks = {c["row_id"]: c["outcome_check"] for c in result.to_dict()["outcome_checks"]}
+        assert set(checks.values()) == {"verified"}
+    finally:
+        console.close()
