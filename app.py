@@ -41,6 +41,7 @@ def follow() -> None:
 
 @st.fragment
 def inbox_body() -> None:
+    """The Inbox below the banner: finish this session's batch, fold the draft in, list the rows and the pane."""
     inbox_view.finish_batch(console)
     inbox_view.adopt_stored_draft(console)
     inbox_view.fold(console)

@@ -47,6 +47,7 @@ def _open_at_start() -> None:
 
 @asynccontextmanager
 async def lifespan(_app: Any) -> AsyncIterator[None]:
+    """Open the console in the background as the server starts; close it (waiting for its resumes) as it stops."""
     threading.Thread(target=_open_at_start, name="review-console-open", daemon=True).start()
     yield
     await asyncio.to_thread(close_consoles)  # it waits for running resumes: never on the event loop

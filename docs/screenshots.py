@@ -30,6 +30,7 @@ VIEW = {"width": 1280, "height": 800}
 
 
 def seed(db: Path) -> str:
+    """Fill a store with the threads the screenshots show (one whose last attempt failed); the four-shape thread."""
     console = ReviewConsole.open(db)
     try:
         broken = console.start_run("Create a black triangle b1").result(timeout=60).new_pending
@@ -51,6 +52,7 @@ def seed(db: Path) -> str:
 
 
 def main() -> None:
+    """Serve the seeded store, open it in Chromium at 1280x800 and save each screenshot in docs/."""
     out = ROOT / "docs"
     with tempfile.TemporaryDirectory(prefix="review-shots-") as tmp:
         db = Path(tmp) / "review.sqlite"

@@ -27,6 +27,8 @@ from graph.picture import thread_picture
 from graph.state import CanvasState
 from graph.tools import TOOLS
 
+CompiledGraph = CompiledStateGraph[Any, Any, Any, Any]  # the demo compiled (its four type parameters open)
+
 
 def route_tool_calls(state: CanvasState) -> list[Send] | str:
     """Each pending tool call as its own `tools` task (the list form of ToolNode input reads state from channels)."""
@@ -37,11 +39,11 @@ def route_tool_calls(state: CanvasState) -> list[Send] | str:
 
 
 def build_graph(
-    checkpointer: BaseCheckpointSaver | None = None,
+    checkpointer: BaseCheckpointSaver[Any] | None = None,
     *,
     model: BaseChatModel | None = None,
     asynchronous: bool = False,
-) -> CompiledStateGraph:
+) -> CompiledGraph:
     """Compile the agent. Any chat model with `bind_tools` fits; the scripted one is the default.
 
     `asynchronous` builds the same graph with an async model node (run with `ainvoke` / `astream`).
@@ -63,7 +65,7 @@ def build_graph(
     return builder.compile(checkpointer=checkpointer)
 
 
-def make_graph() -> CompiledStateGraph:
+def make_graph() -> CompiledGraph:
     """The graph for langgraph.json (`langgraph dev`, the console's `--config`): its host attaches a checkpointer."""
     return build_graph()
 
@@ -79,7 +81,7 @@ class AgentSpec:
     one of its threads (the console's picture hook; every state built on `CanvasState` has a canvas to draw)."""
 
     name: str
-    build_graph: Callable[..., CompiledStateGraph]
+    build_graph: Callable[..., CompiledGraph]
     tools: tuple[BaseTool, ...]
     start_input: Callable[[str], dict[str, Any]]
     thread_picture: Callable[..., dict[str, Any] | None] = thread_picture

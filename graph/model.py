@@ -66,6 +66,7 @@ class ScriptedShapesModel(BaseChatModel):
         return "scripted-shapes"
 
     def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> ScriptedShapesModel:
+        """The model itself: the script already knows the demo's tools."""
         # The script only ever calls the canvas tools; binding is accepted for the seam's sake.
         return self
 

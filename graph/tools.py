@@ -157,11 +157,11 @@ def _tool_message(tool_call_id: str, name: str, content: str, *, error: bool = F
     return ToolMessage(content, tool_call_id=tool_call_id, name=name, status="error" if error else "success")
 
 
-def _reply(tool_call_id: str, name: str, content: str, *, error: bool = False) -> Command:
+def _reply(tool_call_id: str, name: str, content: str, *, error: bool = False) -> Command[Any]:
     return Command(update={"messages": [_tool_message(tool_call_id, name, content, error=error)]})
 
 
-def _draw(kind: ShapeKind, shape_id: str, color: str, canvas: list[Shape] | None, tool_call_id: str) -> Command:
+def _draw(kind: ShapeKind, shape_id: str, color: str, canvas: list[Shape] | None, tool_call_id: str) -> Command[Any]:
     name = f"create_{kind}"
     args = {"shape_id": shape_id, "color": color}
     _simulated_work()
@@ -211,7 +211,7 @@ def create_circle(
     color: Colour,
     canvas: Annotated[list[Shape], InjectedState("canvas")],
     tool_call_id: Annotated[str, InjectedToolCallId],
-) -> Command:
+) -> Command[Any]:
     """Draw a circle with the given id and colour on the canvas."""
     return _draw("circle", shape_id, color, canvas, tool_call_id)
 
@@ -222,7 +222,7 @@ def create_square(
     color: Colour,
     canvas: Annotated[list[Shape], InjectedState("canvas")],
     tool_call_id: Annotated[str, InjectedToolCallId],
-) -> Command:
+) -> Command[Any]:
     """Draw a square with the given id and colour on the canvas."""
     return _draw("square", shape_id, color, canvas, tool_call_id)
 
@@ -233,7 +233,7 @@ def create_triangle(
     color: Colour,
     canvas: Annotated[list[Shape], InjectedState("canvas")],
     tool_call_id: Annotated[str, InjectedToolCallId],
-) -> Command:
+) -> Command[Any]:
     """Draw a triangle with the given id and colour on the canvas."""
     return _draw("triangle", shape_id, color, canvas, tool_call_id)
 
@@ -242,7 +242,7 @@ def create_triangle(
 def clear_canvas(
     canvas: Annotated[list[Shape], InjectedState("canvas")],
     tool_call_id: Annotated[str, InjectedToolCallId],
-) -> Command:
+) -> Command[Any]:
     """Remove every shape from the canvas. Destructive: asks for approval, then for confirmation."""
     name = "clear_canvas"
     approve_or_reject = decision_schema("approve", "reject")

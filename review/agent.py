@@ -23,9 +23,11 @@ class AgentSpec(Protocol):
     name: str
     tools: tuple[BaseTool, ...]
 
-    def build_graph(self, checkpointer: Any) -> Any: ...
+    def build_graph(self, checkpointer: Any) -> Any:
+        """The agent's graph compiled over the console's `checkpointer`."""
 
-    def start_input(self, prompt: str) -> dict[str, Any]: ...
+    def start_input(self, prompt: str) -> dict[str, Any]:
+        """The input of a new run started from a reviewer's prompt."""
 
 
 def load_agent(target: str | None = None) -> AgentSpec:

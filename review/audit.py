@@ -93,6 +93,7 @@ class AuditEntry:
         return (self.outcome_check or "").startswith("contradicted")
 
     def to_dict(self) -> dict[str, Any]:
+        """The entry as JSON-ready data (the CLI's `audit`, the Audit page's download)."""
         return asdict(self)
 
 

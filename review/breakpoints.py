@@ -41,6 +41,7 @@ class BreakpointRefused(RuntimeError):
 
 
 def is_breakpoint(row: PendingInterrupt) -> bool:
+    """True for a row standing for a static breakpoint (`interrupt_before` / `interrupt_after`), not `interrupt()`."""
     return row.payload_kind in KINDS
 
 

@@ -93,6 +93,7 @@ class DecisionRequest:
 
     @property
     def interrupt_id(self) -> str:
+        """LangGraph's interrupt id of the row (the row id without a batched request's `#n`)."""
         return base_interrupt_id(self.row_id)
 
     @classmethod
@@ -143,6 +144,7 @@ class Decision:
     value: Any = None  # a question's answer, any JSON value (its text, for the log, is `message`)
 
     def as_langchain(self) -> dict[str, Any]:
+        """The decision in langchain's human-in-the-loop shape, as the graph is resumed with it."""
         if self.type == "approve":
             return {"type": "approve"}
         if self.type == "edit":
@@ -173,6 +175,7 @@ class Conflict:
 
     @property
     def message(self) -> str:
+        """The conflict in words for the reviewer who lost the race: who decided it, when, how."""
         return f"already decided by {self.reviewer} at {self.decided_at} ({self.decision_type})"
 
 
@@ -210,18 +213,22 @@ class BatchResult:
 
     @property
     def applied(self) -> list[tuple[str, str]]:
+        """(thread_id, row_id) of every row this batch applied."""
         return [(t, i) for t, o in self.threads.items() for i in o.applied]
 
     @property
     def conflicts(self) -> list[Conflict]:
+        """Rows someone else had already decided, across the batch's threads."""
         return [c for o in self.threads.values() for c in o.conflicts]
 
     @property
     def new_pending(self) -> list[PendingInterrupt]:
+        """Interrupts the resumed threads raised next, across the batch."""
         return [p for o in self.threads.values() for p in o.new_pending]
 
     @property
     def errors(self) -> list[dict[str, str]]:
+        """The threads whose run failed, with the error each reported."""
         return [{"thread_id": t, "error": o.error} for t, o in self.threads.items() if o.error]
 
     @property
@@ -267,6 +274,7 @@ class BatchResult:
         return 0
 
     def to_dict(self) -> dict[str, Any]:
+        """The batch's result as JSON-ready data (what the CLI prints for a batch)."""
         out = {
             "batch_id": self.batch_id,
             "applied": [{"thread_id": t, "row_id": i} for t, i in self.applied],
@@ -368,14 +376,14 @@ def check_reviewer(name: Any) -> str:
         raise ValueError("a reviewer name is required before decisions can be sent")
     if not isinstance(name, str):
         raise ValueError("the reviewer name must be text")
-    name = name.strip()
-    if not name:
+    trimmed = name.strip()
+    if not trimmed:
         raise ValueError("a reviewer name is required before decisions can be sent")
-    if len(name) > MAX_REVIEWER_CHARS:
+    if len(trimmed) > MAX_REVIEWER_CHARS:
         raise ValueError(f"the reviewer name is longer than {MAX_REVIEWER_CHARS} characters")
-    if any(unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp") for char in name):
+    if any(unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp") for char in trimmed):
         raise ValueError("the reviewer name contains control characters (a line break, a tab...)")
-    return name
+    return trimmed
 
 
 # --- payload normalisation ---------------------------------------------------------------
@@ -561,8 +569,9 @@ def _schema(value: Any) -> dict[str, Any] | None:
 def _question_text(value: Any) -> str:
     if isinstance(value, dict):
         for key in ("question", "prompt", "message", "description", "text"):
-            if isinstance(value.get(key), str):
-                return value[key]
+            text = value.get(key)
+            if isinstance(text, str):
+                return text
     return json.dumps(value, ensure_ascii=False, default=str)[:500]
 
 

@@ -268,6 +268,7 @@ class GraphSet:
 
     @property
     def ids(self) -> list[str]:
+        """The loaded graphs' ids, the default first."""
         return list(self._graphs)
 
     def get(self, graph_id: str | None) -> LoadedGraph:

@@ -27,6 +27,7 @@ IDEMPOTENCY_KEYS = "review_idempotency_keys"
 
 
 def make_key(thread_id: str, tool_call_id: str | None, row_id: str) -> str:
+    """The idempotency key of one decided tool call: `<thread_id>/<tool_call_id or ->/<row_id>`."""
     return f"{thread_id}/{tool_call_id or '-'}/{row_id}"
 
 

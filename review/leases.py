@@ -25,10 +25,12 @@ log = logging.getLogger(__name__)
 
 
 def now_iso() -> str:
+    """Now, UTC, to the millisecond, as the console's tables store times."""
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def new_owner() -> str:
+    """A lease owner id for this process: host, pid and a random part (a restarted pid is a new owner)."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
@@ -76,6 +78,7 @@ class Leases:
             self._beat.start()
 
     def until(self) -> float:
+        """When a lease taken or renewed now expires (epoch seconds)."""
         return time.time() + self.seconds
 
     def abandoned(self, owner: str, lease_until: float) -> bool:
@@ -85,6 +88,7 @@ class Leases:
         return owner == "" or lease_until < time.time() or owner_is_gone(owner, self.owner)
 
     def token(self, thread_id: str) -> str | None:
+        """The token of the lease this process holds on the thread, None when it holds none."""
         with self._guard:
             return self._held.get(thread_id)
 
@@ -183,4 +187,5 @@ class Leases:
             log.warning("%d lease(s) of %s were taken over by recovery", len(lost), self.owner)
 
     def stop(self) -> None:
+        """Stop the heartbeat: the leases still held expire on their own."""
         self._stop.set()

@@ -15,7 +15,7 @@ import logging
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from review.contract import PendingInterrupt
 
@@ -41,11 +41,10 @@ class ThreadPicture:
 def find_hook(obj: Any) -> PictureHook | None:
     """The picture hook a graph target offers: its spec's `thread_picture`, else one in the module defining it."""
     hook = getattr(obj, HOOK_NAME, None)
-    if callable(hook):
-        return hook
-    module = sys.modules.get(getattr(obj, "__module__", None) or "") if callable(obj) else None
-    hook = getattr(module, HOOK_NAME, None)
-    return hook if callable(hook) else None
+    if not callable(hook) and callable(obj):
+        module = sys.modules.get(getattr(obj, "__module__", None) or "")
+        hook = getattr(module, HOOK_NAME, None)
+    return cast("PictureHook", hook) if callable(hook) else None
 
 
 def draw(

@@ -243,9 +243,11 @@ class Deadline:
 
     @property
     def name(self) -> str:
+        """The rule's name in the decision log (`deadline:<tool>`)."""
         return f"deadline:{self.tool}"
 
     def due(self, row: PendingInterrupt, now: datetime) -> bool:
+        """True when `row` is this rule's tool and has been pending at least `after` by `now`."""
         raised = _time(row.raised_at)
         return row.tool == self.tool and raised is not None and now - raised >= self.after
 
@@ -338,19 +340,23 @@ class Policy:
         )
 
     def approvals(self, tool: str | None) -> int:
+        """How many distinct reviewers must make the same decision before a call of `tool` is sent."""
         return self.tools.get(tool or "", ToolRule()).approvals
 
     # --- rules -----------------------------------------------------------------------------------
 
     def auto_rule(self, row: PendingInterrupt) -> AutoApprove | None:
+        """The first auto-approve rule that decides `row`, None when a person must (or the row may not be approved)."""
         if "approve" not in row.allowed_decisions or row.blocked or row.warning:
             return None
         return next((rule for rule in self.auto_approve if rule.applies(row)), None)
 
     def deadline(self, row: PendingInterrupt) -> Deadline | None:
+        """The deadline rule for the row's tool, if the policy has one."""
         return next((d for d in self.deadlines if d.tool == row.tool), None)
 
     def escalation(self, row: PendingInterrupt, now: datetime) -> str | None:
+        """The group the row is escalated to now that its deadline passed; None when it is not (yet)."""
         deadline = self.deadline(row)
         if deadline is not None and deadline.escalate_to and deadline.due(row, now):
             return deadline.escalate_to

@@ -193,10 +193,6 @@ def read_verdicts(
     )
 
 
-def is_contradicted(verdict: str | None) -> bool:
-    return bool(verdict) and str(verdict).startswith(CONTRADICTED)
-
-
 # --- the rules ----------------------------------------------------------------------------------
 
 

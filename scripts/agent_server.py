@@ -38,14 +38,17 @@ class AgentServer:
 
     @property
     def url(self) -> str:
+        """The server's base URL on loopback."""
         return f"http://127.0.0.1:{self.port}"
 
     @property
     def effect_log(self) -> Path:
+        """The demo tools' effect log (one JSON line per external effect) the server's tools append to."""
         return self.folder / "effects.jsonl"
 
     @property
     def log_path(self) -> Path:
+        """The server's own output, kept for a failure message."""
         return self.folder / "server.log"
 
     def effects(self) -> list[str]:
@@ -53,6 +56,7 @@ class AgentServer:
         return self.effect_log.read_text().splitlines() if self.effect_log.exists() else []
 
     def start(self, timeout: float = 90.0) -> AgentServer:
+        """Run `langgraph dev` on the demo graph and wait until it answers (an error with its log's tail if not)."""
         langgraph = Path(sys.executable).parent / "langgraph"
         env = {
             **os.environ,
@@ -103,6 +107,7 @@ class AgentServer:
         return path
 
     def ready(self) -> bool:
+        """True when the server answers its health check."""
         try:
             with urllib.request.urlopen(f"{self.url}/ok", timeout=1) as response:
                 return bool(response.status == 200)
@@ -110,10 +115,12 @@ class AgentServer:
             return False
 
     def tail(self, lines: int = 15) -> str:
+        """The last lines of the server's log, for an error message."""
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
         return "\n".join(text.splitlines()[-lines:])
 
     def stop(self) -> None:
+        """Stop the server (SIGINT, then kill) if it is still running."""
         if self.process is None or self.process.poll() is not None:
             return
         self.process.send_signal(signal.SIGINT)

@@ -44,6 +44,7 @@ def bin_dir() -> Path | None:
 
 
 def free_port() -> int:
+    """A loopback TCP port free right now, for a throwaway cluster."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -72,10 +73,12 @@ class Cluster:
         self.sockets = self.data / "sockets"
 
     def url(self, database: str = "postgres", user: str = "postgres", password: str | None = None) -> str:
+        """A connection URL to a database of this cluster."""
         auth = f"{user}:{password}" if password else user
         return f"postgresql://{auth}@127.0.0.1:{self.port}/{database}"
 
     def init(self) -> None:
+        """Create the cluster's data folder with initdb, unless it already holds one."""
         if (self.data / "PG_VERSION").exists():
             return
         self.data.mkdir(parents=True, exist_ok=True)
@@ -169,6 +172,7 @@ class Cluster:
         return self.url(name)
 
     def stop(self, mode: str = "fast") -> None:
+        """Stop the cluster with pg_ctl (`mode`: smart, fast or immediate) if it is running."""
         if not (self.data / "postmaster.pid").exists():
             return
         subprocess.run(
@@ -178,12 +182,14 @@ class Cluster:
         )
 
     def remove(self) -> None:
+        """Stop the cluster at once and delete its data folder."""
         self.stop("immediate")
         with contextlib.suppress(FileNotFoundError):
             shutil.rmtree(self.data)
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command line: start, stop or remove a cluster; the exit status."""
     parser = argparse.ArgumentParser(prog="python -m scripts.pg_cluster", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     start = sub.add_parser("start", help="initdb when needed, start, wait until ready")

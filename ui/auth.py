@@ -74,6 +74,7 @@ def auth_configured() -> bool:
 
 
 def signed_in() -> bool:
+    """True when the browser session has signed in through the configured identity provider."""
     try:
         return bool(st.user.is_logged_in)
     except Exception:  # AppTest without a mocked user, or no auth configured
@@ -81,6 +82,7 @@ def signed_in() -> bool:
 
 
 def user_claims() -> dict[str, Any]:
+    """The signed-in user's claims from the identity provider ({} when nobody is signed in)."""
     try:
         return dict(st.user.to_dict())
     except Exception:
@@ -115,22 +117,6 @@ def current_reviewer() -> Reviewer | None:
         return Reviewer.typed(name)
     except ValueError:
         return None
-
-
-def reviewer_problem() -> str | None:
-    """Why no decision can be sent as whoever is here, for the Inbox's gate; None when one can."""
-    if current_reviewer() is not None:
-        return None
-    if auth_configured():
-        return "Sign in before sending decisions"
-    name = str(st.session_state.get(REVIEWER_KEY) or "").strip()
-    if not name:
-        return "Enter your name in the sidebar before sending decisions"
-    try:
-        Reviewer.typed(name)
-    except ValueError as exc:
-        return f"Your name cannot be used: {exc}"
-    return None
 
 
 def require_sign_in() -> None:

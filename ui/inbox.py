@@ -50,7 +50,6 @@ STATE_STATUS = "inbox_status"  # {row_key: text} from the last submit
 STATE_REPORT = "inbox_report"  # SubmitReport of the last submit (or gate warning)
 STATE_BATCH = "inbox_batch"  # InFlight: a submitted batch whose resumes are still running
 STATE_DRAFT_OWNER = "inbox_draft_owner"  # the reviewer whose stored draft was merged into this session's
-STATE_SELECTED = "inbox_selected"  # row key shown in the detail pane
 TOOL_FILTER = "inbox_tool_filter"
 THREAD_FILTER = "inbox_thread_filter"
 STATE_FILTER = "inbox_state_filter"
@@ -169,6 +168,7 @@ class RowContext:
     several_graphs: bool = False  # the console loaded several graphs: rows say whose they are
 
     def label(self, thread_id: str) -> str:
+        """The thread's readable name with its age now (its short id when it has none)."""
         return self.labels.get(thread_id) or short_id(thread_id)
 
     def name(self, thread_id: str) -> str:
@@ -376,6 +376,7 @@ def _valid_stored(entry: Any) -> bool:
 
 
 def new_entry_fields(entry: dict[str, Any]) -> dict[str, Any]:
+    """A fresh, undecided draft entry for the row a stored entry names."""
     return {
         "thread_id": entry["thread_id"],
         "row_id": entry["row_id"],
@@ -494,6 +495,7 @@ class SubmitReport:
 
     @property
     def total(self) -> str:
+        """The report's total line (empty when it has none)."""
         return self.lines[0] if self.lines else ""
 
 

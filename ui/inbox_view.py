@@ -93,6 +93,7 @@ class InFlight:
 
 
 def init_state() -> None:
+    """Give the Inbox's session keys their starting values (a rerun keeps what is there)."""
     state = st.session_state
     state.setdefault(inbox.STATE_DRAFT, {})
     state.setdefault(inbox.STATE_EDITOR_KEY, None)
@@ -370,6 +371,7 @@ def bulk_buttons(console: ReviewConsole, *, enabled: bool) -> None:
 
 
 def table(shown: Sequence[PendingInterrupt], draft: inbox.Draft, context: inbox.RowContext, now: datetime) -> None:
+    """The rows as an editable table: one per pending tool call, its decision, edit and message from the draft."""
     state = st.session_state
     keys_shown = [inbox.row_key(row) for row in shown]
     editor = inbox.editor_key(keys_shown, state[inbox.STATE_GENERATION])
@@ -434,6 +436,7 @@ def report_banner(report: inbox.SubmitReport | None) -> None:
 
 
 def empty_inbox(console: ReviewConsole, has_rows: bool) -> None:
+    """What an Inbox with nothing to show says: the filters hide every row, or nothing waits (and how to start)."""
     if has_rows:
         st.info("No rows match the filters.")
         return

@@ -105,6 +105,7 @@ class ChangeFeed:
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
+        """Start watching the token on the running event loop (again, if the last watch ended)."""
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run())
 

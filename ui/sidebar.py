@@ -43,7 +43,7 @@ NAVIGATION = (
     NavLink("pages/thread.py", "Thread", ":material/timeline:", keys.PAGES[2]),
     NavLink("pages/audit.py", "Audit", ":material/history:", keys.PAGES[3]),
 )
-INBOX, NEW_RUN, THREAD, AUDIT = (link.page for link in NAVIGATION)
+INBOX, NEW_RUN, THREAD = (link.page for link in NAVIGATION[:3])  # the pages others link to
 
 
 def page_frame(title: str) -> None:

@@ -105,6 +105,7 @@ def state_text(values: Any) -> str:
 
 
 def pending_frame(rows: Sequence[PendingInterrupt]) -> pd.DataFrame:
+    """The thread's pending rows as a table: tool, arguments, description, short interrupt id."""
     return pd.DataFrame(
         [
             {
@@ -120,6 +121,7 @@ def pending_frame(rows: Sequence[PendingInterrupt]) -> pd.DataFrame:
 
 
 def timeline_frame(entries: Sequence[TimelineEntry]) -> pd.DataFrame:
+    """The thread's checkpoints as a table, newest first: time, step, source, next nodes, interrupts, id."""
     return pd.DataFrame(
         [
             {
