@@ -17,7 +17,7 @@ from review.contract import BatchResult, DecisionRequest, PendingInterrupt, Thre
 from review.cosign import proposals
 from review.graphs import GraphSet, LoadedGraph, attach, load_config, read_config, resolve_target
 from review.identity import Reviewer, as_reviewer
-from review.inbox import Inbox, listing_reader, sort_listing
+from review.inbox import Inbox, listing_reader
 from review.leases import Leases, now_iso
 from review.policy import NotAllowed, load_policy
 from review.recovery import Recovery, Sweeper
@@ -35,7 +35,6 @@ from review.threads import (
     list_threads,
     read_thread_infos,
     thread_runs,
-    view_thread,
 )
 
 
@@ -80,6 +79,7 @@ class ReviewConsole:
         self.leases = Leases(storage, settings.lease_seconds)
         self.servers = servers or ServerSet()
         self.runner = Runner(storage, self.graphs, self.inbox, self.leases, servers=self.servers)
+        self.sources = self.runner.sources  # the source of each thread: an Agent Server that listed it, or local
         self.recovery = Recovery(storage, self.runner, self.leases)
         self.policy = load_policy(settings.policy)
         self.recovered: list[ThreadOutcome] = []
@@ -126,14 +126,14 @@ class ReviewConsole:
             storage.close()
             raise
         # Read the servers before recovery: a claim left on a server thread is finished there.
-        servers.refresh(full=True)
+        console.sources.refresh(full=True)
         if recover and not storage.read_only:
             console.recovered = console.recovery.run_once()
             console.ruled = console.apply_rules(wait=True)
         if watch and not storage.read_only:
             console._sweeper = Sweeper(console._sweep, settings.sweep_seconds)
         if watch:
-            servers.start()
+            console.sources.start()
         return console
 
     def _sweep(self) -> None:
@@ -177,15 +177,7 @@ class ReviewConsole:
 
         Rows of Agent Servers come from their last refresh (a running console polls them in the background).
         """
-        if not self.servers:
-            return self.inbox.rows(thread_id)
-        if thread_id is not None:
-            remote = [row for row in self.servers.rows() if row.thread_id == thread_id]
-            return remote or self.inbox.rows(thread_id)
-        by_thread: dict[str, list[PendingInterrupt]] = {}
-        for row in [*self.inbox.rows(), *self.servers.rows()]:
-            by_thread.setdefault(row.thread_id, []).append(row)
-        return sort_listing(by_thread.values())
+        return self.sources.rows(thread_id)
 
     def change_token(self) -> ChangeToken:
         """Cheap (no query on PostgreSQL, one index read on SQLite): moves when pending rows may have changed.
@@ -205,12 +197,12 @@ class ReviewConsole:
 
     def inbox_token(self) -> str:
         """Changes whenever anything the Inbox shows may have changed, in any process (a cheap query)."""
-        return self.storage.inbox_token() + live_token(self.servers)
+        return self.storage.inbox_token() + self.sources.token()
 
     def source_health(self) -> list[str]:
         """One line per Agent Server whose last refresh failed (its last good rows stay listed). Part of the inbox
         token, so an open Inbox redraws when a server goes away or comes back."""
-        return self.servers.health()
+        return self.sources.health()
 
     def failures(self) -> dict[tuple[str, str], AuditEntry]:
         """Rows whose latest decision failed (the tool or the run raised), by (thread_id, row_id).
@@ -227,8 +219,7 @@ class ReviewConsole:
         if missing:
             found = read_thread_infos(self.storage, missing)
             for thread_id in missing:
-                server = self.servers.for_thread(thread_id)
-                request = server.request(thread_id) if server is not None else None
+                request = self.sources.for_thread(thread_id).request(thread_id)
                 if request is not None and thread_id not in found:
                     found[thread_id] = ThreadInfo(thread_id, request, None)
             with self._infos_lock:
@@ -268,11 +259,7 @@ class ReviewConsole:
     def thread(self, thread_id: str, *, timeline: bool = True) -> ThreadView:
         """One thread from its checkpoints, for any graph (`ThreadView`: values as JSON-ready data, messages, what
         runs next, pending rows, the timeline); `timeline=False` skips the checkpoint history (the Inbox's pane)."""
-        server = self.servers.for_thread(thread_id)
-        if server is not None:
-            return server.view(thread_id)
-        loaded = self.graphs.for_thread(thread_id)[0]
-        return view_thread(loaded.graph, self.inbox, thread_id, history=50 if timeline else 0, graph_id=loaded.graph_id)
+        return self.sources.for_thread(thread_id).view(thread_id, timeline=timeline)
 
     def threads(self, limit: int = 200) -> list[str]:
         return list_threads(self.storage, limit)
@@ -387,7 +374,7 @@ class ReviewConsole:
     def close(self) -> None:
         if self._sweeper is not None:
             self._sweeper.stop()
-        self.servers.stop()
+        self.sources.stop()
         self.runner.shutdown()
         self.leases.stop()
         self.storage.close()

@@ -97,7 +97,7 @@ def submit_batch(
         return BatchHandle(result)
     if storage.read_only:
         raise StoreError(f"the review database {storage.label} is read-only: decisions cannot be recorded")
-    invalid, accepted = _validate(storage, runner, graphs, items, result, who, policy)
+    invalid, accepted = _validate(storage, runner, items, result, who, policy)
     if invalid:
         return BatchHandle(BatchResult(batch_id=result.batch_id, invalid=invalid, threads=result.threads))
     handle = BatchHandle(result)
@@ -111,7 +111,6 @@ def submit_batch(
 def _validate(
     storage: Storage,
     runner: Runner,
-    graphs: GraphSet,
     items: list[DecisionRequest],
     result: BatchResult,
     reviewer: Reviewer,
@@ -156,9 +155,8 @@ def _validate(
                 reason = unreadable.get(item.thread_id, stale)
             invalid.append(RowError(*key, reason))
             continue
-        # A server's row is its server graph's: a local graph of the same id need not have the same tools.
-        local = row.source is None and row.graph_id in graphs.ids
-        tools = graphs.get(row.graph_id).tools if local else {}
+        # The row's graph's tools, as its source knows them (a server graph's tools are not loaded here).
+        tools = runner.source_for(item.thread_id).tools(row.graph_id)
         if row.warning and not item.force:
             invalid.append(RowError(*key, f"{row.warning} Deciding it anyway needs force (the audit keeps this note)."))
             refused_requests.add((item.thread_id, row.interrupt_id))

@@ -24,11 +24,15 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from review.contract import PendingInterrupt, rows_from_interrupt
+from review.contract import PendingInterrupt, resume_map, rows_from_interrupt
+from review.idempotency import IDEMPOTENCY_KEYS
 from review.threads import ChatLine, ThreadView, first_human_text
+
+if TYPE_CHECKING:
+    from review.storage import Claim
 
 log = logging.getLogger(__name__)
 
@@ -167,6 +171,8 @@ class ListingStats:
 class ServerSource:
     """The pending rows of one Agent Server, kept current by `refresh()`, and the one way to resume there."""
 
+    continues_runs = False  # the server runs its own runs to the end: recovery never continues one
+
     def __init__(
         self,
         target: ServerTarget,
@@ -206,6 +212,12 @@ class ServerSource:
     def owns(self, thread_id: str) -> bool:
         with self._lock:
             return thread_id in self._seen  # every held thread is in it
+
+    def blocked(self, thread_id: str) -> str | None:
+        return None  # a thread the server listed is its graph's
+
+    def tools(self, graph_id: str | None) -> dict[str, Any]:
+        return {}  # a server graph's tools are not loaded here: a local graph of the same id need not match
 
     def graph_of(self, thread_id: str) -> str | None:
         with self._lock:
@@ -261,8 +273,8 @@ class ServerSource:
         checkpoint = state.get("checkpoint") or {}
         return rows, tuple(state.get("next") or ()), checkpoint.get("checkpoint_id")
 
-    def view(self, thread_id: str) -> ThreadView:
-        """The thread as the Thread page and the Inbox's pane show it (no checkpoint timeline).
+    def view(self, thread_id: str, *, timeline: bool = True) -> ThreadView:
+        """The thread as the Thread page and the Inbox's pane show it (never a checkpoint timeline).
 
         While the server cannot be asked, the last view read of it (else its listed rows alone): the page
         says why above it (`error`), and a pane never fails because the network did.
@@ -295,38 +307,76 @@ class ServerSource:
 
     # --- resuming --------------------------------------------------------------------------
 
+    def start(
+        self,
+        thread_id: str,
+        run_input: Any,
+        *,
+        graph_id: str | None = None,
+        token: str,
+        keys: dict[str, str],
+        on_chunk: Callable[[dict[str, Any]], None],
+    ) -> None:
+        """One run of `thread_id` on `run_input` (a new thread of `graph_id` is created first), followed to its end.
+
+        `token` is the console's lease: the server does not see it (it runs one run per thread by itself).
+        """
+        if graph_id is not None and not self.owns(thread_id):
+            self._call(
+                lambda: self.client.threads.create(
+                    thread_id=thread_id, if_exists="do_nothing", metadata={"graph_id": graph_id}
+                ),
+                thread_id,
+            )
+            with self._lock:
+                self._seen.add(thread_id)
+        self._run(thread_id, graph_id, on_chunk, keys, input=run_input)
+
     def resume(
         self,
         thread_id: str,
-        resume: dict[str, Any],
-        on_chunk: Callable[[dict[str, Any]], None],
+        decided: Sequence[tuple[PendingInterrupt, Any]],
         *,
-        configurable: dict[str, Any] | None = None,
+        token: str,
+        keys: dict[str, str],
+        on_chunk: Callable[[dict[str, Any]], None],
     ) -> None:
-        """One run resuming `thread_id` with `{interrupt_id: value}`, followed to its end (`runs.join_stream`).
+        """One run resuming `thread_id` with each row's value (`{interrupt_id: value}`), followed to its end
+        (`runs.join_stream`); its tools get their idempotency keys in the run's config.
 
         Raises RunRefused when a run is already active (nothing was started), ThreadGone, RunFailed
         when the run raised, ServerError otherwise.
         """
-        graph_id = self.graph_of(thread_id)
+        resume = resume_map({row.row_id: value for row, value in decided})
+        self._run(thread_id, None, on_chunk, keys, command={"resume": resume})
+
+    def _run(
+        self,
+        thread_id: str,
+        graph_id: str | None,
+        on_chunk: Callable[[dict[str, Any]], None],
+        keys: dict[str, str],
+        **run: Any,
+    ) -> None:
+        graph_id = graph_id or self.graph_of(thread_id)
         if graph_id is None:
             state = self._call(lambda: self.client.threads.get(thread_id), thread_id)
             graph_id = _graph_id(state.get("metadata"))
         if graph_id is None:
             raise ServerError(f"thread {thread_id} names no graph on {self.target.label}: cannot resume it")
-        run = self._call(
+        created = self._call(
             lambda: self.client.runs.create(
                 thread_id,
                 graph_id,
-                command={"resume": resume},
                 multitask_strategy="reject",
                 stream_mode=["updates"],
-                config={"configurable": configurable or {}},
+                config={"configurable": {IDEMPOTENCY_KEYS: keys}},
+                **run,
             ),
             thread_id,
         )
         try:
-            for part in self.client.runs.join_stream(thread_id, run["run_id"], stream_mode=["updates"]):
+            for part in self.client.runs.join_stream(thread_id, created["run_id"], stream_mode=["updates"]):
                 if part.event == "error":
                     raise RunFailed(f"the run failed on the server: {_error_text(part.data)}")
                 if part.event.startswith("updates") and isinstance(part.data, dict):
@@ -337,7 +387,24 @@ class ServerSource:
             raise describe_error(exc, self.target) from None
         # The stream can end before the run's status settles: wait for it, so the state read next is final.
         with contextlib.suppress(Exception):
-            self.client.runs.join(thread_id, run["run_id"])
+            self.client.runs.join(thread_id, created["run_id"])
+
+    # --- after a run -----------------------------------------------------------------------
+
+    def delivered(self, thread_id: str, claims: Sequence[Claim]) -> set[int]:
+        """The server's checkpoints are not ours to read: a resume a claim started counts as delivered."""
+        return {c.attempt_id for c in claims if c.resume_started}
+
+    def verdicts(
+        self,
+        thread_id: str,
+        claims: Sequence[Claim],
+        before: Sequence[PendingInterrupt],
+        after: Sequence[PendingInterrupt],
+        head_before: str | None,
+    ) -> dict[str, str]:
+        """Not checked: outcome verification reads the local checkpointer (review/verify.py)."""
+        return {}
 
     def _call(self, call: Callable[[], Any], thread_id: str) -> Any:
         try:

@@ -1,0 +1,151 @@
+"""Status comes from the checkpoint: what a run left pending, recorded in the decision log, and its lease ended.
+
+After a run, each claim's outcome is read from the thread's state (was its interrupt answered?), never
+inferred from an exception; an outcome the store refuses to record is handed to recovery. Ending a run
+releases its lease clean, or leaves the thread to recovery when the run was cut short (tasks to run,
+nothing pending, on a source whose cut-short runs this console continues).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from review.contract import PendingInterrupt, ThreadOutcome
+from review.leases import Leases, now_iso
+from review.sources import Source, ThreadGone, ThreadState
+from review.storage import Claim, Storage, StoreError
+
+if TYPE_CHECKING:
+    from review.runner import RunJob
+
+log = logging.getLogger(__name__)
+
+TAKEN_OVER = "taken over by recovery: this process lost the thread's lease"
+MAX_TRIES = 3  # resumes that may carry one decision before a storage fault counts as a failure
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def ending(pending: Sequence[PendingInterrupt]) -> str:
+    """The last progress line of a run."""
+    if pending:
+        return f"paused: {plural(len(pending), 'interrupt')} waiting for review"
+    return "finished"
+
+
+def read_state(source: Source, thread_id: str) -> ThreadState:
+    """Pending rows, next tasks and head checkpoint id, read fresh; a thread its server no longer has is empty."""
+    try:
+        return source.read_full(thread_id)
+    except ThreadGone:
+        return [], (), None
+
+
+class Outcomes:
+    """Records claims' outcomes in the log (and the run's `ThreadOutcome`) and ends runs' leases."""
+
+    def __init__(self, storage: Storage, leases: Leases) -> None:
+        self.storage = storage
+        self.leases = leases
+
+    def record(
+        self,
+        outcome: ThreadOutcome,
+        claims: Sequence[Claim],
+        status: str,
+        error: str | None = None,
+        *,
+        rerun: bool = False,
+    ) -> None:
+        """Record the outcome of claims in the log and in `outcome`; one the store refuses goes to recovery."""
+        if not claims:
+            return
+        try:
+            self.storage.finish(
+                [c.attempt_id for c in claims], self.leases.owner, status=status, error=error, at=now_iso(), rerun=rerun
+            )
+        except StoreError as exc:
+            log.warning("cannot record %d outcome(s): %s", len(claims), exc)
+            self.hand_over(claims, outcome)
+            return
+        if status == "applied":
+            outcome.applied += [c.row_id for c in claims]
+            if rerun:
+                outcome.rerun += [c.row_id for c in claims]
+        else:
+            outcome.failed.update({c.row_id: error or status for c in claims})
+
+    def hand_over(self, claims: Sequence[Claim], outcome: ThreadOutcome) -> None:
+        """Leave claims whose outcome is not known here to recovery (it reads the checkpoint again)."""
+        if not claims:
+            return
+        outcome.unknown += [c.row_id for c in claims if c.row_id not in outcome.unknown]
+        try:
+            self.storage.release_claims([c.attempt_id for c in claims], self.leases.owner)
+        except StoreError as exc:  # still ours: this process's recovery sweep finds them when idle
+            log.warning("cannot hand %d claim(s) to recovery: %s", len(claims), exc)
+
+    def verify(
+        self,
+        outcome: ThreadOutcome,
+        source: Source,
+        thread_id: str,
+        claims: list[Claim],
+        before: list[PendingInterrupt],
+        after: list[PendingInterrupt],
+        head_before: str | None,
+    ) -> None:
+        """Whether the graph honoured each answered decision, as its source reads it; never fails the run."""
+        if not claims:
+            return
+        verdicts = source.verdicts(thread_id, claims, before, after, head_before)
+        outcome.verdicts.update(verdicts)
+        try:
+            self.storage.record_verdicts({c.attempt_id: verdicts[c.row_id] for c in claims if c.row_id in verdicts})
+        except StoreError as exc:
+            log.warning("cannot record %d outcome check(s): %s", len(verdicts), exc)
+
+    def end(
+        self,
+        job: RunJob,
+        source: Source,
+        token: str,
+        error: BaseException | None,
+        *,
+        then_continue: bool = False,
+        state: ThreadState | None = None,
+    ) -> list[PendingInterrupt] | None:
+        """Read where the run left the thread and end the lease: clean, or left to recovery if cut short.
+
+        None: the thread was cut short and `then_continue` (recovery) asks to continue it right away,
+        under the same lease (still held), instead of waiting for the next sweep.
+        `state`: the thread as the caller read it after the run, under this lease (nothing can have
+        written it since: the lease fences every other writer), so it is not decoded a second time.
+        """
+        thread_id = job.thread_id
+        try:
+            rows, next_tasks, _head = state if state is not None else read_state(source, thread_id)
+        except Exception as exc:  # cannot even read: the lease expires, recovery looks again
+            log.warning("cannot read thread %s after its run: %s", thread_id, exc)
+            self.leases.release(thread_id, token, state="cut_short", error=f"{type(exc).__name__}: {exc}")
+            return []
+        # A source that runs its own runs (a server) finishes a thread with tasks and nothing pending by itself.
+        cut_short = bool(next_tasks) and not rows and source.continues_runs
+        if not cut_short:
+            self.leases.release(thread_id, token)
+            job.add_event("end", ending(rows))
+            return rows
+        if error is None and then_continue:
+            return None
+        if error is not None and not isinstance(error, self.storage.transient):
+            # The graph itself raised (a node's bug): continuing would raise again. Show it, do not loop.
+            self.leases.release(thread_id, token, state="failed", error=f"{type(error).__name__}: {error}")
+        else:
+            text = f"{type(error).__name__}: {error}" if error is not None else "the run stopped with tasks left"
+            self.leases.release(thread_id, token, state="cut_short", error=text)
+        job.add_event("end", "run interrupted: recovery continues it")
+        return rows
