@@ -1,4 +1,9 @@
-"""Four eyes: does a new decision join a waiting proposal, start one, or act now?
+"""The claim rules: batched requests, conflicts, and four eyes (does a decision join a proposal, or act now?).
+
+`claim()` records the decisions of one thread through small storage steps the backend runs inside ONE
+transaction (review/storage/sql.py): a batched request is answered whole, so a part held by anyone holds
+all its parts; a row someone holds names its holder (the conflict the reviewer is told about); every
+other decision goes through `plan()` below.
 
 Under `approvals = N` (review/policy.py) every decision that ACTS (approve, edit: the tool runs) is a
 proposal: it is sent only once N distinct identities have made the SAME decision, the same decision type
@@ -8,8 +13,8 @@ the edit (nor the edit toward it). A decision that does not act (reject, respond
 decide ends every waiting proposal at once and is sent, as it always was.
 
 Two identities of one person (`review.identity.identity_key`: case, look-alikes, `+` sub-addresses) count
-once. The rule lives here, once, as pure functions: both storage backends read a row's waiting co-signs inside
-their claim transaction, ask `plan()` what to do with the new decision, and write what it says. The log
+once. The rule lives here, once, as pure functions: `claim()` reads a row's waiting co-signs inside the
+claim transaction, asks `plan()` what to do with the new decision, and writes what it says. The log
 keeps every step (review/audit.py): a waiting co-sign is `cosign`; when a proposal reaches N its co-signs
 become `cosigned` (the claim names every approver), and every other waiting one becomes `superseded`.
 """
@@ -20,12 +25,12 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from review.identity import identity_key
 
 if TYPE_CHECKING:
-    from review.storage.base import NewDecision
+    from review.storage.base import Holder, NewDecision
 
 ACTING = frozenset({"approve", "edit"})  # the decisions that let the tool run
 _NOTE_ARGS_CHARS = 200  # an edit's arguments in a note; the audit keeps them whole
@@ -185,6 +190,65 @@ def plan(decision: NewDecision, digest: str, signed: Sequence[Signature]) -> Pla
     what = Proposal(decision.decision_type, digest, decision.args_after, (), ()).what
     waiting = CoSigns(tuple(names), needed, repeated, what, others)
     return Plan(None if repeated else "cosign", settle, waiting=waiting)
+
+
+class ClaimSteps(Protocol):
+    """What `claim` asks of storage, all inside the one claim transaction of a thread."""
+
+    def holders(self, interrupt_ids: Sequence[str]) -> list[Holder]:
+        """The claimed or applied attempts of these interrupts of the thread."""
+        ...
+
+    def signed(self, row_id: str) -> list[Signature]:
+        """The row's waiting co-signs, oldest first."""
+        ...
+
+    def settle(self, attempt_id: int, status: str, why: str | None) -> None:
+        """Move a waiting co-sign to `status` (cosigned / superseded), if it is still waiting."""
+        ...
+
+    def record(
+        self, d: NewDecision, status: str, owner: str, lease_until: float, co_signers: str | None, proposal: str
+    ) -> None:
+        """Append an attempt to the log."""
+        ...
+
+
+def claim(
+    decisions: Sequence[NewDecision], steps: ClaimSteps, owner: str, lease_until: float
+) -> tuple[list[str], dict[str, Holder], dict[str, CoSigns]]:
+    """Claim the decisions of ONE thread: (rows claimed, rows held by someone -> holder, rows waiting -> co-signs).
+
+    A batched request is answered whole: a part held by anyone holds all its parts (a holder of row
+    `<interrupt>#n` holds every row of that interrupt). On a row that needs N approvers, `plan` says whether
+    a decision waits as a co-sign of its proposal (no owner, no lease), is claimed (the N-th distinct
+    identity making the same decision; the claim names them all), or ends the co-signs.
+    """
+    claimed: list[str] = []
+    held: dict[str, Holder] = {}
+    waiting: dict[str, CoSigns] = {}
+    holders = steps.holders(sorted({d.interrupt_id for d in decisions}))
+    by_row = {h.row_id: h for h in holders}
+    by_interrupt = {h.row_id.split("#", 1)[0]: h for h in holders if "#" in h.row_id}
+    for d in decisions:
+        holder = by_row.get(d.row_id) or by_interrupt.get(d.interrupt_id)
+        if holder is not None:
+            held[d.row_id] = holder
+            continue
+        signed = steps.signed(d.row_id)
+        digest = proposal_digest(d.decision_type, d.resume_json)
+        step = plan(d, digest, signed)
+        for attempt_id, status, why in step.settle:
+            steps.settle(attempt_id, status, why)
+        if step.record == "claimed":
+            steps.record(d, "claimed", owner, lease_until, step.co_signers, digest)
+            claimed.append(d.row_id)
+            continue
+        if step.record == "cosign":
+            steps.record(d, "cosign", "", 0.0, None, digest)
+        if step.waiting is not None:
+            waiting[d.row_id] = step.waiting
+    return claimed, held, waiting
 
 
 def _compact(args_json: str) -> str:

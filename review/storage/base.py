@@ -15,7 +15,9 @@ The truth is still read by `changes_since`; a token only says when it is worth r
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+import threading
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -63,6 +65,40 @@ class AsyncFromSync:
 
     async def adelete_thread(self, thread_id: str) -> None:
         self.delete_thread(thread_id)  # type: ignore[attr-defined]
+
+
+class FencedWrites(AsyncFromSync):
+    """The part of a fenced saver both backends share: each write names the thread and lease token it is
+    fenced by (`fence_target()`, per OS thread), which the backend's write transaction checks."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._fence = threading.local()
+
+    def fence_target(self) -> tuple[str, str | None] | None:
+        """(thread id, lease token) of the write under way on this OS thread; None for a read."""
+        return getattr(self._fence, "target", None)
+
+    @contextmanager
+    def _fenced(self, config: Any) -> Iterator[None]:
+        configurable = config.get("configurable") or {}
+        self._fence.target = (str(configurable.get("thread_id")), configurable.get(LEASE_TOKEN_KEY))
+        try:
+            yield
+        finally:
+            self._fence.target = None
+
+    def put(self, config: Any, checkpoint: Any, metadata: Any, new_versions: Any) -> Any:
+        with self._fenced(config):
+            return super().put(config, checkpoint, metadata, new_versions)  # type: ignore[misc]
+
+    def put_writes(self, config: Any, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = "") -> None:
+        with self._fenced(config):
+            super().put_writes(config, writes, task_id, task_path)  # type: ignore[misc]
+
+    def delete_thread(self, thread_id: str) -> None:
+        with self._fenced({"configurable": {"thread_id": thread_id}}):
+            super().delete_thread(thread_id)  # type: ignore[misc]
 
 
 class StoreError(RuntimeError):
@@ -141,6 +177,9 @@ class LeaseRow:
     checkpoint_id: str | None  # head checkpoint when cut short / continued
     error: str | None
     tries: int
+
+
+MayTake = Callable[[LeaseRow], bool]  # may a lease held by another owner be taken (it looks abandoned)?
 
 
 @dataclass(frozen=True)
@@ -245,14 +284,7 @@ class Storage(Protocol):
 
     # --- leases and runs -------------------------------------------------------------------------
     def acquire_lease(
-        self,
-        thread_id: str,
-        owner: str,
-        token: str,
-        until: float,
-        kind: str,
-        may_take: Callable[[LeaseRow], bool],
-        now: str,
+        self, thread_id: str, owner: str, token: str, until: float, kind: str, may_take: MayTake, now: str
     ) -> LeaseRow | None: ...
 
     def take_over_lease(self, row: LeaseRow, owner: str, token: str, until: float, kind: str, now: str) -> bool: ...

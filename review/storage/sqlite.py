@@ -19,125 +19,28 @@ import shutil
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any
 
-from review.cosign import plan, proposal_digest
-from review.storage.base import (
-    LEASE_TOKEN_KEY,
-    SIGNATURE_COLUMNS,
-    AsyncFromSync,
-    Changes,
-    Claim,
-    CoSigns,
-    HeadWrites,
-    Holder,
-    LeaseLost,
-    LeaseRow,
-    NewDecision,
-    Signature,
-    StoreError,
-    TaskWrite,
-    ThreadStart,
-)
+from review.storage.base import Changes, FencedWrites, LeaseLost, StoreError
+from review.storage.sql import CONTRADICTED_INDEX, INTERRUPT_VALUES, Edges, SqlStorage, console_schema, store_errors
+from review.storage.sql import INTERRUPT_CHANNEL as INTERRUPT_CHANNEL  # the name tests check
 
 if TYPE_CHECKING:  # LangGraph is imported when a saver is first needed, not with this module
     from langgraph.checkpoint.serde.base import SerializerProtocol
     from langgraph.checkpoint.sqlite import SqliteSaver
 
 SCHEMA_VERSION = 3  # 3: heads know their graph; the log keeps identity, co-signers, raised_at
-INTERRUPT_CHANNEL = "__interrupt__"  # LangGraph's channel name (checked in tests/core/test_store.py)
-_P = ParamSpec("_P")
-_R = TypeVar("_R")
 
-# Applied decisions the graph did not honour (review/verify.py): the Inbox shows them like failed runs.
-_CONTRADICTED_INDEX = (
-    "CREATE INDEX IF NOT EXISTS review_decisions_contradicted ON review_decisions(attempt_id) "
-    "WHERE outcome_check LIKE 'contradicted%'"
-)
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS review_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-
--- The decision log, append-only: one row per attempt, its outcome filled in once known. A row of the
--- inbox is held by at most one attempt that is claimed or applied (the partial unique index); a failed
--- attempt frees it, and the next decision is a new row, so every reviewer's record stays.
-CREATE TABLE IF NOT EXISTS review_decisions (
-    attempt_id        INTEGER PRIMARY KEY AUTOINCREMENT,
-    thread_id         TEXT NOT NULL,
-    row_id            TEXT NOT NULL,     -- the inbox row: <interrupt_id>, or <interrupt_id>#n for a batched part
-    interrupt_id      TEXT NOT NULL,     -- LangGraph's interrupt id
-    batch_id          TEXT NOT NULL,
-    reviewer          TEXT NOT NULL,
-    decided_at        TEXT NOT NULL,
-    tool              TEXT,
-    tool_call_id      TEXT,
-    decision_type     TEXT NOT NULL,
-    resume_json       TEXT NOT NULL,
-    args_before       TEXT,
-    args_after        TEXT,
-    message           TEXT,
-    status            TEXT NOT NULL DEFAULT 'claimed',  -- claimed | applied | failed | cosign (+ cosigned, superseded)
-    owner             TEXT NOT NULL,     -- who must apply it (host:pid:id); '' = released to recovery
-    lease_until       REAL NOT NULL,     -- the owner's heartbeat; past it, recovery may take over
-    resume_started_at TEXT,              -- a resume carrying it began (a crash after it may have run the tool)
-    tries             INTEGER NOT NULL DEFAULT 0,  -- resumes that carried it
-    recovered_from    TEXT,              -- the owner recovery took it over from
-    rerun             INTEGER NOT NULL DEFAULT 0,  -- recovery re-sent it after a resume had started
-    applied_at        TEXT,
-    applied_by        TEXT,
-    error             TEXT,
-    warning           TEXT,              -- a forced decision: the unsafe-layout warning it was sent despite
-    identity          TEXT,              -- who the policy checked: an email / sub, cli:<os user>, rule:<name>
-    issuer            TEXT,              -- the sign-in's issuer (signed-in identities only)
-    verification      TEXT,              -- signed-in | unverified | cli | rule
-    co_signers        TEXT,              -- four eyes: every approver of the claim, in order
-    raised_at         TEXT,              -- when the interrupt was raised (how long it waited)
-    outcome_check     TEXT,              -- read after the resume: verified | contradicted: <what> | not checkable
-    proposal          TEXT               -- four eyes: digest of what co-signers agree on (review/cosign.py)
-);
-CREATE UNIQUE INDEX IF NOT EXISTS review_decisions_holding
-    ON review_decisions(thread_id, row_id) WHERE status IN ('claimed', 'applied');
-CREATE INDEX IF NOT EXISTS review_decisions_thread ON review_decisions(thread_id, interrupt_id);
-CREATE INDEX IF NOT EXISTS review_decisions_claimed ON review_decisions(status) WHERE status = 'claimed';
-CREATE INDEX IF NOT EXISTS review_decisions_time ON review_decisions(decided_at);
+_SCHEMA = console_schema(
+    "INTEGER PRIMARY KEY AUTOINCREMENT",
+    "REAL",
+    "INTEGER",
+    """
 CREATE INDEX IF NOT EXISTS review_decisions_failed ON review_decisions(thread_id, row_id) WHERE status = 'failed';
 CREATE INDEX IF NOT EXISTS review_decisions_row ON review_decisions(thread_id, row_id, attempt_id);
-
--- A reviewer's unsent decisions, one row per inbox row, so a reload or a restart loses nothing.
-CREATE TABLE IF NOT EXISTS review_drafts (
-    reviewer   TEXT NOT NULL,
-    row_key    TEXT NOT NULL,
-    entry      TEXT NOT NULL,   -- JSON: thread_id, row_id, tool, args, decision, edited, message
-    updated_at TEXT NOT NULL,
-    PRIMARY KEY (reviewer, row_key)
-);
-
--- The pending rows of each paused thread as some console listed them at a feed position (`seq`):
--- true while the thread's seq is unchanged, so a new process lists without decoding checkpoints.
-CREATE TABLE IF NOT EXISTS review_listing (
-    thread_id TEXT PRIMARY KEY,
-    seq       INTEGER NOT NULL,
-    reader    TEXT NOT NULL,    -- the code version that listed it; other versions ignore the row
-    rows      TEXT NOT NULL     -- JSON list of PendingInterrupt.to_dict()
-);
-
--- One run of a thread at a time, across processes; the fenced saver checks `token` on every write.
--- The row stays while the run is on, and after it was cut short (state cut_short / failed).
-CREATE TABLE IF NOT EXISTS review_leases (
-    thread_id     TEXT PRIMARY KEY,
-    owner         TEXT NOT NULL,
-    token         TEXT NOT NULL,
-    lease_until   REAL NOT NULL,
-    kind          TEXT NOT NULL,
-    state         TEXT NOT NULL DEFAULT 'running',
-    since         TEXT NOT NULL,
-    checkpoint_id TEXT,
-    error         TEXT,
-    tries         INTEGER NOT NULL DEFAULT 0
-);
 
 -- Latest root checkpoint per thread and a store-wide change counter, kept by triggers.
 CREATE TABLE IF NOT EXISTS review_thread_heads (
@@ -147,7 +50,8 @@ CREATE TABLE IF NOT EXISTS review_thread_heads (
     graph_id      TEXT              -- the graph its checkpoint metadata names (console or Agent Server)
 );
 CREATE INDEX IF NOT EXISTS review_thread_heads_seq ON review_thread_heads(seq);
-"""
+""",
+)
 
 # A new checkpoint or write of a thread moves its head and takes the next feed position. A checkpoint also
 # names the thread's graph when its metadata has a graph_id (never failing the agent's write on odd metadata).
@@ -209,20 +113,10 @@ _EDGE_CHECKPOINTS = (
     "ON c.thread_id = edge.thread_id AND c.checkpoint_ns = '' AND c.checkpoint_id = edge.checkpoint_id"
 )
 _EDGE_WRITES = (
-    _EDGE + "SELECT w.thread_id, w.checkpoint_id, {columns} FROM edge JOIN writes AS w "
+    _EDGE + "SELECT w.thread_id, w.checkpoint_id, w.task_id, w.task_path, w.channel, {columns} FROM edge "
+    "JOIN writes AS w "
     "ON w.thread_id = edge.thread_id AND w.checkpoint_ns = '' AND w.checkpoint_id = edge.checkpoint_id {only} "
     "ORDER BY w.thread_id, w.task_id, w.idx"
-)
-
-# Only interrupt values are decoded by the listing; other writes only say that their task wrote output.
-_INTERRUPT_VALUES = (
-    f"w.task_id, w.task_path, w.channel, CASE WHEN w.channel = '{INTERRUPT_CHANNEL}' THEN w.type END, "
-    f"CASE WHEN w.channel = '{INTERRUPT_CHANNEL}' THEN w.value END"
-)
-
-_CLAIM_COLUMNS = (
-    "attempt_id, thread_id, row_id, interrupt_id, tool_call_id, resume_json, owner, lease_until, "
-    "resume_started_at, tries"
 )
 
 
@@ -252,26 +146,13 @@ def describe_sqlite_error(exc: BaseException, where: str) -> str:
     return f"the review database {where} cannot be used: {reason}"
 
 
-def _sqlite_errors(method: Callable[_P, _R]) -> Callable[_P, _R]:
-    """Turn SQLite and OS errors of a storage method into one StoreError line."""
-
-    @functools.wraps(method)
-    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-        try:
-            return method(*args, **kwargs)
-        except (sqlite3.Error, OSError) as exc:
-            raise StoreError(describe_sqlite_error(exc, str(getattr(args[0], "label", "")))) from exc
-
-    return wrapper
-
-
 @functools.cache
 def fenced_saver_class() -> type[SqliteSaver]:
     """`FencedSqliteSaver`, defined on first use: importing LangGraph costs ~0.2 s, which a read of the
     saved listing (`python -m review pending`) does not need."""
     from langgraph.checkpoint.sqlite import SqliteSaver
 
-    class FencedSqliteSaver(AsyncFromSync, SqliteSaver):
+    class FencedSqliteSaver(FencedWrites, SqliteSaver):
         """`SqliteSaver` whose writes are fenced by the thread's lease.
 
         A write whose config carries a lease token (LEASE_TOKEN_KEY) commits only if, inside the same
@@ -281,22 +162,9 @@ def fenced_saver_class() -> type[SqliteSaver]:
         another owner's lease on the thread is live.
         """
 
-        def __init__(self, conn: sqlite3.Connection, *, serde: SerializerProtocol | None = None) -> None:
-            super().__init__(conn, serde=serde)
-            self._fence = threading.local()
-
-        @contextmanager
-        def _fenced(self, config: Any) -> Iterator[None]:
-            configurable = config.get("configurable") or {}
-            self._fence.target = (str(configurable.get("thread_id")), configurable.get(LEASE_TOKEN_KEY))
-            try:
-                yield
-            finally:
-                self._fence.target = None
-
         @contextmanager
         def cursor(self, transaction: bool = True) -> Iterator[sqlite3.Cursor]:
-            target = getattr(self._fence, "target", None)
+            target = self.fence_target()
             if target is None or not transaction:
                 with super().cursor(transaction) as cur:
                     yield cur
@@ -323,29 +191,25 @@ def fenced_saver_class() -> type[SqliteSaver]:
                 finally:
                     cur.close()
 
-        def put(self, config: Any, checkpoint: Any, metadata: Any, new_versions: Any) -> Any:
-            with self._fenced(config):
-                return super().put(config, checkpoint, metadata, new_versions)
-
-        def put_writes(self, config: Any, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = "") -> None:
-            with self._fenced(config):
-                super().put_writes(config, writes, task_id, task_path)
-
-        def delete_thread(self, thread_id: str) -> None:
-            with self._fenced({"configurable": {"thread_id": thread_id}}):
-                super().delete_thread(thread_id)
-
     return FencedSqliteSaver
 
 
-class SqliteStorage:
-    """The console's tables in one SQLite file, beside LangGraph's checkpoints."""
+class SqliteStorage(SqlStorage):
+    """The console's tables in one SQLite file, beside LangGraph's checkpoints (the SQL: review/storage/sql.py)."""
 
     # Faults of the store, not of the graph: worth a retry.
     transient: tuple[type[BaseException], ...] = (StoreError, sqlite3.Error, OSError)
+    errors = (sqlite3.Error, OSError)
     pushes_changes = False  # no notifications: the change token is polled
     writes_table = "writes"  # for tests and benchmarks that inspect the tables
     POLL_SECONDS = 0.05  # wait_for_change: SQLite has no notifications, so it polls the feed's top
+    greatest = "MAX"
+    returning = False  # the heartbeat reads its tokens back (RETURNING needs SQLite 3.35)
+    remember_listing_reader = True
+    lease_upsert = (
+        "INSERT OR REPLACE INTO review_leases (thread_id, owner, token, lease_until, kind, state, since, "
+        "checkpoint_id, error, tries) VALUES (?, ?, ?, ?, ?, 'running', ?, NULL, NULL, 0)"
+    )
 
     def __init__(
         self,
@@ -377,7 +241,7 @@ class SqliteStorage:
                     self._saver = self._make_saver()
         return self._saver
 
-    # --- plumbing ---------------------------------------------------------------------------------
+    # --- dialect hooks (see review/storage/sql.py) ------------------------------------------------
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -392,6 +256,45 @@ class SqliteStorage:
                 self.conn.execute("ROLLBACK")
                 raise
             self.conn.execute("COMMIT")
+
+    def _claim_transaction(self, thread_id: str) -> AbstractContextManager[sqlite3.Connection]:
+        return self.transaction()  # the write lock, held from the first read: racing claims take turns
+
+    def _run(self, conn: sqlite3.Connection, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+        return conn.execute(sql, params)
+
+    def _many(self, conn: sqlite3.Connection, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        conn.executemany(sql, rows)
+
+    def _in(self, column: str, values: Sequence[Any]) -> tuple[str, tuple[Any, ...]]:
+        return f"{column} IN ({','.join('?' * len(values))})", tuple(values)
+
+    def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        return self.query(sql, params)
+
+    def _describe(self, exc: BaseException) -> str:
+        return describe_sqlite_error(exc, self.label)
+
+    def _has_decision_column(self, column: str) -> bool:
+        return column in {row[1] for row in self.query("PRAGMA table_info(review_decisions)")}
+
+    def _edges(self, thread_ids: list[str], edge: str, *, interrupts_only: bool) -> Iterator[Edges]:
+        columns = INTERRUPT_VALUES.format(blob="w.value") if interrupts_only else "w.type, w.value"
+        for chunk in _chunks(thread_ids):
+            marks = ",".join("?" * len(chunk))
+            with self.lock:
+                self.conn.execute("BEGIN")  # one snapshot: the heads and their writes agree
+                try:
+                    heads = self.conn.execute(_EDGE_CHECKPOINTS.format(edge=edge, marks=marks), chunk).fetchall()
+                    only = "" if interrupts_only else "AND w.type IS NOT NULL"
+                    writes = self.conn.execute(
+                        _EDGE_WRITES.format(edge=edge, marks=marks, columns=columns, only=only), chunk
+                    ).fetchall()
+                finally:
+                    self.conn.execute("COMMIT")
+            yield [(t, c, checkpoint_ts(kind, blob)) for t, c, kind, blob in heads], [tuple(w) for w in writes]
+
+    # --- plumbing ---------------------------------------------------------------------------------
 
     def query(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> list[sqlite3.Row]:
         """Run a read query (tests and benchmarks inspect the tables with it)."""
@@ -408,7 +311,7 @@ class SqliteStorage:
     def health(self) -> list[str]:
         return []
 
-    @_sqlite_errors
+    @store_errors
     def change_token(self) -> tuple[int, int]:
         """(feed generation, highest feed position): one read of the seq index, microseconds."""
         with self.lock:
@@ -426,346 +329,17 @@ class SqliteStorage:
                 return current
             time.sleep(min(self.POLL_SECONDS, max(0.0, deadline - time.monotonic())))
 
-    # --- decisions --------------------------------------------------------------------------------
-
-    @_sqlite_errors
-    def holders(self, thread_id: str, interrupt_ids: Iterable[str]) -> dict[str, Holder]:
-        """Holding decisions of these interrupts, by row id."""
-        ids = sorted(set(interrupt_ids))
-        if not ids:
-            return {}
-        return {h.row_id: h for h in self._holders(self.conn, thread_id, ids)}
-
-    def _holders(self, conn: sqlite3.Connection, thread_id: str, interrupt_ids: Sequence[str]) -> list[Holder]:
-        marks = ",".join("?" * len(interrupt_ids))
-        with self.lock:
-            rows = conn.execute(
-                f"SELECT row_id, reviewer, decided_at, decision_type, status FROM review_decisions "
-                f"WHERE thread_id = ? AND status IN ('claimed', 'applied') AND interrupt_id IN ({marks})",
-                (thread_id, *interrupt_ids),
-            ).fetchall()
-        return [Holder(r["row_id"], r["reviewer"], r["decided_at"], r["decision_type"], r["status"]) for r in rows]
-
-    @_sqlite_errors
-    def claim(
-        self, decisions: Sequence[NewDecision], batch_id: str, owner: str, lease_until: float, now: str
-    ) -> tuple[list[str], dict[str, Holder], dict[str, CoSigns]]:
-        """Record the decisions of ONE thread in one transaction: claimed, held by someone, or waiting for co-signs.
-
-        A batched request is answered whole, so a part held by anyone holds all its parts. On a row that needs
-        N approvers, `review.cosign.plan` says whether a decision waits as a co-sign of its proposal, is claimed
-        (the N-th distinct identity making the same decision; the claim names them all), or ends the co-signs.
-        """
-        if not decisions:
-            return [], {}, {}
-        thread_id = decisions[0].thread_id
-        claimed: list[str] = []
-        held: dict[str, Holder] = {}
-        waiting: dict[str, CoSigns] = {}
-        with self.transaction() as conn:
-            holders = self._holders(conn, thread_id, sorted({d.interrupt_id for d in decisions}))
-            by_row = {h.row_id: h for h in holders}
-            by_interrupt = {h.row_id.split("#", 1)[0]: h for h in holders if "#" in h.row_id}
-            for d in decisions:
-                holder = by_row.get(d.row_id) or by_interrupt.get(d.interrupt_id)
-                if holder is not None:
-                    held[d.row_id] = holder
-                    continue
-                signed = [
-                    Signature.from_columns(*row)
-                    for row in conn.execute(
-                        f"SELECT {SIGNATURE_COLUMNS} FROM review_decisions WHERE thread_id = ? AND row_id = ? "
-                        "AND status = 'cosign' ORDER BY attempt_id",
-                        (thread_id, d.row_id),
-                    ).fetchall()
-                ]
-                digest = proposal_digest(d.decision_type, d.resume_json)
-                step = plan(d, digest, signed)  # the four-eyes rule, in review/cosign.py
-                for attempt_id, status, why in step.settle:
-                    conn.execute(
-                        "UPDATE review_decisions SET status = ?, error = ?, applied_at = ? "
-                        "WHERE attempt_id = ? AND status = 'cosign'",
-                        (status, why, now, attempt_id),
-                    )
-                if step.record == "claimed":
-                    self._insert(conn, d, batch_id, now, "claimed", owner, lease_until, step.co_signers, digest)
-                    claimed.append(d.row_id)
-                    continue
-                if step.record == "cosign":
-                    self._insert(conn, d, batch_id, now, "cosign", "", 0.0, None, digest)
-                if step.waiting is not None:
-                    waiting[d.row_id] = step.waiting
-        return claimed, held, waiting
-
-    @staticmethod
-    def _insert(
-        conn: sqlite3.Connection,
-        d: NewDecision,
-        batch_id: str,
-        now: str,
-        status: str,
-        owner: str,
-        lease_until: float,
-        co_signers: str | None,
-        proposal: str,
-    ) -> None:
-        conn.execute(
-            "INSERT INTO review_decisions (thread_id, row_id, interrupt_id, batch_id, reviewer, identity, issuer, "
-            "verification, decided_at, tool, tool_call_id, decision_type, resume_json, args_before, args_after, "
-            "message, status, owner, lease_until, warning, co_signers, raised_at, proposal) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                d.thread_id,
-                d.row_id,
-                d.interrupt_id,
-                batch_id,
-                d.reviewer,
-                d.identity,
-                d.issuer,
-                d.verification,
-                now,
-                d.tool,
-                d.tool_call_id,
-                d.decision_type,
-                d.resume_json,
-                d.args_before,
-                d.args_after,
-                d.message,
-                status,
-                owner,
-                lease_until,
-                d.warning,
-                co_signers,
-                d.raised_at,
-                proposal,
-            ),
-        )
-
-    @_sqlite_errors
-    def cosigns(self, thread_id: str | None = None) -> dict[tuple[str, str], tuple[Signature, ...]]:
-        """Waiting co-signs by (thread, row), oldest first."""
-        columns = SIGNATURE_COLUMNS
-        if "proposal" not in {row[1] for row in self.query("PRAGMA table_info(review_decisions)")}:
-            columns = columns.replace("proposal", "NULL AS proposal")  # a read-only store may predate it
-        sql = f"SELECT {columns} FROM review_decisions WHERE status = 'cosign'"
-        params: tuple[Any, ...] = ()
-        if thread_id is not None:
-            sql += " AND thread_id = ?"
-            params = (thread_id,)
-        found: dict[tuple[str, str], tuple[Signature, ...]] = {}
-        for row in self.query(sql + " ORDER BY attempt_id", params):
-            sign = Signature.from_columns(*row)
-            key = (sign.thread_id, sign.row_id)
-            found[key] = (*found.get(key, ()), sign)
-        return found
-
-    @staticmethod
-    def _claim(row: sqlite3.Row) -> Claim:
-        return Claim(
-            attempt_id=row["attempt_id"],
-            thread_id=row["thread_id"],
-            row_id=row["row_id"],
-            interrupt_id=row["interrupt_id"],
-            tool_call_id=row["tool_call_id"],
-            resume_json=row["resume_json"],
-            owner=row["owner"],
-            lease_until=row["lease_until"],
-            resume_started=row["resume_started_at"] is not None,
-            tries=row["tries"],
-        )
-
-    @_sqlite_errors
-    def claims(self, thread_id: str, owner: str, batch_id: str | None = None) -> list[Claim]:
-        sql = f"SELECT {_CLAIM_COLUMNS} FROM review_decisions WHERE thread_id = ? AND owner = ? AND status = 'claimed'"
-        params: tuple[Any, ...] = (thread_id, owner)
-        if batch_id is not None:
-            sql += " AND batch_id = ?"
-            params += (batch_id,)
-        return [self._claim(row) for row in self.query(sql + " ORDER BY attempt_id", params)]
-
-    @_sqlite_errors
-    def mark_resume_started(self, attempt_ids: Sequence[int], at: str) -> None:
-        with self.transaction() as conn:
-            conn.executemany(
-                "UPDATE review_decisions SET resume_started_at = COALESCE(resume_started_at, ?), tries = tries + 1 "
-                "WHERE attempt_id = ?",
-                [(at, i) for i in attempt_ids],
-            )
-
-    @_sqlite_errors
-    def finish(
-        self, attempt_ids: Sequence[int], owner: str, *, status: str, error: str | None, at: str, rerun: bool = False
-    ) -> int:
-        """Record the outcome of claimed attempts this owner still holds; returns how many it recorded."""
-        if not attempt_ids:
-            return 0
-        with self.transaction() as conn:
-            done = 0
-            for attempt_id in attempt_ids:
-                done += conn.execute(
-                    "UPDATE review_decisions SET status = ?, error = ?, applied_at = ?, applied_by = ?, "
-                    "rerun = MAX(rerun, ?) WHERE attempt_id = ? AND owner = ? AND status = 'claimed'",
-                    (status, error, at, owner, int(rerun), attempt_id, owner),
-                ).rowcount
-        return done
-
-    @_sqlite_errors
-    def release_claims(self, attempt_ids: Sequence[int], owner: str) -> None:
-        """Hand claims to recovery (owner '' and an expired lease): their outcome is not known here."""
-        with self.transaction() as conn:
-            conn.executemany(
-                "UPDATE review_decisions SET owner = '', lease_until = 0, recovered_from = COALESCE(recovered_from, ?) "
-                "WHERE attempt_id = ? AND owner = ? AND status = 'claimed'",
-                [(owner, i, owner) for i in attempt_ids],
-            )
-
-    @_sqlite_errors
-    def abandoned_claims(self, is_abandoned: Callable[[str, float], bool]) -> list[Claim]:
-        rows = self.query(f"SELECT {_CLAIM_COLUMNS} FROM review_decisions WHERE status = 'claimed'")
-        return [self._claim(r) for r in rows if is_abandoned(r["owner"], r["lease_until"])]
-
-    @_sqlite_errors
-    def take_over_claims(self, claims: Sequence[Claim], owner: str, lease_until: float) -> list[Claim]:
-        """Take each claim from the owner it had when it was found abandoned (compare-and-set)."""
-        taken: list[Claim] = []
-        with self.transaction() as conn:
-            for claim in claims:
-                changed = conn.execute(
-                    "UPDATE review_decisions SET owner = ?, lease_until = ?, "
-                    "recovered_from = CASE WHEN owner = '' THEN recovered_from ELSE owner END "
-                    "WHERE attempt_id = ? AND owner = ? AND status = 'claimed'",
-                    (owner, lease_until, claim.attempt_id, claim.owner),
-                ).rowcount
-                if changed:
-                    taken.append(claim)
-        return taken
-
-    @_sqlite_errors
-    def decision_keys(self, thread_id: str) -> list[tuple[str | None, str, str]]:
-        """(tool_call_id, interrupt_id, row_id) of the thread's holding decisions, oldest first."""
-        rows = self.query(
-            "SELECT tool_call_id, interrupt_id, row_id FROM review_decisions "
-            "WHERE thread_id = ? AND status IN ('claimed', 'applied') ORDER BY attempt_id",
-            (thread_id,),
-        )
-        return [(r["tool_call_id"], r["interrupt_id"], r["row_id"]) for r in rows]
-
-    @_sqlite_errors
-    def decisions(self, *, reviewer: str | None = None, thread_id: str | None = None) -> list[dict[str, Any]]:
-        """Every attempt, newest first, optionally of one reviewer or one thread."""
-        sql = "SELECT * FROM review_decisions WHERE 1 = 1"
-        params: list[Any] = []
-        if reviewer:
-            sql += " AND reviewer = ?"
-            params.append(reviewer)
-        if thread_id:
-            sql += " AND thread_id = ?"
-            params.append(thread_id)
-        sql += " ORDER BY decided_at DESC, attempt_id DESC"
-        return [dict(row) for row in self.query(sql, tuple(params))]
-
-    # --- leases -----------------------------------------------------------------------------------
-
-    @staticmethod
-    def _lease(row: sqlite3.Row) -> LeaseRow:
-        return LeaseRow(
-            thread_id=row["thread_id"],
-            owner=row["owner"],
-            token=row["token"],
-            lease_until=row["lease_until"],
-            kind=row["kind"],
-            state=row["state"],
-            since=row["since"],
-            checkpoint_id=row["checkpoint_id"],
-            error=row["error"],
-            tries=row["tries"],
-        )
-
-    @_sqlite_errors
-    def acquire_lease(
-        self,
-        thread_id: str,
-        owner: str,
-        token: str,
-        until: float,
-        kind: str,
-        may_take: Callable[[LeaseRow], bool],
-        now: str,
-    ) -> LeaseRow | None:
-        """Take the thread's lease unless another owner's row may not be taken; returns that row, or None."""
-        with self.transaction() as conn:
-            found = conn.execute("SELECT * FROM review_leases WHERE thread_id = ?", (thread_id,)).fetchone()
-            if found is not None:
-                current = self._lease(found)
-                if current.owner not in ("", owner) and current.state == "running" and not may_take(current):
-                    return current
-            conn.execute(
-                "INSERT OR REPLACE INTO review_leases (thread_id, owner, token, lease_until, kind, state, since, "
-                "checkpoint_id, error, tries) VALUES (?, ?, ?, ?, ?, 'running', ?, NULL, NULL, 0)",
-                (thread_id, owner, token, until, kind, now),
-            )
-        return None
-
-    @_sqlite_errors
-    def take_over_lease(self, row: LeaseRow, owner: str, token: str, until: float, kind: str, now: str) -> bool:
-        """Take a lease found abandoned, if it is still the same lease (its token): recovery's compare-and-set."""
-        with self.transaction() as conn:
-            return bool(
-                conn.execute(
-                    "UPDATE review_leases SET owner = ?, token = ?, lease_until = ?, kind = ?, state = 'running', "
-                    "since = ?, tries = tries + 1 WHERE thread_id = ? AND token = ?",
-                    (owner, token, until, kind, now, row.thread_id, row.token),
-                ).rowcount
-            )
-
-    @_sqlite_errors
-    def end_lease(
-        self,
-        thread_id: str,
-        token: str,
-        *,
-        state: str | None,
-        checkpoint_id: str | None = None,
-        error: str | None = None,
-    ) -> None:
-        """Drop the lease (state None: the run ended cleanly) or leave it to recovery as cut_short / failed."""
-        with self.transaction() as conn:
-            if state is None:
-                conn.execute("DELETE FROM review_leases WHERE thread_id = ? AND token = ?", (thread_id, token))
-            else:
-                conn.execute(
-                    "UPDATE review_leases SET owner = '', lease_until = 0, state = ?, "
-                    "checkpoint_id = COALESCE(?, checkpoint_id), error = ? WHERE thread_id = ? AND token = ?",
-                    (state, checkpoint_id, error, thread_id, token),
-                )
-
-    @_sqlite_errors
-    def mark_continued(self, thread_id: str, token: str, checkpoint_id: str | None) -> None:
-        """Record the head a continuation of a cut-short run starts from (recovery's "once" check)."""
-        with self.transaction() as conn:
-            conn.execute(
-                "UPDATE review_leases SET checkpoint_id = ?, kind = 'continue' WHERE thread_id = ? AND token = ?",
-                (checkpoint_id, thread_id, token),
-            )
-
-    @_sqlite_errors
-    def leases(self) -> list[LeaseRow]:
-        return [self._lease(row) for row in self.query("SELECT * FROM review_leases ORDER BY since")]
-
-    @_sqlite_errors
-    def heartbeat(self, owner: str, tokens: Sequence[str], until: float) -> set[str]:
-        """Extend this owner's leases and claims; returns the tokens it no longer holds (taken over)."""
-        with self.transaction() as conn:
-            conn.execute("UPDATE review_leases SET lease_until = ? WHERE owner = ?", (until, owner))
-            conn.execute(
-                "UPDATE review_decisions SET lease_until = ? WHERE owner = ? AND status = 'claimed'", (until, owner)
-            )
-            held = {r[0] for r in conn.execute("SELECT token FROM review_leases WHERE owner = ?", (owner,)).fetchall()}
-        return {token for token in tokens if token not in held}
+    def listing(self, reader: str) -> dict[str, tuple[int, str]]:
+        try:
+            return super().listing(reader)
+        except StoreError as exc:
+            if isinstance(exc.__cause__, sqlite3.OperationalError):  # a store older than the listing table
+                return {}
+            raise
 
     # --- change feed --------------------------------------------------------------------------------
 
-    @_sqlite_errors
+    @store_errors
     def changes_since(self, seq: int) -> Changes:
         with self.lock:
             generation = self._check_feed()
@@ -797,7 +371,7 @@ class SqliteStorage:
         row = self.conn.execute("SELECT value FROM review_meta WHERE key = 'feed_generation'").fetchone()
         return int(row[0]) if row else 0
 
-    @_sqlite_errors
+    @store_errors
     def head_seq(self, thread_id: str) -> int | None:
         try:
             with self.lock:
@@ -807,165 +381,6 @@ class SqliteStorage:
         except sqlite3.ProgrammingError:  # a closed store: read without remembering
             return None
         return row[0] if row is not None else None
-
-    @_sqlite_errors
-    def thread_graph(self, thread_id: str) -> str | None:
-        """The graph id the thread's checkpoints name, if any."""
-        rows = self.query("SELECT graph_id FROM review_thread_heads WHERE thread_id = ?", (thread_id,))
-        return str(rows[0][0]) if rows and rows[0][0] is not None else None
-
-    @_sqlite_errors
-    def thread_ids(self, limit: int) -> list[str]:
-        """Thread ids, most recently changed first."""
-        rows = self.query(
-            "SELECT thread_id FROM review_thread_heads WHERE checkpoint_id IS NOT NULL ORDER BY seq DESC LIMIT ?",
-            (limit,),
-        )
-        return [row["thread_id"] for row in rows]
-
-    @_sqlite_errors
-    def inbox_token(self) -> str:
-        with self.lock:
-            row = self.conn.execute(
-                "SELECT (SELECT MAX(seq) FROM review_thread_heads), "
-                "(SELECT value FROM review_meta WHERE key = 'feed_generation'), "
-                "(SELECT MAX(attempt_id) FROM review_decisions), "
-                "(SELECT COUNT(*) FROM review_decisions WHERE status = 'claimed'), "
-                "(SELECT COUNT(*) || '/' || COALESCE(MAX(since), '') || '/' || "
-                "COALESCE(SUM(state <> 'running'), 0) || '/' || COALESCE(MAX(tries), 0) FROM review_leases)"
-            ).fetchone()
-        return ":".join("" if value is None else str(value) for value in row)
-
-    # --- reading checkpoints without the graph --------------------------------------------------------
-
-    @_sqlite_errors
-    def head_writes(self, thread_ids: Sequence[str]) -> dict[str, HeadWrites]:
-        found: dict[str, HeadWrites] = {}
-        for chunk in _chunks(list(dict.fromkeys(thread_ids))):
-            marks = ",".join("?" * len(chunk))
-            with self.lock:
-                self.conn.execute("BEGIN")  # one snapshot: the heads and their writes agree
-                try:
-                    heads = self.conn.execute(_EDGE_CHECKPOINTS.format(edge="MAX", marks=marks), chunk).fetchall()
-                    writes = self.conn.execute(
-                        _EDGE_WRITES.format(
-                            edge="MAX",
-                            marks=marks,
-                            columns=_INTERRUPT_VALUES,
-                            only="",
-                        ),
-                        chunk,
-                    ).fetchall()
-                finally:
-                    self.conn.execute("COMMIT")
-            for thread_id, checkpoint_id, kind, blob in heads:
-                found[thread_id] = HeadWrites(thread_id, checkpoint_id, checkpoint_ts(kind, blob))
-            for thread_id, checkpoint_id, task_id, task_path, channel, kind, blob in writes:
-                head = found.get(thread_id)
-                if head is not None and head.checkpoint_id == checkpoint_id:
-                    value = (kind, bytes(blob)) if channel == INTERRUPT_CHANNEL and kind is not None else None
-                    head.writes.append(TaskWrite(task_id, task_path or "", channel, value))
-        return found
-
-    @_sqlite_errors
-    def thread_starts(self, thread_ids: Sequence[str]) -> dict[str, ThreadStart]:
-        found: dict[str, ThreadStart] = {}
-        for chunk in _chunks(list(dict.fromkeys(thread_ids))):
-            marks = ",".join("?" * len(chunk))
-            with self.lock:
-                self.conn.execute("BEGIN")
-                try:
-                    firsts = self.conn.execute(_EDGE_CHECKPOINTS.format(edge="MIN", marks=marks), chunk).fetchall()
-                    inputs = self.conn.execute(
-                        _EDGE_WRITES.format(
-                            edge="MIN", marks=marks, columns="w.channel, w.type, w.value", only="AND w.type IS NOT NULL"
-                        ),
-                        chunk,
-                    ).fetchall()
-                finally:
-                    self.conn.execute("COMMIT")
-            for thread_id, checkpoint_id, kind, blob in firsts:
-                found[thread_id] = ThreadStart(thread_id, checkpoint_id, checkpoint_ts(kind, blob))
-            for thread_id, checkpoint_id, channel, kind, blob in inputs:
-                start = found.get(thread_id)
-                if start is not None and start.checkpoint_id == checkpoint_id and blob is not None:
-                    start.inputs.append((channel, (kind, bytes(blob))))
-        return found
-
-    # --- the persisted listing -------------------------------------------------------------------------
-
-    @_sqlite_errors
-    def listing(self, reader: str) -> dict[str, tuple[int, str]]:
-        try:
-            rows = self.query("SELECT thread_id, seq, rows FROM review_listing WHERE reader = ?", (reader,))
-        except sqlite3.OperationalError:  # a store older than the listing table
-            return {}
-        return {row[0]: (row[1], row[2]) for row in rows}
-
-    @_sqlite_errors
-    def save_listing(self, reader: str, entries: Sequence[tuple[str, int, str | None]]) -> None:
-        if not entries or self.read_only:
-            return
-        with self.transaction() as conn:
-            if self._listing_reader != reader:  # once per reader and connection: the scan is not free
-                conn.execute("DELETE FROM review_listing WHERE reader <> ?", (reader,))
-                self._listing_reader = reader
-            conn.executemany(
-                "DELETE FROM review_listing WHERE thread_id = ?",
-                [(thread_id,) for thread_id, _, rows in entries if rows is None],
-            )
-            conn.executemany(
-                "INSERT INTO review_listing (thread_id, seq, reader, rows) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT(thread_id) DO UPDATE SET seq = excluded.seq, reader = excluded.reader, "
-                "rows = excluded.rows WHERE excluded.seq >= review_listing.seq",
-                [(thread_id, seq, reader, rows) for thread_id, seq, rows in entries if rows is not None],
-            )
-
-    # --- failures and drafts ---------------------------------------------------------------------------
-
-    @_sqlite_errors
-    def last_failures(self) -> list[dict[str, Any]]:
-        failed = (
-            "SELECT d.* FROM review_decisions AS d WHERE d.status = 'failed' AND d.attempt_id = ("
-            "SELECT MAX(attempt_id) FROM review_decisions WHERE thread_id = d.thread_id AND row_id = d.row_id)"
-        )
-        columns = {row[1] for row in self.query("PRAGMA table_info(review_decisions)")}
-        if "outcome_check" in columns:  # a read-only store may predate it
-            # An applied decision the graph contradicted holds its row: it is that row's latest attempt.
-            failed += " UNION ALL SELECT * FROM review_decisions WHERE outcome_check LIKE 'contradicted%'"
-        return [dict(row) for row in sorted(self.query(failed), key=lambda row: row["attempt_id"])]
-
-    @_sqlite_errors
-    def draft(self, reviewer: str) -> dict[str, str]:
-        rows = self.query("SELECT row_key, entry FROM review_drafts WHERE reviewer = ?", (reviewer,))
-        return {row[0]: row[1] for row in rows}
-
-    @_sqlite_errors
-    def save_draft(self, reviewer: str, changes: Mapping[str, str | None], now: str) -> None:
-        if not changes:
-            return
-        with self.transaction() as conn:
-            conn.executemany(
-                "DELETE FROM review_drafts WHERE reviewer = ? AND row_key = ?",
-                [(reviewer, key) for key, entry in changes.items() if entry is None],
-            )
-            conn.executemany(
-                "INSERT INTO review_drafts (reviewer, row_key, entry, updated_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT(reviewer, row_key) DO UPDATE SET entry = excluded.entry, updated_at = excluded.updated_at",
-                [(reviewer, key, entry, now) for key, entry in changes.items() if entry is not None],
-            )
-
-    # --- verified outcome ----------------------------------------------------------------------------
-
-    @_sqlite_errors
-    def record_verdicts(self, verdicts: Mapping[int, str]) -> None:
-        if not verdicts:
-            return
-        with self.transaction() as conn:
-            conn.executemany(
-                "UPDATE review_decisions SET outcome_check = ? WHERE attempt_id = ?",
-                [(verdict, attempt_id) for attempt_id, verdict in verdicts.items()],
-            )
 
 
 def _chunks(items: list[str], size: int = 500) -> Iterator[list[str]]:
@@ -1225,7 +640,7 @@ def _migrate(conn: sqlite3.Connection) -> None:
             conn.execute("ALTER TABLE review_decisions RENAME TO review_decisions_v1")
             for index in ("review_decisions_status", "review_decisions_time"):
                 conn.execute(f"DROP INDEX IF EXISTS {index}")
-        for statement in _split(_SCHEMA):
+        for statement in _SCHEMA:
             conn.execute(statement)
         if "raised_at" not in _columns(conn, "review_decisions"):  # v2 -> v3
             conn.execute("ALTER TABLE review_decisions ADD COLUMN raised_at TEXT")
@@ -1233,7 +648,7 @@ def _migrate(conn: sqlite3.Connection) -> None:
             conn.execute("ALTER TABLE review_decisions ADD COLUMN outcome_check TEXT")
         if "proposal" not in _columns(conn, "review_decisions"):  # added within v3 (review/cosign.py)
             conn.execute("ALTER TABLE review_decisions ADD COLUMN proposal TEXT")
-        conn.execute(_CONTRADICTED_INDEX)
+        conn.execute(CONTRADICTED_INDEX)
         if old and "attempt_id" not in old:
             # v1 stored the row id where the interrupt id belongs; v2 keeps both.
             conn.execute(
@@ -1291,12 +706,6 @@ def install_feed(conn: sqlite3.Connection, *, only_if_missing: bool = False) -> 
     except BaseException:
         conn.execute("ROLLBACK")
         raise
-
-
-def _split(script: str) -> list[str]:
-    """The statements of a schema script (its `--` comments removed; they may hold semicolons)."""
-    code = "\n".join(line.split("--", 1)[0] for line in script.splitlines())
-    return [part.strip() for part in code.split(";") if part.strip()]
 
 
 def dumps(value: Any) -> str:

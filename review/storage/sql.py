@@ -1,0 +1,661 @@
+"""The console's tables in SQL, written once: the queries and row mappers both backends share.
+
+`SqlStorage` implements the `Storage` methods that read and write the console's tables (decisions,
+co-signs, leases, drafts, the saved listing, verdicts) in one SQL text with `?` placeholders. A backend
+(review/storage/sqlite.py, review/storage/postgres.py) subclasses it and supplies the dialect hooks:
+
+- `_rows(sql, params)`: a read outside a transaction, rows read by position or column name;
+- `transaction()`: its write transaction (SQLite: BEGIN IMMEDIATE; PostgreSQL: a pooled connection),
+  `_claim_transaction(thread_id)` the one claims run in, and `_run(conn, sql, params)` a statement in it;
+- `_in(column, values)`: a membership test (SQLite: `IN (?, ...)`; PostgreSQL: `= ANY(?)`);
+- `_lock_lease(conn, thread_id)`: what keeps a fenced checkpoint write out while a lease changes;
+- `_describe(exc)` and `errors`: the driver's errors turned into one `StoreError` line;
+- `_edges(ids, edge, interrupts_only)`: reading the first or latest root checkpoints of threads;
+- a few dialect words (`GREATEST`, the lease upsert, `RETURNING`).
+
+What truly differs stays in each backend: connecting, schema creation and migration, the change feed,
+the fenced saver's transaction. The claim rules (batched requests, conflicts, four eyes) are
+`review.cosign.claim`; storage gives it the small steps it runs inside one transaction.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import fields
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+from review import cosign
+from review.cosign import CoSigns, Signature
+from review.storage.base import (
+    SIGNATURE_COLUMNS,
+    Claim,
+    HeadWrites,
+    Holder,
+    LeaseRow,
+    MayTake,
+    NewDecision,
+    StoreError,
+    TaskWrite,
+    ThreadStart,
+)
+
+INTERRUPT_CHANNEL = "__interrupt__"  # LangGraph's channel name (checked in tests/core/test_store.py)
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+_S = TypeVar("_S", bound="SqlStorage")
+_E = TypeVar("_E", HeadWrites, ThreadStart)
+
+CLAIM_COLUMNS = (
+    "attempt_id, thread_id, row_id, interrupt_id, tool_call_id, resume_json, owner, lease_until, "
+    "resume_started_at, tries"
+)
+# Only interrupt values are decoded by the listing; other writes only say that their task wrote output.
+INTERRUPT_VALUES = (
+    f"CASE WHEN w.channel = '{INTERRUPT_CHANNEL}' THEN w.type END, "
+    f"CASE WHEN w.channel = '{INTERRUPT_CHANNEL}' THEN {{blob}} END"
+)
+
+# The console's own tables, one text for both dialects but for a few types: {serial} (the attempt id key), {real}
+# (lease times) and {bigint} (feed positions). Each backend adds its change feed's heads and its own indexes.
+CONSOLE_TABLES = """
+CREATE TABLE IF NOT EXISTS review_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+-- The decision log, append-only: one row per attempt, its outcome filled in once known. A row of the
+-- inbox is held by at most one attempt that is claimed or applied (the partial unique index); a failed
+-- attempt frees it, and the next decision is a new row, so every reviewer's record stays.
+CREATE TABLE IF NOT EXISTS review_decisions (
+    attempt_id        {serial},
+    thread_id         TEXT NOT NULL,
+    row_id            TEXT NOT NULL,     -- the inbox row: <interrupt_id>, or <interrupt_id>#n for a batched part
+    interrupt_id      TEXT NOT NULL,     -- LangGraph's interrupt id
+    batch_id          TEXT NOT NULL,
+    reviewer          TEXT NOT NULL,
+    decided_at        TEXT NOT NULL,
+    tool              TEXT,
+    tool_call_id      TEXT,
+    decision_type     TEXT NOT NULL,
+    resume_json       TEXT NOT NULL,
+    args_before       TEXT,
+    args_after        TEXT,
+    message           TEXT,
+    status            TEXT NOT NULL DEFAULT 'claimed',  -- claimed | applied | failed | cosign (+ cosigned, superseded)
+    owner             TEXT NOT NULL,     -- who must apply it (host:pid:id); '' = released to recovery
+    lease_until       {real} NOT NULL,     -- the owner's heartbeat; past it, recovery may take over
+    resume_started_at TEXT,              -- a resume carrying it began (a crash after it may have run the tool)
+    tries             INTEGER NOT NULL DEFAULT 0,  -- resumes that carried it
+    recovered_from    TEXT,              -- the owner recovery took it over from
+    rerun             INTEGER NOT NULL DEFAULT 0,  -- recovery re-sent it after a resume had started
+    applied_at        TEXT,
+    applied_by        TEXT,
+    error             TEXT,
+    warning           TEXT,              -- a forced decision: the unsafe-layout warning it was sent despite
+    identity          TEXT,              -- who the policy checked: an email / sub, cli:<os user>, rule:<name>
+    issuer            TEXT,              -- the sign-in's issuer (signed-in identities only)
+    verification      TEXT,              -- signed-in | unverified | cli | rule
+    co_signers        TEXT,              -- four eyes: every approver of the claim, in order
+    raised_at         TEXT,              -- when the interrupt was raised (how long it waited)
+    outcome_check     TEXT,              -- read after the resume: verified | contradicted: <what> | not checkable
+    proposal          TEXT               -- four eyes: digest of what co-signers agree on (review/cosign.py)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS review_decisions_holding
+    ON review_decisions(thread_id, row_id) WHERE status IN ('claimed', 'applied');
+CREATE INDEX IF NOT EXISTS review_decisions_thread ON review_decisions(thread_id, interrupt_id);
+CREATE INDEX IF NOT EXISTS review_decisions_claimed ON review_decisions(status) WHERE status = 'claimed';
+CREATE INDEX IF NOT EXISTS review_decisions_time ON review_decisions(decided_at);
+
+-- A reviewer's unsent decisions, one row per inbox row, so a reload or a restart loses nothing.
+CREATE TABLE IF NOT EXISTS review_drafts (
+    reviewer   TEXT NOT NULL,
+    row_key    TEXT NOT NULL,
+    entry      TEXT NOT NULL,   -- JSON: thread_id, row_id, tool, args, decision, edited, message
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (reviewer, row_key)
+);
+
+-- The pending rows of each paused thread as some console listed them at a feed position (`seq`):
+-- true while the thread's seq is unchanged, so a new process lists without decoding checkpoints.
+CREATE TABLE IF NOT EXISTS review_listing (
+    thread_id TEXT PRIMARY KEY,
+    seq       {bigint} NOT NULL,
+    reader    TEXT NOT NULL,    -- the code version that listed it; other versions ignore the row
+    rows      TEXT NOT NULL     -- JSON list of PendingInterrupt.to_dict()
+);
+
+-- One run of a thread at a time, across processes; the fenced saver checks `token` on every write.
+-- The row stays while the run is on, and after it was cut short (state cut_short / failed).
+CREATE TABLE IF NOT EXISTS review_leases (
+    thread_id     TEXT PRIMARY KEY,
+    owner         TEXT NOT NULL,
+    token         TEXT NOT NULL,
+    lease_until   {real} NOT NULL,
+    kind          TEXT NOT NULL,
+    state         TEXT NOT NULL DEFAULT 'running',
+    since         TEXT NOT NULL,
+    checkpoint_id TEXT,
+    error         TEXT,
+    tries         INTEGER NOT NULL DEFAULT 0
+);
+"""
+
+
+# Applied decisions the graph did not honour (review/verify.py): the Inbox shows them like failed runs.
+CONTRADICTED_INDEX = (
+    "CREATE INDEX IF NOT EXISTS review_decisions_contradicted ON review_decisions(attempt_id) "
+    "WHERE outcome_check LIKE 'contradicted%'"
+)
+
+
+def console_schema(serial: str, real: str, bigint: str, extra: str = "") -> list[str]:
+    """The statements that create the console's tables in a dialect (see CONSOLE_TABLES), then `extra`'s."""
+    return split_script(CONSOLE_TABLES.format(serial=serial, real=real, bigint=bigint) + extra)
+
+
+def split_script(script: str) -> list[str]:
+    """The statements of a schema script (its `--` comments removed; they may hold semicolons)."""
+    code = "\n".join(line.split("--", 1)[0] for line in script.splitlines())
+    return [part.strip() for part in code.split(";") if part.strip()]
+
+
+# (thread_id, checkpoint_id, ts) of edge checkpoints, and (thread_id, checkpoint_id, task_id, task_path,
+# channel, type, blob) of their writes, ordered by thread, task and index.
+Edges = tuple[list[tuple[str, str, str | None]], list[tuple[Any, ...]]]
+
+
+def store_errors(method: Callable[Concatenate[_S, _P], _R]) -> Callable[Concatenate[_S, _P], _R]:
+    """Turn the driver's errors (`errors` of the store) in a storage method into one StoreError line."""
+
+    @functools.wraps(method)
+    def wrapper(self: _S, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return method(self, *args, **kwargs)
+        except self.errors as exc:
+            raise StoreError(self._describe(exc)) from exc
+
+    return wrapper
+
+
+def holder(row: Any) -> Holder:
+    return Holder(row["row_id"], row["reviewer"], row["decided_at"], row["decision_type"], row["status"])
+
+
+def claim_row(row: Any) -> Claim:
+    return Claim(
+        attempt_id=row["attempt_id"],
+        thread_id=row["thread_id"],
+        row_id=row["row_id"],
+        interrupt_id=row["interrupt_id"],
+        tool_call_id=row["tool_call_id"],
+        resume_json=row["resume_json"],
+        owner=row["owner"],
+        lease_until=row["lease_until"],
+        resume_started=row["resume_started_at"] is not None,
+        tries=row["tries"],
+    )
+
+
+def lease_row(row: Any) -> LeaseRow:
+    return LeaseRow(**{field.name: row[field.name] for field in fields(LeaseRow)})
+
+
+# The columns a new attempt fills in: from the decision, or given by the claim (batch, time, status, owner...).
+_RECORDED_COLUMNS = (
+    "thread_id, row_id, interrupt_id, batch_id, reviewer, identity, issuer, verification, decided_at, tool, "
+    "tool_call_id, decision_type, resume_json, args_before, args_after, message, status, owner, lease_until, "
+    "warning, co_signers, raised_at, proposal"
+)
+_RECORDED = tuple(name.strip() for name in _RECORDED_COLUMNS.split(","))
+
+
+class _ClaimSteps:
+    """The primitives `review.cosign.claim` runs inside the claim transaction `conn`."""
+
+    def __init__(self, store: SqlStorage, conn: Any, thread_id: str, batch_id: str, now: str) -> None:
+        self.store, self.conn, self.thread_id, self.batch_id, self.now = store, conn, thread_id, batch_id, now
+
+    def holders(self, interrupt_ids: Sequence[str]) -> list[Holder]:
+        return self.store._holders(self.thread_id, interrupt_ids, self.conn)
+
+    def signed(self, row_id: str) -> list[Signature]:
+        rows = self.store._run(
+            self.conn,
+            f"SELECT {SIGNATURE_COLUMNS} FROM review_decisions WHERE thread_id = ? AND row_id = ? "
+            "AND status = 'cosign' ORDER BY attempt_id",
+            (self.thread_id, row_id),
+        ).fetchall()
+        return [Signature.from_columns(*row) for row in rows]
+
+    def settle(self, attempt_id: int, status: str, why: str | None) -> None:
+        self.store._run(
+            self.conn,
+            "UPDATE review_decisions SET status = ?, error = ?, applied_at = ? "
+            "WHERE attempt_id = ? AND status = 'cosign'",
+            (status, why, self.now, attempt_id),
+        )
+
+    def record(
+        self, d: NewDecision, status: str, owner: str, lease_until: float, co_signers: str | None, proposal: str
+    ) -> None:
+        given: dict[str, Any] = {"batch_id": self.batch_id, "decided_at": self.now, "status": status, "owner": owner}
+        given.update(lease_until=lease_until, co_signers=co_signers, proposal=proposal)
+        values = tuple(given[name] if name in given else getattr(d, name) for name in _RECORDED)
+        marks = ", ".join("?" * len(_RECORDED))
+        self.store._run(self.conn, f"INSERT INTO review_decisions ({_RECORDED_COLUMNS}) VALUES ({marks})", values)
+
+
+class SqlStorage:
+    """The `Storage` methods over the console's tables, written once; a backend supplies the dialect hooks."""
+
+    label: str
+    read_only: bool
+    errors: tuple[type[BaseException], ...] = ()  # the driver's errors `store_errors` turns into StoreError
+    greatest = "GREATEST"  # the two-argument maximum
+    returning = True  # UPDATE ... RETURNING (SQLite's heartbeat reads the tokens back instead)
+    remember_listing_reader = False  # clear other readers' listing rows once per connection, not every save
+    lease_upsert = ""  # INSERT of a fresh running lease, replacing the thread's row (the backend's dialect)
+    _listing_reader: str | None = None
+
+    # --- dialect hooks --------------------------------------------------------------------------------
+
+    def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        raise NotImplementedError
+
+    def transaction(self) -> AbstractContextManager[Any]:
+        raise NotImplementedError
+
+    def _claim_transaction(self, thread_id: str) -> AbstractContextManager[Any]:
+        raise NotImplementedError
+
+    def _run(self, conn: Any, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        raise NotImplementedError
+
+    def _many(self, conn: Any, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        raise NotImplementedError
+
+    def _in(self, column: str, values: Sequence[Any]) -> tuple[str, tuple[Any, ...]]:
+        raise NotImplementedError
+
+    def _lock_lease(self, conn: Any, thread_id: str) -> None:
+        """Keep fenced checkpoint writes of the thread out until the transaction ends (if the dialect must)."""
+
+    def _describe(self, exc: BaseException) -> str:
+        raise NotImplementedError
+
+    def _edges(self, thread_ids: list[str], edge: str, *, interrupts_only: bool) -> Iterator[Edges]:
+        raise NotImplementedError
+
+    def _has_decision_column(self, column: str) -> bool:
+        """A read-only store may predate a column added within the schema version."""
+        return True
+
+    # --- decisions ------------------------------------------------------------------------------------
+
+    @store_errors
+    def holders(self, thread_id: str, interrupt_ids: Iterable[str]) -> dict[str, Holder]:
+        """Holding decisions of these interrupts, by row id."""
+        ids = sorted(set(interrupt_ids))
+        if not ids:
+            return {}
+        return {h.row_id: h for h in self._holders(thread_id, ids)}
+
+    def _holders(self, thread_id: str, interrupt_ids: Sequence[str], conn: Any = None) -> list[Holder]:
+        among, params = self._in("interrupt_id", interrupt_ids)
+        sql = (
+            "SELECT row_id, reviewer, decided_at, decision_type, status FROM review_decisions "
+            f"WHERE thread_id = ? AND status IN ('claimed', 'applied') AND {among}"
+        )
+        params = (thread_id, *params)
+        rows = self._rows(sql, params) if conn is None else self._run(conn, sql, params).fetchall()
+        return [holder(row) for row in rows]
+
+    @store_errors
+    def claim(
+        self, decisions: Sequence[NewDecision], batch_id: str, owner: str, lease_until: float, now: str
+    ) -> tuple[list[str], dict[str, Holder], dict[str, CoSigns]]:
+        """Record the decisions of ONE thread in one transaction: claimed, held by someone, or waiting for co-signs.
+
+        The rules are `review.cosign.claim`; the backend's claim transaction makes racing claims of the
+        thread take turns, so the later one sees the earlier one's rows as held and co-signers count each other.
+        """
+        if not decisions:
+            return [], {}, {}
+        thread_id = decisions[0].thread_id
+        with self._claim_transaction(thread_id) as conn:
+            return cosign.claim(decisions, _ClaimSteps(self, conn, thread_id, batch_id, now), owner, lease_until)
+
+    @store_errors
+    def cosigns(self, thread_id: str | None = None) -> dict[tuple[str, str], tuple[Signature, ...]]:
+        """Waiting co-signs by (thread, row), oldest first."""
+        columns = SIGNATURE_COLUMNS
+        if not self._has_decision_column("proposal"):
+            columns = columns.replace("proposal", "NULL AS proposal")
+        sql = f"SELECT {columns} FROM review_decisions WHERE status = 'cosign'"
+        params: tuple[Any, ...] = ()
+        if thread_id is not None:
+            sql += " AND thread_id = ?"
+            params = (thread_id,)
+        found: dict[tuple[str, str], tuple[Signature, ...]] = {}
+        for row in self._rows(sql + " ORDER BY attempt_id", params):
+            sign = Signature.from_columns(*row)
+            key = (sign.thread_id, sign.row_id)
+            found[key] = (*found.get(key, ()), sign)
+        return found
+
+    @store_errors
+    def claims(self, thread_id: str, owner: str, batch_id: str | None = None) -> list[Claim]:
+        sql = f"SELECT {CLAIM_COLUMNS} FROM review_decisions WHERE thread_id = ? AND owner = ? AND status = 'claimed'"
+        params: tuple[Any, ...] = (thread_id, owner)
+        if batch_id is not None:
+            sql += " AND batch_id = ?"
+            params += (batch_id,)
+        return [claim_row(row) for row in self._rows(sql + " ORDER BY attempt_id", params)]
+
+    @store_errors
+    def mark_resume_started(self, attempt_ids: Sequence[int], at: str) -> None:
+        among, params = self._in("attempt_id", attempt_ids)
+        with self.transaction() as conn:
+            self._run(
+                conn,
+                "UPDATE review_decisions SET resume_started_at = COALESCE(resume_started_at, ?), tries = tries + 1 "
+                f"WHERE {among}",
+                (at, *params),
+            )
+
+    @store_errors
+    def finish(
+        self, attempt_ids: Sequence[int], owner: str, *, status: str, error: str | None, at: str, rerun: bool = False
+    ) -> int:
+        """Record the outcome of claimed attempts this owner still holds; returns how many it recorded."""
+        if not attempt_ids:
+            return 0
+        among, params = self._in("attempt_id", attempt_ids)
+        with self.transaction() as conn:
+            return int(
+                self._run(
+                    conn,
+                    f"UPDATE review_decisions SET status = ?, error = ?, applied_at = ?, applied_by = ?, "
+                    f"rerun = {self.greatest}(rerun, ?) WHERE {among} AND owner = ? AND status = 'claimed'",
+                    (status, error, at, owner, int(rerun), *params, owner),
+                ).rowcount
+            )
+
+    @store_errors
+    def release_claims(self, attempt_ids: Sequence[int], owner: str) -> None:
+        """Hand claims to recovery (owner '' and an expired lease): their outcome is not known here."""
+        among, params = self._in("attempt_id", attempt_ids)
+        with self.transaction() as conn:
+            self._run(
+                conn,
+                "UPDATE review_decisions SET owner = '', lease_until = 0, recovered_from = COALESCE(recovered_from, ?) "
+                f"WHERE {among} AND owner = ? AND status = 'claimed'",
+                (owner, *params, owner),
+            )
+
+    @store_errors
+    def abandoned_claims(self, is_abandoned: Callable[[str, float], bool]) -> list[Claim]:
+        rows = self._rows(f"SELECT {CLAIM_COLUMNS} FROM review_decisions WHERE status = 'claimed'")
+        return [claim_row(r) for r in rows if is_abandoned(r["owner"], r["lease_until"])]
+
+    @store_errors
+    def take_over_claims(self, claims: Sequence[Claim], owner: str, lease_until: float) -> list[Claim]:
+        """Take each claim from the owner it had when it was found abandoned (compare-and-set)."""
+        taken: list[Claim] = []
+        with self.transaction() as conn:
+            for claim in claims:
+                changed = self._run(
+                    conn,
+                    "UPDATE review_decisions SET owner = ?, lease_until = ?, "
+                    "recovered_from = CASE WHEN owner = '' THEN recovered_from ELSE owner END "
+                    "WHERE attempt_id = ? AND owner = ? AND status = 'claimed'",
+                    (owner, lease_until, claim.attempt_id, claim.owner),
+                ).rowcount
+                if changed:
+                    taken.append(claim)
+        return taken
+
+    @store_errors
+    def decision_keys(self, thread_id: str) -> list[tuple[str | None, str, str]]:
+        """(tool_call_id, interrupt_id, row_id) of the thread's holding decisions, oldest first."""
+        rows = self._rows(
+            "SELECT tool_call_id, interrupt_id, row_id FROM review_decisions "
+            "WHERE thread_id = ? AND status IN ('claimed', 'applied') ORDER BY attempt_id",
+            (thread_id,),
+        )
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    @store_errors
+    def decisions(self, *, reviewer: str | None = None, thread_id: str | None = None) -> list[dict[str, Any]]:
+        """Every attempt, newest first, optionally of one reviewer or one thread."""
+        sql = "SELECT * FROM review_decisions WHERE 1 = 1"
+        params: list[Any] = []
+        if reviewer:
+            sql += " AND reviewer = ?"
+            params.append(reviewer)
+        if thread_id:
+            sql += " AND thread_id = ?"
+            params.append(thread_id)
+        sql += " ORDER BY decided_at DESC, attempt_id DESC"
+        return [dict(row) for row in self._rows(sql, tuple(params))]
+
+    # --- leases ---------------------------------------------------------------------------------------
+
+    @store_errors
+    def acquire_lease(
+        self, thread_id: str, owner: str, token: str, until: float, kind: str, may_take: MayTake, now: str
+    ) -> LeaseRow | None:
+        """Take the thread's lease unless another owner's row may not be taken; returns that row, or None."""
+        with self.transaction() as conn:
+            self._lock_lease(conn, thread_id)
+            found = self._run(conn, "SELECT * FROM review_leases WHERE thread_id = ?", (thread_id,)).fetchone()
+            if found is not None:
+                current = lease_row(found)
+                if current.owner not in ("", owner) and current.state == "running" and not may_take(current):
+                    return current
+            self._run(conn, self.lease_upsert, (thread_id, owner, token, until, kind, now))
+        return None
+
+    @store_errors
+    def take_over_lease(self, row: LeaseRow, owner: str, token: str, until: float, kind: str, now: str) -> bool:
+        """Take a lease found abandoned, if it is still the same lease (its token): recovery's compare-and-set."""
+        with self.transaction() as conn:
+            self._lock_lease(conn, row.thread_id)
+            return bool(
+                self._run(
+                    conn,
+                    "UPDATE review_leases SET owner = ?, token = ?, lease_until = ?, kind = ?, state = 'running', "
+                    "since = ?, tries = tries + 1 WHERE thread_id = ? AND token = ?",
+                    (owner, token, until, kind, now, row.thread_id, row.token),
+                ).rowcount
+            )
+
+    @store_errors
+    def end_lease(
+        self,
+        thread_id: str,
+        token: str,
+        *,
+        state: str | None,
+        checkpoint_id: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Drop the lease (state None: the run ended cleanly) or leave it to recovery as cut_short / failed."""
+        with self.transaction() as conn:
+            self._lock_lease(conn, thread_id)
+            if state is None:
+                self._run(conn, "DELETE FROM review_leases WHERE thread_id = ? AND token = ?", (thread_id, token))
+            else:
+                self._run(
+                    conn,
+                    "UPDATE review_leases SET owner = '', lease_until = 0, state = ?, "
+                    "checkpoint_id = COALESCE(?, checkpoint_id), error = ? WHERE thread_id = ? AND token = ?",
+                    (state, checkpoint_id, error, thread_id, token),
+                )
+
+    @store_errors
+    def mark_continued(self, thread_id: str, token: str, checkpoint_id: str | None) -> None:
+        """Record the head a continuation of a cut-short run starts from (recovery's "once" check)."""
+        with self.transaction() as conn:
+            self._run(
+                conn,
+                "UPDATE review_leases SET checkpoint_id = ?, kind = 'continue' WHERE thread_id = ? AND token = ?",
+                (checkpoint_id, thread_id, token),
+            )
+
+    @store_errors
+    def leases(self) -> list[LeaseRow]:
+        return [lease_row(row) for row in self._rows("SELECT * FROM review_leases ORDER BY since")]
+
+    @store_errors
+    def heartbeat(self, owner: str, tokens: Sequence[str], until: float) -> set[str]:
+        """Extend this owner's leases and claims; returns the tokens it no longer holds (taken over)."""
+        extend = "UPDATE review_leases SET lease_until = ? WHERE owner = ?"
+        with self.transaction() as conn:
+            extended = self._run(conn, extend + " RETURNING token" if self.returning else extend, (until, owner))
+            held = {r[0] for r in extended.fetchall()} if self.returning else set()
+            claims = "UPDATE review_decisions SET lease_until = ? WHERE owner = ? AND status = 'claimed'"
+            self._run(conn, claims, (until, owner))
+            if not self.returning:
+                held = {r[0] for r in self._run(conn, "SELECT token FROM review_leases WHERE owner = ?", (owner,))}
+        return {token for token in tokens if token not in held}
+
+    # --- heads of the change feed ---------------------------------------------------------------------
+
+    @store_errors
+    def thread_graph(self, thread_id: str) -> str | None:
+        """The graph id the thread's checkpoints name, if any."""
+        rows = self._rows("SELECT graph_id FROM review_thread_heads WHERE thread_id = ?", (thread_id,))
+        return str(rows[0][0]) if rows and rows[0][0] is not None else None
+
+    @store_errors
+    def thread_ids(self, limit: int) -> list[str]:
+        """Thread ids, most recently changed first."""
+        rows = self._rows(
+            "SELECT thread_id FROM review_thread_heads WHERE checkpoint_id IS NOT NULL ORDER BY seq DESC LIMIT ?",
+            (limit,),
+        )
+        return [row[0] for row in rows]
+
+    @store_errors
+    def inbox_token(self) -> str:
+        """Moves whenever what the Inbox shows may have changed (see the Storage protocol); a few index reads."""
+        (row,) = self._rows(
+            "SELECT (SELECT MAX(seq) FROM review_thread_heads), "
+            "(SELECT value FROM review_meta WHERE key = 'feed_generation'), "
+            "(SELECT MAX(attempt_id) FROM review_decisions), "
+            "(SELECT COUNT(*) FROM review_decisions WHERE status = 'claimed'), "
+            "(SELECT COUNT(*) || '/' || COALESCE(MAX(since), '') || '/' || "
+            "COALESCE(SUM(CASE WHEN state <> 'running' THEN 1 ELSE 0 END), 0) || '/' || COALESCE(MAX(tries), 0) "
+            "FROM review_leases)"
+        )
+        return ":".join("" if value is None else str(value) for value in row)
+
+    # --- reading checkpoints without the graph --------------------------------------------------------
+
+    @store_errors
+    def head_writes(self, thread_ids: Sequence[str]) -> dict[str, HeadWrites]:
+        """The head checkpoint and its pending writes of each thread, in one snapshot (see the protocol)."""
+
+        def keep(head: HeadWrites, task_id: str, task_path: str | None, channel: str, kind: Any, blob: Any) -> None:
+            value = (kind, bytes(blob)) if channel == INTERRUPT_CHANNEL and kind is not None else None
+            head.writes.append(TaskWrite(task_id, task_path or "", channel, value))
+
+        return self._read_edges(thread_ids, "MAX", HeadWrites, keep)
+
+    @store_errors
+    def thread_starts(self, thread_ids: Sequence[str]) -> dict[str, ThreadStart]:
+        def keep(start: ThreadStart, _task: str, _path: str | None, channel: str, kind: Any, blob: Any) -> None:
+            if blob is not None and kind is not None:
+                start.inputs.append((channel, (kind, bytes(blob))))
+
+        return self._read_edges(thread_ids, "MIN", ThreadStart, keep)
+
+    def _read_edges(
+        self, ids: Sequence[str], edge: str, make: Callable[[str, str, str | None], _E], keep: Callable[..., None]
+    ) -> dict[str, _E]:
+        """Each thread's edge checkpoint (`make`) and the writes of that very checkpoint (`keep`)."""
+        found: dict[str, _E] = {}
+        for heads, writes in self._edges(list(dict.fromkeys(ids)), edge, interrupts_only=edge == "MAX"):
+            for thread_id, checkpoint_id, ts in heads:
+                found[thread_id] = make(thread_id, checkpoint_id, ts)
+            for thread_id, checkpoint_id, *write in writes:
+                got = found.get(thread_id)
+                if got is not None and got.checkpoint_id == checkpoint_id:
+                    keep(got, *write)
+        return found
+
+    # --- the persisted listing, failures, drafts, verdicts --------------------------------------------
+
+    @store_errors
+    def listing(self, reader: str) -> dict[str, tuple[int, str]]:
+        rows = self._rows("SELECT thread_id, seq, rows FROM review_listing WHERE reader = ?", (reader,))
+        return {row[0]: (int(row[1]), row[2]) for row in rows}
+
+    @store_errors
+    def save_listing(self, reader: str, entries: Sequence[tuple[str, int, str | None]]) -> None:
+        if not entries or self.read_only:
+            return
+        with self.transaction() as conn:
+            if self._listing_reader != reader:
+                self._run(conn, "DELETE FROM review_listing WHERE reader <> ?", (reader,))
+                if self.remember_listing_reader:  # once per reader and connection: the scan is not free
+                    self._listing_reader = reader
+            self._many(
+                conn,
+                "DELETE FROM review_listing WHERE thread_id = ?",
+                [(thread_id,) for thread_id, _, rows in entries if rows is None],
+            )
+            self._many(
+                conn,
+                "INSERT INTO review_listing (thread_id, seq, reader, rows) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (thread_id) DO UPDATE SET seq = excluded.seq, reader = excluded.reader, "
+                "rows = excluded.rows WHERE excluded.seq >= review_listing.seq",
+                [(thread_id, seq, reader, rows) for thread_id, seq, rows in entries if rows is not None],
+            )
+
+    @store_errors
+    def last_failures(self) -> list[dict[str, Any]]:
+        failed = (
+            "SELECT d.* FROM review_decisions AS d WHERE d.status = 'failed' AND d.attempt_id = ("
+            "SELECT MAX(attempt_id) FROM review_decisions WHERE thread_id = d.thread_id AND row_id = d.row_id)"
+        )
+        if self._has_decision_column("outcome_check"):
+            # An applied decision the graph contradicted holds its row: it is that row's latest attempt.
+            failed += " UNION ALL SELECT * FROM review_decisions WHERE outcome_check LIKE 'contradicted%'"
+        return [dict(row) for row in sorted(self._rows(failed), key=lambda row: row["attempt_id"])]
+
+    @store_errors
+    def draft(self, reviewer: str) -> dict[str, str]:
+        rows = self._rows("SELECT row_key, entry FROM review_drafts WHERE reviewer = ?", (reviewer,))
+        return {row[0]: row[1] for row in rows}
+
+    @store_errors
+    def save_draft(self, reviewer: str, changes: Mapping[str, str | None], now: str) -> None:
+        if not changes:
+            return
+        with self.transaction() as conn:
+            self._many(
+                conn,
+                "DELETE FROM review_drafts WHERE reviewer = ? AND row_key = ?",
+                [(reviewer, key) for key, entry in changes.items() if entry is None],
+            )
+            self._many(
+                conn,
+                "INSERT INTO review_drafts (reviewer, row_key, entry, updated_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (reviewer, row_key) DO UPDATE SET entry = excluded.entry, "
+                "updated_at = excluded.updated_at",
+                [(reviewer, key, entry, now) for key, entry in changes.items() if entry is not None],
+            )
+
+    @store_errors
+    def record_verdicts(self, verdicts: Mapping[int, str]) -> None:
+        """Record what the checkpoint showed of applied attempts (see the Storage protocol)."""
+        if not verdicts:
+            return
+        with self.transaction() as conn:
+            self._many(
+                conn,
+                "UPDATE review_decisions SET outcome_check = ? WHERE attempt_id = ?",
+                [(verdict, attempt_id) for attempt_id, verdict in verdicts.items()],
+            )

@@ -1,0 +1,338 @@
+"""The storage contract: each `Storage` method (review/storage/base.py) on its own, on SQLite and PostgreSQL.
+
+The review core's tests exercise storage through the console; these hold every method to what the protocol
+promises, directly, so a backend (or the SQL they share, review/storage/sql.py) cannot drift unnoticed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from langgraph.checkpoint.base import empty_checkpoint
+from langgraph.types import Interrupt
+
+from review import Settings
+from review.storage import LEASE_TOKEN_KEY, LeaseLost, LeaseRow, NewDecision, Storage, StoreError, open_storage
+
+NOW = "2026-12-05T10:00:00+00:00"
+LATER = "2026-12-05T10:05:00+00:00"
+
+
+@pytest.fixture
+def storage(store_url: str) -> Iterator[Storage]:
+    opened = open_storage(Settings(db=store_url), create=True)
+    yield opened
+    opened.close()
+
+
+def _decision(row_id: str = "i1", *, reviewer: str = "ana", thread_id: str = "t1", **extra: Any) -> NewDecision:
+    return NewDecision(
+        thread_id=thread_id,
+        row_id=row_id,
+        interrupt_id=row_id.split("#", 1)[0],
+        tool="create_circle",
+        tool_call_id=f"call-{row_id}",
+        decision_type=extra.pop("decision_type", "approve"),
+        resume_json=extra.pop("resume_json", '{"type": "approve"}'),
+        args_before='{"color": "red"}',
+        args_after=None,
+        message=None,
+        reviewer=reviewer,
+        **extra,
+    )
+
+
+def _claim(storage: Storage, *decisions: NewDecision, owner: str = "host:1:a", batch: str = "b1") -> Any:
+    return storage.claim(list(decisions), batch, owner, time.time() + 60, NOW)
+
+
+def _checkpoint(storage: Storage, thread_id: str, *, interrupt: bool = True, token: str | None = None) -> str:
+    """Save a root checkpoint of `thread_id` naming graph "demo", with an interrupt write; its id."""
+    config: Any = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
+    if token is not None:
+        config["configurable"][LEASE_TOKEN_KEY] = token
+    checkpoint = empty_checkpoint()
+    metadata: Any = {"graph_id": "demo", "source": "input", "step": -1}
+    saved = storage.saver.put(config, checkpoint, metadata, {})
+    if token is not None:
+        saved["configurable"][LEASE_TOKEN_KEY] = token
+    if interrupt:
+        storage.saver.put_writes(saved, [("__interrupt__", [Interrupt(value="ok?", id="i1")])], "task-1", "")
+    return str(checkpoint["id"])
+
+
+# --- what a store is ------------------------------------------------------------------------------------
+
+
+def test_a_new_store_says_what_it_is(storage: Storage, store_url: str) -> None:
+    assert storage.created and not storage.read_only
+    assert "password" not in storage.label.lower()
+    assert storage.writes_table in ("writes", "checkpoint_writes")
+    assert storage.pushes_changes == store_url.startswith("postgresql://")
+    assert storage.health() == []
+    assert storage.query("SELECT COUNT(*) AS n FROM review_decisions")[0]["n"] == 0
+
+
+def test_reopening_does_not_create_and_a_missing_store_is_refused(store_url: str, tmp_path: Any) -> None:
+    open_storage(Settings(db=store_url), create=True).close()
+    again = open_storage(Settings(db=store_url), create=False)
+    try:
+        assert not again.created
+    finally:
+        again.close()
+    with pytest.raises(StoreError, match="no review database"):
+        open_storage(Settings(db=str(tmp_path / "missing.sqlite")), create=False)
+
+
+# --- decisions ----------------------------------------------------------------------------------------
+
+
+def test_claim_records_and_holders_name_the_holder(storage: Storage) -> None:
+    claimed, held, waiting = _claim(storage, _decision("i1"))
+    assert (claimed, held, waiting) == (["i1"], {}, {})
+    holders = storage.holders("t1", ["i1", "i2"])
+    assert list(holders) == ["i1"]
+    assert (holders["i1"].reviewer, holders["i1"].decision_type, holders["i1"].status) == ("ana", "approve", "claimed")
+    assert storage.holders("t1", []) == {} and storage.holders("other", ["i1"]) == {}
+    assert _claim(storage, _decision("i1", reviewer="bo")) == ([], {"i1": holders["i1"]}, {})
+
+
+def test_a_batched_requests_part_held_holds_all_its_parts(storage: Storage) -> None:
+    assert _claim(storage, _decision("i1#0"))[0] == ["i1#0"]
+    claimed, held, _ = _claim(storage, _decision("i1#1", reviewer="bo"), _decision("i2", reviewer="bo"))
+    assert claimed == ["i2"]
+    assert held["i1#1"].row_id == "i1#0" and held["i1#1"].reviewer == "ana"
+
+
+def test_claim_of_nothing_is_nothing(storage: Storage) -> None:
+    assert storage.claim([], "b", "o", 0.0, NOW) == ([], {}, {})
+
+
+def test_co_signs_wait_until_enough_distinct_people_agree(storage: Storage) -> None:
+    first = _claim(storage, _decision("i1", approvals=2, identity="ana@x.org"))
+    assert first[0] == [] and first[2]["i1"].names == ("ana",) and first[2]["i1"].needed == 2
+    signs = storage.cosigns()
+    assert list(signs) == [("t1", "i1")] and signs[("t1", "i1")][0].identity == "ana@x.org"
+    assert storage.cosigns("other") == {}
+    again = _claim(storage, _decision("i1", approvals=2, identity="ANA@x.org"))  # the same person
+    assert again[2]["i1"].repeated and len(storage.cosigns()[("t1", "i1")]) == 1
+    done = _claim(storage, _decision("i1", reviewer="bo", approvals=2, identity="bo@x.org"))
+    assert done[0] == ["i1"] and storage.cosigns() == {}
+    statuses = {d["status"]: d for d in storage.decisions()}
+    assert statuses["claimed"]["co_signers"] == "ana, bo" and "cosigned" in statuses
+
+
+def test_claims_lists_an_owners_claims_by_batch(storage: Storage) -> None:
+    _claim(storage, _decision("i1"), batch="b1")
+    _claim(storage, _decision("i2"), batch="b2")
+    _claim(storage, _decision("i3"), owner="someone-else")
+    mine = storage.claims("t1", "host:1:a")
+    assert [c.row_id for c in mine] == ["i1", "i2"]
+    assert [c.row_id for c in storage.claims("t1", "host:1:a", "b2")] == ["i2"]
+    first = mine[0]
+    assert (first.interrupt_id, first.tool_call_id, first.resume_json) == ("i1", "call-i1", '{"type": "approve"}')
+    assert not first.resume_started and first.tries == 0
+
+
+def test_mark_resume_started_counts_tries_and_keeps_the_first_time(storage: Storage) -> None:
+    _claim(storage, _decision("i1"))
+    (claim,) = storage.claims("t1", "host:1:a")
+    storage.mark_resume_started([claim.attempt_id], NOW)
+    storage.mark_resume_started([claim.attempt_id], LATER)
+    (again,) = storage.claims("t1", "host:1:a")
+    assert again.resume_started and again.tries == 2
+    assert storage.decisions()[0]["resume_started_at"] == NOW
+
+
+def test_finish_records_only_what_the_owner_still_holds(storage: Storage) -> None:
+    _claim(storage, _decision("i1"), _decision("i2"))
+    ids = [c.attempt_id for c in storage.claims("t1", "host:1:a")]
+    assert storage.finish([], "host:1:a", status="applied", error=None, at=NOW) == 0
+    assert storage.finish(ids, "not-the-owner", status="applied", error=None, at=NOW) == 0
+    assert storage.finish(ids, "host:1:a", status="applied", error=None, at=NOW, rerun=True) == 2
+    assert storage.finish(ids, "host:1:a", status="failed", error="late", at=NOW) == 0
+    rows = storage.decisions()
+    assert {(r["status"], r["applied_by"], r["rerun"], r["applied_at"]) for r in rows} == {
+        ("applied", "host:1:a", 1, NOW)
+    }
+
+
+def test_released_claims_are_abandoned_and_taken_over_once(storage: Storage) -> None:
+    _claim(storage, _decision("i1"))
+    (claim,) = storage.claims("t1", "host:1:a")
+    storage.release_claims([claim.attempt_id], "host:1:a")
+    assert storage.claims("t1", "host:1:a") == []
+    (found,) = storage.abandoned_claims(lambda owner, until: owner == "" and until == 0)
+    assert found.attempt_id == claim.attempt_id and found.owner == ""
+    assert storage.abandoned_claims(lambda owner, until: False) == []
+    assert storage.take_over_claims([found], "host:2:b", time.time() + 60) == [found]
+    assert storage.take_over_claims([found], "host:3:c", time.time() + 60) == []  # the owner moved on
+    (row,) = storage.decisions()
+    assert (row["owner"], row["recovered_from"]) == ("host:2:b", "host:1:a")
+
+
+def test_decision_keys_and_decisions_filter(storage: Storage) -> None:
+    _claim(storage, _decision("i1"), _decision("i2", reviewer="bo"))
+    _claim(storage, _decision("i9", thread_id="t2"))
+    assert storage.decision_keys("t1") == [("call-i1", "i1", "i1"), ("call-i2", "i2", "i2")]
+    assert [d["row_id"] for d in storage.decisions(reviewer="bo")] == ["i2"]
+    assert [d["row_id"] for d in storage.decisions(thread_id="t2")] == ["i9"]
+    assert [d["attempt_id"] for d in storage.decisions()] == sorted(
+        (d["attempt_id"] for d in storage.decisions()), reverse=True
+    )
+
+
+# --- leases -------------------------------------------------------------------------------------------
+
+
+def test_acquire_lease_asks_before_taking_another_owners_lease(storage: Storage) -> None:
+    assert storage.acquire_lease("t1", "a", "tok-a", time.time() + 60, "start", lambda row: False, NOW) is None
+    (lease,) = storage.leases()
+    assert (lease.owner, lease.token, lease.kind, lease.state, lease.since, lease.tries) == (
+        "a",
+        "tok-a",
+        "start",
+        "running",
+        NOW,
+        0,
+    )
+    current = storage.acquire_lease("t1", "b", "tok-b", time.time() + 60, "resume", lambda row: False, NOW)
+    assert isinstance(current, LeaseRow) and current.token == "tok-a"
+    seen: list[LeaseRow] = []
+
+    def may_take(row: LeaseRow) -> bool:
+        seen.append(row)
+        return True
+
+    assert storage.acquire_lease("t1", "b", "tok-b", 1.0, "resume", may_take, LATER) is None
+    assert seen[0].owner == "a" and storage.leases()[0].token == "tok-b"
+
+
+def test_take_over_lease_is_a_compare_and_set(storage: Storage) -> None:
+    storage.acquire_lease("t1", "a", "tok-a", 1.0, "start", lambda row: True, NOW)
+    (found,) = storage.leases()
+    assert storage.take_over_lease(found, "r", "tok-r", time.time() + 60, "recover", LATER)
+    assert not storage.take_over_lease(found, "s", "tok-s", time.time() + 60, "recover", LATER)
+    (lease,) = storage.leases()
+    assert (lease.owner, lease.token, lease.kind, lease.tries, lease.since) == ("r", "tok-r", "recover", 1, LATER)
+
+
+def test_end_lease_drops_or_leaves_it_to_recovery(storage: Storage) -> None:
+    storage.acquire_lease("t1", "a", "tok-a", time.time() + 60, "start", lambda row: True, NOW)
+    storage.acquire_lease("t2", "a", "tok-2", time.time() + 60, "start", lambda row: True, NOW)
+    storage.end_lease("t1", "wrong-token", state=None)
+    storage.end_lease("t1", "tok-a", state=None)
+    storage.end_lease("t2", "tok-2", state="cut_short", checkpoint_id="cp-1", error="killed")
+    (left,) = storage.leases()
+    assert (left.thread_id, left.owner, left.lease_until, left.state, left.checkpoint_id, left.error) == (
+        "t2",
+        "",
+        0,
+        "cut_short",
+        "cp-1",
+        "killed",
+    )
+    storage.mark_continued("t2", "tok-2", "cp-2")
+    assert (storage.leases()[0].kind, storage.leases()[0].checkpoint_id) == ("continue", "cp-2")
+
+
+def test_heartbeat_extends_and_names_the_tokens_lost(storage: Storage) -> None:
+    storage.acquire_lease("t1", "a", "tok-a", 1.0, "start", lambda row: True, NOW)
+    _claim(storage, _decision("i1"), owner="a")
+    until = time.time() + 120
+    assert storage.heartbeat("a", ["tok-a", "tok-gone"], until) == {"tok-gone"}
+    assert storage.leases()[0].lease_until == pytest.approx(until)
+    assert storage.claims("t1", "a")[0].lease_until == pytest.approx(until)
+
+
+# --- the fenced saver ---------------------------------------------------------------------------------
+
+
+def test_the_saver_writes_only_under_the_lease_token_it_names(storage: Storage) -> None:
+    storage.acquire_lease("t1", "a", "tok-a", time.time() + 60, "start", lambda row: True, NOW)
+    _checkpoint(storage, "t1", token="tok-a")
+    with pytest.raises(LeaseLost, match="taken over"):
+        _checkpoint(storage, "t1", token="tok-old")
+    with pytest.raises(LeaseLost, match="being run"):
+        _checkpoint(storage, "t1")  # no token while a live lease is held
+    _checkpoint(storage, "t2")  # no lease: a tool script may write
+
+
+# --- the change feed and checkpoints read without the graph ---------------------------------------------
+
+
+def test_the_change_feed_follows_checkpoints(storage: Storage) -> None:
+    token = storage.change_token()
+    empty = storage.changes_since(0)
+    assert empty.changed == [] and empty.paused == set() and empty.top == 0
+    checkpoint_id = _checkpoint(storage, "t1")
+    _checkpoint(storage, "t2", interrupt=False)
+    assert storage.wait_for_change(token, 5.0) != token
+    changes = storage.changes_since(0)
+    assert {t for t, _ in changes.changed} == {"t1", "t2"} and changes.paused == {"t1"}
+    assert changes.top == max(seq for _, seq in changes.changed) and changes.generation >= 1
+    assert storage.changes_since(changes.top).changed == []
+    assert storage.head_seq("t1") == dict(changes.changed)["t1"] and storage.head_seq("none") is None
+    assert storage.thread_graph("t1") == "demo" and storage.thread_graph("none") is None
+    assert storage.thread_ids(10) == [t for t, _ in sorted(changes.changed, key=lambda c: -c[1])]
+    assert storage.thread_ids(1) == storage.thread_ids(10)[:1]
+    heads = storage.head_writes(["t1", "t2", "none"])
+    assert set(heads) == {"t1", "t2"} and heads["t1"].checkpoint_id == checkpoint_id
+    assert heads["t1"].created_at is not None
+    (write,) = heads["t1"].writes
+    assert (write.task_id, write.channel) == ("task-1", "__interrupt__") and write.value is not None
+    assert heads["t2"].writes == [] and storage.head_writes([]) == {}
+    starts = storage.thread_starts(["t1"])
+    assert starts["t1"].checkpoint_id == checkpoint_id and [c for c, _ in starts["t1"].inputs] == ["__interrupt__"]
+
+
+def test_inbox_token_moves_with_decisions_and_leases(storage: Storage) -> None:
+    first = storage.inbox_token()
+    _claim(storage, _decision("i1"))
+    second = storage.inbox_token()
+    storage.acquire_lease("t1", "a", "tok-a", time.time() + 60, "start", lambda row: True, NOW)
+    third = storage.inbox_token()
+    assert len({first, second, third}) == 3
+    storage.heartbeat("a", ["tok-a"], time.time() + 600)
+    assert storage.inbox_token() == third  # heartbeats change nothing the Inbox shows
+
+
+# --- the saved listing, failures, drafts, verdicts ------------------------------------------------------
+
+
+def test_the_saved_listing_keeps_the_newest_entry_of_one_reader(storage: Storage) -> None:
+    assert storage.listing("v1") == {}
+    storage.save_listing("v1", [("t1", 5, "[1]"), ("t2", 5, "[2]")])
+    storage.save_listing("v1", [("t1", 4, "[old]"), ("t2", 6, None)])
+    assert storage.listing("v1") == {"t1": (5, "[1]")}
+    storage.save_listing("v2", [("t3", 1, "[3]")])
+    assert storage.listing("v1") == {} and storage.listing("v2") == {"t3": (1, "[3]")}
+    storage.save_listing("v2", [])
+    assert storage.listing("v2") == {"t3": (1, "[3]")}
+
+
+def test_last_failures_lists_a_rows_latest_failed_attempt_and_contradicted_ones(storage: Storage) -> None:
+    _claim(storage, _decision("i1"), _decision("i2"))
+    first, second = storage.claims("t1", "host:1:a")
+    storage.finish([first.attempt_id], "host:1:a", status="failed", error="boom", at=NOW)
+    storage.finish([second.attempt_id], "host:1:a", status="applied", error=None, at=NOW)
+    assert [(f["row_id"], f["error"]) for f in storage.last_failures()] == [("i1", "boom")]
+    storage.record_verdicts({second.attempt_id: "contradicted: the circle is missing", first.attempt_id: "verified"})
+    assert [f["row_id"] for f in storage.last_failures()] == ["i1", "i2"]
+    assert {d["row_id"]: d["outcome_check"] for d in storage.decisions()}["i2"].startswith("contradicted")
+    _claim(storage, _decision("i1", reviewer="bo"), batch="b2")  # a new attempt: the failure is not the latest
+    assert [f["row_id"] for f in storage.last_failures()] == ["i2"]
+    storage.record_verdicts({})
+
+
+def test_drafts_are_upserted_and_deleted_per_reviewer(storage: Storage) -> None:
+    assert storage.draft("ana") == {}
+    storage.save_draft("ana", {"t1/i1": '{"decision": "approve"}', "t1/i2": "{}"}, NOW)
+    storage.save_draft("ana", {"t1/i1": '{"decision": "reject"}', "t1/i2": None}, LATER)
+    storage.save_draft("bo", {"t1/i1": "{}"}, NOW)
+    storage.save_draft("bo", {}, NOW)
+    assert storage.draft("ana") == {"t1/i1": '{"decision": "reject"}'}
+    assert storage.draft("bo") == {"t1/i1": "{}"}
