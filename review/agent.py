@@ -2,7 +2,8 @@
 
 A spec has `name`, `build_graph(checkpointer)`, `tools` (their schemas check edited arguments),
 `start_input(prompt)` and, optionally, `allowed_types`: the (module, class) pairs its state holds
-beyond LangGraph's safe ones, which the restricted checkpoint serializer may then revive.
+beyond LangGraph's safe ones, which the restricted checkpoint serializer may then revive, and
+`thread_picture`: how the pages draw one of its threads (review/pictures.py).
 `Settings.agent` ("package.module:ATTR", REVIEW_AGENT) points the console at another agent.
 """
 

@@ -1,15 +1,18 @@
 """The review contract: what a pending row is, what a decision is, and how payloads map to both.
 
-This is the one place that knows interrupt payload shapes. Supported:
-- langchain's per-call approval request (`{"type": "tool_approval", "tool_call_id", "name", "args",
-  "description"}`), resumed with a decision (`approve` / `edit` / `reject`) as is;
-- Agent Inbox's older request (`{"action_request": {"action", "args"}, "config": {...}, "description"}`),
-  resumed with a one-item list `[{"type": accept|edit|response, "args": ...}]`;
-- langchain's default (batched) request (`{"action_requests": [...], "review_configs": [...]}`): one row per
+This is the one place that knows interrupt payload shapes. Each row says which it came from (`payload_kind`):
+- `tool_approval`: langchain's per-call approval request (`{"type": "tool_approval", "tool_call_id", "name",
+  "args", "description"}`, optionally `allowed_decisions` and `args_schema`), resumed with the decision
+  (`approve` / `edit` / `reject`) as is;
+- `agent_inbox`: Agent Inbox's older request (`{"action_request": {"action", "args"}, "config": {...},
+  "description"}`, alone or in a one-item list), resumed with `[{"type": accept|edit|response|ignore, "args"}]`;
+- `batched`: langchain's default request (`{"action_requests": [...], "review_configs": [...]}`): one row per
   action (`<interrupt_id>#n`), decided together, resumed with `{"decisions": [...]}` in action order;
-- any other value is a question for a person: answered with a value (text, or any JSON value; checked
+- `question`: any other value, a question for a person: answered with a value (text, or any JSON value; checked
   against the interrupt's `response_schema` when it has one, see `review.answers`).
-Static breakpoints, which raise no interrupt at all, become rows in `review.breakpoints`.
+Two kinds are made elsewhere: static breakpoints, which raise no interrupt at all, become `breakpoint`,
+`breakpoint_shared` and `breakpoint_node` rows in `review.breakpoints`; a thread whose checkpoint cannot be
+decoded shows one read-only `unreadable` row (`review.inbox`).
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 A target is `path/to/file.py:ATTR` or `package.module:ATTR`; ATTR may be a compiled graph (the console
 attaches its own checkpointer to a copy), an uncompiled `StateGraph` (compiled here with it), a factory
 returning either (called with no argument, or with a RunnableConfig when it takes one), or a console spec
-(`graph.agent.AgentSpec`: `build_graph(checkpointer)`, `tools`, `start_input`). A `langgraph.json` names
+(`graph.agent.AgentSpec`: `build_graph(checkpointer)`, `tools`, `start_input`, optionally `thread_picture`, the
+picture hook of review/pictures.py, which a factory may also offer beside it in its module). A `langgraph.json` names
 several: its `graphs` map `{graph_id: target}`, paths relative to the file, its `dependencies` put on
 `sys.path` first. Each loaded graph knows its tools (found in its ToolNodes, subgraphs included), so edited
 arguments are checked against the tool's own schema without any spec.

@@ -1,11 +1,13 @@
 """How an open Inbox learns that something changed, without a script run every 0.2 s per tab.
 
 `streamlit run serve.py` (see serve.py) adds one route to Streamlit's server, `/review/changes?since=TOKEN`:
-a long poll that answers as soon as the store's change token (`ReviewConsole.change_token`, a few
-indexed lookups) differs from TOKEN, or after `HOLD_SECONDS` with the same token. ONE task per server
-process reads the token every `CHECK_SECONDS`, whatever the number of tabs, so ten idle tabs cost the
-server ten parked HTTP requests, not fifty script runs a second. With sign-in configured it answers only a
-browser holding Streamlit's signed sign-in cookie (`ui.auth.session_may_watch`), 401 to anyone else.
+a long poll that answers as soon as the Inbox's change token (the store's `inbox_token`, a few index reads,
+plus the Agent Servers' part, read by `review.console.change_token_reader`) differs from TOKEN, or after
+`HOLD_SECONDS` with the same token. ONE task per server process reads the token every `CHECK_SECONDS`,
+whatever the number of tabs, so ten idle tabs cost the server ten parked HTTP requests, not fifty script runs
+a second. On PostgreSQL too the token is polled: the store's LISTEN connection does not wake this route.
+With sign-in configured it answers only a browser holding Streamlit's signed sign-in cookie
+(`ui.auth.session_may_watch`), 401 to anyone else.
 
 In the page, `watch(token)` mounts a tiny component (no visible element) whose script keeps that
 request open and, when the token moved, sets a trigger value: Streamlit reruns the fragment the
