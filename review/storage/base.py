@@ -1,8 +1,8 @@
 """The storage seam: what the review core asks of its tables, whatever database holds them.
 
 The core (submit, runner, recovery, inbox, audit) talks to its tables only through `Storage`;
-each backend implements it with its own dialect (review/storage/sqlite.py, review/storage/postgres.py).
-A backend also
+its queries are written once (review/storage/sql.py), and each backend adds its dialect
+(review/storage/sqlite.py, review/storage/postgres.py). A backend also
 provides the checkpointer the graph writes through, FENCED: every checkpoint write of a run that
 carries a lease token is refused, in the same transaction as the write, unless that token still
 holds the thread's lease (`LeaseLost`).

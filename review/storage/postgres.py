@@ -1,7 +1,7 @@
 """The PostgreSQL backend: LangGraph's `PostgresSaver` tables and the console's own, in one database.
 
-The only module that speaks PostgreSQL's dialect. It mirrors review/storage/sqlite.py method for
-method, with what several console processes (replicas) on one server need:
+The only module that speaks PostgreSQL's dialect: the console's queries are review/storage/sql.py's, and
+this module adds what differs, with what several console processes (replicas) on one server need:
 - `FencedPostgresSaver`, LangGraph's `PostgresSaver` whose writes run in ONE transaction that first
   calls `review_fence(thread, token)`: the lease row must still carry the run's token (the check
   holds a shared per-thread advisory lock that lease changes take exclusively), else the whole

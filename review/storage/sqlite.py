@@ -1,10 +1,10 @@
 """The SQLite backend: one file holds LangGraph's checkpoints and the console's tables.
 
-The only module that speaks SQLite's dialect. It provides:
+The only module that speaks SQLite's dialect (the console's queries are review/storage/sql.py's). It provides:
 - `FencedSqliteSaver`, LangGraph's `SqliteSaver` whose checkpoint writes check, inside the same
   IMMEDIATE transaction, that the run's lease token still holds the thread (fencing);
-- the console's tables: an append-only decision log with a unique index over the rows that hold
-  an interrupt, the leases (which double as run records), and a change feed kept by triggers on
+- the console's tables (review/storage/sql.py: an append-only decision log with a unique index over the rows
+  that hold an interrupt, the leases, which double as run records), and a change feed kept by triggers on
   the checkpoint tables, whose installation is checked on every refresh;
 - read-only opening (a file or file system the process cannot write), and errors turned into one
   readable `StoreError` line.
