@@ -157,6 +157,7 @@ class ReviewConsole:
 
     @property
     def read_only(self) -> bool:
+        """The store refuses writes: rows are shown, nothing can be decided or started."""
         return self.storage.read_only
 
     def health(self, *, sources: bool = True) -> list[str]:
@@ -262,15 +263,18 @@ class ReviewConsole:
         return self.sources.for_thread(thread_id).view(thread_id, timeline=timeline)
 
     def threads(self, limit: int = 200) -> list[str]:
+        """Thread ids of the store, most recently changed first (at most `limit`)."""
         return list_threads(self.storage, limit)
 
     def audit(
         self, *, reviewer: str | None = None, thread_id: str | None = None, verification: str | None = None
     ) -> list[AuditEntry]:
+        """The decision log, newest first; of one reviewer, thread or verification level when given."""
         entries = list_decisions(self.storage, reviewer=reviewer, thread_id=thread_id)
         return [e for e in entries if verification is None or e.verification == verification]
 
     def audit_csv(self, *, reviewer: str | None = None) -> str:
+        """The decision log (of one reviewer) as guarded CSV."""
         return to_csv(self.audit(reviewer=reviewer))
 
     # --- acting ----------------------------------------------------------------------------
@@ -317,7 +321,7 @@ class ReviewConsole:
             item if isinstance(item, DecisionRequest) else DecisionRequest.from_dict(item, position)
             for position, item in enumerate(items, start=1)
         ]
-        return submit_batch(self.storage, self.inbox, self.runner, self.graphs, requests, reviewer, self.policy)
+        return submit_batch(self.storage, self.runner, requests, reviewer, self.policy)
 
     def may_decide(self, reviewer: Reviewer | str, row: PendingInterrupt) -> str | None:
         """None when this reviewer may decide the row; else why not (the page shows it read-only)."""
@@ -369,9 +373,11 @@ class ReviewConsole:
         return self.submit_batch(items, reviewer).result()
 
     def job(self, job_id: str) -> RunJob | None:
+        """A run of this process by its id, while it is kept (`RunJob`)."""
         return self.runner.job(job_id)
 
     def close(self) -> None:
+        """Stop the sweeper, the servers' poller, the worker and the heartbeat, then close the store."""
         if self._sweeper is not None:
             self._sweeper.stop()
         self.sources.stop()

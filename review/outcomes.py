@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from review.contract import PendingInterrupt, ThreadOutcome
 from review.leases import Leases, now_iso
+from review.progress import RunJob
 from review.sources import Source, ThreadGone, ThreadState
 from review.storage import Claim, Storage, StoreError
-
-if TYPE_CHECKING:
-    from review.runner import RunJob
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +24,7 @@ MAX_TRIES = 3  # resumes that may carry one decision before a storage fault coun
 
 
 def plural(count: int, word: str) -> str:
+    """ "1 decision", "2 decisions"."""
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 

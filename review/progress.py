@@ -35,17 +35,21 @@ class RunJob:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add_event(self, node: str, text: str) -> None:
+        """Append one progress line (from the worker thread)."""
         with self._lock:
             self._events.append(ProgressEvent(time.time(), node, text))
 
     def events(self, since: int = 0) -> list[ProgressEvent]:
+        """The events from index `since` on (a page follows a job by asking for the new ones)."""
         with self._lock:
             return self._events[since:]
 
     def done(self) -> bool:
+        """The run ended (paused, finished or failed)."""
         return self.future.done()
 
     def result(self, timeout: float | None = None) -> ThreadOutcome:
+        """Wait for the run's outcome; raises what the job raised."""
         return self.future.result(timeout)
 
 

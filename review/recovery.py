@@ -115,5 +115,6 @@ class Sweeper:
                 log.exception("recovery sweep failed")
 
     def stop(self) -> None:
+        """Stop sweeping and wait for the current sweep."""
         self._stop.set()
         self._thread.join(timeout=self._seconds + 1)

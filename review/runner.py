@@ -11,6 +11,11 @@ click cannot cut it short or repeat it. Every run:
 - derives every row's outcome from the checkpoint afterwards (was its interrupt answered?), never
   from an exception, and leaves a run that was cut short (tasks to run, nothing pending) to recovery.
 Streams are for progress only; what a run left pending is read back from the checkpoint.
+
+This module is the job pool and the one apply path; the rest lives by job: a thread's source reads,
+starts and resumes it (review/sources/: local graphs or an Agent Server, never asked which), the
+outcome of each claim is read from the checkpoint and the run's lease ended in review/outcomes.py,
+leases and heartbeats in review/leases.py, progress events in review/progress.py.
 """
 
 from __future__ import annotations
@@ -95,6 +100,7 @@ class Runner:
     # --- jobs -----------------------------------------------------------------------------
 
     def job(self, job_id: str) -> RunJob | None:
+        """A job by its id (the last `KEEP_JOBS` finished ones are kept)."""
         with self._jobs_lock:
             return self._jobs.get(job_id)
 
@@ -153,6 +159,7 @@ class Runner:
         return self._launch(thread_id, "recover", self._recover, token, list(claims), continued_from)
 
     def shutdown(self) -> None:
+        """Wait for every queued and running job, then stop the workers."""
         self._pool.shutdown(wait=True)
 
     # --- sources ----------------------------------------------------------------------------

@@ -28,9 +28,7 @@ from review.contract import (
     resume_value,
     to_json,
 )
-from review.graphs import GraphSet
 from review.identity import Reviewer, as_reviewer
-from review.inbox import Inbox
 from review.leases import now_iso
 from review.policy import Policy
 from review.runner import RunJob, Runner
@@ -48,9 +46,11 @@ class BatchHandle:
 
     @property
     def batch_id(self) -> str:
+        """The batch's id, as recorded with each of its decisions."""
         return self.result_so_far.batch_id
 
     def done(self) -> bool:
+        """Every thread's resume has ended."""
         return all(job.done() for job in self.jobs)
 
     def result(self, timeout: float | None = None) -> BatchResult:
@@ -76,9 +76,7 @@ def _conflict(thread_id: str, row_id: str, holder: Holder) -> Conflict:
 
 def submit_batch(
     storage: Storage,
-    inbox: Inbox,
     runner: Runner,
-    graphs: GraphSet,
     items: Iterable[DecisionRequest],
     reviewer: Reviewer | str,
     policy: Policy | None = None,

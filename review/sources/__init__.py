@@ -62,6 +62,7 @@ class Sources:
         self.servers.start()
 
     def stop(self) -> None:
+        """Stop polling the servers."""
         self.servers.stop()
 
     def token(self) -> str:

@@ -50,9 +50,11 @@ class LocalSource:
     # --- reading ---------------------------------------------------------------------------
 
     def owns(self, thread_id: str) -> bool:
+        """Every thread: the local source is where a thread no server listed lives."""
         return True  # the fallback: a thread no server listed is read from the console's checkpointer
 
     def blocked(self, thread_id: str) -> str | None:
+        """Why no loaded graph may run the thread (another graph's thread), else None."""
         return self.graphs.for_thread(thread_id)[1]
 
     def rows(self, thread_id: str | None = None) -> list[PendingInterrupt]:
@@ -60,19 +62,24 @@ class LocalSource:
         return self.inbox.rows(thread_id)
 
     def read(self, thread_id: str) -> list[PendingInterrupt]:
+        """The thread's pending rows; its checkpoint is decoded only if it changed since the inbox read it."""
         return self.inbox.read(thread_id)
 
     def read_full(self, thread_id: str) -> ThreadState:
+        """Rows, next tasks and head checkpoint, decoded fresh (after a run)."""
         return self.inbox.read_full(thread_id)
 
     def view(self, thread_id: str, *, timeline: bool = True) -> ThreadView:
+        """The thread through its graph; `timeline=False` skips the checkpoint history (the Inbox's pane)."""
         loaded = self.graphs.for_thread(thread_id)[0]
         return view_thread(loaded.graph, self.inbox, thread_id, history=50 if timeline else 0, graph_id=loaded.graph_id)
 
     def request(self, thread_id: str) -> str | None:
+        """None: the store's checkpoints say (`review.threads.read_thread_infos`)."""
         return None  # read from the checkpoints by `review.threads.read_thread_infos`
 
     def tools(self, graph_id: str | None) -> dict[str, Any]:
+        """The loaded graph's tools (an edit is checked against their schema); {} for a graph not loaded here."""
         return self.graphs.get(graph_id).tools if graph_id in self.graphs.ids else {}
 
     # --- running ---------------------------------------------------------------------------
@@ -87,6 +94,7 @@ class LocalSource:
         keys: dict[str, str],
         on_chunk: OnChunk,
     ) -> None:
+        """Stream the graph (`graph_id`, else the thread's) on `run_input` under the lease `token` (None continues)."""
         graph = self.graphs.get(graph_id) if graph_id is not None else self._graph(thread_id)
         stream_updates(graph, run_input, self._config(graph, thread_id, token, keys), on_chunk)
 
@@ -99,6 +107,7 @@ class LocalSource:
         keys: dict[str, str],
         on_chunk: OnChunk,
     ) -> None:
+        """Answer the rows: a static breakpoint's decisions edit the state; interrupts get a strict resume."""
         graph = self._graph(thread_id)
         if any(is_breakpoint(row) for row, _ in decided):
             # A static breakpoint: no interrupt to answer. The decisions edit the state, then the run goes on.

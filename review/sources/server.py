@@ -210,16 +210,20 @@ class ServerSource:
             return [row for k in known for row in k.rows]
 
     def owns(self, thread_id: str) -> bool:
+        """This server listed the thread (pending or not any more), until it says the thread is gone."""
         with self._lock:
             return thread_id in self._seen  # every held thread is in it
 
     def blocked(self, thread_id: str) -> str | None:
+        """None: a thread the server listed is its graph's."""
         return None  # a thread the server listed is its graph's
 
     def tools(self, graph_id: str | None) -> dict[str, Any]:
+        """{}: a server graph's tools are not loaded here (a local graph of the same id need not match)."""
         return {}  # a server graph's tools are not loaded here: a local graph of the same id need not match
 
     def graph_of(self, thread_id: str) -> str | None:
+        """The graph id of a listed pending thread (None when not listed with rows)."""
         with self._lock:
             known = self._threads.get(thread_id)
         return known.graph_id if known is not None else None
@@ -605,10 +609,12 @@ class ServerSet:
         return bool(self.sources)
 
     def refresh(self, *, full: bool = False) -> None:
+        """Refresh every server's rows (`ServerSource.refresh`)."""
         for source in self.sources:
             source.refresh(full=full)
 
     def rows(self) -> list[PendingInterrupt]:
+        """Every server's rows; read now when nobody polls (the CLI, a test)."""
         if self._thread is None:  # nobody polls (the CLI, a test): read the updates now
             self.refresh()
         return [row for source in self.sources for row in source.rows()]
@@ -622,6 +628,7 @@ class ServerSet:
         return ",".join(f"{s.version}{'!' if s.error else ''}" for s in self.sources)
 
     def health(self) -> list[str]:
+        """One line per server whose last refresh failed."""
         return [s.error for s in self.sources if s.error]
 
     def start(self) -> None:
@@ -639,6 +646,7 @@ class ServerSet:
                 log.exception("refreshing Agent Server rows failed")
 
     def stop(self) -> None:
+        """Stop polling and wait for the poller."""
         _LIVE.discard(self)
         self._stop.set()
         if self._thread is not None:
