@@ -39,7 +39,8 @@ from review.threads import (
 
 
 def change_token_reader(settings: Settings) -> Callable[[], str | None]:
-    """Read the store's change token (`ReviewConsole.change_token`) without a console: no graph, no worker.
+    """Read the Inbox's token (`ReviewConsole.inbox_token`: the store's, plus the Agent Servers') without a console:
+    no graph, no worker.
 
     For a process that only watches (the server's change route): None while the database does not exist.
     """

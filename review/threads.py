@@ -73,7 +73,7 @@ class ThreadView:
     `{}` while the graph has written none (an `@entrypoint` before it first returns, a thread that does not exist).
     `messages`: the chat messages the values hold (a `messages` list), if any. `next`: the nodes (or entrypoint)
     that run next; empty when the thread is done. `graph_id`: the console's graph that reads the thread, so a page
-    can draw what only one graph's state means (the demo's canvas, ui/canvas.py).
+    can draw what only one graph's state means (a graph's picture hook: review/pictures.py).
     """
 
     thread_id: str
@@ -92,7 +92,7 @@ class ThreadView:
     @property
     def canvas(self) -> list[dict[str, Any]]:
         """The demo agent's shapes (`field("canvas")`): kept for callers written before any graph could be viewed;
-        pages draw the canvas through ui/canvas.py's `demo_shapes`, only for the demo's state."""
+        pages draw a graph's own picture through its hook (review/pictures.py, ui/picture.py)."""
         shapes = self.field("canvas")
         return list(shapes) if isinstance(shapes, list) else []
 

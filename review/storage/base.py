@@ -7,10 +7,10 @@ provides the checkpointer the graph writes through, FENCED: every checkpoint wri
 carries a lease token is refused, in the same transaction as the write, unless that token still
 holds the thread's lease (`LeaseLost`).
 
-Change tokens: `change_token()` is an opaque value that moves whenever pending rows may have
-changed, cheap enough for a page to call every 0.2 s (PostgreSQL: a counter its LISTEN thread bumps,
-no query; SQLite: one indexed read of the feed's top). `wait_for_change` blocks until it moves.
-The truth is still read by `changes_since`; a token only says when it is worth reading.
+Change tokens: `inbox_token()` moves whenever anything the Inbox shows may have changed (the feed's
+position, decisions, leases: a few indexed reads); the change route polls it. `change_token()` /
+`wait_for_change` (PostgreSQL: a counter its LISTEN thread bumps, no query) are the push side, not yet
+used by the pages. The truth is still read by `changes_since`; a token only says when it is worth reading.
 """
 
 from __future__ import annotations

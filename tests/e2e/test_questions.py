@@ -52,7 +52,8 @@ def test_a_question_is_answered_from_the_details_pane_with_text_or_a_json_value(
         with app.clock.rerun():
             box.click()
             app.page.get_by_role("option").filter(has_text=thread_id[:8]).click()
-    expect(app.page.get_by_text("Do you want to proceed with this action?").first).to_be_visible(timeout=TIMEOUT_MS)
+    expect(app.page.get_by_test_id("stForm").get_by_text("respond", exact=True)).to_be_visible(timeout=TIMEOUT_MS)
+    assert thread_id[:8] in box.input_value()  # the pane is about this thread's question
     answer_in_pane(app, typed, as_json=as_json)
     app.click("Submit decisions")
     expect(app.page.get_by_text(summary(1, 0, 0))).to_be_visible(timeout=TIMEOUT_MS)
