@@ -11,6 +11,7 @@ import argparse
 import json
 import logging
 import sys
+import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from review.contract import DecisionRequest, PendingInterrupt
 from review.identity import Reviewer
-from review.settings import Settings, add_arguments, from_arguments, graphs_key
+from review.settings import DEFAULT_POLICY_FILE, Settings, add_arguments, from_arguments, graphs_key
 from review.storage import StoreError
 
 if TYPE_CHECKING:
@@ -202,14 +203,9 @@ def _saved_pending(settings: Settings, thread_id: str | None) -> list[PendingInt
     """The listing as a console last saved it, when every paused thread is unchanged since: no graph,
     no LangGraph import. None sends the caller the full way (which reads and saves what changed)."""
     from review.inbox import listing_reader, saved_listing
-    from review.policy import load_policy
     from review.storage import open_storage
 
-    try:
-        policy = load_policy(settings.policy)
-    except ValueError:
-        return None  # the full way reports why
-    if policy.auto_approve or policy.deadlines:
+    if _policy_may_act(settings):
         return None  # rules act when the console opens: the full way applies them first
 
     try:
@@ -224,6 +220,20 @@ def _saved_pending(settings: Settings, thread_id: str | None) -> list[PendingInt
         return None
     finally:
         storage.close()
+
+
+def _policy_may_act(settings: Settings) -> bool:
+    """Whether the policy file has rules a console applies when it opens (auto-approvals, deadlines), or cannot be
+    read here. Only its TOML is read: the whole check (review/policy.py, pydantic) is the full way's, which every
+    console open runs; a read-only `pending` must not pay for it."""
+    target = Path(settings.policy).expanduser() if settings.policy else DEFAULT_POLICY_FILE
+    if not target.exists():
+        return bool(settings.policy)  # a policy named but missing: the full way says so
+    try:
+        data = tomllib.loads(target.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return True  # the full way says what is wrong
+    return bool(data.get("auto_approve") or data.get("deadline"))
 
 
 def _leftovers(storage: Storage, settings: Settings) -> bool:

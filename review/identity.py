@@ -25,8 +25,6 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Literal
 
-from confusable_homoglyphs.confusables import confusables_data  # type: ignore[import-untyped]
-
 from review.contract import check_reviewer
 
 Verification = Literal["signed-in", "unverified", "cli", "rule"]
@@ -79,6 +77,9 @@ def _skeleton_char(char: str) -> str:
     """One representative of the character's look-alike group (Unicode's confusables, via confusable_homoglyphs):
     ASCII before the rest, then a lowercase letter, then a letter or digit (`l` for `1`, `I` and `|`), then the
     lowest code point; the character itself when it has none."""
+    # Imported here: its table costs ~30 ms to load, which a read-only `pending` must not pay (it compares nobody).
+    from confusable_homoglyphs.confusables import confusables_data  # type: ignore[import-untyped]
+
     glyphs = confusables_data.get(char)
     if not glyphs:
         return char

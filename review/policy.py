@@ -61,8 +61,8 @@ from pydantic_core import ErrorDetails
 
 from review.contract import DECISION_TYPES, PendingInterrupt
 from review.identity import Reviewer, identity_key, normalise_identity
+from review.settings import DEFAULT_POLICY_FILE
 
-DEFAULT_POLICY_FILE = Path("review-policy.toml")
 LEVELS = ("signed-in", "cli", "unverified")  # what `require_verification` may name
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}

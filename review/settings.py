@@ -18,6 +18,7 @@ from typing import Any
 
 DEFAULT_DB = Path("data") / "review.sqlite"
 DEFAULT_AGENT = "graph:AGENT"
+DEFAULT_POLICY_FILE = Path("review-policy.toml")  # used when present and no policy is named
 
 
 def _seconds(name: str, raw: str) -> float:
