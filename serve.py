@@ -24,10 +24,11 @@ from streamlit.logger import get_logger
 
 from ui import live
 from ui.auth import session_may_watch
-from ui.console import close_consoles, db_setting, open_console, token_reader
+from ui.console import close_consoles, db_setting, inbox_watch, open_console
 
 log = get_logger(__name__)
-feed = live.ChangeFeed(token_reader())
+watch = inbox_watch()
+feed = live.ChangeFeed(watch.read, watch.wait) if watch is not None else live.ChangeFeed(lambda: None)
 
 
 async def changes(request: Request) -> PlainTextResponse:

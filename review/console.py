@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -38,22 +39,50 @@ from review.threads import (
 )
 
 
-def change_token_reader(settings: Settings) -> Callable[[], str | None]:
-    """Read the Inbox's token (`ReviewConsole.inbox_token`: the store's, plus the Agent Servers') without a console:
-    no graph, no worker.
+class InboxWatch:
+    """The Inbox's token (`ReviewConsole.inbox_token`: the store's, plus the Agent Servers') read without a console
+    (no graph, no worker), and a wait that ends early when the store pushes a change.
 
-    For a process that only watches (the server's change route): None while the database does not exist.
+    For a process that only watches (the server's change route): `read()` is None while the database does not
+    exist. On PostgreSQL `wait` returns as soon as the store's LISTEN connection hears of a checkpoint write, so
+    another process's interrupt reaches the route without waiting for the next look; SQLite has no
+    notifications, so there `wait` is a plain pause between looks.
     """
-    opened: list[Storage] = []
 
-    def read() -> str | None:
-        if not opened:
-            if "://" not in settings.db and not settings.db_path.exists():
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._storage: Storage | None = None
+        self._pushed: ChangeToken | None = None  # the store's pushed token when `read` last looked
+
+    def _opened(self) -> Storage | None:
+        if self._storage is None:
+            if "://" not in self._settings.db and not self._settings.db_path.exists():
                 return None
-            opened.append(open_storage(settings, create=False, light=True))
-        return opened[0].inbox_token() + live_token()
+            self._storage = open_storage(self._settings, create=False, light=True)
+        return self._storage
 
-    return read
+    def read(self) -> str | None:
+        """The Inbox's change token now, or None while there is no database."""
+        storage = self._opened()
+        if storage is None:
+            return None
+        if storage.pushes_changes:  # taken BEFORE the read: a change pushed while reading still ends the wait
+            self._pushed = storage.change_token()
+        return storage.inbox_token() + live_token()
+
+    def wait(self, timeout: float) -> None:
+        """Block up to `timeout` seconds, less when the store pushes a change after the last `read` (blocking:
+        call it from a worker thread)."""
+        storage = self._storage
+        if storage is not None and storage.pushes_changes and self._pushed is not None:
+            storage.wait_for_change(self._pushed, timeout)
+        else:
+            time.sleep(timeout)
+
+
+def change_token_reader(settings: Settings) -> Callable[[], str | None]:
+    """`InboxWatch(settings).read`: the Inbox's token without a console."""
+    return InboxWatch(settings).read
 
 
 class ReviewConsole:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import atexit
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -25,7 +25,7 @@ import streamlit as st
 from streamlit.logger import get_logger
 
 from review import ReviewConsole, Settings, StoreError
-from review.console import change_token_reader
+from review.console import InboxWatch
 from review.settings import parse_arguments
 from review.storage import redact_url
 from ui.auth import REVIEWER_KEY, auth_configured, current_reviewer
@@ -116,15 +116,15 @@ def db_label_or_problem() -> str:
         return "(not opened: see the error)"
 
 
-def token_reader() -> Callable[[], str | None]:
-    """The change token of this server's database, read outside any script run (serve.py's route); never a token
-    when the server's arguments are wrong (every page says why)."""
+def inbox_watch() -> InboxWatch | None:
+    """The change token of this server's database, read outside any script run (serve.py's route); None when the
+    server's arguments are wrong (every page says why)."""
     try:
         chosen = replace(settings(), db=db_setting())
     except ValueError as exc:
         log.error("the review console cannot start: %s", exc)
-        return lambda: None
-    return change_token_reader(chosen)
+        return None
+    return InboxWatch(chosen)
 
 
 def reviewer_name() -> str:

@@ -2,7 +2,7 @@
 
 `streamlit run serve.py` (see serve.py) adds one route to Streamlit's server, `/review/changes?since=TOKEN`:
 a long poll that answers as soon as the Inbox's change token (the store's `inbox_token`, a few index reads,
-plus the Agent Servers' part, read by `review.console.change_token_reader`) differs from TOKEN, or after
+plus the Agent Servers' part, read by `review.console.InboxWatch`) differs from TOKEN, or after
 `HOLD_SECONDS` with the same token. ONE task per server process reads the token every `CHECK_SECONDS`,
 whatever the number of tabs, so ten idle tabs cost the server ten parked HTTP requests, not fifty script runs
 a second. On PostgreSQL too the token is polled: the store's LISTEN connection does not wake this route.
@@ -98,10 +98,15 @@ def watch(token: str) -> None:
 
 
 class ChangeFeed:
-    """The store's change token as one asyncio task sees it; waiters wake when it moves."""
+    """The store's change token as one asyncio task sees it; waiters wake when it moves.
 
-    def __init__(self, read_token: Callable[[], str | None]) -> None:
+    `pause(seconds)` (blocking, run in a worker thread) is how the task waits between two looks: a store that
+    pushes changes ends it early; without one, a plain sleep.
+    """
+
+    def __init__(self, read_token: Callable[[], str | None], pause: Callable[[float], None] | None = None) -> None:
         self._read = read_token
+        self._pause = pause
         self.token: str | None = None
         self._moved = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -122,7 +127,14 @@ class ChangeFeed:
                 self.token = token
                 self._moved.set()
                 self._moved = asyncio.Event()
-            await asyncio.sleep(CHECK_SECONDS)
+            if self._pause is None:
+                await asyncio.sleep(CHECK_SECONDS)
+            else:
+                try:
+                    await asyncio.to_thread(self._pause, CHECK_SECONDS)
+                except Exception as exc:  # a store closing under the wait: look again after the usual pause
+                    log.debug("change wait failed: %s", exc)
+                    await asyncio.sleep(CHECK_SECONDS)
 
     async def wait(
         self, since: str | None, hold: float = HOLD_SECONDS, gone: Callable[[], Awaitable[bool]] | None = None

@@ -8,9 +8,10 @@ carries a lease token is refused, in the same transaction as the write, unless t
 holds the thread's lease (`LeaseLost`).
 
 Change tokens: `inbox_token()` moves whenever anything the Inbox shows may have changed (the feed's
-position, decisions, leases: a few indexed reads); the change route polls it. `change_token()` /
-`wait_for_change` (PostgreSQL: a counter its LISTEN thread bumps, no query) are the push side, not yet
-used by the pages. The truth is still read by `changes_since`; a token only says when it is worth reading.
+position, decisions, leases: a few indexed reads); the change route reads it. `change_token()` /
+`wait_for_change` (PostgreSQL: a counter its LISTEN thread bumps, no query) are the push side: they end the
+change route's pause between two reads as soon as any process writes a checkpoint. The truth is still read
+by `changes_since`; a token only says when it is worth reading.
 """
 
 from __future__ import annotations

@@ -365,6 +365,7 @@ class ChangeListener:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=2.0)
+        self._bump(reconnected=True)  # nobody stays parked in `wait` on a closed store
 
 
 # --- the storage ------------------------------------------------------------------------------------------

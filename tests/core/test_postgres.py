@@ -222,6 +222,41 @@ def test_a_write_by_another_process_moves_the_change_token_without_a_query(
     assert [r.tool for r in pg_console.pending()] == ["create_circle"]
 
 
+def test_the_live_inbox_route_is_woken_by_listen_not_by_its_next_look(
+    pg_console: ReviewConsole, url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """serve.py's change route (ui/live.py) on PostgreSQL: another process's interrupt ends the feed's pause
+    between two looks at once. With the look every 30 s, only LISTEN can make the route answer within 10 s."""
+    import asyncio
+
+    from review.console import InboxWatch
+    from ui import live
+
+    monkeypatch.setattr(live, "CHECK_SECONDS", 30.0)
+    watch = InboxWatch(pg_console.settings)
+    feed = live.ChangeFeed(watch.read, watch.wait)
+    other = ReviewConsole.open(url)
+
+    async def scenario() -> tuple[str, str, float]:
+        first = await feed.wait(None, hold=10)  # the first look
+        storage = watch._storage
+        assert isinstance(storage, PostgresStorage) and storage.listener.connected.wait(10)
+        await asyncio.sleep(0.2)  # the feed is now in its 30 s pause
+        started = time.monotonic()
+        job = await asyncio.to_thread(other.start_run, THEN_SEQUENCE)
+        await asyncio.to_thread(job.result, 30)
+        moved = await feed.wait(first, hold=10)
+        took = time.monotonic() - started
+        storage.close()  # wakes the feed's parked pause, so the loop ends without waiting it out
+        return first, moved, took
+
+    try:
+        first, moved, took = asyncio.run(scenario())
+    finally:
+        other.close()
+    assert moved != first and took < 10
+
+
 # --- a connection lost mid-run: reported or retried, never a lost decision -----------------------------
 
 
