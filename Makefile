@@ -63,11 +63,13 @@ test: $(DEV) chromium postgresql
 test-fast: $(DEV) postgresql
 	$(PY) -m pytest -m "not e2e"
 
-## lint: ruff (style, imports, docstrings) and mypy (types of the review core, the demo agent and the UI)
+## lint: ruff (style, imports, docstrings) and mypy (types of the review core, the demo agent and the UI; the
+##       core under --strict)
 lint: $(DEV)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
+	$(PY) -m mypy --strict review
 
 ## bench: the benchmarks, figures and ratios printed side by side
 bench: $(DEV) postgresql

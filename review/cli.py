@@ -15,7 +15,7 @@ import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from review.contract import DecisionRequest, PendingInterrupt
 from review.identity import Reviewer
@@ -96,7 +96,7 @@ def _quiet_failures(record: logging.LogRecord) -> bool:
     return record.exc_info is None
 
 
-class _Stderr(logging.StreamHandler):
+class _Stderr(logging.StreamHandler[TextIO]):
     """Writes to the `sys.stderr` of the moment (a test that captures it, then lets it go, leaves no stale stream)."""
 
     def emit(self, record: logging.LogRecord) -> None:

@@ -232,7 +232,7 @@ def _dialect(sql: str) -> str:
     return sql.replace("%", "%%").replace("?", "%s")
 
 
-class Row(tuple):
+class Row(tuple[Any, ...]):
     """A result row read by position or by column name, like `sqlite3.Row` (`dict(row)` works too)."""
 
     _names: tuple[str, ...]
