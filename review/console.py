@@ -37,6 +37,7 @@ from review.threads import (
     read_thread_infos,
     thread_runs,
 )
+from review.validation import NOT_PENDING, InvalidDecision, check_request
 
 
 class InboxWatch:
@@ -113,7 +114,6 @@ class ReviewConsole:
         self.recovery = Recovery(storage, self.runner, self.leases)
         self.policy = load_policy(settings.policy)
         self.recovered: list[ThreadOutcome] = []
-        self.ruled: list[BatchResult] = []  # what the policy's rules decided at open
         self._sweeper: Sweeper | None = None
 
     @classmethod
@@ -159,7 +159,7 @@ class ReviewConsole:
         console.sources.refresh(full=True)
         if recover and not storage.read_only:
             console.recovered = console.recovery.run_once()
-            console.ruled = console.apply_rules(wait=True)
+            console.apply_rules(wait=True)  # the audit keeps what they decided
         if watch and not storage.read_only:
             console._sweeper = Sweeper(console._sweep, settings.sweep_seconds)
         if watch:
@@ -356,6 +356,27 @@ class ReviewConsole:
     def may_decide(self, reviewer: Reviewer | str, row: PendingInterrupt) -> str | None:
         """None when this reviewer may decide the row; else why not (the page shows it read-only)."""
         return row.blocked or self.policy.may_decide(as_reviewer(reviewer), row)
+
+    def check_decision(
+        self, thread_id: str, row_id: str, raw: Any, reviewer: Reviewer | str | None, *, force: bool = False
+    ) -> str | None:
+        """Why a submit would refuse the decision `raw` (langchain's shape) for this row, in its words; None if not.
+
+        The very checks `submit_batch` makes (review/validation.py's `check_request`: the row's warning, the
+        decision's fields, the tool's arguments or the question's answer, the policy), on the row as the console
+        last listed it, with its source's tools; nothing is claimed or written. The Inbox asks it as the reviewer
+        types. `reviewer` None: nobody said who yet, so the policy is not asked. ValueError for a bad name.
+        """
+        row = next((r for r in self.pending(thread_id) if r.row_id == row_id), None)
+        if row is None:
+            return NOT_PENDING
+        who = as_reviewer(reviewer) if reviewer is not None else None
+        tools = self.runner.source_for(thread_id).tools(row.graph_id)
+        try:
+            check_request(row, raw, tools, who, self.policy, force=force)
+        except InvalidDecision as exc:
+            return str(exc)
+        return None
 
     def row_notes(self, rows: Iterable[PendingInterrupt]) -> dict[tuple[str, str], list[str]]:
         """What the policy and the co-signs say about each row: rules, deadlines, and each waiting proposal

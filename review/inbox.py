@@ -435,11 +435,6 @@ class Inbox:
         """Errors of the store itself: a read that raises one failed for every thread, not for its own."""
         return self._storage.transient
 
-    def forget(self) -> None:
-        """Drop the cache: the next refresh re-reads every thread (a cold start)."""
-        with self._refreshing, self._lock:
-            self._clear()
-
     def _clear(self) -> None:
         """Caller holds `_lock`."""
         self._seq = 0

@@ -19,7 +19,6 @@ import sys
 import threading
 from collections.abc import Sequence
 from dataclasses import replace
-from pathlib import Path
 
 import streamlit as st
 from streamlit.logger import get_logger
@@ -48,11 +47,6 @@ def db_setting(argv: Sequence[str] | None = None) -> str:
     """The database this server uses: an absolute file path, or a postgresql:// URL as given."""
     chosen = settings(argv)
     return chosen.db if chosen.is_url else str(chosen.db_path.resolve())
-
-
-def db_path_setting(argv: Sequence[str] | None = None) -> Path:
-    """The SQLite file this server uses, absolute."""
-    return settings(argv).db_path.resolve()
 
 
 def db_label_setting(argv: Sequence[str] | None = None) -> str:
