@@ -19,6 +19,8 @@ from typing import Any
 
 from review.contract import MAX_MESSAGE_CHARS, check_size, clip, load_json
 
+# An empty answer, to a question or a tool request, the browser's and the CLI's alike.
+EMPTY_ANSWER = "respond needs a message: type the answer"
 JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "text", list: "array", dict: "object"}
 
 
@@ -73,7 +75,7 @@ def _text(text: str) -> str:
     if len(text) > MAX_MESSAGE_CHARS:
         raise InvalidAnswer(f"an answer is at most {MAX_MESSAGE_CHARS} characters")
     if not text.strip():
-        raise InvalidAnswer('an answer needs a message: {"type": "respond", "message": "..."}')
+        raise InvalidAnswer(EMPTY_ANSWER)
     return text.strip()
 
 

@@ -34,7 +34,7 @@ from review.policy import Policy
 from review.runner import RunJob, Runner
 from review.sources import ServerError, ThreadGone
 from review.storage import Holder, NewDecision, Storage, StoreError
-from review.validation import InvalidDecision, validate_decision
+from review.validation import NOT_PENDING, InvalidDecision, check_request
 
 
 @dataclass
@@ -149,27 +149,15 @@ def _validate(
             if parts:
                 reason = f"this interrupt is a batched request: decide its actions by row id ({', '.join(parts)})"
             else:
-                stale = "not pending: unknown interrupt id, or already answered (stale)"
-                reason = unreadable.get(item.thread_id, stale)
+                reason = unreadable.get(item.thread_id, NOT_PENDING)
             invalid.append(RowError(*key, reason))
             continue
         # The row's graph's tools, as its source knows them (a server graph's tools are not loaded here).
         tools = runner.source_for(item.thread_id).tools(row.graph_id)
-        if row.warning and not item.force:
-            invalid.append(RowError(*key, f"{row.warning} Deciding it anyway needs force (the audit keeps this note)."))
-            refused_requests.add((item.thread_id, row.interrupt_id))
-            continue
-        try:
-            decision = validate_decision(row, item.decision, tools)
+        try:  # the one validator the Inbox and the CLI share: the row's warning, the decision, the policy
+            decision = check_request(row, item.decision, tools, reviewer, policy, force=item.force)
         except InvalidDecision as exc:
             invalid.append(RowError(*key, str(exc)))
-            refused_requests.add((item.thread_id, row.interrupt_id))
-            continue
-        refusal = policy.may_decide(reviewer, row, decision.type)
-        if refusal is None and policy.approvals(row.tool) > 1 and (row.payload_kind == "batched" or is_breakpoint(row)):
-            refusal = "this tool needs several approvers, which a batched request cannot collect: use per-call mode"
-        if refusal is not None:
-            invalid.append(RowError(*key, refusal))
             refused_requests.add((item.thread_id, row.interrupt_id))
             continue
         accepted[item.thread_id].append((row, decision))

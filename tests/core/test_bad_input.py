@@ -248,7 +248,7 @@ def test_decisions_of_unknown_shape_or_type_are_refused(paused: Paused, decision
         ("create_circle", {"type": "approve", "args": {"color": "red"}}, "unexpected field(s) in a approve decision"),
         ("create_circle", {"type": "reject", "message": 42}, "a rejection message must be text"),
         ("create_circle", reject("x" * 2001), "at most 2000 characters"),
-        ("create_circle", {"type": "edit"}, 'an edit needs "edited_action"'),
+        ("create_circle", {"type": "edit"}, "an edit needs edited arguments"),
         ("create_circle", {"type": "edit", "edited_action": {"name": "create_circle"}}, "an edit needs"),
         ("create_circle", {"type": "edit", "edited_action": {"name": "create_circle", "args": "x"}}, "an edit needs"),
         (
