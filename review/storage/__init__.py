@@ -26,11 +26,11 @@ from review.storage.base import (
     LeaseLost,
     LeaseRow,
     NewDecision,
-    Storage,
     StoreError,
     TaskWrite,
     ThreadStart,
 )
+from review.storage.sql import Storage
 from review.storage.sqlite import SqliteStorage, open_sqlite
 
 if TYPE_CHECKING:

@@ -1,9 +1,9 @@
 """The storage seam: what the review core asks of its tables, whatever database holds them.
 
-The core (submit, runner, recovery, inbox, audit) talks to its tables only through `Storage`;
-its queries are written once (review/storage/sql.py), and each backend adds its dialect
-(review/storage/sqlite.py, review/storage/postgres.py). A backend also
-provides the checkpointer the graph writes through, FENCED: every checkpoint write of a run that
+The core (submit, runner, recovery, inbox, audit) talks to its tables only through `Storage`
+(review/storage/sql.py: its methods and queries, written once), and each backend subclasses it with its
+dialect (review/storage/sqlite.py, review/storage/postgres.py); this module holds the records they exchange.
+A backend also provides the checkpointer the graph writes through, FENCED: every checkpoint write of a run that
 carries a lease token is refused, in the same transaction as the write, unless that token still
 holds the thread's lease (`LeaseLost`).
 
@@ -17,15 +17,13 @@ by `changes_since`; a token only says when it is worth reading.
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
-
-from review.cosign import CoSigns, Signature
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # imported lazily: `python -m review pending` lists rows without loading LangGraph
-    from langgraph.checkpoint.base import BaseCheckpointSaver
+    pass
 
 ChangeToken = tuple[int, int]
 
@@ -225,148 +223,3 @@ class ThreadStart:
     checkpoint_id: str
     created_at: str | None
     inputs: list[tuple[str, tuple[str, bytes]]] = field(default_factory=list)  # (channel, serialized value)
-
-
-class Storage(Protocol):
-    """The console's tables and the fenced checkpointer of one database."""
-
-    label: str  # what to show users: a path or a URL without its password
-    created: bool  # the database did not exist and was created by this open
-    read_only: bool
-    transient: tuple[type[BaseException], ...]  # errors of the store itself (locked, full...), worth a retry
-    pushes_changes: bool  # the store notifies changes (PostgreSQL LISTEN/NOTIFY); SQLite is polled
-    writes_table: str  # LangGraph's table of pending writes ("writes" / "checkpoint_writes"), for inspection
-
-    @property
-    def saver(self) -> BaseCheckpointSaver[str]: ...
-
-    def close(self) -> None: ...
-
-    def query(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> list[Any]:
-        """A read query with `?` placeholders; rows read by position or column name (tests, benchmarks)."""
-        ...
-
-    def health(self) -> list[str]:
-        """Problems of the store worth showing users (e.g. change notifications stopped)."""
-        ...
-
-    def change_token(self) -> ChangeToken: ...
-
-    def wait_for_change(self, token: ChangeToken, timeout: float) -> ChangeToken: ...
-
-    # --- decisions (append-only log + holding index) -------------------------------------------
-    def holders(self, thread_id: str, interrupt_ids: Iterable[str]) -> dict[str, Holder]: ...
-
-    def claim(
-        self, decisions: Sequence[NewDecision], batch_id: str, owner: str, lease_until: float, now: str
-    ) -> tuple[list[str], dict[str, Holder], dict[str, CoSigns]]: ...
-
-    def cosigns(self, thread_id: str | None = None) -> dict[tuple[str, str], tuple[Signature, ...]]:
-        """Waiting co-signs by (thread, row), oldest first (`review.cosign.proposals` groups them)."""
-        ...
-
-    def claims(self, thread_id: str, owner: str, batch_id: str | None = None) -> list[Claim]: ...
-
-    def mark_resume_started(self, attempt_ids: Sequence[int], at: str) -> None: ...
-
-    def finish(
-        self, attempt_ids: Sequence[int], owner: str, *, status: str, error: str | None, at: str, rerun: bool = False
-    ) -> int: ...
-
-    def release_claims(self, attempt_ids: Sequence[int], owner: str) -> None: ...
-
-    def abandoned_claims(self, is_abandoned: Callable[[str, float], bool]) -> list[Claim]: ...
-
-    def take_over_claims(self, claims: Sequence[Claim], owner: str, lease_until: float) -> list[Claim]: ...
-
-    def decision_keys(self, thread_id: str) -> list[tuple[str | None, str, str]]: ...
-
-    def decisions(self, *, reviewer: str | None = None, thread_id: str | None = None) -> list[dict[str, Any]]: ...
-
-    # --- leases and runs -------------------------------------------------------------------------
-    def acquire_lease(
-        self, thread_id: str, owner: str, token: str, until: float, kind: str, may_take: MayTake, now: str
-    ) -> LeaseRow | None: ...
-
-    def take_over_lease(self, row: LeaseRow, owner: str, token: str, until: float, kind: str, now: str) -> bool: ...
-
-    def end_lease(
-        self,
-        thread_id: str,
-        token: str,
-        *,
-        state: str | None,
-        checkpoint_id: str | None = None,
-        error: str | None = None,
-    ) -> None: ...
-
-    def mark_continued(self, thread_id: str, token: str, checkpoint_id: str | None) -> None: ...
-
-    def leases(self) -> list[LeaseRow]: ...
-
-    def heartbeat(self, owner: str, tokens: Sequence[str], until: float) -> set[str]: ...
-
-    # --- change feed -----------------------------------------------------------------------------
-    def changes_since(self, seq: int) -> Changes: ...
-
-    def head_seq(self, thread_id: str) -> int | None: ...
-
-    def thread_graph(self, thread_id: str) -> str | None: ...
-
-    def thread_ids(self, limit: int) -> list[str]: ...
-
-    def inbox_token(self) -> str:
-        """A short text that changes whenever anything the Inbox shows may have changed (cheap: a few
-        indexed lookups): the change feed's position and generation, the newest decision attempt,
-        how many attempts are still claimed, and the run records (leases) without their heartbeats."""
-        ...
-
-    # --- reading checkpoints without the graph (the listing's fast path) ------------------------
-    def head_writes(self, thread_ids: Sequence[str]) -> dict[str, HeadWrites]:
-        """The head checkpoint (id, `ts`) and its pending writes of each thread, in ONE read.
-
-        A thread without a checkpoint is absent. The core decodes the `__interrupt__` values with
-        the saver's serializer and keeps the interrupts of tasks that wrote no output: exactly what
-        `get_state().interrupts` lists (tests/bench/test_listing_equality.py holds it to that).
-        """
-        ...
-
-    def thread_starts(self, thread_ids: Sequence[str]) -> dict[str, ThreadStart]:
-        """Each thread's first root checkpoint (id, `ts`) and the serialized writes of its input task."""
-        ...
-
-    # --- the persisted listing (pending rows per thread, as of a feed position) -----------------
-    def listing(self, reader: str) -> dict[str, tuple[int, str]]:
-        """Saved listing entries of `reader` (a version of the code that made them): thread -> (seq, rows JSON).
-
-        An entry is true for as long as the thread's `seq` is the one saved with it.
-        """
-        ...
-
-    def save_listing(self, reader: str, entries: Sequence[tuple[str, int, str | None]]) -> None:
-        """Save (thread_id, seq, rows JSON) entries of `reader` in one transaction; None drops the thread's entry.
-
-        Entries of other readers are dropped (they describe rows another version would list).
-        """
-        ...
-
-    # --- failures and drafts ----------------------------------------------------------------------
-    def last_failures(self) -> list[dict[str, Any]]:
-        """Rows whose LATEST attempt failed, one dict per row (the columns of `decisions()`), oldest first;
-        also applied attempts whose outcome check says the graph contradicted them."""
-        ...
-
-    def draft(self, reviewer: str) -> dict[str, str]:
-        """The unsent decisions a reviewer left: row key -> the entry as JSON text."""
-        ...
-
-    def save_draft(self, reviewer: str, changes: Mapping[str, str | None], now: str) -> None:
-        """Upsert a reviewer's draft entries (row key -> JSON text); None deletes that row's entry."""
-        ...
-
-    # --- verified outcome ---------------------------------------------------------------------------
-    def record_verdicts(self, verdicts: Mapping[int, str]) -> None:
-        """Record what the checkpoint showed of applied attempts (attempt id -> "verified",
-        "contradicted: <what>" or "not checkable"; review/verify.py). A contradicted one is listed
-        by `last_failures` from then on."""
-        ...

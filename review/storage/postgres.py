@@ -39,7 +39,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 from review.storage.base import Changes, FencedWrites, LeaseLost, StoreError
-from review.storage.sql import CONTRADICTED_INDEX, INTERRUPT_VALUES, Edges, SqlStorage, console_schema, store_errors
+from review.storage.sql import CONTRADICTED_INDEX, INTERRUPT_VALUES, Edges, Storage, console_schema, store_errors
 
 log = logging.getLogger(__name__)
 
@@ -371,7 +371,7 @@ class ChangeListener:
 # --- the storage ------------------------------------------------------------------------------------------
 
 
-class PostgresStorage(SqlStorage):
+class PostgresStorage(Storage):
     """The console's tables in a PostgreSQL database, beside LangGraph's checkpoints (SQL: review/storage/sql.py)."""
 
     # Faults of the store (connection lost, server restarting, a serialization or deadlock abort), worth a

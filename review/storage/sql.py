@@ -1,8 +1,9 @@
 """The console's tables in SQL, written once: the queries and row mappers both backends share.
 
-`SqlStorage` implements the `Storage` methods that read and write the console's tables (decisions,
-co-signs, leases, drafts, the saved listing, verdicts) in one SQL text with `?` placeholders. A backend
-(review/storage/sqlite.py, review/storage/postgres.py) subclasses it and supplies the dialect hooks:
+`Storage` is what the core asks of its database, and implements the methods that read and write the
+console's tables (decisions, co-signs, leases, drafts, the saved listing, verdicts) in one SQL text with `?`
+placeholders. A backend (review/storage/sqlite.py, review/storage/postgres.py) subclasses it, provides what
+truly differs (the saver, the change feed, closing) and supplies the dialect hooks:
 
 - `_rows(sql, params)`: a read outside a transaction, rows read by position or column name;
 - `transaction()`: its write transaction (SQLite: BEGIN IMMEDIATE; PostgreSQL: a pooled connection),
@@ -24,12 +25,14 @@ import functools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import fields
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from review import cosign
 from review.cosign import CoSigns, Signature
 from review.storage.base import (
     SIGNATURE_COLUMNS,
+    Changes,
+    ChangeToken,
     Claim,
     HeadWrites,
     Holder,
@@ -41,11 +44,14 @@ from review.storage.base import (
     ThreadStart,
 )
 
+if TYPE_CHECKING:  # imported lazily: `python -m review pending` lists rows without loading LangGraph
+    from langgraph.checkpoint.base import BaseCheckpointSaver
+
 INTERRUPT_CHANNEL = "__interrupt__"  # LangGraph's channel name (checked in tests/core/test_store.py)
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
-_S = TypeVar("_S", bound="SqlStorage")
+_S = TypeVar("_S", bound="Storage")
 _E = TypeVar("_E", HeadWrites, ThreadStart)
 
 CLAIM_COLUMNS = (
@@ -212,7 +218,7 @@ _RECORDED = tuple(name.strip() for name in _RECORDED_COLUMNS.split(","))
 class _ClaimSteps:
     """The primitives `review.cosign.claim` runs inside the claim transaction `conn`."""
 
-    def __init__(self, store: SqlStorage, conn: Any, thread_id: str, batch_id: str, now: str) -> None:
+    def __init__(self, store: Storage, conn: Any, thread_id: str, batch_id: str, now: str) -> None:
         self.store, self.conn, self.thread_id, self.batch_id, self.now = store, conn, thread_id, batch_id, now
 
     def holders(self, interrupt_ids: Sequence[str]) -> list[Holder]:
@@ -245,17 +251,60 @@ class _ClaimSteps:
         self.store._run(self.conn, f"INSERT INTO review_decisions ({_RECORDED_COLUMNS}) VALUES ({marks})", values)
 
 
-class SqlStorage:
-    """The `Storage` methods over the console's tables, written once; a backend supplies the dialect hooks."""
+class Storage:
+    """The console's tables and the fenced checkpointer of one database.
 
-    label: str
+    The methods over the console's tables are written here once; a backend subclasses it with what truly
+    differs (the saver, the change feed, closing) and the dialect hooks below.
+    """
+
+    label: str  # what to show users: a path or a URL without its password
+    created: bool  # the database did not exist and was created by this open
     read_only: bool
+    transient: tuple[type[BaseException], ...] = ()  # errors of the store itself (locked, full...), worth a retry
+    pushes_changes = False  # the store notifies changes (PostgreSQL LISTEN/NOTIFY); SQLite is polled
+    writes_table: str  # LangGraph's table of pending writes ("writes" / "checkpoint_writes"), for inspection
     errors: tuple[type[BaseException], ...] = ()  # the driver's errors `store_errors` turns into StoreError
     greatest = "GREATEST"  # the two-argument maximum
     returning = True  # UPDATE ... RETURNING (SQLite's heartbeat reads the tokens back instead)
     remember_listing_reader = False  # clear other readers' listing rows once per connection, not every save
     lease_upsert = ""  # INSERT of a fresh running lease, replacing the thread's row (the backend's dialect)
     _listing_reader: str | None = None
+
+    # --- what each backend provides -------------------------------------------------------------------
+
+    @property
+    def saver(self) -> BaseCheckpointSaver[str]:
+        """LangGraph's checkpointer over this database, fenced by the run leases."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Close every connection (and stop the change listener)."""
+        raise NotImplementedError
+
+    def query(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> list[Any]:
+        """A read query with `?` placeholders; rows read by position or column name (tests, benchmarks)."""
+        raise NotImplementedError
+
+    def health(self) -> list[str]:
+        """Problems of the store worth showing users (e.g. change notifications stopped)."""
+        raise NotImplementedError
+
+    def change_token(self) -> ChangeToken:
+        """Moves when a checkpoint of any thread was written (PostgreSQL: pushed, no query)."""
+        raise NotImplementedError
+
+    def wait_for_change(self, token: ChangeToken, timeout: float) -> ChangeToken:
+        """Block until `change_token()` differs from `token`, or `timeout` seconds; returns the token."""
+        raise NotImplementedError
+
+    def changes_since(self, seq: int) -> Changes:
+        """The threads whose head moved past feed position `seq`, which of them are paused, the new top."""
+        raise NotImplementedError
+
+    def head_seq(self, thread_id: str) -> int | None:
+        """The thread's feed position now (None: no checkpoint, or a closed store)."""
+        raise NotImplementedError
 
     # --- dialect hooks --------------------------------------------------------------------------------
 
@@ -539,7 +588,9 @@ class SqlStorage:
 
     @store_errors
     def inbox_token(self) -> str:
-        """Moves whenever what the Inbox shows may have changed (see the Storage protocol); a few index reads."""
+        """A short text that changes whenever anything the Inbox shows may have changed (cheap: a few
+        indexed lookups): the change feed's position and generation, the newest decision attempt,
+        how many attempts are still claimed, and the run records (leases) without their heartbeats."""
         (row,) = self._rows(
             "SELECT (SELECT MAX(seq) FROM review_thread_heads), "
             "(SELECT value FROM review_meta WHERE key = 'feed_generation'), "
@@ -555,7 +606,12 @@ class SqlStorage:
 
     @store_errors
     def head_writes(self, thread_ids: Sequence[str]) -> dict[str, HeadWrites]:
-        """The head checkpoint and its pending writes of each thread, in one snapshot (see the protocol)."""
+        """The head checkpoint (id, `ts`) and its pending writes of each thread, in ONE read.
+
+        A thread without a checkpoint is absent. The core decodes the `__interrupt__` values with
+        the saver's serializer and keeps the interrupts of tasks that wrote no output: exactly what
+        `get_state().interrupts` lists (tests/bench/test_listing_equality.py holds it to that).
+        """
 
         def keep(head: HeadWrites, task_id: str, task_path: str | None, channel: str, kind: Any, blob: Any) -> None:
             value = (kind, bytes(blob)) if channel == INTERRUPT_CHANNEL and kind is not None else None
@@ -565,6 +621,8 @@ class SqlStorage:
 
     @store_errors
     def thread_starts(self, thread_ids: Sequence[str]) -> dict[str, ThreadStart]:
+        """Each thread's first root checkpoint (id, `ts`) and the serialized writes of its input task."""
+
         def keep(start: ThreadStart, _task: str, _path: str | None, channel: str, kind: Any, blob: Any) -> None:
             if blob is not None and kind is not None:
                 start.inputs.append((channel, (kind, bytes(blob))))
@@ -589,11 +647,19 @@ class SqlStorage:
 
     @store_errors
     def listing(self, reader: str) -> dict[str, tuple[int, str]]:
+        """Saved listing entries of `reader` (a version of the code that made them): thread -> (seq, rows JSON).
+
+        An entry is true for as long as the thread's `seq` is the one saved with it.
+        """
         rows = self._rows("SELECT thread_id, seq, rows FROM review_listing WHERE reader = ?", (reader,))
         return {row[0]: (int(row[1]), row[2]) for row in rows}
 
     @store_errors
     def save_listing(self, reader: str, entries: Sequence[tuple[str, int, str | None]]) -> None:
+        """Save (thread_id, seq, rows JSON) entries of `reader` in one transaction; None drops the thread's entry.
+
+        Entries of other readers are dropped (they describe rows another version would list).
+        """
         if not entries or self.read_only:
             return
         with self.transaction() as conn:
@@ -616,6 +682,8 @@ class SqlStorage:
 
     @store_errors
     def last_failures(self) -> list[dict[str, Any]]:
+        """Rows whose LATEST attempt failed, one dict per row (the columns of `decisions()`), oldest first;
+        also applied attempts whose outcome check says the graph contradicted them."""
         failed = (
             "SELECT d.* FROM review_decisions AS d WHERE d.status = 'failed' AND d.attempt_id = ("
             "SELECT MAX(attempt_id) FROM review_decisions WHERE thread_id = d.thread_id AND row_id = d.row_id)"
@@ -627,11 +695,13 @@ class SqlStorage:
 
     @store_errors
     def draft(self, reviewer: str) -> dict[str, str]:
+        """The unsent decisions a reviewer left: row key -> the entry as JSON text."""
         rows = self._rows("SELECT row_key, entry FROM review_drafts WHERE reviewer = ?", (reviewer,))
         return {row[0]: row[1] for row in rows}
 
     @store_errors
     def save_draft(self, reviewer: str, changes: Mapping[str, str | None], now: str) -> None:
+        """Upsert a reviewer's draft entries (row key -> JSON text); None deletes that row's entry."""
         if not changes:
             return
         with self.transaction() as conn:
@@ -650,7 +720,9 @@ class SqlStorage:
 
     @store_errors
     def record_verdicts(self, verdicts: Mapping[int, str]) -> None:
-        """Record what the checkpoint showed of applied attempts (see the Storage protocol)."""
+        """Record what the checkpoint showed of applied attempts (attempt id -> "verified",
+        "contradicted: <what>" or "not checkable"; review/verify.py). A contradicted one is listed
+        by `last_failures` from then on."""
         if not verdicts:
             return
         with self.transaction() as conn:
