@@ -8,10 +8,15 @@ rows are added, removed or reordered the editor starts afresh under a new key, r
 draft, so no positional edit can land on another row.
 
 Beside the decisions, a row has a state for the filters (waiting for review, last attempt failed, run
-in progress) and a status cell that says, in this order, what the last submit did to it, that its
-last decision failed (the error, who decided, when), that its thread is running, or which decisions
-it allows. Columns come decision-first, so a laptop shows every row's decision, edited arguments,
-message and status without scrolling sideways; the long text lives in the detail pane.
+in progress) and a status cell that says, in this order, why its drafted decision cannot be sent (the
+core validator's words, the same a submit or the CLI gives: `RowContext.problems`), what the last
+submit did to it, that its last decision failed (the error, who decided, when), that its thread is
+running, or which decisions it allows. Columns come decision-first, so a laptop shows every row's
+decision, edited arguments, message and status without scrolling sideways; the long text lives in the
+detail pane.
+
+The draft is translated here (`decision_of`: the edge's parse of typed text) and judged by the core:
+no rule of what may be sent lives in this module.
 """
 
 from __future__ import annotations
@@ -165,6 +170,7 @@ class RowContext:
     sending: set[str] = field(default_factory=set)  # row keys of this session's batch still resuming
     notes: dict[str, str] = field(default_factory=dict)  # row key -> what the policy says (rules, co-signs)
     refusals: dict[str, str] = field(default_factory=dict)  # row key -> why this reviewer may not decide it
+    problems: dict[str, str] = field(default_factory=dict)  # row key -> why its drafted decision would be refused
     several_graphs: bool = False  # the console loaded several graphs: rows say whose they are
 
     def label(self, thread_id: str) -> str:
@@ -275,7 +281,7 @@ def build_frame(
     for row in rows:
         key = row_key(row)
         entry = draft.get(key) or new_entry(row)
-        problem = draft_problem(entry)  # a draft too long or too deep to send: said on its row, never parsed
+        problem = row_problem(key, entry, context)
         records.append(
             {
                 "tool": tool_label(row, context),
@@ -291,6 +297,12 @@ def build_frame(
     # Every column is text, whatever the cells hold: a stable schema keeps the editor's identity (and
     # the reviewer's open cell) across refreshes; an all-empty column would otherwise change type.
     return pd.DataFrame.from_records(records, columns=list(COLUMNS)).astype("string")
+
+
+def row_problem(key: str, entry: dict[str, Any], context: RowContext) -> str | None:
+    """Why the row's drafted decision cannot be sent as it is, before Submit: typed text too long or too deep
+    (the edge's own bound, checked without parsing), else the core validator's refusal, word for word."""
+    return draft_problem(entry) or context.problems.get(key)
 
 
 def _default_status(row: PendingInterrupt) -> str:
@@ -389,39 +401,49 @@ def new_entry_fields(entry: dict[str, Any]) -> dict[str, Any]:
 
 
 def decision_of(entry: dict[str, Any]) -> dict[str, Any] | None:
-    """The langchain decision a draft entry stands for; None when undecided. ValueError says what to fix."""
+    """The raw langchain decision a draft entry stands for, carrying every field the reviewer filled; None when
+    undecided.
+
+    The edge only translates: typed edited arguments become `edited_action` (they alone mean edit), a message
+    becomes `message` (a JSON answer's `value`). Whether the fields fit the decision is the core's to say
+    (review/validation.py, asked through `ReviewConsole.check_decision`), in the words the CLI gets too: an
+    approve with a message reaches it as `{"type": "approve", "message": ...}`. ValueError only when typed text
+    cannot be read (edited arguments that are not key=value or JSON, an answer ticked as JSON that is not).
+    """
     edited = (entry.get("edited") or "").strip()
     message = (entry.get("message") or "").strip()
     kind = entry.get("decision") or ("edit" if edited else None)
-    if kind is None:
-        if message:
-            raise ValueError("choose a decision: a message is only sent with reject or respond")
-        return None
-    if kind != "edit" and edited:
-        raise ValueError(f"edited arguments are only sent with edit: clear them or choose edit (not {kind})")
-    if kind not in ("reject", "respond") and message:
-        raise ValueError(f"a message is only sent with reject or respond: clear it or choose one (not {kind})")
-    if kind == "approve":
-        return {"type": "approve"}
-    if kind == "ignore":
-        return {"type": "ignore"}
-    if kind == "respond":
-        if not message:
-            raise ValueError("respond needs the answer in message")
-        if entry.get("json"):  # the answer is a JSON value (false, 42, {...}), not text
-            try:
-                return {"type": "respond", "value": load_json(message, "the answer")}
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"the answer is not JSON: {exc.msg} at character {exc.pos + 1}") from None
-        return {"type": "respond", "message": message}
-    if kind == "reject":
-        return {"type": "reject", "message": message} if message else {"type": "reject"}
-    if kind == "edit":
-        if not edited:
-            raise ValueError("an edit needs edited arguments, e.g. color=yellow")
-        args = parse_edited_args(edited, entry.get("args") or {})
-        return {"type": "edit", "edited_action": {"name": entry.get("tool"), "args": args}}
-    raise ValueError(f"unknown decision {kind!r}")
+    raw: dict[str, Any] = {} if kind is None else {"type": kind}
+    if edited:
+        raw["edited_action"] = {"name": entry.get("tool"), "args": _edited_args(entry, edited, kind)}
+    if message and kind == "respond" and entry.get("json"):
+        raw["value"] = _json_answer(message)
+    elif message:
+        raw["message"] = message
+    return raw or None
+
+
+def _edited_args(entry: dict[str, Any], edited: str, kind: Any) -> Any:
+    """The typed arguments laid over the row's. With a decision other than edit they are refused whatever they
+    say, so text that does not parse is carried as it is, for the core to name the real problem."""
+    try:
+        return parse_edited_args(edited, entry.get("args") or {})
+    except ValueError:
+        if kind == "edit":
+            raise
+        return edited
+
+
+def _json_answer(message: str) -> Any:
+    """An answer ticked "send as a JSON value", parsed (bounded first); ValueError says where it is not JSON."""
+    try:
+        return load_json(message, "the answer")
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"the answer is not JSON: {exc.msg} at character {exc.pos + 1}") from None
+
+
+# Why a submit would refuse a raw decision for a row (thread id, row id): `ReviewConsole.check_decision`.
+Check = Callable[[str, str, dict[str, Any]], str | None]
 
 
 @dataclass
@@ -439,14 +461,17 @@ def plan_batch(
     pending_keys: Iterable[str],
     recorded: Callable[[str], set[str]] = lambda thread_id: set(),
     sending: Iterable[str] = (),
+    check: Check | None = None,
 ) -> BatchPlan:
     """Every decided row, as one batch.
 
     A decided row that left the table is still sent when the console recorded a decision for it
     (someone else decided first: the batch reports who, as a conflict); one answered outside the
     console (nothing recorded) is dropped, since sending it would refuse the whole batch as stale,
-    and so is one whose draft is invalid (the reviewer can no longer fix it).
+    and so is one whose draft does not parse (the reviewer can no longer fix it).
     `recorded(thread_id)` gives the interrupt ids with a recorded decision in that thread.
+    `check` is the core's validator (`ReviewConsole.check_decision`): a pending row it refuses is an
+    error, in the words a submit would give; without it only the typed text is read here.
     """
     pending = set(pending_keys)
     in_flight = set(sending)  # sent by a batch still resuming: never twice
@@ -465,6 +490,11 @@ def plan_batch(
             continue
         if decision is None:
             continue
+        if key in pending and check is not None:
+            problem = check(entry["thread_id"], entry["row_id"], decision)
+            if problem is not None:
+                plan.errors[key] = problem
+                continue
         if key not in pending:
             thread_id = entry["thread_id"]
             if thread_id not in recorded_by_thread:

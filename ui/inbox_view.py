@@ -70,7 +70,10 @@ COLUMN_CONFIG = {
     ),
     "message": st.column_config.TextColumn("message", width=120, help="Sent with reject"),
     "status": st.column_config.TextColumn(
-        "status", width=150, help="The last submit, a failed last attempt, or a running thread; full text in Details"
+        "status",
+        width=150,
+        help="Why the decision cannot be sent, the last submit, a failed last attempt, or a running thread; "
+        "full text in Details",
     ),
     "arguments": st.column_config.TextColumn("arguments", width=170),
     "thread": st.column_config.TextColumn("thread", width=190, help="The thread's request and age; id in Details"),
@@ -113,6 +116,9 @@ def set_draft(console: ReviewConsole, draft: inbox.Draft) -> list[str]:
     before = state[inbox.STATE_DRAFT]
     changed = inbox.changed_keys(before, draft)
     state[inbox.STATE_DRAFT] = draft
+    if changed:  # the last submit's word on a row was about the decision it sent: a changed one is checked afresh
+        stale = set(changed)
+        state[inbox.STATE_STATUS] = {k: v for k, v in state[inbox.STATE_STATUS].items() if k not in stale}
     reviewer = reviewer_name()
     if changed and reviewer and state.get(inbox.STATE_DRAFT_OWNER) == reviewer:
         # The stored copy is a convenience (a full disk must not stop a reviewer): the session keeps the draft.
@@ -168,9 +174,15 @@ def retire_editor() -> None:
 
 
 def row_context(
-    console: ReviewConsole, rows: Sequence[PendingInterrupt], now: datetime, also: Sequence[str] = ()
+    console: ReviewConsole,
+    rows: Sequence[PendingInterrupt],
+    now: datetime,
+    also: Sequence[str] = (),
+    *,
+    check_drafts: bool = True,
 ) -> inbox.RowContext:
-    """Thread names, failed last attempts and running threads for these rows (names also for threads `also`).
+    """Thread names, failed last attempts and running threads for these rows (names also for threads `also`),
+    and (`check_drafts`) why each drafted decision would be refused, asked of the core as the reviewer types.
 
     Threads chosen in the Thread filter are named too, rows or not: Streamlit keeps the filter's value as the
     option's text, so a chosen thread with no rows for a moment (its last row answered, its next one not raised
@@ -203,6 +215,7 @@ def row_context(
             reason = console.may_decide(reviewer, row)
             if reason and not row.blocked:
                 refusals[inbox.row_key(row)] = reason
+    problems = draft_problems(console, rows, sending) if check_drafts else {}
     return inbox.RowContext(
         labels=labels,
         names=names,
@@ -211,8 +224,27 @@ def row_context(
         sending=sending,
         notes=notes,
         refusals=refusals,
+        problems=problems,
         several_graphs=len(console.graphs) > 1,
     )
+
+
+def decision_check(console: ReviewConsole) -> inbox.Check:
+    """The core's validator for this session's reviewer (`ReviewConsole.check_decision`). Before anyone is named
+    the policy is not asked: Submit asks for a name first."""
+    reviewer = current_reviewer()
+
+    def check(thread_id: str, row_id: str, raw: dict[str, Any]) -> str | None:
+        return console.check_decision(thread_id, row_id, raw, reviewer)
+
+    return check
+
+
+def draft_problems(console: ReviewConsole, rows: Sequence[PendingInterrupt], sending: set[str]) -> dict[str, str]:
+    """Row key -> why its drafted decision would be refused: what a submit now would say, before Submit."""
+    draft = st.session_state.get(inbox.STATE_DRAFT) or {}
+    keys_pending = [inbox.row_key(row) for row in rows]
+    return inbox.plan_batch(draft, keys_pending, sending=sending, check=decision_check(console)).errors
 
 
 # --- callbacks -----------------------------------------------------------------------------------
@@ -249,12 +281,16 @@ def submit(console: ReviewConsole) -> None:
     rows = console.pending()
     now = datetime.now(UTC)
     draft = inbox.sync_draft(state[inbox.STATE_DRAFT], rows)
-    context = row_context(console, rows, now, also=[entry["thread_id"] for entry in draft.values()])
+    threads = [entry["thread_id"] for entry in draft.values()]
+    context = row_context(console, rows, now, also=threads, check_drafts=False)  # the plan below checks the drafts
 
     def recorded(thread_id: str) -> set[str]:
         return {entry.row_id for entry in console.audit(thread_id=thread_id)}
 
-    plan = inbox.plan_batch(draft, [inbox.row_key(row) for row in rows], recorded=recorded)
+    # The core's validator, as the table asked it: a refused row sends nothing, in the words a submit would give.
+    plan = inbox.plan_batch(
+        draft, [inbox.row_key(row) for row in rows], recorded=recorded, check=decision_check(console)
+    )
     dropped = inbox.report_dropped(plan.dropped, draft, context.labels)
     for key in plan.dropped:
         draft.pop(key, None)
@@ -609,21 +645,32 @@ def detail_pane(
             st.caption("Arguments")
             st.code(show_controls(arguments_json(row.args)), language="json")
         with right:
-            _pane_preview(console, view, rows, draft, row.thread_id)
+            _pane_preview(console, view, rows, draft, context, row.thread_id)
+            problem = inbox.row_problem(key, entry, context)  # the status cell's, in full, beside the decision
+            if problem is not None and (edit is None or problem != edit.error):  # a bad edit's is said once
+                st.warning(md_escape(f"Cannot be sent: {problem}"), icon=":material/block:")
             _pane_decision(console, key, row, entry)
 
 
 def _pane_preview(
-    console: ReviewConsole, view: ThreadView, rows: Sequence[PendingInterrupt], draft: inbox.Draft, thread_id: str
+    console: ReviewConsole,
+    view: ThreadView,
+    rows: Sequence[PendingInterrupt],
+    draft: inbox.Draft,
+    context: inbox.RowContext,
+    thread_id: str,
 ) -> None:
     """The thread as its graph draws it if the draft's decisions were applied (nothing when it draws none)."""
     proposed: list[dict[str, Any]] = []
     for row in rows:
         if row.thread_id != thread_id:
             continue
+        key = inbox.row_key(row)
         try:
-            decision = inbox.decision_of(draft.get(inbox.row_key(row)) or inbox.new_entry(row))
+            decision = inbox.decision_of(draft.get(key) or inbox.new_entry(row))
         except ValueError:  # a draft that does not parse yet proposes nothing
+            decision = None
+        if key in context.problems:  # nor one the core refuses (an approve with a message is no approve)
             decision = None
         proposed.append(proposed_call(row, decision))
     picture = console.graphs.picture(view.graph_id, view.values, proposed)

@@ -12,6 +12,8 @@ from graph.picture import canvas_html, preview_canvas, safe_colour
 from review import BatchResult, Conflict, PendingInterrupt, RowError, ThreadOutcome
 from review.audit import AuditEntry
 from review.pictures import proposed_call
+from review.policy import Policy
+from review.validation import InvalidDecision, check_request
 from ui import inbox
 from ui.format import format_time, format_waiting, frozen_labels, md_escape, thread_label, unique_labels
 
@@ -149,6 +151,20 @@ def test_filters_keep_rows_of_the_chosen_tools_and_threads() -> None:
             {"decision": "edit", "edited": '{"shape_id": "z"}'},
             {"type": "edit", "edited_action": {"name": "create_circle", "args": {"shape_id": "z", "color": "red"}}},
         ),
+        # The edge translates, it does not judge: what the reviewer filled reaches the core as typed.
+        ({"decision": "approve", "message": " why "}, {"type": "approve", "message": "why"}),
+        ({"message": "x"}, {"message": "x"}),
+        (
+            {"decision": "reject", "edited": "color=blue"},
+            {"type": "reject", "edited_action": {"name": "create_circle", "args": {"shape_id": "a", "color": "blue"}}},
+        ),
+        (
+            {"decision": "approve", "edited": "not key value"},
+            {"type": "approve", "edited_action": {"name": "create_circle", "args": "not key value"}},
+        ),  # refused whatever it says: carried as typed
+        ({"decision": "edit"}, {"type": "edit"}),
+        ({"decision": "respond"}, {"type": "respond"}),
+        ({"decision": "respond", "message": "42", "json": True}, {"type": "respond", "value": 42}),
     ],
 )
 def test_an_entry_becomes_a_langchain_decision(entry: dict[str, str], decision: dict[str, object] | None) -> None:
@@ -164,12 +180,37 @@ def test_an_entry_becomes_a_langchain_decision(entry: dict[str, str], decision: 
         ({"decision": "reject", "edited": "color=blue"}, "edited arguments are only sent with edit"),
         ({"decision": "approve", "message": "x"}, "a message is only sent with reject"),
         ({"message": "x"}, "choose a decision"),
+        ({"decision": "respond", "message": "{", "json": True}, "the answer is not JSON"),
     ],
 )
 def test_an_entry_that_cannot_be_sent_says_why(entry: dict[str, str], error: str) -> None:
-    with pytest.raises(ValueError) as caught:
-        inbox.decision_of({**inbox.new_entry(A), **entry})
-    assert error in str(caught.value)
+    """Typed text that does not parse is the edge's to say; every other refusal is the core validator's."""
+    assert error in refusal(A, {**inbox.new_entry(A), **entry})
+
+
+def refusal(target: PendingInterrupt, entry: dict[str, object]) -> str:
+    """Why the draft entry cannot be sent: the edge's parse error, else the core validator's (the one a submit uses)."""
+    try:
+        raw = inbox.decision_of(entry)
+    except ValueError as exc:
+        return str(exc)
+    with pytest.raises(InvalidDecision) as caught:
+        check_request(target, raw, {}, None, Policy())
+    return str(caught.value)
+
+
+def check_rows(*rows: PendingInterrupt) -> inbox.Check:
+    """The core's validator over these rows, as `ReviewConsole.check_decision` asks it (open policy, no tools)."""
+    by_key = {(r.thread_id, r.row_id): r for r in rows}
+
+    def check(thread_id: str, row_id: str, raw: dict[str, object]) -> str | None:
+        try:
+            check_request(by_key[thread_id, row_id], raw, {}, None, Policy())
+        except InvalidDecision as exc:
+            return str(exc)
+        return None
+
+    return check
 
 
 def test_the_plan_sends_decided_rows_keeps_errors_and_drops_rows_answered_elsewhere() -> None:
@@ -179,9 +220,12 @@ def test_the_plan_sends_decided_rows_keeps_errors_and_drops_rows_answered_elsewh
         [inbox.row_key(r) for r in (A, B, C)],
         edits({0: {"decision": "approve"}, 1: {"decision": "edit"}}),
     )
-    plan = inbox.plan_batch(draft, [inbox.row_key(r) for r in (A, B, C)])
+    plan = inbox.plan_batch(draft, [inbox.row_key(r) for r in (A, B, C)], check=check_rows(A, B, C))
     assert plan.items == [{"thread_id": "t1", "row_id": "a", "decision": {"type": "approve"}}]
-    assert plan.errors == {inbox.row_key(B): "an edit needs edited arguments, e.g. color=yellow"}
+    assert plan.errors == {
+        inbox.row_key(B): 'an edit needs edited arguments: key=value pairs or a JSON object ("edited_action": '
+        '{"name": ..., "args": {...}})'
+    }
 
     # A and B left the table: A was decided in the console (a conflict to report), B elsewhere.
     asked: list[str] = []
