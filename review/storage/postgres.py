@@ -39,7 +39,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 from review.storage.base import Changes, FencedWrites, LeaseLost, StoreError
-from review.storage.sql import CONTRADICTED_INDEX, INTERRUPT_VALUES, Edges, Storage, console_schema, store_errors
+from review.storage.sql import CONTRADICTED_INDEX, Storage, console_schema, store_errors
 
 log = logging.getLogger(__name__)
 
@@ -462,27 +462,14 @@ class PostgresStorage(Storage):
         """Exclusive: no fenced write of the thread is between its check and its commit meanwhile."""
         conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (_LEASE_LOCK, thread_id))
 
-    def _edges(self, thread_ids: list[str], edge: str, *, interrupts_only: bool) -> Iterator[Edges]:
-        if not thread_ids:
-            return
-        edges = (
-            f"WITH edge AS (SELECT thread_id, {edge}(checkpoint_id) AS checkpoint_id FROM checkpoints "
-            "WHERE checkpoint_ns = '' AND thread_id = ANY(%s) GROUP BY thread_id) "
-        )
-        value = INTERRUPT_VALUES.format(blob="w.blob") if interrupts_only else "w.type, w.blob"
-        with self.tables.connection() as conn, conn.transaction():  # one snapshot: heads and writes agree
-            heads = conn.execute(
-                edges + "SELECT c.thread_id, c.checkpoint_id, c.checkpoint ->> 'ts' FROM edge JOIN checkpoints AS c "
-                "ON c.thread_id = edge.thread_id AND c.checkpoint_ns = '' AND c.checkpoint_id = edge.checkpoint_id",
-                (thread_ids,),
-            ).fetchall()
-            writes = conn.execute(
-                edges + f"SELECT w.thread_id, w.checkpoint_id, w.task_id, w.task_path, w.channel, {value} "
-                "FROM edge JOIN checkpoint_writes AS w ON w.thread_id = edge.thread_id AND w.checkpoint_ns = '' "
-                "AND w.checkpoint_id = edge.checkpoint_id ORDER BY w.thread_id, w.task_id, w.idx",
-                (thread_ids,),
-            ).fetchall()
-        yield [(r[0], r[1], r[2]) for r in heads], [tuple(r) for r in writes]
+    @contextmanager
+    def _snapshot(self) -> Iterator[psycopg.Connection[Any]]:
+        with self.tables.connection() as conn, conn.transaction():
+            yield conn
+
+    def _ts(self, *columns: Any) -> str | None:
+        ts = columns[0]  # read by the query from the JSONB checkpoint
+        return ts if isinstance(ts, str) else None
 
     # --- plumbing ---------------------------------------------------------------------------------
 

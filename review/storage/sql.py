@@ -22,7 +22,7 @@ the fenced saver's transaction. The claim rules (batched requests, conflicts, fo
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import fields
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
@@ -165,11 +165,6 @@ def split_script(script: str) -> list[str]:
     return [part.strip() for part in code.split(";") if part.strip()]
 
 
-# (thread_id, checkpoint_id, ts) of edge checkpoints, and (thread_id, checkpoint_id, task_id, task_path,
-# channel, type, blob) of their writes, ordered by thread, task and index.
-Edges = tuple[list[tuple[str, str, str | None]], list[tuple[Any, ...]]]
-
-
 def store_errors(method: Callable[Concatenate[_S, _P], _R]) -> Callable[Concatenate[_S, _P], _R]:
     """Turn the driver's errors (`errors` of the store) in a storage method into one StoreError line."""
 
@@ -269,6 +264,9 @@ class Storage:
     returning = True  # UPDATE ... RETURNING (SQLite's heartbeat reads the tokens back instead)
     remember_listing_reader = False  # clear other readers' listing rows once per connection, not every save
     lease_upsert = ""  # INSERT of a fresh running lease, replacing the thread's row (the backend's dialect)
+    blob_column = "blob"  # the writes table's column of serialized values
+    ts_columns = "c.checkpoint ->> 'ts'"  # what `_ts` reads a checkpoint's time from
+    edge_chunk = 10_000  # thread ids per edge query (SQLite: bound by its host-parameter limit)
     _listing_reader: str | None = None
 
     # --- what each backend provides -------------------------------------------------------------------
@@ -332,7 +330,12 @@ class Storage:
     def _describe(self, exc: BaseException) -> str:
         raise NotImplementedError
 
-    def _edges(self, thread_ids: list[str], edge: str, *, interrupts_only: bool) -> Iterator[Edges]:
+    def _snapshot(self) -> AbstractContextManager[Any]:
+        """A read transaction: the statements run in it see one snapshot."""
+        raise NotImplementedError
+
+    def _ts(self, *columns: Any) -> str | None:
+        """A checkpoint's `ts` from the columns `ts_columns` selected of it."""
         raise NotImplementedError
 
     def _has_decision_column(self, column: str) -> bool:
@@ -634,14 +637,45 @@ class Storage:
     ) -> dict[str, _E]:
         """Each thread's edge checkpoint (`make`) and the writes of that very checkpoint (`keep`)."""
         found: dict[str, _E] = {}
-        for heads, writes in self._edges(list(dict.fromkeys(ids)), edge, interrupts_only=edge == "MAX"):
-            for thread_id, checkpoint_id, ts in heads:
-                found[thread_id] = make(thread_id, checkpoint_id, ts)
+        unique = list(dict.fromkeys(ids))
+        for start in range(0, len(unique), self.edge_chunk):
+            heads, writes = self._edges(unique[start : start + self.edge_chunk], edge)
+            for thread_id, checkpoint_id, *columns in heads:
+                found[thread_id] = make(thread_id, checkpoint_id, self._ts(*columns))
             for thread_id, checkpoint_id, *write in writes:
                 got = found.get(thread_id)
                 if got is not None and got.checkpoint_id == checkpoint_id:
                     keep(got, *write)
         return found
+
+    def _edges(self, thread_ids: list[str], edge: str) -> tuple[list[Any], list[Any]]:
+        """The first (MIN) or latest (MAX, what get_state reads) root checkpoint of each thread and its writes,
+        in one snapshot; the edge is found per thread through the primary key, so a long history costs nothing.
+        Of the latest, only interrupt values are read; of the first, the values of every write."""
+        among, params = self._in("thread_id", thread_ids)
+        edges = (
+            f"WITH edge AS (SELECT thread_id, {edge}(checkpoint_id) AS checkpoint_id FROM checkpoints "
+            f"WHERE checkpoint_ns = '' AND {among} GROUP BY thread_id) "
+        )
+        on = "ON {t}.thread_id = edge.thread_id AND {t}.checkpoint_ns = '' AND {t}.checkpoint_id = edge.checkpoint_id"
+        blob = f"w.{self.blob_column}"
+        value, only = (
+            (INTERRUPT_VALUES.format(blob=blob), "") if edge == "MAX" else (f"w.type, {blob}", "AND w.type IS NOT NULL")
+        )
+        with self._snapshot() as conn:
+            heads = self._run(
+                conn,
+                edges + f"SELECT c.thread_id, c.checkpoint_id, {self.ts_columns} FROM edge "
+                f"JOIN checkpoints AS c {on.format(t='c')}",
+                params,
+            ).fetchall()
+            writes = self._run(
+                conn,
+                edges + f"SELECT w.thread_id, w.checkpoint_id, w.task_id, w.task_path, w.channel, {value} FROM edge "
+                f"JOIN {self.writes_table} AS w {on.format(t='w')} {only} ORDER BY w.thread_id, w.task_id, w.idx",
+                params,
+            ).fetchall()
+        return heads, writes
 
     # --- the persisted listing, failures, drafts, verdicts --------------------------------------------
 

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from review.checkpoint_ts import checkpoint_ts
 from review.storage.base import Changes, FencedWrites, LeaseLost, StoreError
-from review.storage.sql import CONTRADICTED_INDEX, INTERRUPT_VALUES, Edges, Storage, console_schema, store_errors
+from review.storage.sql import CONTRADICTED_INDEX, Storage, console_schema, store_errors
 from review.storage.sql import INTERRUPT_CHANNEL as INTERRUPT_CHANNEL  # the name tests check
 
 if TYPE_CHECKING:  # LangGraph is imported when a saver is first needed, not with this module
@@ -102,23 +102,6 @@ WHERE h.seq > ? AND h.seq <= ? AND EXISTS (
         AND w.channel = '__interrupt__'
 )
 """
-
-# The first (MIN) or latest (MAX, what get_state reads) root checkpoint of some threads, and its writes;
-# the edge is found per thread through the primary key, so a long history costs nothing.
-_EDGE = (
-    "WITH edge AS (SELECT thread_id, {edge}(checkpoint_id) AS checkpoint_id FROM checkpoints "
-    "WHERE checkpoint_ns = '' AND thread_id IN ({marks}) GROUP BY thread_id) "
-)
-_EDGE_CHECKPOINTS = (
-    _EDGE + "SELECT c.thread_id, c.checkpoint_id, c.type, c.checkpoint FROM edge JOIN checkpoints AS c "
-    "ON c.thread_id = edge.thread_id AND c.checkpoint_ns = '' AND c.checkpoint_id = edge.checkpoint_id"
-)
-_EDGE_WRITES = (
-    _EDGE + "SELECT w.thread_id, w.checkpoint_id, w.task_id, w.task_path, w.channel, {columns} FROM edge "
-    "JOIN writes AS w "
-    "ON w.thread_id = edge.thread_id AND w.checkpoint_ns = '' AND w.checkpoint_id = edge.checkpoint_id {only} "
-    "ORDER BY w.thread_id, w.task_id, w.idx"
-)
 
 
 def _disk_full(where: str) -> bool:
@@ -207,6 +190,9 @@ class SqliteStorage(Storage):
     greatest = "MAX"
     returning = False  # the heartbeat reads its tokens back (RETURNING needs SQLite 3.35)
     remember_listing_reader = True
+    blob_column = "value"
+    ts_columns = "c.type, c.checkpoint"
+    edge_chunk = 500  # well under SQLite's limit of host parameters
     lease_upsert = (
         "INSERT OR REPLACE INTO review_leases (thread_id, owner, token, lease_until, kind, state, since, "
         "checkpoint_id, error, tries) VALUES (?, ?, ?, ?, ?, 'running', ?, NULL, NULL, 0)"
@@ -279,21 +265,17 @@ class SqliteStorage(Storage):
     def _has_decision_column(self, column: str) -> bool:
         return column in {row[1] for row in self.query("PRAGMA table_info(review_decisions)")}
 
-    def _edges(self, thread_ids: list[str], edge: str, *, interrupts_only: bool) -> Iterator[Edges]:
-        columns = INTERRUPT_VALUES.format(blob="w.value") if interrupts_only else "w.type, w.value"
-        for chunk in _chunks(thread_ids):
-            marks = ",".join("?" * len(chunk))
-            with self.lock:
-                self.conn.execute("BEGIN")  # one snapshot: the heads and their writes agree
-                try:
-                    heads = self.conn.execute(_EDGE_CHECKPOINTS.format(edge=edge, marks=marks), chunk).fetchall()
-                    only = "" if interrupts_only else "AND w.type IS NOT NULL"
-                    writes = self.conn.execute(
-                        _EDGE_WRITES.format(edge=edge, marks=marks, columns=columns, only=only), chunk
-                    ).fetchall()
-                finally:
-                    self.conn.execute("COMMIT")
-            yield [(t, c, checkpoint_ts(kind, blob)) for t, c, kind, blob in heads], [tuple(w) for w in writes]
+    @contextmanager
+    def _snapshot(self) -> Iterator[sqlite3.Connection]:
+        with self.lock:
+            self.conn.execute("BEGIN")
+            try:
+                yield self.conn
+            finally:
+                self.conn.execute("COMMIT")
+
+    def _ts(self, *columns: Any) -> str | None:
+        return checkpoint_ts(*columns)  # SQLite keeps the checkpoint as msgpack bytes
 
     # --- plumbing ---------------------------------------------------------------------------------
 
@@ -382,11 +364,6 @@ class SqliteStorage(Storage):
         except sqlite3.ProgrammingError:  # a closed store: read without remembering
             return None
         return row[0] if row is not None else None
-
-
-def _chunks(items: list[str], size: int = 500) -> Iterator[list[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 # --- opening ------------------------------------------------------------------------------------------
