@@ -20,14 +20,18 @@ message's `tool_calls`, each answered by a `ToolMessage` with the same `tool_cal
 Nothing here reads an effect log or calls a tool: a graph that lies in its effects but not in its
 state cannot be caught from the checkpoint, and a graph that keeps no messages is "not checkable".
 `verify_outcome` is pure; `read_verdicts` reads a local thread's state and checkpoints for it (no
-console storage, no streamlit).
+console storage, no streamlit). It runs after every resume, before the submit returns, so it reads
+no more than it checks: the checkpoints back to the answered one, a few at a time, and of their
+values only the `__interrupt__` and `__resume__` writes (`history`, `Encoded`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import json
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +45,10 @@ INTERRUPT_CHANNEL = "__interrupt__"
 _EDIT_NOTICE = "Executed instead: "  # langchain's HumanInTheLoopMiddleware, in an edited call's result
 _SHORT = 60
 DELIVERY_SCAN = 100  # checkpoints read back from the new head looking for the answered one (a long run writes many)
+# Checkpoints of the first read back: a resume usually writes one or two. PostgreSQL's saver fetches a whole read
+# (each checkpoint with its channel values) before yielding the first, so reading DELIVERY_SCAN at once would fetch
+# a long thread's whole history to look at its last few checkpoints.
+HISTORY_PAGE = 4
 log = logging.getLogger(__name__)
 
 
@@ -99,7 +107,8 @@ def decision_facts(claims: Iterable[Any], rows_before: Iterable[Any]) -> list[Ap
 def deliveries(checkpoints: Iterable[Any], since: str | None) -> list[Delivery]:
     """The resume values tasks consumed in the checkpoints this resume wrote, newest first.
 
-    `checkpoints`: the thread's root checkpoint tuples, newest first (`saver.list(config)`); reading
+    `checkpoints`: the thread's root checkpoint tuples, newest first (`saver.list(config)`, or `history` of a
+    `deferring` saver: their values still `Encoded`, and only the writes read here are decoded); reading
     stops after `since`, the head checkpoint the resume answered (whose tasks received its values).
     Without `since` only the newest checkpoint is read.
     """
@@ -108,14 +117,17 @@ def deliveries(checkpoints: Iterable[Any], since: str | None) -> list[Delivery]:
         checkpoint_id = str((saved.config.get("configurable") or {}).get("checkpoint_id") or "")
         raised: dict[str, list[str]] = {}
         received: dict[str, list[Any]] = {}
-        for task_id, channel, value in saved.pending_writes or ():
+        for task_id, channel, stored in saved.pending_writes or ():
+            if channel not in (INTERRUPT_CHANNEL, RESUME_CHANNEL):
+                continue
+            value = stored.decode() if isinstance(stored, Encoded) else stored
             if channel == INTERRUPT_CHANNEL:
                 for item in value if isinstance(value, (list, tuple)) else (value,):
                     payload = getattr(item, "value", None)
                     call_id = payload.get("tool_call_id") if isinstance(payload, dict) else None
                     keys = [k for k in (getattr(item, "id", None), call_id) if isinstance(k, str) and k]
                     raised.setdefault(task_id, []).extend(keys)
-            elif channel == RESUME_CHANNEL:
+            else:
                 received.setdefault(task_id, []).extend(value if isinstance(value, list) else [value])
         for task_id, values in received.items():
             found.append(Delivery(checkpoint_id, task_id, tuple(raised.get(task_id, ())), tuple(values)))
@@ -177,9 +189,11 @@ def read_verdicts(
         return {}
     config = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
     try:
+        # The state's messages as get_state gives them: with the writes of tasks that finished in a step
+        # still under way (a partial batch) applied by the graph's own reducers.
         values = graph.get_state({"configurable": {"thread_id": thread_id}}).values
         messages = values.get("messages") if isinstance(values, dict) else getattr(values, "messages", None)
-        delivered = deliveries(saver.list(config, limit=DELIVERY_SCAN), head_before)
+        delivered = read_deliveries(saver, config, head_before)
     except Exception as exc:  # a verdict is a report: it never fails the resume it reports on
         log.warning("cannot check the outcome of thread %s: %s", thread_id, exc)
         return {claim.row_id: NOT_CHECKABLE for claim in claims}
@@ -191,6 +205,78 @@ def read_verdicts(
         answered_checkpoint=head_before,
         pending_calls=waiting,
     )
+
+
+# --- reading the history back ------------------------------------------------------------------
+
+
+class Encoded:
+    """A value as the saver read it, decoded only when asked (`decode`): the check reads a few channels of the
+    checkpoints it scans, and decoding the rest (every tool result and message of those steps) cost more than
+    the whole check."""
+
+    __slots__ = ("_data", "_serde")
+
+    def __init__(self, serde: Any, data: Any) -> None:
+        self._serde = serde
+        self._data = data
+
+    def decode(self) -> Any:
+        """The value, decoded by the saver's own serializer (as its `list` would have)."""
+        return self._serde.loads_typed(self._data)
+
+
+class _Deferring:
+    """A serializer whose reads return `Encoded` values (writes and everything else go to `serde`)."""
+
+    def __init__(self, serde: Any) -> None:
+        self._serde = serde
+
+    def loads_typed(self, data: Any) -> Encoded:
+        return Encoded(self._serde, data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._serde, name)
+
+
+def deferring(saver: Any) -> Any:
+    """A view of `saver` (same connection, lock and tables) whose reads leave values `Encoded`."""
+    view = copy.copy(saver)
+    view.serde = _Deferring(saver.serde)
+    return view
+
+
+def history(saver: Any, config: dict[str, Any], limit: int = DELIVERY_SCAN) -> Generator[Any, None, None]:
+    """The thread's root checkpoint tuples, newest first, at most `limit`: `HISTORY_PAGE` of them, then the rest
+    in one more read if the caller asks for more."""
+    before: Any = None
+    left = limit
+    page = min(HISTORY_PAGE, limit)
+    while left > 0 and page > 0:
+        read = 0
+        for saved in saver.list(config, before=before, limit=page):
+            read += 1
+            before = saved.config
+            yield saved
+        if read < page:
+            return
+        left -= read
+        page = left
+
+
+def read_deliveries(saver: Any, config: dict[str, Any], since: str | None) -> list[Delivery]:
+    """`deliveries` from the new head back to `since`, decoding only the writes they consist of.
+
+    A saver whose `list` cannot work on undecoded values (it looks into one itself) is read again the
+    usual way, so the check never depends on this shortcut.
+    """
+    try:
+        with contextlib.closing(history(deferring(saver), config)) as checkpoints:
+            return deliveries(checkpoints, since)
+    except Exception as exc:
+        log.debug("reading the history with deferred decoding failed (%s): reading it whole", exc)
+    with contextlib.closing(history(saver, config)) as checkpoints:
+        return deliveries(checkpoints, since)
 
 
 # --- the rules ----------------------------------------------------------------------------------
@@ -242,13 +328,13 @@ def _misdelivered(
 ) -> str | None:
     """A task that received a value not meant for it, as far as this row is concerned, or None."""
     mine = sent.get(decision.interrupt_id)
-    others = {i: v for i, v in sent.items() if i != decision.interrupt_id}
     for task in delivered:
         asked = decision.interrupt_id in task.raised
         if asked and (answered is None or task.checkpoint_id == answered):
             if not task.values or mine in task.values:
                 continue
-            meant = next((i for i, v in others.items() if v in task.values), None)
+            # Looked up only here: once per row and task, the other rows' values would make the check quadratic.
+            meant = next((i for i, v in sent.items() if i != decision.interrupt_id and v in task.values), None)
             if meant is not None:
                 return f"interrupt {decision.interrupt_id} was answered with the value meant for {meant}"
             # Values of earlier questions of the same task (a node that asks again): its `__resume__` write
