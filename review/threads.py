@@ -27,6 +27,7 @@ class ChatLine:
     status: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """The line as JSON-ready fields; empty optional fields are left out, so `show` stays short."""
         out: dict[str, Any] = {"type": self.type, "content": self.content}
         if self.name:
             out["name"] = self.name
@@ -51,6 +52,7 @@ class TimelineEntry:
     interrupts: int
 
     def to_dict(self) -> dict[str, Any]:
+        """The entry as JSON-ready fields (the CLI's `show`)."""
         return {
             "checkpoint_id": self.checkpoint_id,
             "created_at": self.created_at,
@@ -97,6 +99,7 @@ class ThreadView:
         return list(shapes) if isinstance(shapes, list) else []
 
     def to_dict(self) -> dict[str, Any]:
+        """The view as JSON-ready data for `show`: the timeline cut to its newest `TIMELINE_SHOWN` entries."""
         return {
             "thread_id": self.thread_id,
             "graph_id": self.graph_id,
@@ -272,6 +275,7 @@ class ThreadRun:
 
     @property
     def text(self) -> str:
+        """One line for the Inbox: what the run is doing, or why it stopped."""
         return {
             "running": f"{self.kind} running",
             "continuing": "run interrupted, continuing",
