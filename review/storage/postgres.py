@@ -198,9 +198,11 @@ def _secrets(url: str) -> list[str]:
     return [s for s in found if s]
 
 
-def describe_pg_error(exc: BaseException, where: str) -> str:
-    """One readable line for a psycopg error about the database at `where` (a redacted URL)."""
+def describe_pg_error(exc: BaseException, url: str) -> str:
+    """One readable line for a psycopg error about the database at `url`, which never shows its password."""
     text = " ".join(str(exc).split())
+    for secret in _secrets(url):
+        text = text.replace(secret, "***")
     lowered = text.lower()
     if "password authentication failed" in lowered or "no password supplied" in lowered:
         user = re.search(r'for user "([^"]*)"', text)
@@ -223,7 +225,7 @@ def describe_pg_error(exc: BaseException, where: str) -> str:
         reason = "no connection to the server could be had in time (is it running?)"
     else:
         reason = text
-    return f"the review database {where} cannot be used: {reason}"
+    return f"the review database {redact_url(url)} cannot be used: {reason}"
 
 
 @functools.lru_cache(maxsize=512)
@@ -303,10 +305,9 @@ class ChangeListener:
     notifications sent while it was away are lost, so anyone waiting must re-read from the table.
     """
 
-    def __init__(self, url: str, application_name: str, label: str) -> None:
+    def __init__(self, url: str, application_name: str) -> None:
         self._url = url
         self._application_name = application_name
-        self._label = label
         self._cond = threading.Condition()
         self._epoch = 0
         self._count = 0
@@ -354,7 +355,7 @@ class ChangeListener:
                 if self._stop.is_set():
                     return
                 self.connected.clear()
-                self.last_error = f"change notifications stopped: {describe_pg_error(exc, self._label)}"
+                self.last_error = f"change notifications stopped: {describe_pg_error(exc, self._url)}"
                 log.warning("%s (retrying in %.1f s)", self.last_error, backoff)
                 self._bump(reconnected=True)  # whoever waits re-reads the table: notifications may be lost
                 self._stop.wait(backoff)
@@ -409,8 +410,7 @@ class PostgresStorage(Storage):
         self._saver = saver
         self.created = created
         self.read_only = False
-        self._secrets = _secrets(url)
-        self.listener = ChangeListener(url, application_name, self.label)
+        self.listener = ChangeListener(url, application_name)
 
     @property
     def saver(self) -> FencedPostgresSaver:
@@ -419,10 +419,7 @@ class PostgresStorage(Storage):
     # --- dialect hooks (see review/storage/sql.py) ------------------------------------------------
 
     def _describe(self, exc: BaseException) -> str:
-        text = describe_pg_error(exc, self.label)
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
+        return describe_pg_error(exc, self.url)
 
     @contextmanager
     def transaction(self, *, durable: bool = False) -> Iterator[psycopg.Connection[Any]]:
@@ -542,13 +539,9 @@ def open_postgres(url: str, *, create: bool, serde: SerializerProtocol, connect_
     The database itself must exist (an operator's `createdb`); a schema of another version is refused.
     """
     label = redact_url(url)
-    secrets = _secrets(url)
 
     def fail(exc: BaseException) -> StoreError:
-        text = describe_pg_error(exc, label)
-        for secret in secrets:
-            text = text.replace(secret, "***")
-        return StoreError(text)
+        return StoreError(describe_pg_error(exc, url))
 
     app = _application_name()
     timeout = max(1, int(connect_timeout))
