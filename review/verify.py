@@ -45,10 +45,11 @@ INTERRUPT_CHANNEL = "__interrupt__"
 _EDIT_NOTICE = "Executed instead: "  # langchain's HumanInTheLoopMiddleware, in an edited call's result
 _SHORT = 60
 DELIVERY_SCAN = 100  # checkpoints read back from the new head looking for the answered one (a long run writes many)
-# Checkpoints of the first read back: a resume usually writes one or two. PostgreSQL's saver fetches a whole read
-# (each checkpoint with its channel values) before yielding the first, so reading DELIVERY_SCAN at once would fetch
-# a long thread's whole history to look at its last few checkpoints.
-HISTORY_PAGE = 4
+# Checkpoints of the first read back: the answered one and the one or two a resume usually writes (its tools' step,
+# the model's next step). PostgreSQL's saver fetches a whole read (each checkpoint with its channel values) before
+# yielding the first, so reading DELIVERY_SCAN at once would fetch a long thread's whole history to look at its last
+# few checkpoints.
+HISTORY_PAGE = 3
 log = logging.getLogger(__name__)
 
 
