@@ -144,6 +144,7 @@ def _read_batch(path: str) -> list[DecisionRequest]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """`python -m review ...`: run one command; its exit code (0 done, 1 something not applied, 2 refused)."""
     args = _parser().parse_args(argv)
     with cli_logging(args.verbose):
         return _main(args)

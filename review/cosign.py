@@ -126,6 +126,7 @@ class CoSigns:
 
     @property
     def text(self) -> str:
+        """`1 of 2 approvals (ana)`: what the row waits for, as the Inbox and the CLI say it."""
         have = f"{len(self.names)} of {self.needed} approvals{self.what} ({', '.join(self.names)})"
         if self.repeated:
             have += ": you approved already; another reviewer must"

@@ -137,6 +137,7 @@ def rows_to_json(rows: Sequence[PendingInterrupt]) -> str | None:
 
 
 def rows_from_json(text: str) -> list[PendingInterrupt]:
+    """Rows as the saved listing keeps them (`PendingInterrupt.to_dict()` of each, as JSON)."""
     return [
         PendingInterrupt(**{**item, "allowed_decisions": tuple(item["allowed_decisions"])}) for item in json.loads(text)
     ]

@@ -46,23 +46,28 @@ class AsyncFromSync:
     """
 
     async def aget_tuple(self, config: Any) -> Any:
+        """The sync read, awaited."""
         return self.get_tuple(config)  # type: ignore[attr-defined]
 
     async def alist(
         self, config: Any, *, filter: dict[str, Any] | None = None, before: Any = None, limit: int | None = None
     ) -> AsyncIterator[Any]:
+        """The sync listing, as an async iterator."""
         for item in self.list(config, filter=filter, before=before, limit=limit):  # type: ignore[attr-defined]
             yield item
 
     async def aput(self, config: Any, checkpoint: Any, metadata: Any, new_versions: Any) -> Any:
+        """The fenced sync write, awaited."""
         return self.put(config, checkpoint, metadata, new_versions)  # type: ignore[attr-defined]
 
     async def aput_writes(
         self, config: Any, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = ""
     ) -> None:
+        """The fenced sync write of pending writes, awaited."""
         self.put_writes(config, writes, task_id, task_path)  # type: ignore[attr-defined]
 
     async def adelete_thread(self, thread_id: str) -> None:
+        """The fenced sync delete, awaited."""
         self.delete_thread(thread_id)  # type: ignore[attr-defined]
 
 
@@ -88,14 +93,17 @@ class FencedWrites(AsyncFromSync):
             self._fence.target = None
 
     def put(self, config: Any, checkpoint: Any, metadata: Any, new_versions: Any) -> Any:
+        """LangGraph's checkpoint write, fenced by the config's thread and lease token."""
         with self._fenced(config):
             return super().put(config, checkpoint, metadata, new_versions)  # type: ignore[misc]
 
     def put_writes(self, config: Any, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = "") -> None:
+        """LangGraph's pending writes, fenced like `put`."""
         with self._fenced(config):
             super().put_writes(config, writes, task_id, task_path)  # type: ignore[misc]
 
     def delete_thread(self, thread_id: str) -> None:
+        """LangGraph's thread delete, refused while another owner's lease is live."""
         with self._fenced({"configurable": {"thread_id": thread_id}}):
             super().delete_thread(thread_id)  # type: ignore[misc]
 

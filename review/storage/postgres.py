@@ -37,6 +37,7 @@ from langgraph.checkpoint.postgres import PostgresSaver
 from langgraph.checkpoint.serde.base import SerializerProtocol
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
+from typing_extensions import override
 
 from review.storage.base import Changes, FencedWrites, LeaseLost, StoreError
 from review.storage.sql import CONTRADICTED_INDEX, Storage, console_schema, store_errors
@@ -240,6 +241,7 @@ class Row(tuple[Any, ...]):
     _names: tuple[str, ...]
 
     def __new__(cls, values: Sequence[Any], names: tuple[str, ...]) -> Row:
+        """A row of `values` named by the cursor's columns."""
         row = super().__new__(cls, values)
         row._names = names
         return row
@@ -250,6 +252,7 @@ class Row(tuple[Any, ...]):
         return tuple.__getitem__(self, key)
 
     def keys(self) -> list[str]:
+        """The column names, so `dict(row)` works."""
         return list(self._names)
 
 
@@ -319,6 +322,7 @@ class ChangeListener:
         self._thread.start()
 
     def token(self) -> tuple[int, int]:
+        """(epoch, count) now: moves on every notification and reconnection."""
         with self._cond:
             return (self._epoch, self._count)
 
@@ -364,6 +368,7 @@ class ChangeListener:
                 self._conn = None
 
     def stop(self) -> None:
+        """Stop listening and close the connection."""
         self._stop.set()
         self._thread.join(timeout=2.0)
         self._bump(reconnected=True)  # nobody stays parked in `wait` on a closed store
@@ -412,15 +417,18 @@ class PostgresStorage(Storage):
         self.read_only = False
         self.listener = ChangeListener(url, application_name)
 
+    @override
     @property
     def saver(self) -> FencedPostgresSaver:
         return self._saver
 
     # --- dialect hooks (see review/storage/sql.py) ------------------------------------------------
 
+    @override
     def _describe(self, exc: BaseException) -> str:
         return describe_pg_error(exc, self.url)
 
+    @override
     @contextmanager
     def transaction(self, *, durable: bool = False) -> Iterator[psycopg.Connection[Any]]:
         """A transaction on a pooled connection (READ COMMITTED; per-thread advisory locks where needed).
@@ -430,6 +438,7 @@ class PostgresStorage(Storage):
         with (self._saver.pool if durable else self.tables).connection() as conn, conn.transaction():
             yield conn
 
+    @override
     @contextmanager
     def _claim_transaction(self, thread_id: str) -> Iterator[psycopg.Connection[Any]]:
         """Durable, under the thread's claim lock: a racing batch of another replica waits, then sees these rows
@@ -439,37 +448,45 @@ class PostgresStorage(Storage):
             conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (_CLAIM_LOCK, thread_id))
             yield conn
 
+    @override
     def _run(self, conn: psycopg.Connection[Any], sql: str, params: tuple[Any, ...] = ()) -> Any:
         return conn.cursor(row_factory=_row_factory).execute(_dialect(sql), params)
 
+    @override
     def _many(self, conn: psycopg.Connection[Any], sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
         if rows:
             with conn.cursor() as cur:
                 cur.executemany(_dialect(sql), rows)
 
+    @override
     def _in(self, column: str, values: Sequence[Any]) -> tuple[str, tuple[Any, ...]]:
         return f"{column} = ANY(?)", (list(values),)
 
+    @override
     def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[Row]:
         with self.tables.connection() as conn, conn.cursor(row_factory=_row_factory) as cur:
             cur.execute(_dialect(sql), params)
             return cur.fetchall()
 
+    @override
     def _lock_lease(self, conn: psycopg.Connection[Any], thread_id: str) -> None:
         """Exclusive: no fenced write of the thread is between its check and its commit meanwhile."""
         conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (_LEASE_LOCK, thread_id))
 
+    @override
     @contextmanager
     def _snapshot(self) -> Iterator[psycopg.Connection[Any]]:
         with self.tables.connection() as conn, conn.transaction():
             yield conn
 
+    @override
     def _ts(self, *columns: Any) -> str | None:
         ts = columns[0]  # read by the query from the JSONB checkpoint
         return ts if isinstance(ts, str) else None
 
     # --- plumbing ---------------------------------------------------------------------------------
 
+    @override
     def query(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> list[Row]:
         """Run a read query (tests and benchmarks inspect the tables with it); `?` placeholders, as in SQLite."""
         if isinstance(params, tuple):
@@ -478,23 +495,28 @@ class PostgresStorage(Storage):
             cur.execute(sql, params or None)
             return cur.fetchall()
 
+    @override
     def close(self) -> None:
         self.listener.stop()
         self.tables.close()
         self._saver.pool.close()
 
+    @override
     def change_token(self) -> tuple[int, int]:
         """Moves on every notification: no query at all (see `ChangeListener`)."""
         return self.listener.token()
 
+    @override
     def wait_for_change(self, token: tuple[int, int], timeout: float) -> tuple[int, int]:
         return self.listener.wait(token, timeout)
 
+    @override
     def health(self) -> list[str]:
         return [self.listener.last_error] if self.listener.last_error else []
 
     # --- change feed --------------------------------------------------------------------------------
 
+    @override
     @store_errors
     def changes_since(self, seq: int) -> Changes:
         rows = self._changes(seq)
@@ -516,6 +538,7 @@ class PostgresStorage(Storage):
             cur.execute(_CHANGES_SQL, {"names": _TRIGGER_NAMES, "seq": seq})
             return cur.fetchall()
 
+    @override
     @store_errors
     def head_seq(self, thread_id: str) -> int | None:
         if self.tables.closed:  # a closed store: read without remembering

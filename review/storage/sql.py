@@ -179,10 +179,12 @@ def store_errors(method: Callable[Concatenate[_S, _P], _R]) -> Callable[Concaten
 
 
 def holder(row: Any) -> Holder:
+    """A holding decision read from its row."""
     return Holder(row["row_id"], row["reviewer"], row["decided_at"], row["decision_type"], row["status"])
 
 
 def claim_row(row: Any) -> Claim:
+    """A claimed attempt read from its row."""
     return Claim(
         attempt_id=row["attempt_id"],
         thread_id=row["thread_id"],
@@ -198,6 +200,7 @@ def claim_row(row: Any) -> Claim:
 
 
 def lease_row(row: Any) -> LeaseRow:
+    """A lease read from its row."""
     return LeaseRow(**{field.name: row[field.name] for field in fields(LeaseRow)})
 
 
@@ -310,6 +313,7 @@ class Storage:
         raise NotImplementedError
 
     def transaction(self) -> AbstractContextManager[Any]:
+        """The backend's write transaction (StoreError on a read-only store)."""
         raise NotImplementedError
 
     def _claim_transaction(self, thread_id: str) -> AbstractContextManager[Any]:
@@ -397,6 +401,7 @@ class Storage:
 
     @store_errors
     def claims(self, thread_id: str, owner: str, batch_id: str | None = None) -> list[Claim]:
+        """The attempts this owner holds claimed in the thread (of one batch, if given), oldest first."""
         sql = f"SELECT {CLAIM_COLUMNS} FROM review_decisions WHERE thread_id = ? AND owner = ? AND status = 'claimed'"
         params: tuple[Any, ...] = (thread_id, owner)
         if batch_id is not None:
@@ -406,6 +411,7 @@ class Storage:
 
     @store_errors
     def mark_resume_started(self, attempt_ids: Sequence[int], at: str) -> None:
+        """Record that a resume carrying these attempts began (a crash after it may have run their tools)."""
         among, params = self._in("attempt_id", attempt_ids)
         with self.transaction() as conn:
             self._run(
@@ -447,6 +453,7 @@ class Storage:
 
     @store_errors
     def abandoned_claims(self, is_abandoned: Callable[[str, float], bool]) -> list[Claim]:
+        """Claimed attempts whose owner `is_abandoned(owner, lease_until)` says is gone."""
         rows = self._rows(f"SELECT {CLAIM_COLUMNS} FROM review_decisions WHERE status = 'claimed'")
         return [claim_row(r) for r in rows if is_abandoned(r["owner"], r["lease_until"])]
 
@@ -557,6 +564,7 @@ class Storage:
 
     @store_errors
     def leases(self) -> list[LeaseRow]:
+        """Every lease (run record), oldest first."""
         return [lease_row(row) for row in self._rows("SELECT * FROM review_leases ORDER BY since")]
 
     @store_errors

@@ -24,6 +24,8 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from typing_extensions import override
+
 from review.checkpoint_ts import checkpoint_ts
 from review.storage.base import Changes, FencedWrites, LeaseLost, StoreError
 from review.storage.sql import CONTRADICTED_INDEX, Storage, console_schema, store_errors
@@ -219,6 +221,7 @@ class SqliteStorage(Storage):
         self.created = created
         self.read_only = read_only
 
+    @override
     @property
     def saver(self) -> SqliteSaver:
         if self._saver is None:
@@ -230,6 +233,7 @@ class SqliteStorage(Storage):
 
     # --- dialect hooks (see review/storage/sql.py) ------------------------------------------------
 
+    @override
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """An IMMEDIATE transaction: takes SQLite's write lock up front, so claims never interleave."""
@@ -244,27 +248,35 @@ class SqliteStorage(Storage):
                 raise
             self.conn.execute("COMMIT")
 
+    @override
     def _claim_transaction(self, thread_id: str) -> AbstractContextManager[sqlite3.Connection]:
         return self.transaction()  # the write lock, held from the first read: racing claims take turns
 
+    @override
     def _run(self, conn: sqlite3.Connection, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
         return conn.execute(sql, params)
 
+    @override
     def _many(self, conn: sqlite3.Connection, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
         conn.executemany(sql, rows)
 
+    @override
     def _in(self, column: str, values: Sequence[Any]) -> tuple[str, tuple[Any, ...]]:
         return f"{column} IN ({','.join('?' * len(values))})", tuple(values)
 
+    @override
     def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         return self.query(sql, params)
 
+    @override
     def _describe(self, exc: BaseException) -> str:
         return describe_sqlite_error(exc, self.label)
 
+    @override
     def _has_decision_column(self, column: str) -> bool:
         return column in {row[1] for row in self.query("PRAGMA table_info(review_decisions)")}
 
+    @override
     @contextmanager
     def _snapshot(self) -> Iterator[sqlite3.Connection]:
         with self.lock:
@@ -274,16 +286,19 @@ class SqliteStorage(Storage):
             finally:
                 self.conn.execute("COMMIT")
 
+    @override
     def _ts(self, *columns: Any) -> str | None:
         return checkpoint_ts(*columns)  # SQLite keeps the checkpoint as msgpack bytes
 
     # --- plumbing ---------------------------------------------------------------------------------
 
+    @override
     def query(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> list[sqlite3.Row]:
         """Run a read query (tests and benchmarks inspect the tables with it)."""
         with self.lock:
             return self.conn.execute(sql, params).fetchall()
 
+    @override
     def close(self) -> None:
         with self.lock:
             self.conn.close()
@@ -291,9 +306,11 @@ class SqliteStorage(Storage):
             with self._saver.lock:
                 self._saver.conn.close()
 
+    @override
     def health(self) -> list[str]:
         return []
 
+    @override
     @store_errors
     def change_token(self) -> tuple[int, int]:
         """(feed generation, highest feed position): one read of the seq index, microseconds."""
@@ -304,6 +321,7 @@ class SqliteStorage(Storage):
             ).fetchone()
         return (int(row[0] or 0), int(row[1]))
 
+    @override
     def wait_for_change(self, token: tuple[int, int], timeout: float) -> tuple[int, int]:
         deadline = time.monotonic() + timeout
         while True:
@@ -312,6 +330,7 @@ class SqliteStorage(Storage):
                 return current
             time.sleep(min(self.POLL_SECONDS, max(0.0, deadline - time.monotonic())))
 
+    @override
     def listing(self, reader: str) -> dict[str, tuple[int, str]]:
         try:
             return super().listing(reader)
@@ -322,6 +341,7 @@ class SqliteStorage(Storage):
 
     # --- change feed --------------------------------------------------------------------------------
 
+    @override
     @store_errors
     def changes_since(self, seq: int) -> Changes:
         with self.lock:
@@ -354,6 +374,7 @@ class SqliteStorage(Storage):
         row = self.conn.execute("SELECT value FROM review_meta WHERE key = 'feed_generation'").fetchone()
         return int(row[0]) if row else 0
 
+    @override
     @store_errors
     def head_seq(self, thread_id: str) -> int | None:
         try:
