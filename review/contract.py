@@ -58,6 +58,9 @@ class PendingInterrupt:
     # `args_schema`, a tool_approval's "args_schema"): how an edit is checked when the console has not
     # loaded the tool itself (an Agent Server's graph). Not part of to_dict: clients read it from the payload.
     args_schema: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+    # Listed from an Agent Server's thread search, its thread's state not read yet: shown at once, never decided
+    # from (a submit reads the state first), replaced by the state's rows when read.
+    unverified: bool = False
 
     @property
     def key(self) -> tuple[str, str]:
@@ -82,6 +85,7 @@ class PendingInterrupt:
             "warning": self.warning,
             "source": self.source,
             "answer_schema": self.answer_schema,
+            "unverified": self.unverified,
         }
 
 

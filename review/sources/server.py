@@ -4,9 +4,15 @@ What the Agent Server gets wrong for an inbox, and what this source does instead
 `langgraph dev`, see README "Agents on a LangGraph Agent Server"):
 - a thread's `interrupts` field goes stale after a split resume (it still lists tool calls that ran):
   rows come from the thread STATE's tasks, one row per pending interrupt, like a local graph's;
-- re-reading every interrupted thread on every refresh costs a `threads.search` plus one
-  `get_state` per thread: a refresh asks only for threads updated since the last one
-  (`sort_by="updated_at"` descending, stopping at the first older thread) and re-reads those;
+- a thread's `interrupts` field can go stale, but reading every state first makes a reviewer wait (on
+  `langgraph dev` ~100-150 ms a thread: two minutes for 1,000): rows are listed at once from
+  `threads.search(select=[..., "interrupts"])` (one call per 1,000 threads), marked `unverified`, and the
+  states are read behind, by background readers; the state's rows replace the search's. A submit reads
+  the state itself (`read`), so a stale search row is refused, never resumed;
+- a paused thread with a run queued behind its interrupt reports `busy`, not `interrupted`: both are listed;
+- re-reading every paused thread on every refresh costs a `threads.search` plus one `get_state` per
+  thread: a refresh asks only for threads updated since the last one (`sort_by="updated_at"` descending,
+  stopping at the first older thread) and re-reads those;
 - the double-texting default "enqueue" queues a second resume that then does nothing: every resume
   is sent with `multitask_strategy="reject"`, and a refusal is reported as a conflict (`RunRefused`).
 
@@ -21,8 +27,7 @@ import logging
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
@@ -36,12 +41,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PAGE = 200  # threads per `threads.search` call (the server's maximum is 1000)
+PAGE = 1000  # threads per `threads.search` call: the server's maximum (one call per 1,000 paused threads)
 FIRST_UPDATES = 10  # the first page of an update listing: a quiet poll reads this many threads
 VIEWS_KEPT = 200  # thread views kept for when the server cannot be asked
-READERS = 8  # get_state calls in flight during a full listing
+READERS = 8  # background get_state calls in flight while listed threads wait for their state read
 FULL_EVERY_SECONDS = 60.0  # a search of every paused thread finds those deleted on the server (updates cannot)
-SELECT = ["thread_id", "updated_at", "status", "metadata"]
+REDRAW_SECONDS = 1.0  # reads that only confirm the listed rows move `version` at most this often
+# A queued or running run makes a paused thread "busy": its interrupts still wait for a reviewer.
+PAUSED = ("interrupted", "busy")
+SELECT = ["thread_id", "updated_at", "status", "metadata", "interrupts"]
 
 
 class ServerError(RuntimeError):
@@ -152,10 +160,13 @@ def _sdk_client(target: ServerTarget, timeout: float) -> Any:
 
 @dataclass(frozen=True, slots=True)
 class _Known:
+    """A listed thread: its stamp, graph, rows (none yet, for a busy thread), and whether its state was read."""
+
     updated_at: str
     graph_id: str | None
     rows: tuple[PendingInterrupt, ...]
-    request: str = ""  # the thread's first human message: what names it in the Inbox
+    request: str | None  # the thread's first human message (what names it in the Inbox); None until read
+    verified: bool  # the rows come from the thread's state, not from the search's `interrupts`
 
 
 @dataclass
@@ -164,8 +175,11 @@ class ListingStats:
 
     kind: str = ""  # full | updates | reconcile
     searched: int = 0  # threads the searches returned
-    states_read: int = 0  # get_state calls
-    seconds: float = 0.0
+    queued: int = 0  # threads whose state the refresh asked the readers to read
+    states_read: int = 0  # get_state calls the readers made since the refresh began
+    seconds: float = 0.0  # the refresh itself: its searches, rows listed (unverified)
+    verified_seconds: float | None = None  # from the refresh's start until no listed thread waited for its read
+    started: float = field(default_factory=time.perf_counter)
 
 
 class ServerSource:
@@ -180,6 +194,7 @@ class ServerSource:
         timeout: float = 10.0,
         page: int = PAGE,
         full_every: float = FULL_EVERY_SECONDS,
+        readers: int = READERS,
         client: Any = None,
     ) -> None:
         self.target = target
@@ -188,8 +203,22 @@ class ServerSource:
         self.client: Any = client or _sdk_client(target, timeout)
         self._page = page
         self.full_every = full_every  # seconds between checks of every paused thread (`_reconcile`)
+        self.readers = readers
+        self._refreshing = threading.Lock()  # one refresh at a time; `_lock` is held only to change what is held
         self._lock = threading.RLock()
         self._threads: dict[str, _Known] = {}
+        # Listed threads waiting for their state read, in listing order (what the Inbox shows first is read first);
+        # a reader applies a read only if the entry is still the one held (a newer listing queues its own read).
+        self._wanted: dict[str, _Known] = {}
+        self._reading: set[str] = set()
+        self._empty: dict[str, str] = {}  # paused threads whose state held no row, at this stamp: not read again
+        self._work = threading.Condition(self._lock)  # readers wait here for `_wanted`
+        self._settled = threading.Condition(self._lock)  # `wait_verified` waits here for the last read
+        self._reader_threads: list[threading.Thread] = []
+        self._closed = False
+        self._redrawn_at = 0.0
+        self._redraw_due = False  # reads confirmed rows since `version` last moved
+        self._read_failing = False
         # Every thread this server listed, pending or not any more: it stays the server's (its Thread page, its
         # recovery) after its last row was answered, until the server says it is gone.
         self._seen: set[str] = set()
@@ -206,8 +235,9 @@ class ServerSource:
     def rows(self) -> list[PendingInterrupt]:
         """The rows as of the last refresh (no network)."""
         with self._lock:
-            known = sorted(self._threads.values(), key=lambda k: (k.rows[0].raised_at or "", k.rows[0].thread_id))
-            return [row for k in known for row in k.rows]
+            held = [k for k in self._threads.values() if k.rows]
+        held.sort(key=lambda k: (k.rows[0].raised_at or "", k.rows[0].thread_id))
+        return [row for k in held for row in k.rows]
 
     def owns(self, thread_id: str) -> bool:
         """This server listed the thread (pending or not any more), until it says the thread is gone."""
@@ -231,27 +261,42 @@ class ServerSource:
     def refresh(self, *, full: bool = False) -> list[PendingInterrupt]:
         """Bring the rows up to date: the threads updated since the last refresh, or every paused one.
 
-        On failure the rows of the last good refresh stay and `error` says why (one line).
+        Returns once the searches are done: their rows are listed unverified, and the threads' states are read
+        in the background (`wait_verified` waits for them). On failure the rows of the last good refresh stay
+        and `error` says why (one line).
         """
-        with self._lock:
+        with self._refreshing:
             started = time.perf_counter()
             try:
                 self._check_graphs()
                 if full or self._watermark is None:
-                    changed = self._full()
+                    self._full()
                 elif time.monotonic() - self._full_at > self.full_every:
-                    changed = self._reconcile()
+                    self._reconcile()
                 else:
-                    changed = self._updates()
+                    self._updates()
             except Exception as exc:
                 self.error = str(describe_error(exc, self.target))
                 log.warning("%s: %s", self.source, self.error)
                 return self.rows()
             self.error = None
             self.stats.seconds = time.perf_counter() - started
-            if changed:
-                self.version += 1
+            with self._lock:
+                if not (self._wanted or self._reading):  # nothing to read: the listing is verified as it stands
+                    self._settle()
             return self.rows()
+
+    def wait_verified(self, timeout: float | None = None) -> bool:
+        """Block until no listed thread waits for its state read (False: `timeout` seconds passed first)."""
+        with self._lock:
+            return self._settled.wait_for(lambda: self._closed or not (self._wanted or self._reading), timeout)
+
+    def close(self) -> None:
+        """Stop the background readers (a read in flight ends on its own)."""
+        with self._lock:
+            self._closed = True
+            self._work.notify_all()
+            self._settled.notify_all()
 
     def read(self, thread_id: str) -> list[PendingInterrupt]:
         """One thread's rows, fresh from its state (the submit's validation, the resume's checks)."""
@@ -268,8 +313,10 @@ class ServerSource:
         with self._lock:
             old = self._threads.get(thread_id)
             self._seen.add(thread_id)
+            self._wanted.pop(thread_id, None)  # read now: a queued read would only repeat this one
             if rows:
-                self._threads[thread_id] = _Known(old.updated_at if old else "", graph_id, tuple(rows), _request(state))
+                stamp = old.updated_at if old else ""
+                self._threads[thread_id] = _Known(stamp, graph_id, tuple(rows), _request(state), verified=True)
             else:
                 self._threads.pop(thread_id, None)
             if old is None or old.rows != tuple(rows):
@@ -454,57 +501,54 @@ class ServerSource:
             offset += len(page)
             limit = self._page
 
-    def _full(self) -> bool:
-        """Every interrupted thread, read again (at start, and now and then to see deleted threads)."""
-        self.stats = ListingStats(kind="full")
-        top = self._top()  # taken BEFORE the reads: a thread changing during them is read again next time
-        found: dict[str, str | None] = {}
-        updated: dict[str, str] = {}
-        for metadata in self._filters():
-            for thread in self._search(metadata, status="interrupted"):
-                found[thread["thread_id"]] = _graph_id(thread.get("metadata"))
-                updated[thread["thread_id"]] = str(thread.get("updated_at") or "")
-        states = self._states(list(found))
-        fresh: dict[str, _Known] = {}
-        for thread_id, state in states.items():
-            rows = self._rows(thread_id, found[thread_id], state)
-            if rows:
-                fresh[thread_id] = _Known(updated[thread_id], found[thread_id], tuple(rows), _request(state))
-        changed = fresh != self._threads
-        self._threads = fresh
-        self._seen.update(fresh)
-        self._watermark = top or max(updated.values(), default=None)
-        self._full_at = time.monotonic()
-        return changed
+    def _paused(self) -> dict[str, dict[str, Any]]:
+        """Every paused thread (interrupted, or busy with a run queued behind its interrupt), as searched."""
+        return {
+            thread["thread_id"]: thread
+            for metadata in self._filters()
+            for status in PAUSED
+            for thread in self._search(metadata, status=status)
+        }
 
-    def _reconcile(self) -> bool:
-        """Every paused thread's id and stamp, compared with the rows held (the periodic check, `full_every`).
+    def _full(self) -> None:
+        """Every paused thread listed again from the search, its state read again behind (at start)."""
+        self.stats = ListingStats(kind="full")
+        top = self._top()  # taken BEFORE the search: a thread changing during it is listed again next time
+        found = self._paused()
+        with self._lock:
+            before = self._threads
+            self._threads, self._wanted, self._empty = {}, {}, {}
+            for thread in found.values():
+                self._relist(thread, None)
+            self._watermark = top or max(map(_stamp, found.values()), default=None)
+            self._full_at = time.monotonic()
+            self._moved(before)
+
+    def _reconcile(self) -> None:
+        """Every paused thread's id and stamp, compared with what is held (the periodic check, `full_every`).
 
         An update listing cannot see a thread deleted on the server; this search can, and it reads states
-        only for threads new or changed since they were read: a paused server of 1,000 threads costs a few
-        search pages, not 1,000 get_state calls (on langgraph dev ~94 ms each).
+        only for threads new or changed since they were read (or whose read failed): a paused server of 1,000
+        threads costs one search call, not 1,000 get_state calls (on langgraph dev ~100-150 ms each).
         """
         self.stats = ListingStats(kind="reconcile")
         top = self._top()  # before the search: a thread changing during it is read again next time
-        found: dict[str, dict[str, Any]] = {}
-        for metadata in self._filters():
-            for thread in self._search(metadata, status="interrupted"):
-                found[thread["thread_id"]] = thread
-        before = dict(self._threads)
-        for thread_id in [t for t in self._threads if t not in found]:  # deleted, or no longer paused
-            del self._threads[thread_id]
-        stale = [
-            thread_id
-            for thread_id, thread in found.items()
-            if (known := self._threads.get(thread_id)) is None
-            or known.updated_at != str(thread.get("updated_at") or "")
-        ]
-        states = self._states(stale)
-        for thread_id in stale:
-            self._keep(found[thread_id], states.get(thread_id))
-        self._watermark = max(filter(None, (top, self._watermark)), default=None)
-        self._full_at = time.monotonic()
-        return before != self._threads
+        found = self._paused()
+        with self._lock:
+            before = dict(self._threads)
+            for thread_id in [t for t in self._threads if t not in found]:  # deleted, or no longer paused
+                self._drop(thread_id)
+            self._empty = {t: stamp for t, stamp in self._empty.items() if t in found}
+            for thread_id, thread in found.items():
+                known = self._threads.get(thread_id)
+                if self._unchanged(thread, known):
+                    if known is not None and not known.verified and thread_id not in self._reading:
+                        self._want(thread_id, known)  # its last read failed: once more
+                    continue
+                self._relist(thread, known)
+            self._watermark = max(filter(None, (top, self._watermark)), default=None)
+            self._full_at = time.monotonic()
+            self._moved(before)
 
     def _top(self) -> str | None:
         newest = [
@@ -519,7 +563,7 @@ class ServerSource:
         ]
         return max(newest, default=None)
 
-    def _updates(self) -> bool:
+    def _updates(self) -> None:
         """Only the threads updated since the watermark: one search page when nothing changed."""
         self.stats = ListingStats(kind="updates")
         assert self._watermark is not None
@@ -527,71 +571,191 @@ class ServerSource:
         newest = self._watermark
         for metadata in self._filters():
             for thread in self._search(metadata, first=FIRST_UPDATES, sort_by="updated_at", sort_order="desc"):
-                stamp = str(thread.get("updated_at") or "")
+                stamp = _stamp(thread)
                 if stamp < self._watermark:
                     break
                 newest = max(newest, stamp)
-                known = self._threads.get(thread["thread_id"])
-                if known is None or known.updated_at != stamp:
-                    changed[thread["thread_id"]] = thread
-        paused = [t for t, thread in changed.items() if thread.get("status") == "interrupted"]
-        states = self._states(paused)
-        before = dict(self._threads)
-        for thread_id, thread in changed.items():
-            self._keep(thread, states.get(thread_id))
-        self._watermark = newest
-        return before != self._threads
+                changed[thread["thread_id"]] = thread
+        with self._lock:
+            before = dict(self._threads)
+            for thread_id, thread in changed.items():
+                known = self._threads.get(thread_id)
+                if self._unchanged(thread, known):
+                    continue
+                if thread.get("status") in PAUSED:
+                    self._relist(thread, known)
+                else:  # idle, error: nothing waits for a reviewer
+                    self._drop(thread_id)
+            self._watermark = newest
+            self._moved(before)
 
-    def _keep(self, thread: dict[str, Any], state: dict[str, Any] | None) -> None:
-        """Hold a searched thread's rows from its state (None: deleted meanwhile, or not paused): none, it leaves."""
+    def _unchanged(self, thread: dict[str, Any], known: _Known | None) -> bool:
+        """The thread is held (or was read without rows) at the stamp the search gives it (lock held)."""
+        stamp = _stamp(thread)
+        if known is None:
+            return self._empty.get(thread["thread_id"]) == stamp
+        return known.updated_at == stamp
+
+    def _relist(self, thread: dict[str, Any], known: _Known | None) -> None:
+        """Hold a searched thread's rows from its `interrupts` field, unverified, and queue its state read (lock held).
+
+        When the search names the very rows its state gave before, those stay shown as read while it is
+        read again: a redraw would only flip their marks back and forth.
+        """
         thread_id = thread["thread_id"]
-        graph_id = _graph_id(thread.get("metadata"))
-        rows = self._rows(thread_id, graph_id, state) if state is not None else []
-        if rows:
-            stamp = str(thread.get("updated_at") or "")
-            self._threads[thread_id] = _Known(stamp, graph_id, tuple(rows), _request(state or {}))
-            self._seen.add(thread_id)
+        graph_id = _graph_id(thread.get("metadata")) or (known.graph_id if known is not None else None)
+        rows = self._search_rows(thread_id, graph_id, thread)
+        if known is not None and known.verified and _ids(known.rows) == _ids(rows):
+            entry = replace(known, updated_at=_stamp(thread))
         else:
-            self._threads.pop(thread_id, None)
+            request = known.request if known is not None else None
+            entry = _Known(_stamp(thread), graph_id, tuple(rows), request, verified=False)
+        self._threads[thread_id] = entry
+        self._seen.add(thread_id)
+        self._empty.pop(thread_id, None)
+        self._want(thread_id, entry)
 
-    def _states(self, thread_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        """The states of these threads, read concurrently; a thread deleted meanwhile is absent."""
+    def _search_rows(self, thread_id: str, graph_id: str | None, thread: dict[str, Any]) -> list[PendingInterrupt]:
+        """Rows from a searched thread's `interrupts` ({task id: [interrupt, ...]}), marked unverified.
+
+        Raised at the thread's stamp (the state's checkpoint time is not in the search); a batched request's
+        actions get their tool call ids from the state's messages when it is read.
+        """
+        interrupts = thread.get("interrupts")
+        groups = interrupts.values() if isinstance(interrupts, dict) else []
+        items = [item for group in groups if isinstance(group, list) for item in group]
+        return self._interrupt_rows(thread_id, graph_id, items, _stamp(thread) or None, [], unverified=True)
+
+    def _drop(self, thread_id: str) -> None:
+        """Hold nothing of the thread any more, nor read it (lock held)."""
+        self._threads.pop(thread_id, None)
+        self._wanted.pop(thread_id, None)
+
+    def _moved(self, before: dict[str, _Known]) -> None:
+        """Move `version` when a listing changed what is held (lock held)."""
+        if before != self._threads:
+            self._redraw(now=True)
+
+    def _redraw(self, *, now: bool) -> None:
+        """Move `version` (the Inbox redraws): at once, or, for reads that only confirm rows, at most every
+        REDRAW_SECONDS, so reading 1,000 threads does not redraw an open Inbox 1,000 times (lock held)."""
+        if now or time.monotonic() - self._redrawn_at >= REDRAW_SECONDS:
+            self.version += 1
+            self._redrawn_at = time.monotonic()
+            self._redraw_due = False
+        else:
+            self._redraw_due = True
+
+    # --- reading states behind the listing ---------------------------------------------
+
+    def _want(self, thread_id: str, entry: _Known) -> None:
+        """Queue the state read of a listed thread; a reader starts if fewer than `readers` run (lock held)."""
+        self._wanted[thread_id] = entry
+        self.stats.queued += 1
+        self._work.notify()
+        if len(self._reader_threads) < self.readers and not self._closed:
+            reader = threading.Thread(target=self._read_wanted, name="review-server-reader", daemon=True)
+            self._reader_threads.append(reader)
+            reader.start()
+
+    def _read_wanted(self) -> None:
+        """A background reader: the next wanted thread's state, applied if nothing listed the thread since."""
+        while True:
+            with self._lock:
+                self._work.wait_for(lambda: self._closed or bool(self._wanted))
+                if self._closed:
+                    return
+                thread_id = next(iter(self._wanted))
+                entry = self._wanted.pop(thread_id)
+                self._reading.add(thread_id)
+            try:
+                state, failed = self._state_or_none(thread_id), None
+            except Exception as exc:
+                state, failed = None, describe_error(exc, self.target)
+            with self._lock:
+                self._reading.discard(thread_id)
+                self.stats.states_read += 1
+                if failed is not None:
+                    self._failed_read(thread_id, failed)
+                elif self._threads.get(thread_id) is entry:
+                    self._verified(thread_id, entry, state)
+                if not (self._wanted or self._reading):
+                    self._settle()
+
+    def _state_or_none(self, thread_id: str) -> dict[str, Any] | None:
+        """The thread's state; None when the server no longer has it."""
         from langgraph_sdk import errors
 
-        def one(thread_id: str) -> tuple[str, dict[str, Any] | None]:
-            try:
-                return thread_id, self.client.threads.get_state(thread_id)
-            except errors.NotFoundError:
-                return thread_id, None
+        try:
+            state: dict[str, Any] = self.client.threads.get_state(thread_id)
+        except errors.NotFoundError:
+            return None
+        self._read_failing = False
+        return state
 
-        self.stats.states_read += len(thread_ids)
-        if len(thread_ids) <= 1:
-            pairs: Iterable[tuple[str, dict[str, Any] | None]] = map(one, thread_ids)
+    def _failed_read(self, thread_id: str, error: ServerError) -> None:
+        """The row stays unverified (the next periodic check reads it again); said once per outage (lock held)."""
+        if not self._read_failing:
+            log.warning("%s: reading thread %s failed: %s", self.source, thread_id, error)
+        self._read_failing = True
+
+    def _verified(self, thread_id: str, entry: _Known, state: dict[str, Any] | None) -> None:
+        """The state's rows replace the listed ones (lock held); the state wins where they disagree."""
+        if state is None:  # deleted on the server since it was listed
+            self._drop(thread_id)
+            self._seen.discard(thread_id)
+            self._redraw(now=True)
+            return
+        graph_id = entry.graph_id or _graph_id(state.get("metadata"))
+        rows = tuple(self._rows(thread_id, graph_id, state))
+        if rows:
+            self._threads[thread_id] = _Known(entry.updated_at, graph_id, rows, _request(state), verified=True)
         else:
-            with ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="review-server") as pool:
-                pairs = list(pool.map(one, thread_ids))
-        return {thread_id: state for thread_id, state in pairs if state is not None}
+            del self._threads[thread_id]
+            self._empty[thread_id] = entry.updated_at
+        # The search named other rows than the state (stale, or changed meanwhile): show the truth at once.
+        self._redraw(now=_shown(entry.rows) != _shown(rows))
+
+    def _settle(self) -> None:
+        """The last wanted read is done: redraw what was confirmed, wake `wait_verified` (lock held)."""
+        if self._redraw_due:
+            self._redraw(now=True)
+        if self.stats.verified_seconds is None:
+            self.stats.verified_seconds = time.perf_counter() - self.stats.started
+        self._settled.notify_all()
 
     def _rows(self, thread_id: str, graph_id: str | None, state: dict[str, Any]) -> list[PendingInterrupt]:
         """One row per pending interrupt of the state's tasks, in task order (what `get_state().interrupts` lists)."""
         values: dict[str, Any] = state["values"] if isinstance(state.get("values"), dict) else {}
-        calls = _tool_calls(values)
-        raised_at = state.get("created_at")
+        items = [item for task in state.get("tasks") or [] for item in task.get("interrupts") or []]
+        return self._interrupt_rows(thread_id, graph_id, items, state.get("created_at"), _tool_calls(values))
+
+    def _interrupt_rows(
+        self,
+        thread_id: str,
+        graph_id: str | None,
+        items: Sequence[Any],
+        raised_at: str | None,
+        calls: list[dict[str, Any]],
+        *,
+        unverified: bool = False,
+    ) -> list[PendingInterrupt]:
+        """The rows of these interrupts (`{"id", "value", "response_schema"?}` each), as this server's."""
         rows: list[PendingInterrupt] = []
-        for task in state.get("tasks") or []:
-            for item in task.get("interrupts") or []:
-                if not isinstance(item, dict) or not item.get("id"):
-                    continue
-                found = rows_from_interrupt(
-                    thread_id, str(item["id"]), item.get("value"), item.get("response_schema"), raised_at, calls
-                )
-                rows += [replace(row, graph_id=graph_id, source=self.source) for row in found]
+        for item in items:
+            if not isinstance(item, dict) or not item.get("id"):
+                continue
+            found = rows_from_interrupt(
+                thread_id, str(item["id"]), item.get("value"), item.get("response_schema"), raised_at, calls
+            )
+            rows += [replace(r, graph_id=graph_id, source=self.source, unverified=unverified) for r in found]
         return rows
 
     def _forget(self, thread_id: str) -> None:
         with self._lock:
             self._seen.discard(thread_id)
             self._views.pop(thread_id, None)
+            self._wanted.pop(thread_id, None)
             if self._threads.pop(thread_id, None) is not None:
                 self.version += 1
 
@@ -614,9 +778,14 @@ class ServerSet:
             source.refresh(full=full)
 
     def rows(self) -> list[PendingInterrupt]:
-        """Every server's rows; read now when nobody polls (the CLI, a test)."""
-        if self._thread is None:  # nobody polls (the CLI, a test): read the updates now
+        """Every server's rows; read now, states included, when nobody polls (the CLI, a test: exact rows).
+
+        A polling console returns at once what is held: rows not read yet are marked `unverified`.
+        """
+        if self._thread is None:  # nobody polls (the CLI, a test): read the updates now, and their states
             self.refresh()
+            for source in self.sources:
+                source.wait_verified()
         return [row for source in self.sources for row in source.rows()]
 
     def for_thread(self, thread_id: str) -> ServerSource | None:
@@ -651,6 +820,8 @@ class ServerSet:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=self.poll_seconds + 5)
+        for source in self.sources:
+            source.close()
 
 
 _LIVE: weakref.WeakSet[ServerSet] = weakref.WeakSet()  # polling sets of this process
@@ -669,6 +840,20 @@ def live_token(own: ServerSet | None = None) -> str:
         sets.add(own)
     tokens = sorted(s.token() for s in sets)
     return f"|servers={';'.join(tokens)}" if tokens else ""
+
+
+def _stamp(thread: dict[str, Any]) -> str:
+    """A searched thread's `updated_at` (server clock, ISO: compares as text)."""
+    return str(thread.get("updated_at") or "")
+
+
+def _ids(rows: Sequence[PendingInterrupt]) -> list[str]:
+    return [row.row_id for row in rows]
+
+
+def _shown(rows: Sequence[PendingInterrupt]) -> list[tuple[Any, ...]]:
+    """What a reviewer sees of rows, without their marks: a read that changes none of it need not redraw at once."""
+    return [(r.row_id, r.tool, r.args, r.description, r.allowed_decisions, r.payload_kind) for r in rows]
 
 
 def _graph_id(metadata: Any) -> str | None:

@@ -41,6 +41,7 @@ ROW_FIELDS = {
     "blocked",
     "warning",
     "answer_schema",
+    "unverified",
 }
 THREE_DECISIONS = {
     "create_circle": {"type": "approve"},

@@ -101,6 +101,7 @@ def test_a_server_killed_mid_listing_keeps_the_last_rows_and_says_so(tmp_path: P
         threads = [start(server, THEN_SEQUENCE) for _ in range(3)]
         source = ServerSource(ServerTarget(server.url), page=1, timeout=5)
         assert sorted(r.thread_id for r in source.refresh()) == sorted(threads)
+        assert source.wait_verified(30)  # the states read behind the listing, before the server dies
         version = source.version
 
         search = source.client.threads.search

@@ -191,16 +191,20 @@ def test_the_periodic_check_drops_deleted_threads_without_reading_every_state(
     threads = [start(agent_server, THEN_SEQUENCE) for _ in range(3)]
     source = ServerSource(ServerTarget(agent_server.url), full_every=0.0)  # every refresh after the first checks
     source.refresh(full=True)
+    assert source.wait_verified(30)
     assert set(threads) <= {r.thread_id for r in source.rows()}
     get_sync_client(url=agent_server.url, api_key=None).threads.delete(threads[0])
     source.refresh()
+    assert source.wait_verified(30)
     assert source.stats.kind == "reconcile"
     assert source.stats.states_read == 0  # nothing new or changed: no get_state at all
     listed = {r.thread_id for r in source.rows()}
     assert threads[0] not in listed and set(threads[1:]) <= listed
     new = start(agent_server, THEN_SEQUENCE)
     source.refresh()
+    assert source.wait_verified(30)
     assert source.stats.states_read == 1 and new in {r.thread_id for r in source.rows()}
+    source.close()
 
 
 def test_a_server_only_console_works_from_its_first_command(
