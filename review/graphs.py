@@ -295,7 +295,10 @@ class GraphSet:
 
     def for_thread(self, thread_id: str) -> tuple[LoadedGraph, str | None]:
         """The graph to read the thread with, and why it may not be decided here (None: it may)."""
-        graph_id = self._thread_graph(thread_id)
+        return self.resolve(self._thread_graph(thread_id))
+
+    def resolve(self, graph_id: str | None) -> tuple[LoadedGraph, str | None]:
+        """The graph to read a thread whose checkpoints name `graph_id` with, and why it may not be decided here."""
         if graph_id is not None:
             if graph_id in self._graphs:
                 return self._graphs[graph_id], None

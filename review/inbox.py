@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import bisect
 import contextlib
-import itertools
 import json
 import logging
 import re
@@ -183,7 +182,11 @@ def unreadable_rows(
     ]
 
 
+SPLICE_LIMIT = 256  # changed threads spliced into the listing one by one; more, and it is sorted anew
+
+
 def _order(rows: Sequence[PendingInterrupt]) -> tuple[str, str]:
+    """A thread's place in the listing: when its first row was raised, then its id."""
     return (rows[0].raised_at or "", rows[0].thread_id)
 
 
@@ -237,10 +240,11 @@ def read_snapshot(graphs: GraphSet, thread_id: str) -> tuple[list[PendingInterru
     return rows, tuple(snapshot.next), head
 
 
-def with_graph(graphs: GraphSet, thread_id: str, rows: list[PendingInterrupt]) -> list[PendingInterrupt]:
-    """Rows read from head writes, given their thread's graph (and why it may not be decided here)."""
-    loaded, blocked = graphs.for_thread(thread_id)
-    graph_id = loaded.graph_id if blocked is None else graphs.named(thread_id)
+def with_graph(graphs: GraphSet, named: str | None, rows: list[PendingInterrupt]) -> list[PendingInterrupt]:
+    """Rows read from head writes, given their thread's graph (the one its checkpoints name: `named`), and why it
+    may not be decided here."""
+    loaded, blocked = graphs.resolve(named)
+    graph_id = loaded.graph_id if blocked is None else named
     return [replace(row, graph_id=graph_id, blocked=blocked) for row in rows]
 
 
@@ -273,8 +277,12 @@ class Inbox:
         self._generation: int | None = None  # of the store's change feed; a new one means a possible gap
         self._known: dict[str, _Known] = {}
         self._rows: dict[str, tuple[PendingInterrupt, ...]] = {}  # paused threads only
-        self._order: list[tuple[str, str]] = []  # (raised_at, thread_id) of `_rows`, sorted: the listing's order
-        self._listing: list[PendingInterrupt] | None = None  # `_rows` flattened in that order
+        # `_rows` flattened in the listing's order (threads by (raised_at, thread_id): `_order`), None until
+        # built; kept current by splicing the few threads that changed (`_dirty`), so a refresh of K threads
+        # costs K, not the number of rows listed. `_listed` has each listed thread's order key as listed.
+        self._listing: list[PendingInterrupt] | None = None
+        self._listed: dict[str, tuple[str, str]] = {}
+        self._dirty: set[str] = set()
         self.last_reread = 0  # changed threads seen by the last refresh (for benchmarks and tests)
         self.last_state_reads = 0  # of which decoded (head writes or get_state; the rest: prefilter, already read)
         self.last_get_state = 0  # of those, read with get_state (the fast read could not vouch for them)
@@ -347,12 +355,12 @@ class Inbox:
         for thread_id, seq in to_read.items():
             head = heads.get(thread_id)
             try:  # per thread: one undecodable checkpoint must not fail the listing of all the others
-                rows = rows_from_head(head, loads) if head is not None and not self._breakpoints else None
-                if rows is None:
+                fast = rows_from_head(head, loads) if head is not None and not self._breakpoints else None
+                if head is not None and fast is not None:
+                    rows = with_graph(self._graphs, head.graph_id, fast)
+                else:
                     by_state += 1
                     rows = read_state(self._graphs, thread_id)
-                else:
-                    rows = with_graph(self._graphs, thread_id, rows)
             except Exception as exc:
                 rows = self._unreadable(thread_id, exc, head.created_at if head is not None else None)
                 unreadable.add(thread_id)
@@ -412,10 +420,7 @@ class Inbox:
         with self._lock:
             if thread_id is not None:
                 return list(self._rows.get(thread_id, ()))
-            if self._listing is None:
-                rows = self._rows
-                self._listing = list(itertools.chain.from_iterable([rows[t] for _, t in self._order]))
-            return list(self._listing)
+            return list(self._current_listing())
 
     def unreadable(self, thread_id: str, exc: Exception) -> list[PendingInterrupt]:
         """`exc` came from reading the thread elsewhere (its view): the thread is read-only from now on in this
@@ -441,8 +446,8 @@ class Inbox:
         self._seq = 0
         self._known.clear()
         self._rows.clear()
-        self._order.clear()
         self._listing = None
+        self._dirty.clear()
 
     # --- internals (callers hold `_lock` where noted) -------------------------------------------
 
@@ -467,14 +472,45 @@ class Inbox:
         before = self._rows.get(thread_id)
         if before == entry.rows or (not before and not entry.rows):
             return
-        if before:  # kept in order as rows come and go (a refresh of K threads costs K, not N)
-            del self._order[bisect.bisect_left(self._order, _order(before))]
         if entry.rows:
             self._rows[thread_id] = entry.rows
-            bisect.insort(self._order, _order(entry.rows))
         else:
             del self._rows[thread_id]
-        self._listing = None
+        if self._listing is not None:
+            self._dirty.add(thread_id)
+            if len(self._dirty) > SPLICE_LIMIT:  # many threads at once (a cold start): sorting anew is cheaper
+                self._listing = None
+                self._dirty.clear()
+
+    def _current_listing(self) -> list[PendingInterrupt]:
+        """`_rows` flattened in the listing's order, brought up to date. Caller holds `_lock`."""
+        listed = self._listed
+        if self._listing is None:
+            order = sorted((_order(rows), thread_id) for thread_id, rows in self._rows.items())
+            self._listing = [row for _, thread_id in order for row in self._rows[thread_id]]
+            self._listed = {thread_id: key for key, thread_id in order}
+            return self._listing
+        listing = self._listing
+
+        def key(row: PendingInterrupt) -> tuple[str, str]:
+            return listed[row.thread_id]
+
+        for thread_id in self._dirty:  # each: a binary search and one splice
+            old = listed.get(thread_id)
+            if old is not None:  # its rows as listed, found by their key (a thread's rows are contiguous)
+                start = bisect.bisect_left(listing, old, key=key)
+                end = start
+                while end < len(listing) and listing[end].thread_id == thread_id:
+                    end += 1
+                del listing[start:end]
+                del listed[thread_id]
+            rows = self._rows.get(thread_id)
+            if rows:
+                listed[thread_id] = _order(rows)
+                at = bisect.bisect_left(listing, listed[thread_id], key=key)
+                listing[at:at] = rows
+        self._dirty.clear()
+        return listing
 
     def _head_seq(self, thread_id: str) -> int | None:
         return self._storage.head_seq(thread_id)

@@ -221,6 +221,7 @@ class HeadWrites:
     checkpoint_id: str
     created_at: str | None  # the checkpoint's `ts` (what `get_state().created_at` returns); None if unreadable
     writes: list[TaskWrite] = field(default_factory=list)
+    graph_id: str | None = None  # the graph its checkpoints name (read in the same snapshot)
 
 
 @dataclass(frozen=True)

@@ -265,7 +265,6 @@ class Storage:
     errors: tuple[type[BaseException], ...] = ()  # the driver's errors `store_errors` turns into StoreError
     greatest = "GREATEST"  # the two-argument maximum
     returning = True  # UPDATE ... RETURNING (SQLite's heartbeat reads the tokens back instead)
-    remember_listing_reader = False  # clear other readers' listing rows once per connection, not every save
     lease_upsert = ""  # INSERT of a fresh running lease, replacing the thread's row (the backend's dialect)
     blob_column = "blob"  # the writes table's column of serialized values
     ts_columns = "c.checkpoint ->> 'ts'"  # what `_ts` reads a checkpoint's time from
@@ -628,7 +627,7 @@ class Storage:
             value = (kind, bytes(blob)) if channel == INTERRUPT_CHANNEL and kind is not None else None
             head.writes.append(TaskWrite(task_id, task_path or "", channel, value))
 
-        return self._read_edges(thread_ids, "MAX", HeadWrites, keep)
+        return self._read_edges(thread_ids, "MAX", lambda t, c, ts, graph: HeadWrites(t, c, ts, graph_id=graph), keep)
 
     @store_errors
     def thread_starts(self, thread_ids: Sequence[str]) -> dict[str, ThreadStart]:
@@ -638,18 +637,22 @@ class Storage:
             if blob is not None and kind is not None:
                 start.inputs.append((channel, (kind, bytes(blob))))
 
-        return self._read_edges(thread_ids, "MIN", ThreadStart, keep)
+        return self._read_edges(thread_ids, "MIN", lambda t, c, ts, _graph: ThreadStart(t, c, ts), keep)
 
     def _read_edges(
-        self, ids: Sequence[str], edge: str, make: Callable[[str, str, str | None], _E], keep: Callable[..., None]
+        self,
+        ids: Sequence[str],
+        edge: str,
+        make: Callable[[str, str, str | None, str | None], _E],
+        keep: Callable[..., None],
     ) -> dict[str, _E]:
         """Each thread's edge checkpoint (`make`) and the writes of that very checkpoint (`keep`)."""
         found: dict[str, _E] = {}
         unique = list(dict.fromkeys(ids))
         for start in range(0, len(unique), self.edge_chunk):
             heads, writes = self._edges(unique[start : start + self.edge_chunk], edge)
-            for thread_id, checkpoint_id, *columns in heads:
-                found[thread_id] = make(thread_id, checkpoint_id, self._ts(*columns))
+            for thread_id, checkpoint_id, graph_id, *columns in heads:
+                found[thread_id] = make(thread_id, checkpoint_id, self._ts(*columns), graph_id)
             for thread_id, checkpoint_id, *write in writes:
                 got = found.get(thread_id)
                 if got is not None and got.checkpoint_id == checkpoint_id:
@@ -673,8 +676,9 @@ class Storage:
         with self._snapshot() as conn:
             heads = self._run(
                 conn,
-                edges + f"SELECT c.thread_id, c.checkpoint_id, {self.ts_columns} FROM edge "
-                f"JOIN checkpoints AS c {on.format(t='c')}",
+                edges + f"SELECT c.thread_id, c.checkpoint_id, h.graph_id, {self.ts_columns} FROM edge "
+                f"JOIN checkpoints AS c {on.format(t='c')} "
+                "LEFT JOIN review_thread_heads AS h ON h.thread_id = c.thread_id",
                 params,
             ).fetchall()
             writes = self._run(
@@ -707,8 +711,9 @@ class Storage:
         with self.transaction() as conn:
             if self._listing_reader != reader:
                 self._run(conn, "DELETE FROM review_listing WHERE reader <> ?", (reader,))
-                if self.remember_listing_reader:  # once per reader and connection: the scan is not free
-                    self._listing_reader = reader
+                # Once per reader and store: the scan is not free, and rows another version saves later are
+                # ignored by this reader's `listing` and replaced when it saves that thread.
+                self._listing_reader = reader
             self._many(
                 conn,
                 "DELETE FROM review_listing WHERE thread_id = ?",

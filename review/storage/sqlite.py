@@ -191,7 +191,6 @@ class SqliteStorage(Storage):
     POLL_SECONDS = 0.05  # wait_for_change: SQLite has no notifications, so it polls the feed's top
     greatest = "MAX"
     returning = False  # the heartbeat reads its tokens back (RETURNING needs SQLite 3.35)
-    remember_listing_reader = True
     blob_column = "value"
     ts_columns = "c.type, c.checkpoint"
     edge_chunk = 500  # well under SQLite's limit of host parameters

@@ -60,7 +60,7 @@ def assert_same(console: ReviewConsole, db_path: Path, *, changed: int | None = 
     fast_heads = [
         row
         for thread_id, head in heads.items()
-        for row in with_graph(console.graphs, thread_id, rows_from_head(head, loads) or [])
+        for row in with_graph(console.graphs, head.graph_id, rows_from_head(head, loads) or [])
     ]
     assert fast_heads == sorted_like(slow, heads)
     assert saved_listing(console.storage, listing_reader("graph:AGENT")) == slow
