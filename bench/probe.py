@@ -73,7 +73,8 @@ def cold(db: str, saved: bool = True) -> dict[str, Any]:
         "rows": len(rows),
         "threads_read": reads,
         "saved_hits": hits,
-        "threads_seen": len(console.inbox._known),
+        "threads_seen": len(console.inbox._known),  # a cold start keeps an entry for the paused ones only
+        "threads_in_store": console.storage.query("SELECT COUNT(*) FROM review_thread_heads")[0][0],
         "rss_before_open_mb": rss_before,
         "rss_peak_mb": _rss_peak_mb(),
         "rss_now_mb": _rss_now_mb(),

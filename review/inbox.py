@@ -201,7 +201,7 @@ def sort_listing(by_thread: Iterable[Sequence[PendingInterrupt]]) -> list[Pendin
 def saved_listing(storage: Storage, reader: str, thread_id: str | None = None) -> list[PendingInterrupt] | None:
     """Every pending row from the saved listing, without LangGraph; None unless every paused thread's
     saved entry is as new as the thread (then the caller reads the changed threads the full way)."""
-    changes = storage.changes_since(0)
+    changes = storage.changes_since(0, paused_only=True)
     saved = storage.listing(f"{reader}|feed={changes.generation}")
     if BREAKPOINTS_MARK in saved:  # a paused thread need not have an interrupt write: only get_state can tell
         return None
@@ -291,12 +291,14 @@ class Inbox:
     def refresh(self) -> int:
         """Re-read the threads changed since the last refresh; return how many changed."""
         with self._refreshing:
-            changes = self._storage.changes_since(self._seq)
+            with self._lock:  # knowing nothing yet, only the paused threads need an entry (a breakpoint leaves
+                cold = not self._known  # no interrupt write: then every thread is looked at)
+            changes = self._storage.changes_since(self._seq, paused_only=cold and not self._breakpoints)
             if self._generation is not None and changes.generation != self._generation:
                 # The feed's triggers were missing or re-installed: writes may have gone unseen. Re-read all.
                 with self._lock:
                     self._clear()
-                changes = self._storage.changes_since(0)
+                changes = self._storage.changes_since(0, paused_only=not self._breakpoints)
             self._generation = changes.generation
             changed, paused, top = changes.changed, changes.paused, changes.top
             found: list[tuple[str, _Known]] = []

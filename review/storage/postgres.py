@@ -67,9 +67,13 @@ _SCHEMA = [
     checkpoint_id TEXT,
     seq           BIGINT NOT NULL,
     tx            xid8,  -- the transaction that gave it `seq`: its other rows need not move it again
-    graph_id      TEXT   -- the graph its checkpoint metadata names (console or Agent Server)
+    graph_id      TEXT,  -- the graph its checkpoint metadata names (console or Agent Server)
+    paused        BOOLEAN NOT NULL DEFAULT false  -- its head checkpoint carries an interrupt write (within v3)
 )""",
+    _HEAD_COLUMNS := "-- review_thread_heads' columns added within v3, when missing (see _add_later_columns)",
     "CREATE INDEX IF NOT EXISTS review_thread_heads_seq ON review_thread_heads(seq)",
+    # A cold start lists the paused threads only: this index holds just them.
+    "CREATE INDEX IF NOT EXISTS review_thread_heads_paused ON review_thread_heads(seq) WHERE paused",
     # The fence: called first in every checkpoint write's transaction. `now` is the writer's clock, as in
     # SQLite (lease times are the heartbeating processes' clocks).
     f"""CREATE OR REPLACE FUNCTION review_fence(p_thread TEXT, p_token TEXT, p_now DOUBLE PRECISION)
@@ -96,6 +100,16 @@ END $$""",
 # they carry a newer checkpoint id (one update per thread and transaction: a bulk copy or a put_writes of
 # many writes does not leave thousands of dead head rows behind for every refresh to step over).
 _FEED_FUNCTIONS = [
+    # Whether the thread's head checkpoint carries an interrupt write: run at commit (the triggers are deferred),
+    # so it sees the transaction's own writes; rewritten only when it changes (no dead head rows).
+    """CREATE OR REPLACE FUNCTION review_set_paused(p_thread TEXT) RETURNS void LANGUAGE sql AS $$
+    UPDATE review_thread_heads AS h SET paused = NOT h.paused
+    WHERE h.thread_id = p_thread AND h.paused IS DISTINCT FROM EXISTS (
+        SELECT 1 FROM checkpoint_writes AS w
+        WHERE w.thread_id = h.thread_id AND w.checkpoint_ns = '' AND w.checkpoint_id = h.checkpoint_id
+            AND w.channel = '__interrupt__'
+    )
+$$""",
     f"""CREATE OR REPLACE FUNCTION review_head_moves() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     moved INTEGER;
@@ -115,6 +129,7 @@ BEGIN
     WHERE h.tx IS DISTINCT FROM EXCLUDED.tx OR h.checkpoint_id IS NULL OR h.checkpoint_id < EXCLUDED.checkpoint_id
         OR (EXCLUDED.graph_id IS NOT NULL AND h.graph_id IS DISTINCT FROM EXCLUDED.graph_id);
     GET DIAGNOSTICS moved = ROW_COUNT;
+    PERFORM review_set_paused(NEW.thread_id);
     IF moved > 0 THEN
         PERFORM pg_notify('{CHANNEL}', NEW.thread_id);
     END IF;
@@ -134,6 +149,7 @@ BEGIN
             ELSE checkpoint_id END
     WHERE thread_id = OLD.thread_id
         AND (TG_TABLE_NAME = 'checkpoints' OR tx IS DISTINCT FROM pg_current_xact_id());
+    PERFORM review_set_paused(OLD.thread_id);
     IF FOUND THEN
         PERFORM pg_notify('{CHANNEL}', OLD.thread_id);
     END IF;
@@ -148,28 +164,25 @@ _TRIGGERS = {
 }
 _TRIGGER_NAMES = sorted(_TRIGGERS)
 
-# One statement (one snapshot): the feed's health, its generation, and the threads changed since a
-# position with the "paused" prefilter (head checkpoint holds an interrupt write).
+# One statement (one snapshot): the feed's health, its generation and top, and the threads changed since a
+# position with the "paused" prefilter (head checkpoint holds an interrupt write: kept by the triggers).
 _CHANGES_SQL = """
-WITH changed AS MATERIALIZED (  -- the few changed heads first (seq index); only they are probed for interrupts
-    SELECT thread_id, seq, checkpoint_id FROM review_thread_heads WHERE seq > %(seq)s
+WITH changed AS MATERIALIZED (  -- the few changed heads (seq index; a cold start: the paused heads' index)
+    SELECT thread_id, seq, paused FROM review_thread_heads WHERE seq > %(seq)s {only}
 ), meta AS (
     SELECT
         (SELECT COUNT(*) FROM pg_trigger
          WHERE tgname = ANY(%(names)s) AND tgenabled <> 'D'
            AND tgrelid IN ('checkpoints'::regclass, 'checkpoint_writes'::regclass)) AS triggers,
-        (SELECT value FROM review_meta WHERE key = 'feed_generation') AS generation
+        (SELECT value FROM review_meta WHERE key = 'feed_generation') AS generation,
+        (SELECT MAX(seq) FROM review_thread_heads) AS top
 )
-SELECT meta.triggers, meta.generation, c.thread_id, c.seq, c.paused
-FROM meta LEFT JOIN LATERAL (
-    SELECT h.thread_id, h.seq, EXISTS (
-        SELECT 1 FROM checkpoint_writes AS w
-        WHERE w.thread_id = h.thread_id AND w.checkpoint_ns = '' AND w.checkpoint_id = h.checkpoint_id
-            AND w.channel = '__interrupt__'
-    ) AS paused
-    FROM changed AS h
-) AS c ON true
+SELECT meta.triggers, meta.generation, c.thread_id, c.seq, c.paused, meta.top
+FROM meta LEFT JOIN changed AS c ON true
 """
+
+_CHANGES_ALL_SQL = _CHANGES_SQL.format(only="")
+_CHANGES_PAUSED_SQL = _CHANGES_SQL.format(only="AND paused")
 
 # --- URLs and errors ----------------------------------------------------------------------------------
 
@@ -518,24 +531,26 @@ class PostgresStorage(Storage):
 
     @override
     @store_errors
-    def changes_since(self, seq: int) -> Changes:
-        rows = self._changes(seq)
+    def changes_since(self, seq: int, *, paused_only: bool = False) -> Changes:
+        rows = self._changes(seq, paused_only)
         if rows[0]["triggers"] < len(_TRIGGER_NAMES):
             # A trigger was dropped or disabled: writes may have gone unseen. Reinstalling starts a new
             # generation, so every running inbox re-reads everything once instead of trusting the gap.
             log.warning("the change-feed triggers of %s were missing: reinstalled", self.label)
             with self.tables.connection() as conn:
                 install_feed(conn)
-            rows = self._changes(seq)
+            rows = self._changes(seq, paused_only)
         generation = int(rows[0]["generation"] or 0)
         changed = [(r["thread_id"], r["seq"]) for r in rows if r["thread_id"] is not None]
         paused = {r["thread_id"] for r in rows if r["paused"]}
-        top = max((s for _, s in changed), default=seq)
+        # The top of what this snapshot saw: of the rows read, or (paused only) of the whole feed.
+        top = max(int(rows[0]["top"] or seq), seq) if paused_only else max((s for _, s in changed), default=seq)
         return Changes(changed, paused, top, generation)
 
-    def _changes(self, seq: int) -> list[Row]:
+    def _changes(self, seq: int, paused_only: bool) -> list[Row]:
+        sql = _CHANGES_PAUSED_SQL if paused_only else _CHANGES_ALL_SQL
         with self.tables.connection() as conn, conn.cursor(row_factory=_row_factory) as cur:
-            cur.execute(_CHANGES_SQL, {"names": _TRIGGER_NAMES, "seq": seq})
+            cur.execute(sql, {"names": _TRIGGER_NAMES, "seq": seq})
             return cur.fetchall()
 
     @override
@@ -630,6 +645,9 @@ def _prepare(conn: psycopg.Connection[Any], url: str, label: str, *, create: boo
                 for column in ("warning", "identity", "issuer", "verification", "co_signers", "raised_at"):
                     conn.execute(f"ALTER TABLE review_decisions ADD COLUMN IF NOT EXISTS {column} TEXT")
                 conn.execute("ALTER TABLE review_thread_heads ADD COLUMN IF NOT EXISTS graph_id TEXT")
+                conn.execute(
+                    "ALTER TABLE review_thread_heads ADD COLUMN IF NOT EXISTS paused BOOLEAN NOT NULL DEFAULT false"
+                )
                 conn.execute("UPDATE review_meta SET value = %s WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
             install_feed(conn)
             version_row = (str(SCHEMA_VERSION),)
@@ -643,10 +661,13 @@ def _prepare(conn: psycopg.Connection[Any], url: str, label: str, *, create: boo
             raise StoreError(f"no review tables in {label}: start a run first, or check --db / REVIEW_DB")
         saver = PostgresSaver(conn, serde=serde)
         saver.setup()  # LangGraph's own migrations (CREATE INDEX CONCURRENTLY needs autocommit: this connection)
+        refill = False
         with conn.transaction():
             for statement in _SCHEMA:
                 if statement is _LATER_COLUMNS:
                     _add_later_columns(conn)
+                elif statement is _HEAD_COLUMNS:
+                    refill = _add_head_columns(conn)
                 else:
                     conn.execute(statement)
             conn.execute(
@@ -654,7 +675,7 @@ def _prepare(conn: psycopg.Connection[Any], url: str, label: str, *, create: boo
                 "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
                 (str(SCHEMA_VERSION),),
             )
-        install_feed(conn, only_if_missing=True)
+        install_feed(conn, only_if_missing=not refill)  # a new `paused` column: functions made again, filled in
         return created
     finally:
         conn.execute("SELECT pg_advisory_unlock(%s, 0)", (_SETUP_LOCK,))
@@ -675,6 +696,18 @@ def _add_later_columns(conn: psycopg.Connection[Any]) -> None:
     for column in ("outcome_check", "proposal"):
         if column not in present:
             conn.execute(f"ALTER TABLE review_decisions ADD COLUMN {column} TEXT")
+
+
+def _add_head_columns(conn: psycopg.Connection[Any]) -> bool:
+    """Add review_thread_heads' `paused` when missing (as `_add_later_columns`, only then: ALTER TABLE locks
+    the table); True when it was added, so the feed's functions are made again and fill it in."""
+    present = conn.execute(
+        "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() "
+        "AND table_name = 'review_thread_heads' AND column_name = 'paused'"
+    ).fetchone()
+    if present is None:
+        conn.execute("ALTER TABLE review_thread_heads ADD COLUMN paused BOOLEAN NOT NULL DEFAULT false")
+    return present is None
 
 
 def _triggers_present(conn: psycopg.Connection[Any]) -> int:
@@ -712,6 +745,11 @@ def install_feed(conn: psycopg.Connection[Any], *, only_if_missing: bool = False
             "UPDATE review_thread_heads AS h SET graph_id = COALESCE(h.graph_id, c.metadata ->> 'graph_id') "
             "FROM checkpoints AS c WHERE c.thread_id = h.thread_id AND c.checkpoint_ns = '' "
             "AND c.checkpoint_id = h.checkpoint_id"
+        )
+        conn.execute(
+            "UPDATE review_thread_heads AS h SET paused = EXISTS (SELECT 1 FROM checkpoint_writes AS w "
+            "WHERE w.thread_id = h.thread_id AND w.checkpoint_ns = '' AND w.checkpoint_id = h.checkpoint_id "
+            "AND w.channel = '__interrupt__')"
         )
         conn.execute(
             "INSERT INTO review_meta(key, value) VALUES ('feed_generation', '1') "

@@ -298,8 +298,12 @@ class Storage:
         """Block until `change_token()` differs from `token`, or `timeout` seconds; returns the token."""
         raise NotImplementedError
 
-    def changes_since(self, seq: int) -> Changes:
-        """The threads whose head moved past feed position `seq`, which of them are paused, the new top."""
+    def changes_since(self, seq: int, *, paused_only: bool = False) -> Changes:
+        """The threads whose head moved past feed position `seq`, which of them are paused, the new top.
+
+        `paused_only`: list only the paused ones (a cold start: a thread with nothing pending needs no entry),
+        read through an index of the paused heads alone, so it costs the paused threads, not the store.
+        """
         raise NotImplementedError
 
     def head_seq(self, thread_id: str) -> int | None:

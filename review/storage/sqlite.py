@@ -50,15 +50,24 @@ CREATE TABLE IF NOT EXISTS review_thread_heads (
     thread_id     TEXT PRIMARY KEY,
     checkpoint_id TEXT,
     seq           INTEGER NOT NULL,
-    graph_id      TEXT              -- the graph its checkpoint metadata names (console or Agent Server)
+    graph_id      TEXT,             -- the graph its checkpoint metadata names (console or Agent Server)
+    paused        INTEGER NOT NULL DEFAULT 0  -- its head checkpoint carries an interrupt write (added within v3)
 );
 CREATE INDEX IF NOT EXISTS review_thread_heads_seq ON review_thread_heads(seq);
+-- A cold start lists the paused threads only: this index holds just them.
+CREATE INDEX IF NOT EXISTS review_thread_heads_paused ON review_thread_heads(seq) WHERE paused = 1;
 """,
 )
 
+# Whether a thread's head checkpoint carries an interrupt write, set again whenever its head or writes change.
+_PAUSED = """UPDATE review_thread_heads SET paused = EXISTS (
+        SELECT 1 FROM writes AS w WHERE w.thread_id = review_thread_heads.thread_id AND w.checkpoint_ns = ''
+            AND w.checkpoint_id = review_thread_heads.checkpoint_id AND w.channel = '__interrupt__'
+    )"""
 # A new checkpoint or write of a thread moves its head and takes the next feed position. A checkpoint also
 # names the thread's graph when its metadata has a graph_id (never failing the agent's write on odd metadata).
-_HEAD_MOVES = """CREATE TRIGGER IF NOT EXISTS {name} AFTER INSERT ON {table}
+_HEAD_MOVES = (
+    """CREATE TRIGGER IF NOT EXISTS {name} AFTER INSERT ON {table}
 WHEN NEW.checkpoint_ns = ''
 BEGIN
     INSERT INTO review_thread_heads(thread_id, checkpoint_id, seq, graph_id)
@@ -67,7 +76,11 @@ BEGIN
         checkpoint_id = MAX(COALESCE(checkpoint_id, ''), excluded.checkpoint_id),
         seq = excluded.seq,
         graph_id = COALESCE(excluded.graph_id, graph_id);
+    """
+    + _PAUSED
+    + """ WHERE thread_id = NEW.thread_id;
 END"""
+)
 _GRAPH_OF = (
     "CASE WHEN json_valid(CAST({row}.metadata AS TEXT)) "
     "THEN json_extract(CAST({row}.metadata AS TEXT), '$.graph_id') END"
@@ -83,6 +96,9 @@ BEGIN
         checkpoint_id = (SELECT MAX(checkpoint_id) FROM checkpoints
                          WHERE thread_id = OLD.thread_id AND checkpoint_ns = '')
     WHERE thread_id = OLD.thread_id;
+    """
+    + _PAUSED
+    + """ WHERE thread_id = OLD.thread_id;
 END""",
     """CREATE TRIGGER IF NOT EXISTS review_heads_on_write_delete AFTER DELETE ON writes
 WHEN OLD.checkpoint_ns = ''
@@ -90,6 +106,9 @@ BEGIN
     UPDATE review_thread_heads
     SET seq = (SELECT COALESCE(MAX(seq), 0) + 1 FROM review_thread_heads)
     WHERE thread_id = OLD.thread_id;
+    """
+    + _PAUSED
+    + """ WHERE thread_id = OLD.thread_id;
 END""",
 )
 _TRIGGER_NAMES = tuple(sql.split()[5] for sql in _TRIGGERS)
@@ -215,6 +234,7 @@ class SqliteStorage(Storage):
         self._saver = saver
         self._make_saver = make_saver
         self._listing_reader: str | None = None  # the reader save_listing last cleared the others' rows for
+        self._paused_column: bool | None = None  # the heads table has `paused` (every store this version writes)
         self.conn = conn  # console tables; autocommit, explicit transactions
         self.lock = threading.RLock()
         self.created = created
@@ -342,20 +362,37 @@ class SqliteStorage(Storage):
 
     @override
     @store_errors
-    def changes_since(self, seq: int) -> Changes:
+    def changes_since(self, seq: int, *, paused_only: bool = False) -> Changes:
         with self.lock:
             generation = self._check_feed()
             conn = self.conn
             conn.execute("BEGIN")  # one read snapshot for both queries
             try:
-                changed = conn.execute(
-                    "SELECT thread_id, seq FROM review_thread_heads WHERE seq > ?", (seq,)
-                ).fetchall()
-                top = max((row[1] for row in changed), default=seq)
-                paused = {row[0] for row in conn.execute(_PAUSED_SINCE, (seq, top))} if changed else set()
+                changed: list[Any]
+                if not self._heads_know_paused():  # a read-only store of an older version: probe the writes
+                    heads = conn.execute("SELECT thread_id, seq FROM review_thread_heads WHERE seq > ?", (seq,))
+                    changed = heads.fetchall()
+                    top = max((row[1] for row in changed), default=seq)
+                    paused = {row[0] for row in conn.execute(_PAUSED_SINCE, (seq, top))} if changed else set()
+                    changed = [(thread_id, at, thread_id in paused) for thread_id, at in changed]
+                elif paused_only:
+                    changed = conn.execute(
+                        "SELECT thread_id, seq, 1 FROM review_thread_heads WHERE seq > ? AND paused = 1", (seq,)
+                    ).fetchall()
+                    top = conn.execute("SELECT COALESCE(MAX(seq), ?) FROM review_thread_heads", (seq,)).fetchone()[0]
+                else:
+                    changed = conn.execute(
+                        "SELECT thread_id, seq, paused FROM review_thread_heads WHERE seq > ?", (seq,)
+                    ).fetchall()
+                    top = max((row[1] for row in changed), default=seq)
             finally:
                 conn.execute("COMMIT")
-        return Changes([(r[0], r[1]) for r in changed], paused, top, generation)
+        return Changes([(r[0], r[1]) for r in changed], {r[0] for r in changed if r[2]}, top, generation)
+
+    def _heads_know_paused(self) -> bool:
+        if self._paused_column is None:
+            self._paused_column = "paused" in _columns(self.conn, "review_thread_heads")
+        return self._paused_column
 
     def _check_feed(self) -> int:
         """The feed's generation; reinstalls missing triggers first (which starts a new generation).
@@ -482,6 +519,7 @@ def open_sqlite(
             and not created
             and _schema_version(conn) == SCHEMA_VERSION
             and {"outcome_check", "proposal"} <= _columns(conn, "review_decisions")  # else the full open adds them
+            and "paused" in _columns(conn, "review_thread_heads")
         ):
             return SqliteStorage(path, None, conn, created=False, read_only=False, make_saver=make_saver)
         saver = make_saver()  # LangGraph's tables first: the change feed's triggers sit on them
@@ -562,6 +600,10 @@ def _migrate(conn: sqlite3.Connection) -> None:
                 + " FROM checkpoints AS c WHERE c.thread_id = review_thread_heads.thread_id "
                 "AND c.checkpoint_ns = '' AND c.checkpoint_id = review_thread_heads.checkpoint_id)"
             )
+        if heads and "paused" not in _columns(conn, "review_thread_heads"):  # within v3: the triggers set it
+            conn.execute("ALTER TABLE review_thread_heads ADD COLUMN paused INTEGER NOT NULL DEFAULT 0")
+            for name in _TRIGGER_NAMES:  # made again below by install_feed, which also fills `paused` in
+                conn.execute(f"DROP TRIGGER IF EXISTS {name}")
         old = _columns(conn, "review_decisions")
         for column in ("warning", "identity", "issuer", "verification", "co_signers"):  # added within v3
             if old and "attempt_id" in old and column not in old:
@@ -628,6 +670,7 @@ def install_feed(conn: sqlite3.Connection, *, only_if_missing: bool = False) -> 
                 + " FROM checkpoints AS c WHERE c.thread_id = review_thread_heads.thread_id "
                 "AND c.checkpoint_ns = '' AND c.checkpoint_id = review_thread_heads.checkpoint_id))"
             )
+            conn.execute(_PAUSED)
             conn.execute(
                 "INSERT INTO review_meta(key, value) VALUES ('feed_generation', '1') "
                 "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"

@@ -289,6 +289,68 @@ def test_the_change_feed_follows_checkpoints(storage: Storage) -> None:
     assert starts["t1"].checkpoint_id == checkpoint_id and [c for c, _ in starts["t1"].inputs] == ["__interrupt__"]
 
 
+def test_the_feed_knows_which_heads_are_paused_and_a_cold_start_lists_only_those(storage: Storage) -> None:
+    _checkpoint(storage, "t1")
+    _checkpoint(storage, "t2", interrupt=False)
+    _checkpoint(storage, "t3")
+    cold = storage.changes_since(0, paused_only=True)
+    assert {t for t, _ in cold.changed} == {"t1", "t3"} == cold.paused
+    assert cold.top == storage.changes_since(0).top  # the whole feed's top: a later refresh goes on from there
+    _checkpoint(storage, "t3", interrupt=False)  # a new head without an interrupt write: no longer paused
+    after = storage.changes_since(cold.top)
+    assert [t for t, _ in after.changed] == ["t3"] and after.paused == set()
+    assert {t for t, _ in storage.changes_since(0, paused_only=True).changed} == {"t1"}
+    config: Any = {"configurable": {"thread_id": "t2", "checkpoint_ns": "", "checkpoint_id": _head(storage, "t2")}}
+    storage.saver.put_writes(config, [("__interrupt__", [Interrupt(value="now?", id="i2")])], "task-2", "")
+    assert storage.changes_since(after.top).paused == {"t2"}  # an interrupt written later pauses the head
+    storage.saver.delete_thread("t1")
+    assert {t for t, _ in storage.changes_since(0, paused_only=True).changed} == {"t2"}
+
+
+def _head(storage: Storage, thread_id: str) -> str:
+    return storage.head_writes([thread_id])[thread_id].checkpoint_id
+
+
+def test_a_store_made_before_the_paused_column_gets_it_filled_in(store_url: str) -> None:
+    """A v3 store of an earlier release (heads without `paused`): the next open adds the column, makes the
+    feed again and fills it in from the interrupt writes, so no paused thread is missed by a cold start."""
+    opened = open_storage(Settings(db=store_url), create=True)
+    _checkpoint(opened, "t1")
+    _checkpoint(opened, "t2", interrupt=False)
+    postgres = store_url.startswith("postgresql://")
+    script = [
+        "DROP INDEX review_thread_heads_paused",
+        *(
+            ["ALTER TABLE review_thread_heads DROP COLUMN paused"]
+            if postgres
+            else [
+                *(f"DROP TRIGGER {name}" for name in _sqlite_triggers(opened)),
+                "ALTER TABLE review_thread_heads DROP COLUMN paused",
+            ]
+        ),
+    ]
+    _execute(opened, script)
+    opened.close()
+    reopened = open_storage(Settings(db=store_url), create=False)
+    try:
+        cold = reopened.changes_since(0, paused_only=True)
+        assert {t for t, _ in cold.changed} == {"t1"} == cold.paused
+        _checkpoint(reopened, "t3")  # and the feed keeps it from then on
+        assert {t for t, _ in reopened.changes_since(0, paused_only=True).changed} == {"t1", "t3"}
+    finally:
+        reopened.close()
+
+
+def _sqlite_triggers(storage: Storage) -> list[str]:
+    return [row[0] for row in storage.query("SELECT name FROM sqlite_master WHERE type = 'trigger'")]
+
+
+def _execute(storage: Storage, statements: list[str]) -> None:
+    with storage.transaction() as conn:
+        for statement in statements:
+            conn.execute(statement)
+
+
 def test_inbox_token_moves_with_decisions_and_leases(storage: Storage) -> None:
     first = storage.inbox_token()
     _claim(storage, _decision("i1"))
