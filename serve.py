@@ -5,6 +5,10 @@ It serves the same pages as `streamlit run app.py` (app.py is the Inbox, pages/ 
   token moves, so an idle tab costs the server a parked request instead of a script run every 0.2 s, and
   a row raised by another process shows within a fraction of a second. With sign-in configured it answers
   only a browser that is signed in (401 otherwise), like the pages themselves;
+- one route for Agent Servers, `/review/server-runs` (review/sources/server.py): runs this console starts or
+  resumes on a server carry a webhook to it, so the server says when such a run ends and the rows it left are
+  read at once instead of at the next poll (runs other clients start are still seen by polling). The URL is this
+  server's `server.address` (loopback when unset) and port, with a key only this process knows;
 - the review console opened as the server starts (in a thread, so the server answers meanwhile), so the
   recovery of what a stopped process left does not wait for somebody to open a page. It is closed when the
   server stops (ui/console.py: its life is the process's, never a cache entry's).
@@ -18,10 +22,11 @@ from typing import Any
 
 import streamlit as st
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from streamlit.logger import get_logger
 
+from review.sources.server import RUN_ENDED_ROUTE, run_ended, serve_webhook, stop_webhook
 from ui import live
 from ui.auth import session_may_watch
 from ui.console import close_consoles, db_setting, inbox_watch, open_console
@@ -39,6 +44,23 @@ async def changes(request: Request) -> PlainTextResponse:
     return PlainTextResponse(token, headers={"Cache-Control": "no-store"})
 
 
+async def server_run_ended(request: Request) -> Response:
+    """`POST /review/server-runs?key=KEY`: an Agent Server's webhook, a run this console started ended (the run as
+    JSON); its thread's state is read now. 403 without this process's key: nobody else can make it read."""
+    try:
+        payload = await request.json()
+    except ValueError:
+        payload = None
+    return Response(status_code=204 if run_ended(payload, request.query_params.get("key")) else 403)
+
+
+def _own_url() -> str:
+    """This server as an Agent Server on this machine reaches it (set `server.address` for one elsewhere)."""
+    host = st.get_option("server.address") or "127.0.0.1"
+    host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    return f"http://{host}:{st.get_option('server.port')}"
+
+
 def _open_at_start() -> None:
     try:
         open_console(db_setting())
@@ -48,11 +70,18 @@ def _open_at_start() -> None:
 
 @asynccontextmanager
 async def lifespan(_app: Any) -> AsyncIterator[None]:
-    """Open the console in the background as the server starts; close it (waiting for its resumes) as it stops."""
+    """Open the console in the background as the server starts; close it (waiting for its resumes) as it stops.
+    Runs started meanwhile carry the webhook to this server's run-ended route."""
+    serve_webhook(_own_url())
     threading.Thread(target=_open_at_start, name="review-console-open", daemon=True).start()
     yield
+    stop_webhook()
     await asyncio.to_thread(close_consoles)  # it waits for running resumes: never on the event loop
 
 
 live.ROUTE_SERVED = True
-app = st.App("app.py", routes=[Route(live.ROUTE, changes)], lifespan=lifespan)
+app = st.App(
+    "app.py",
+    routes=[Route(live.ROUTE, changes), Route(RUN_ENDED_ROUTE, server_run_ended, methods=["POST"])],
+    lifespan=lifespan,
+)

@@ -17,13 +17,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
-from review.contract import DecisionRequest, PendingInterrupt
+from review.contract import DecisionRequest
 from review.identity import Reviewer
 from review.settings import DEFAULT_POLICY_FILE, Settings, add_arguments, from_arguments, graphs_key
 from review.storage import StoreError
 
 if TYPE_CHECKING:
     from review.console import ReviewConsole
+    from review.progress import RunJob
     from review.storage import Storage
 
 
@@ -46,7 +47,17 @@ def _parser() -> argparse.ArgumentParser:
         "start", help="start a run of a graph from a prompt in a new thread (as cli:<os user>, if the policy lets it)"
     )
     start.add_argument("prompt", nargs="?", default="")
-    start.add_argument("--graph-id", help="which graph (default: the first)")
+    start.add_argument(
+        "--graph-id",
+        help="which graph (default: the first; with an Agent Server named, the one it serves, where the run starts)",
+    )
+    start.add_argument(
+        "--server",
+        dest="start_servers",
+        action="append",
+        metavar="URL",
+        help="start the run on this LangGraph Agent Server (like the global --server, which names it too)",
+    )
     start.add_argument(
         "--input", help="the run's input as any JSON value (an object, a string, a list...), instead of the prompt's"
     )
@@ -74,8 +85,16 @@ def _emit(value: Any) -> None:
         json.dump(value, sys.stdout, indent=2, ensure_ascii=False, default=str)
         sys.stdout.write("\n")
         return
-    sys.stdout.write(orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS, default=str).decode())
-    sys.stdout.write("\n")
+    data = orjson.dumps(
+        value, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE, default=str
+    )
+    binary = getattr(sys.stdout, "buffer", None)  # megabytes of rows: no decode to text and back to bytes
+    if binary is None:  # a stdout that is text only (a test's StringIO)
+        sys.stdout.write(data.decode())
+        return
+    sys.stdout.flush()  # what was written as text first stays first
+    binary.write(data)
+    binary.flush()
 
 
 def _fail(message: str, code: int = 2) -> int:
@@ -158,6 +177,8 @@ def _main(args: argparse.Namespace) -> int:
             return _fail(f"cannot read the batch: {exc}")
         if not batch:
             return _fail("the batch is empty: nothing was sent")
+    if getattr(args, "start_servers", None):  # `start --server URL`: the same setting as the global flag
+        args.servers = [*(args.servers or []), *args.start_servers]
     try:
         settings = from_arguments(args)
     except ValueError as exc:
@@ -166,7 +187,7 @@ def _main(args: argparse.Namespace) -> int:
         # The saved listing covers local threads only; Agent Servers (a config may name some) are read live.
         saved = _saved_pending(settings, args.thread)
         if saved is not None:
-            _emit([row.to_dict() for row in saved])
+            _emit(saved)
             return 0
     from review.console import ReviewConsole  # LangGraph and the agent: only past this point
 
@@ -187,6 +208,44 @@ def _main(args: argparse.Namespace) -> int:
         console.close()
 
 
+def _starts_on_server(console: ReviewConsole, graph_id: str | None) -> bool:
+    """`start` runs where the graph is: on a named Agent Server, unless `--graph-id` names a graph this console
+    loaded itself (`--graph`, a config's graphs) that no named server serves."""
+    if not console.servers:
+        return False
+    if graph_id is None or graph_id not in console.graphs.ids or not _loads_graphs(console.settings):
+        return True
+    from review.sources import ServerError
+
+    try:
+        console.servers.serving(graph_id)
+    except ServerError:
+        return False
+    return True
+
+
+def _start_on_server(console: ReviewConsole, graph_id: str | None, prompt: str, run_input: Any) -> RunJob:
+    """A new thread on the Agent Server serving `graph_id`, if the policy lets the CLI's user start runs."""
+    refused = console.policy.may_start(Reviewer.cli())
+    if refused:
+        raise ValueError(refused)
+    source, graph_id = console.servers.serving(graph_id)
+    return console.servers.start_run(source, graph_id, prompt, run_input)
+
+
+def _loads_graphs(settings: Settings) -> bool:
+    """The console was asked for graphs of its own (`--graph`, a config's `graphs`), not only the default demo."""
+    if settings.graph:
+        return True
+    if not settings.config:
+        return False
+    try:
+        data = json.loads(Path(settings.config).expanduser().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and bool(data.get("graphs"))
+
+
 def _names_servers(settings: Settings) -> bool:
     """Agent Servers to read (flags, environment, or the config's `servers`): then no saved listing is enough."""
     if settings.servers:
@@ -200,10 +259,10 @@ def _names_servers(settings: Settings) -> bool:
     return not isinstance(data, dict) or bool(data.get("servers"))
 
 
-def _saved_pending(settings: Settings, thread_id: str | None) -> list[PendingInterrupt] | None:
+def _saved_pending(settings: Settings, thread_id: str | None) -> list[dict[str, Any]] | None:
     """The listing as a console last saved it, when every paused thread is unchanged since: no graph,
     no LangGraph import. None sends the caller the full way (which reads and saves what changed)."""
-    from review.inbox import listing_reader, saved_listing
+    from review.inbox import listing_reader, saved_listing_items
     from review.storage import open_storage
 
     if _policy_may_act(settings):
@@ -216,7 +275,7 @@ def _saved_pending(settings: Settings, thread_id: str | None) -> list[PendingInt
     try:
         if _leftovers(storage, settings):
             return None  # a stopped process left claims or a run: the full way recovers them first
-        return saved_listing(storage, listing_reader(graphs_key(settings)), thread_id)
+        return saved_listing_items(storage, listing_reader(graphs_key(settings)), thread_id)
     except StoreError:
         return None
     finally:
@@ -254,15 +313,22 @@ def _leftovers(storage: Storage, settings: Settings) -> bool:
 
 
 def _run(console: ReviewConsole, args: argparse.Namespace, batch: list[DecisionRequest]) -> int:
+    from review.sources import ServerError  # imports LangGraph: the console is open by now anyway
+
     if args.command == "start":
         try:
             run_input = json.loads(args.input) if args.input is not None else None
             if args.input is not None and run_input is None:
                 return _fail("--input null: give the graph's input as a JSON value other than null")
-            job = console.start_run(args.prompt, graph_id=args.graph_id, run_input=run_input, reviewer=Reviewer.cli())
+            if _starts_on_server(console, args.graph_id):
+                job = _start_on_server(console, args.graph_id, args.prompt, run_input)
+            else:
+                job = console.start_run(
+                    args.prompt, graph_id=args.graph_id, run_input=run_input, reviewer=Reviewer.cli()
+                )
         except json.JSONDecodeError as exc:
             return _fail(f"--input is not valid JSON: {exc.msg}")
-        except ValueError as exc:
+        except (ValueError, ServerError) as exc:
             return _fail(str(exc))
         try:
             outcome = job.result()

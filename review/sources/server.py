@@ -24,16 +24,19 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import secrets
 import threading
 import time
+import uuid
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from review.contract import PendingInterrupt, resume_map, rows_from_interrupt
+from review.contract import PendingInterrupt, ThreadOutcome, resume_map, rows_from_interrupt
 from review.idempotency import IDEMPOTENCY_KEYS
+from review.progress import RunJob, describe_update
 from review.threads import ChatLine, ThreadView, first_human_text
 
 if TYPE_CHECKING:
@@ -42,14 +45,18 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PAGE = 1000  # threads per `threads.search` call: the server's maximum (one call per 1,000 paused threads)
-FIRST_UPDATES = 10  # the first page of an update listing: a quiet poll reads this many threads
+# The first page of an update listing: the thread it last saw and the one before (older: the listing stops). A
+# quiet poll reads 2 threads; pages then grow tenfold, so K changed threads cost a few pages of about K threads.
+FIRST_UPDATES = 2
 VIEWS_KEPT = 200  # thread views kept for when the server cannot be asked
 READERS = 8  # background get_state calls in flight while listed threads wait for their state read
 FULL_EVERY_SECONDS = 60.0  # a search of every paused thread finds those deleted on the server (updates cannot)
+KEEP_JOBS = 200  # runs started on servers kept for their pages (the oldest finished ones go first)
 REDRAW_SECONDS = 1.0  # reads that only confirm the listed rows move `version` at most this often
 # A queued or running run makes a paused thread "busy": its interrupts still wait for a reviewer.
 PAUSED = ("interrupted", "busy")
-SELECT = ["thread_id", "updated_at", "status", "metadata", "interrupts"]
+STAMPS = ["thread_id", "updated_at", "status", "metadata"]  # what tells a thread changed
+SELECT = [*STAMPS, "interrupts"]  # and what lists its rows (7x the search's cost for 1,000 threads)
 
 
 class ServerError(RuntimeError):
@@ -219,6 +226,7 @@ class ServerSource:
         self._redrawn_at = 0.0
         self._redraw_due = False  # reads confirmed rows since `version` last moved
         self._read_failing = False
+        self._webhook_refused = False  # this server's webhook policy refused the console's URL: not sent again
         # Every thread this server listed, pending or not any more: it stays the server's (its Thread page, its
         # recovery) after its last row was answered, until the server says it is gone.
         self._seen: set[str] = set()
@@ -415,17 +423,19 @@ class ServerSource:
             graph_id = _graph_id(state.get("metadata"))
         if graph_id is None:
             raise ServerError(f"thread {thread_id} names no graph on {self.target.label}: cannot resume it")
-        created = self._call(
-            lambda: self.client.runs.create(
+
+        def create(**hook: str) -> Any:
+            return self.client.runs.create(
                 thread_id,
                 graph_id,
                 multitask_strategy="reject",
                 stream_mode=["updates"],
                 config={"configurable": {IDEMPOTENCY_KEYS: keys}},
                 **run,
-            ),
-            thread_id,
-        )
+                **hook,
+            )
+
+        created = self._call(lambda: self._with_webhook(create), thread_id)
         try:
             for part in self.client.runs.join_stream(thread_id, created["run_id"], stream_mode=["updates"]):
                 if part.event == "error":
@@ -439,6 +449,46 @@ class ServerSource:
         # The stream can end before the run's status settles: wait for it, so the state read next is final.
         with contextlib.suppress(Exception):
             self.client.runs.join(thread_id, created["run_id"])
+
+    def _with_webhook(self, create: Callable[..., Any]) -> Any:
+        """`create()` with this process's webhook (`serve_webhook`), so the server tells the console when the run
+        ends; without it when none is served, or when this server's webhook policy refuses the URL (a 422:
+        nothing was started; `langgraph dev` refuses loopback URLs unless `webhooks.url.disable_loopback` is
+        false), then never again for this server."""
+        hook = None if self._webhook_refused else webhook_url()
+        if hook is None:
+            return create()
+        from langgraph_sdk import errors
+
+        try:
+            return create(webhook=hook)
+        except errors.UnprocessableEntityError as exc:
+            if "webhook" not in str(exc).lower():
+                raise
+            self._webhook_refused = True
+            log.warning("%s refuses the console's webhook (runs' ends are seen by polling): %s", self.source, exc)
+        return create()
+
+    def run_ended(self, thread_id: str) -> None:
+        """A run of the thread ended (the server's webhook said so): read its state now, behind the listing."""
+        with self._lock:
+            if self._closed:
+                return
+            entry = self._threads.get(thread_id)
+            if entry is None:  # nothing held (a new thread, or its rows answered): held once read, if it has rows
+                entry = self._threads[thread_id] = _Known("", None, (), None, verified=False)
+            self._seen.add(thread_id)
+            self._want(thread_id, entry)
+
+    def served_graphs(self) -> list[str]:
+        """The graph ids to review and start here: the configured ones, else every graph the server serves."""
+        if self.target.graph_ids:
+            return list(self.target.graph_ids)
+        try:
+            found = self.client.assistants.search(limit=1000, select=["graph_id"])
+        except Exception as exc:
+            raise describe_error(exc, self.target) from None
+        return sorted({str(a["graph_id"]) for a in found if a.get("graph_id")})
 
     # --- after a run -----------------------------------------------------------------------
 
@@ -486,29 +536,44 @@ class ServerSource:
         return [{"graph_id": g} for g in self.target.graph_ids] or [None]
 
     def _search(
-        self, metadata: dict[str, Any] | None, *, first: int | None = None, **kwargs: Any
+        self,
+        metadata: dict[str, Any] | None,
+        *,
+        first: int | None = None,
+        select: list[str] = SELECT,
+        **kwargs: Any,
     ) -> Iterator[dict[str, Any]]:
-        """Every thread the search finds, page by page; `first` makes the first page small (an update listing
-        usually stops inside it: a quiet poll then costs a few threads, not a full page)."""
+        """Every thread the search finds, page by page; `first` makes the first page small and the next ones grow
+        tenfold (an update listing usually stops inside the first: a quiet poll costs a few threads, not a page)."""
         offset = 0
         limit = first or self._page
         while True:
-            page = self.client.threads.search(metadata=metadata, limit=limit, offset=offset, select=SELECT, **kwargs)
+            page = self.client.threads.search(metadata=metadata, limit=limit, offset=offset, select=select, **kwargs)
             self.stats.searched += len(page)
             yield from page
             if len(page) < limit:
                 return
             offset += len(page)
-            limit = self._page
+            limit = min(limit * 10, self._page)
 
-    def _paused(self) -> dict[str, dict[str, Any]]:
+    def _paused(self, select: list[str] = SELECT) -> dict[str, dict[str, Any]]:
         """Every paused thread (interrupted, or busy with a run queued behind its interrupt), as searched."""
         return {
             thread["thread_id"]: thread
             for metadata in self._filters()
             for status in PAUSED
-            for thread in self._search(metadata, status=status)
+            for thread in self._search(metadata, status=status, select=select)
         }
+
+    def _with_interrupts(self, thread_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """These threads searched again with their `interrupts` (a thread deleted meanwhile is absent)."""
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(thread_ids), self._page):
+            chunk = list(thread_ids[start : start + self._page])
+            page = self.client.threads.search(ids=chunk, limit=len(chunk), select=SELECT)
+            self.stats.searched += len(page)
+            found.update((thread["thread_id"], thread) for thread in page)
+        return found
 
     def _full(self) -> None:
         """Every paused thread listed again from the search, its state read again behind (at start)."""
@@ -533,19 +598,21 @@ class ServerSource:
         """
         self.stats = ListingStats(kind="reconcile")
         top = self._top()  # before the search: a thread changing during it is read again next time
-        found = self._paused()
+        found = self._paused(STAMPS)  # stamps only: the rows of the few new or changed threads are asked next
+        with self._lock:
+            changed = [t for t, thread in found.items() if not self._unchanged(thread, self._threads.get(t))]
+        listed = self._with_interrupts(changed)
         with self._lock:
             before = dict(self._threads)
             for thread_id in [t for t in self._threads if t not in found]:  # deleted, or no longer paused
                 self._drop(thread_id)
             self._empty = {t: stamp for t, stamp in self._empty.items() if t in found}
-            for thread_id, thread in found.items():
+            for thread_id in found:
                 known = self._threads.get(thread_id)
-                if self._unchanged(thread, known):
-                    if known is not None and not known.verified and thread_id not in self._reading:
-                        self._want(thread_id, known)  # its last read failed: once more
-                    continue
-                self._relist(thread, known)
+                if thread_id in listed:
+                    self._relist(listed[thread_id], known)
+                elif known is not None and not known.verified and thread_id not in self._reading:
+                    self._want(thread_id, known)  # its last read failed: once more
             self._watermark = max(filter(None, (top, self._watermark)), default=None)
             self._full_at = time.monotonic()
             self._moved(before)
@@ -768,6 +835,8 @@ class ServerSet:
     poll_seconds: float = 0.25
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
+    _jobs: dict[str, RunJob] = field(default_factory=dict)  # runs started on the servers, by job id
+    _jobs_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __bool__(self) -> bool:
         return bool(self.sources)
@@ -807,6 +876,52 @@ class ServerSet:
             self._thread = threading.Thread(target=self._loop, name="review-servers", daemon=True)
             self._thread.start()
 
+    def serving(self, graph_id: str | None) -> tuple[ServerSource, str]:
+        """The server a new run of `graph_id` starts on (the first that serves it), and the graph id (None: the
+        only graph the servers serve). ServerError says, in one line, what is served instead."""
+        offered = [(source, served) for source in self.sources for served in source.served_graphs()]
+        if graph_id is not None:
+            found = next((source for source, served in offered if served == graph_id), None)
+            if found is not None:
+                return found, graph_id
+        elif len({served for _, served in offered}) == 1:
+            return offered[0]
+        listed = "; ".join(
+            f"{s.target.label}: {', '.join(g for o, g in offered if o is s) or 'none'}" for s in self.sources
+        )
+        if graph_id is None:
+            raise ServerError(f"name the graph to start with --graph-id (the Agent Servers serve: {listed})")
+        raise ServerError(f"no Agent Server serves graph id {graph_id} ({listed})")
+
+    def start_run(self, source: ServerSource, graph_id: str, prompt: str = "", run_input: Any = None) -> RunJob:
+        """Start `graph_id` in a new thread on `source`, followed to where it pauses or ends in a thread of its own;
+        the job's progress and outcome read like a local run's (`ReviewConsole.start_run`).
+
+        `run_input`: any JSON value; None sends the prompt as LangGraph's chat convention (a human message);
+        ValueError when both are empty. The server runs the run: this console holds no lease for it (a server's
+        runs are never continued here). Who may start runs is the caller's to check (the policy's `starters`).
+        """
+        if run_input is None:
+            prompt = (prompt or "").strip()
+            if not prompt:
+                raise ValueError("the prompt is empty")
+            run_input = {"messages": [{"role": "human", "content": prompt}]}
+        job = RunJob(job_id=uuid.uuid4().hex, thread_id=str(uuid.uuid4()), kind="start")
+        with self._jobs_lock:
+            self._jobs[job.job_id] = job
+            for old in [j for j in self._jobs.values() if j.done()][: max(0, len(self._jobs) - KEEP_JOBS)]:
+                del self._jobs[old.job_id]
+        worker = threading.Thread(
+            target=_run_start, args=(source, job, graph_id, run_input), name="review-server-start", daemon=True
+        )
+        worker.start()
+        return job
+
+    def job(self, job_id: str) -> RunJob | None:
+        """A run `start_run` started (None: not one of these)."""
+        with self._jobs_lock:
+            return self._jobs.get(job_id)
+
     def _loop(self) -> None:
         while not self._stop.wait(self.poll_seconds):
             try:
@@ -825,6 +940,75 @@ class ServerSet:
 
 
 _LIVE: weakref.WeakSet[ServerSet] = weakref.WeakSet()  # polling sets of this process
+
+
+def _run_start(source: ServerSource, job: RunJob, graph_id: str, run_input: Any) -> None:
+    """A new thread's run on the server, its progress into `job`, its pending rows read from the state at the end."""
+
+    def progress(chunk: dict[str, Any]) -> None:
+        for node, update in chunk.items():
+            label = "review" if node == "__interrupt__" else node
+            for line in describe_update(node, update):
+                job.add_event(label, line)
+
+    job.add_event("start", f"run started on {source.target.label} ({graph_id})")
+    try:
+        source.start(job.thread_id, run_input, graph_id=graph_id, token="", keys={}, on_chunk=progress)
+        rows = source.read(job.thread_id)
+    except BaseException as exc:  # surfaced through job.result(), like a local run's failure
+        log.warning("run of %s on %s failed: %s", graph_id, source.target.label, exc)
+        job.future.set_exception(exc)
+        return
+    from review.outcomes import ending  # the runner's last line for a run (that module imports this package)
+
+    job.add_event("end", ending(rows))
+    job.future.set_result(ThreadOutcome(job.thread_id, new_pending=rows))
+
+
+# --- the webhook: a route of this process the server calls when a run the console started ends ----------------
+
+RUN_ENDED_ROUTE = "/review/server-runs"  # serve.py serves it (POST, the run as JSON; `key` in the query)
+
+
+@dataclass
+class _Webhook:
+    url: str | None = None  # what runs carry: None while no route is served (the CLI, `streamlit run app.py`)
+    key: str = field(default_factory=lambda: secrets.token_urlsafe(18))  # only this process's runs carry it
+
+
+_WEBHOOK = _Webhook()
+
+
+def serve_webhook(base_url: str) -> str:
+    """From now on, runs this process starts or resumes on an Agent Server carry a webhook to RUN_ENDED_ROUTE at
+    `base_url` (this process's address as the server can reach it); returns that URL. serve.py calls it."""
+    _WEBHOOK.url = f"{base_url.rstrip('/')}{RUN_ENDED_ROUTE}?key={_WEBHOOK.key}"
+    return _WEBHOOK.url
+
+
+def stop_webhook() -> None:
+    """Runs started from now on carry no webhook (the route is gone)."""
+    _WEBHOOK.url = None
+
+
+def webhook_url() -> str | None:
+    """The webhook runs started here carry (None: no route served, polling alone sees their end)."""
+    return _WEBHOOK.url
+
+
+def run_ended(payload: Any, key: str | None) -> bool:
+    """The route's work: the server says a run ended; the servers that listed its thread read its state now, so
+    an open Inbox shows what the run left without waiting for a poll. False: not our key, or no thread named."""
+    if not key or not secrets.compare_digest(key, _WEBHOOK.key):
+        return False
+    thread_id = payload.get("thread_id") if isinstance(payload, dict) else None
+    if not isinstance(thread_id, str) or not thread_id:
+        return False
+    for servers in list(_LIVE):
+        for source in servers.sources:
+            if source.owns(thread_id):
+                source.run_ended(thread_id)
+    return True
 
 
 def live_token(own: ServerSet | None = None) -> str:
