@@ -201,7 +201,7 @@ class ClaimSteps(Protocol):
         ...
 
     def signed(self, row_id: str) -> list[Signature]:
-        """The row's waiting co-signs, oldest first."""
+        """The row's waiting co-signs, oldest first (with what this claim settled and recorded on it so far)."""
         ...
 
     def settle(self, attempt_id: int, status: str, why: str | None) -> None:
@@ -211,7 +211,8 @@ class ClaimSteps(Protocol):
     def record(
         self, d: NewDecision, status: str, owner: str, lease_until: float, co_signers: str | None, proposal: str
     ) -> None:
-        """Append an attempt to the log."""
+        """Append an attempt to the log (storage may write it later, in the same transaction; a later `signed`
+        of the same row sees it)."""
         ...
 
 

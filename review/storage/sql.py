@@ -214,24 +214,49 @@ _RECORDED = tuple(name.strip() for name in _RECORDED_COLUMNS.split(","))
 
 
 class _ClaimSteps:
-    """The primitives `review.cosign.claim` runs inside the claim transaction `conn`."""
+    """The primitives `review.cosign.claim` runs inside the claim transaction `conn`, in a fixed number of
+    statements whatever the batch's size (each one a round trip on PostgreSQL): the waiting co-signs of all
+    the batch's rows are read in one query, at the first `signed`, and its new attempts are inserted together
+    by `flush`, which the claim calls before it commits. A row asked for twice in one call (a submit refuses
+    that; a direct caller may not) is read again after a flush, so it sees what the first decision wrote."""
 
-    def __init__(self, store: Storage, conn: Any, thread_id: str, batch_id: str, now: str) -> None:
+    def __init__(
+        self, store: Storage, conn: Any, thread_id: str, batch_id: str, now: str, row_ids: Sequence[str]
+    ) -> None:
         self.store, self.conn, self.thread_id, self.batch_id, self.now = store, conn, thread_id, batch_id, now
+        self.row_ids = sorted(set(row_ids))
+        self._signed: dict[str, list[Signature]] | None = None  # row -> its waiting co-signs, read once
+        self._asked: set[str] = set()  # rows whose co-signs were handed out: the caller may have changed them
+        self._new: list[tuple[Any, ...]] = []  # attempts recorded, not inserted yet
 
     def holders(self, interrupt_ids: Sequence[str]) -> list[Holder]:
         return self.store._holders(self.thread_id, interrupt_ids, self.conn)
 
     def signed(self, row_id: str) -> list[Signature]:
+        if row_id in self._asked:
+            self.flush()
+            return self._read_signed([row_id]).get(row_id, [])
+        self._asked.add(row_id)
+        if self._signed is None:
+            self._signed = self._read_signed(self.row_ids)
+        return self._signed.get(row_id, [])
+
+    def _read_signed(self, row_ids: Sequence[str]) -> dict[str, list[Signature]]:
+        among, params = self.store._in("row_id", row_ids)
         rows = self.store._run(
             self.conn,
-            f"SELECT {SIGNATURE_COLUMNS} FROM review_decisions WHERE thread_id = ? AND row_id = ? "
-            "AND status = 'cosign' ORDER BY attempt_id",
-            (self.thread_id, row_id),
+            f"SELECT {SIGNATURE_COLUMNS} FROM review_decisions WHERE thread_id = ? AND status = 'cosign' "
+            f"AND {among} ORDER BY attempt_id",
+            (self.thread_id, *params),
         ).fetchall()
-        return [Signature.from_columns(*row) for row in rows]
+        found: dict[str, list[Signature]] = {}
+        for row in rows:
+            sign = Signature.from_columns(*row)
+            found.setdefault(sign.row_id, []).append(sign)
+        return found
 
     def settle(self, attempt_id: int, status: str, why: str | None) -> None:
+        # The co-signs `signed` returned: rows inserted before this call, or flushed before they were read.
         self.store._run(
             self.conn,
             "UPDATE review_decisions SET status = ?, error = ?, applied_at = ? "
@@ -244,9 +269,13 @@ class _ClaimSteps:
     ) -> None:
         given: dict[str, Any] = {"batch_id": self.batch_id, "decided_at": self.now, "status": status, "owner": owner}
         given.update(lease_until=lease_until, co_signers=co_signers, proposal=proposal)
-        values = tuple(given[name] if name in given else getattr(d, name) for name in _RECORDED)
+        self._new.append(tuple(given[name] if name in given else getattr(d, name) for name in _RECORDED))
+
+    def flush(self) -> None:
+        """Insert the attempts recorded so far (in order: attempt ids follow the decisions), in one statement."""
+        new, self._new = self._new, []
         marks = ", ".join("?" * len(_RECORDED))
-        self.store._run(self.conn, f"INSERT INTO review_decisions ({_RECORDED_COLUMNS}) VALUES ({marks})", values)
+        self.store._many(self.conn, f"INSERT INTO review_decisions ({_RECORDED_COLUMNS}) VALUES ({marks})", new)
 
 
 class Storage:
@@ -382,7 +411,10 @@ class Storage:
             return [], {}, {}
         thread_id = decisions[0].thread_id
         with self._claim_transaction(thread_id) as conn:
-            return cosign.claim(decisions, _ClaimSteps(self, conn, thread_id, batch_id, now), owner, lease_until)
+            steps = _ClaimSteps(self, conn, thread_id, batch_id, now, [d.row_id for d in decisions])
+            found = cosign.claim(decisions, steps, owner, lease_until)
+            steps.flush()  # in the claim's transaction: the rows are recorded together or not at all
+            return found
 
     @store_errors
     def cosigns(self, thread_id: str | None = None) -> dict[tuple[str, str], tuple[Signature, ...]]:

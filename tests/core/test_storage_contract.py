@@ -125,6 +125,62 @@ def test_co_signs_wait_until_enough_distinct_people_agree(storage: Storage) -> N
     assert statuses["claimed"]["co_signers"] == "ana, bo" and "cosigned" in statuses
 
 
+def _statements(storage: Storage, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The statements storage runs from now on (each `_run`, and each `_many` as one)."""
+    ran: list[str] = []
+    run, many = storage._run, storage._many
+
+    def counted_run(conn: Any, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        ran.append(sql)
+        return run(conn, sql, params)
+
+    def counted_many(conn: Any, sql: str, rows: Any) -> None:
+        ran.append(sql)
+        many(conn, sql, rows)
+
+    monkeypatch.setattr(storage, "_run", counted_run)
+    monkeypatch.setattr(storage, "_many", counted_many)
+    return ran
+
+
+def test_a_claim_runs_the_same_statements_for_one_row_or_fifty(
+    storage: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each statement is a round trip on PostgreSQL: a batch of 50 must not cost 100 of them.
+    _claim(storage, _decision("w1", approvals=2, identity="ana@x.org"))  # a co-sign waiting on one of the rows
+    ran = _statements(storage, monkeypatch)
+    claimed, _, waiting = _claim(storage, *[_decision(f"i{n}") for n in range(50)])
+    assert len(claimed) == 50 and not waiting
+    fifty = len(ran)
+    ran.clear()
+    done = _claim(storage, _decision("w1", reviewer="bo", approvals=2, identity="bo@x.org"), batch="b2")
+    assert done[0] == ["w1"]
+    assert fifty <= 3 and len(ran) == fifty + 1  # holders, co-signs, the inserts (+ the co-sign it settles)
+    claims = storage.claims("t1", "host:1:a", "b1")
+    assert [c.row_id for c in claims] == [f"i{n}" for n in range(50)]  # attempt ids follow the decisions
+    assert [d["status"] for d in storage.decisions(thread_id="t1") if d["row_id"] == "w1"] == ["claimed", "cosigned"]
+
+
+def test_a_row_named_twice_in_one_claim_sees_what_the_first_decision_recorded(storage: Storage) -> None:
+    claimed, _, waiting = _claim(
+        storage,
+        _decision("i1", approvals=2, identity="ana@x.org"),
+        _decision("i1", reviewer="bo", approvals=2, identity="bo@x.org"),
+    )
+    assert claimed == ["i1"] and waiting["i1"].names == ("ana",)  # the first waited, the second completed it
+    statuses = [(d["reviewer"], d["status"], d["co_signers"]) for d in storage.decisions(thread_id="t1")]
+    assert sorted(statuses) == [("ana", "cosigned", None), ("bo", "claimed", "ana, bo")]
+
+
+def test_a_failing_claim_records_none_of_its_rows(storage: Storage) -> None:
+    _claim(storage, _decision("i2", approvals=2, identity="ana@x.org"))
+    with pytest.raises(StoreError):  # the same row claimed twice in one call: the holding index refuses it
+        _claim(
+            storage, _decision("i1"), _decision("i2", reviewer="bo", approvals=2, identity="bo@x.org"), _decision("i1")
+        )
+    assert [(d["row_id"], d["status"]) for d in storage.decisions()] == [("i2", "cosign")]
+
+
 def test_claims_lists_an_owners_claims_by_batch(storage: Storage) -> None:
     _claim(storage, _decision("i1"), batch="b1")
     _claim(storage, _decision("i2"), batch="b2")
