@@ -35,6 +35,7 @@ import json
 import logging
 import re
 import threading
+import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import MISSING, dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
@@ -65,7 +66,10 @@ log = logging.getLogger(__name__)
 
 def listing_reader(agent: str) -> str:
     """The code version a saved listing belongs to: the agent spec, LangGraph's versions, the row format."""
-    parts = [agent, f"rows={ROWS_FORMAT}"]
+    # The row's fields are part of it too: a field added without a bump cannot make one version read
+    # another's saved rows (it did: an older process met a field it did not know and failed).
+    shape = zlib.crc32(",".join(f.name for f in fields(PendingInterrupt)).encode())
+    parts = [agent, f"rows={ROWS_FORMAT}.{shape:08x}"]
     parts += [f"{package}={_version(package)}" for package in ("langgraph", "langgraph_checkpoint")]
     return "|".join(parts)
 
@@ -139,11 +143,15 @@ def rows_to_json(rows: Sequence[PendingInterrupt]) -> str | None:
 
 def rows_from_json(text: str) -> list[PendingInterrupt]:
     """Rows as the saved listing keeps them (`PendingInterrupt.to_dict()` of each, as JSON)."""
+    return [_saved_row(item) for item in _saved_items(text)]
+
+
+def _saved_items(text: str) -> list[dict[str, Any]]:
     try:
-        items = orjson.loads(text)
+        items: list[dict[str, Any]] = orjson.loads(text)
     except orjson.JSONDecodeError:  # what orjson refuses but json wrote (NaN, integers past 64 bits)
         items = json.loads(text)
-    return [_saved_row(item) for item in items]
+    return items
 
 
 _ROW_DEFAULTS = {f.name: f.default for f in fields(PendingInterrupt) if f.default is not MISSING}
@@ -221,19 +229,29 @@ def sort_listing(by_thread: Iterable[Sequence[PendingInterrupt]]) -> list[Pendin
 def saved_listing(storage: Storage, reader: str, thread_id: str | None = None) -> list[PendingInterrupt] | None:
     """Every pending row from the saved listing, without LangGraph; None unless every paused thread's
     saved entry is as new as the thread (then the caller reads the changed threads the full way)."""
+    items = saved_listing_items(storage, reader, thread_id)
+    return None if items is None else [_saved_row(item) for item in items]
+
+
+def saved_listing_items(storage: Storage, reader: str, thread_id: str | None = None) -> list[dict[str, Any]] | None:
+    """`saved_listing` as the rows' saved fields (`PendingInterrupt.to_dict()` of each), in the listing's order:
+    what `python -m review pending` prints, without building a row only to turn it back into the same fields."""
     changes = storage.changes_since(0, paused_only=True)
     saved = storage.listing(f"{reader}|feed={changes.generation}")
     if BREAKPOINTS_MARK in saved:  # a paused thread need not have an interrupt write: only get_state can tell
         return None
-    by_thread: list[list[PendingInterrupt]] = []
+    by_thread: list[list[dict[str, Any]]] = []
     for changed_id, seq in changes.changed:
         if changed_id not in changes.paused or (thread_id is not None and changed_id != thread_id):
             continue
         entry = saved.get(changed_id)
         if entry is None or entry[0] != seq:
             return None
-        by_thread.append(rows_from_json(entry[1]))
-    return sort_listing(by_thread)
+        by_thread.append(_saved_items(entry[1]))
+    threads = sorted(
+        (items for items in by_thread if items), key=lambda i: (i[0]["raised_at"] or "", i[0]["thread_id"])
+    )
+    return [item for items in threads for item in items]
 
 
 def read_state(graphs: GraphSet, thread_id: str) -> list[PendingInterrupt]:
