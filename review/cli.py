@@ -85,9 +85,15 @@ def _emit(value: Any) -> None:
         json.dump(value, sys.stdout, indent=2, ensure_ascii=False, default=str)
         sys.stdout.write("\n")
         return
-    data = orjson.dumps(
-        value, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE, default=str
+    _write(
+        orjson.dumps(
+            value, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE, default=str
+        )
     )
+
+
+def _write(data: bytes) -> None:
+    """JSON bytes on stdout."""
     binary = getattr(sys.stdout, "buffer", None)  # megabytes of rows: no decode to text and back to bytes
     if binary is None:  # a stdout that is text only (a test's StringIO)
         sys.stdout.write(data.decode())
@@ -187,7 +193,7 @@ def _main(args: argparse.Namespace) -> int:
         # The saved listing covers local threads only; Agent Servers (a config may name some) are read live.
         saved = _saved_pending(settings, args.thread)
         if saved is not None:
-            _emit(saved)
+            _write(saved)
             return 0
     from review.console import ReviewConsole  # LangGraph and the agent: only past this point
 
@@ -259,10 +265,10 @@ def _names_servers(settings: Settings) -> bool:
     return not isinstance(data, dict) or bool(data.get("servers"))
 
 
-def _saved_pending(settings: Settings, thread_id: str | None) -> list[dict[str, Any]] | None:
+def _saved_pending(settings: Settings, thread_id: str | None) -> bytes | None:
     """The listing as a console last saved it, when every paused thread is unchanged since: no graph,
     no LangGraph import. None sends the caller the full way (which reads and saves what changed)."""
-    from review.inbox import listing_reader, saved_listing_items
+    from review.inbox import listing_reader, saved_listing_json
     from review.storage import open_storage
 
     if _policy_may_act(settings):
@@ -275,7 +281,7 @@ def _saved_pending(settings: Settings, thread_id: str | None) -> list[dict[str, 
     try:
         if _leftovers(storage, settings):
             return None  # a stopped process left claims or a run: the full way recovers them first
-        return saved_listing_items(storage, listing_reader(graphs_key(settings)), thread_id)
+        return saved_listing_json(storage, listing_reader(graphs_key(settings)), thread_id)
     except StoreError:
         return None
     finally:

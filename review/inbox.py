@@ -234,24 +234,52 @@ def saved_listing(storage: Storage, reader: str, thread_id: str | None = None) -
 
 
 def saved_listing_items(storage: Storage, reader: str, thread_id: str | None = None) -> list[dict[str, Any]] | None:
-    """`saved_listing` as the rows' saved fields (`PendingInterrupt.to_dict()` of each), in the listing's order:
-    what `python -m review pending` prints, without building a row only to turn it back into the same fields."""
+    """`saved_listing` as the rows' saved fields (`PendingInterrupt.to_dict()` of each), in the listing's order."""
+    texts = _saved_texts(storage, reader, thread_id)
+    return None if texts is None else [item for text in texts for item in _saved_items(text)]
+
+
+def saved_listing_json(storage: Storage, reader: str, thread_id: str | None = None) -> bytes | None:
+    """`saved_listing` as one JSON array of the rows' saved fields, a thread per line: the saved texts spliced
+    as they are (what `python -m review pending` prints: 100,000 threads' rows are 20 MB of JSON, which is
+    not parsed into rows and written back out)."""
+    texts = _saved_texts(storage, reader, thread_id)
+    if texts is None:
+        return None
+    inner = [part for part in (text.strip()[1:-1].strip() for text in texts) if part]
+    return ("[\n  " + ",\n  ".join(inner) + "\n]\n").encode() if inner else b"[]\n"
+
+
+def _saved_texts(storage: Storage, reader: str, thread_id: str | None) -> list[str] | None:
+    """The saved rows JSON of every paused thread (or of `thread_id`), in the listing's order; None unless every
+    paused thread's saved entry is as new as the thread."""
     changes = storage.changes_since(0, paused_only=True)
     saved = storage.listing(f"{reader}|feed={changes.generation}")
     if BREAKPOINTS_MARK in saved:  # a paused thread need not have an interrupt write: only get_state can tell
         return None
-    by_thread: list[list[dict[str, Any]]] = []
+    keyed: list[tuple[tuple[str, str], str]] = []
     for changed_id, seq in changes.changed:
         if changed_id not in changes.paused or (thread_id is not None and changed_id != thread_id):
             continue
         entry = saved.get(changed_id)
         if entry is None or entry[0] != seq:
             return None
-        by_thread.append(_saved_items(entry[1]))
-    threads = sorted(
-        (items for items in by_thread if items), key=lambda i: (i[0]["raised_at"] or "", i[0]["thread_id"])
-    )
-    return [item for items in threads for item in items]
+        first = _first_saved_row(entry[1])
+        if first is not None:
+            keyed.append(((first.get("raised_at") or "", first.get("thread_id") or changed_id), entry[1]))
+    return [text for _, text in sorted(keyed, key=lambda pair: pair[0])]
+
+
+_DECODER = json.JSONDecoder()
+
+
+def _first_saved_row(text: str) -> dict[str, Any] | None:
+    """The first row of a saved rows JSON, parsed alone (its place in the listing; the rest is not read)."""
+    at = text.find("{")
+    if at < 0:
+        return None
+    row, _ = _DECODER.raw_decode(text, at)
+    return row if isinstance(row, dict) else None
 
 
 def read_state(graphs: GraphSet, thread_id: str) -> list[PendingInterrupt]:
@@ -452,6 +480,18 @@ class Inbox:
             with self._lock:
                 self._remember(thread_id, _Known(seq, tuple(rows), True))
         return rows, next_tasks, head
+
+    def read_head(self, thread_id: str) -> tuple[list[PendingInterrupt], str | None]:
+        """Rows and head checkpoint id. Served, like `read`, from what this inbox read at the thread's current
+        seq (the submit's validation just did), with the head id the feed keeps beside that seq: no decode."""
+        head = self._storage.thread_head(thread_id)
+        if head is not None:
+            with self._lock:
+                entry = self._known.get(thread_id)
+                if entry is not None and entry.seq == head[0] and entry.from_state:
+                    return list(entry.rows), head[1]
+        rows, _, checkpoint_id = self.read_full(thread_id)
+        return rows, checkpoint_id
 
     def rows(self, thread_id: str | None = None, *, refresh: bool = True) -> list[PendingInterrupt]:
         """Pending rows, oldest first; of one thread when `thread_id` is given."""
