@@ -25,16 +25,24 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _rss_peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    """This process's peak resident memory: /proc's VmHWM. Not `ru_maxrss`, which Linux carries across
+    fork + exec: a probe started by the bench (hundreds of MB after seeding 100,000 threads) reported the
+    bench's own peak as its own."""
+    peak = _status_mb("VmHWM:")
+    return peak if peak is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _rss_now_mb() -> float | None:
+def _status_mb(field: str) -> float | None:
     try:
         with open("/proc/self/status", encoding="ascii") as status:
-            line = next(line for line in status if line.startswith("VmRSS:"))
+            line = next(line for line in status if line.startswith(field))
     except (OSError, StopIteration):
         return None
     return int(line.split()[1]) / 1024
+
+
+def _rss_now_mb() -> float | None:
+    return _status_mb("VmRSS:")
 
 
 def cold(db: str, saved: bool = True) -> dict[str, Any]:

@@ -43,6 +43,14 @@ def read_state(source: Source, thread_id: str) -> ThreadState:
         return [], (), None
 
 
+def read_head(source: Source, thread_id: str) -> tuple[list[PendingInterrupt], str | None]:
+    """Pending rows and head checkpoint id as they are now; a thread its server no longer has is empty."""
+    try:
+        return source.read_head(thread_id)
+    except ThreadGone:
+        return [], None
+
+
 class Outcomes:
     """Records claims' outcomes in the log (and the run's `ThreadOutcome`) and ends runs' leases."""
 

@@ -39,7 +39,7 @@ from review.graphs import GraphSet, LoadedGraph
 from review.idempotency import idempotency_keys
 from review.inbox import Inbox
 from review.leases import Leases, now_iso
-from review.outcomes import MAX_TRIES, TAKEN_OVER, Outcomes, plural, read_state
+from review.outcomes import MAX_TRIES, TAKEN_OVER, Outcomes, plural, read_head, read_state
 from review.progress import ProgressEvent, RunJob, describe_update
 from review.sources import (
     LocalSource,
@@ -327,7 +327,7 @@ class Runner:
         record = self.outcomes.record
         outcome = ThreadOutcome(thread_id)
         try:
-            before, _, head_before = read_state(source, thread_id)
+            before, head_before = read_head(source, thread_id)
         except Exception:
             self.outcomes.hand_over(claims, outcome)
             self.leases.release(thread_id, token, state="cut_short", error="cannot read the thread")

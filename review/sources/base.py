@@ -44,6 +44,11 @@ class Source(Protocol):
         """Pending rows, next tasks and head checkpoint id, read fresh (after a run: its status comes from here)."""
         ...
 
+    def read_head(self, thread_id: str) -> tuple[list[PendingInterrupt], str | None]:
+        """Pending rows and head checkpoint id as they are now (before a resume: what it answers), served from
+        a read of the unchanged thread where the source keeps one."""
+        ...
+
     def view(self, thread_id: str, *, timeline: bool = True) -> ThreadView:
         """The thread as the Thread page and the Inbox's pane show it."""
         ...

@@ -69,6 +69,10 @@ class LocalSource:
         """Rows, next tasks and head checkpoint, decoded fresh (after a run)."""
         return self.inbox.read_full(thread_id)
 
+    def read_head(self, thread_id: str) -> tuple[list[PendingInterrupt], str | None]:
+        """Rows and head checkpoint; decoded only if the thread changed since the inbox read it."""
+        return self.inbox.read_head(thread_id)
+
     def view(self, thread_id: str, *, timeline: bool = True) -> ThreadView:
         """The thread through its graph; `timeline=False` skips the checkpoint history (the Inbox's pane)."""
         loaded = self.graphs.for_thread(thread_id)[0]

@@ -826,6 +826,11 @@ class ServerSource:
             if self._threads.pop(thread_id, None) is not None:
                 self.version += 1
 
+    def read_head(self, thread_id: str) -> tuple[list[PendingInterrupt], str | None]:
+        """Rows and head checkpoint id, fresh from the thread's state (the server keeps no read to serve)."""
+        rows, _, head = self.read_full(thread_id)
+        return rows, head
+
 
 @dataclass(eq=False)
 class ServerSet:

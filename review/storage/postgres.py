@@ -27,7 +27,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -474,6 +474,16 @@ class PostgresStorage(Storage):
     @override
     def _in(self, column: str, values: Sequence[Any]) -> tuple[str, tuple[Any, ...]]:
         return f"{column} = ANY(?)", (list(values),)
+
+    @override
+    def _set_verdicts(self, conn: psycopg.Connection[Any], verdicts: Mapping[int, str]) -> None:
+        """One statement for any number of verdicts (an executemany is a statement per attempt)."""
+        self._run(
+            conn,
+            "UPDATE review_decisions AS d SET outcome_check = v.verdict "
+            "FROM unnest(?::bigint[], ?::text[]) AS v(attempt_id, verdict) WHERE d.attempt_id = v.attempt_id",
+            (list(verdicts), list(verdicts.values())),
+        )
 
     @override
     def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[Row]:

@@ -618,6 +618,16 @@ class Storage:
     # --- heads of the change feed ---------------------------------------------------------------------
 
     @store_errors
+    def thread_head(self, thread_id: str) -> tuple[int, str | None] | None:
+        """The thread's feed position and head checkpoint id now, read together (None: no checkpoint yet).
+
+        The id is that of the checkpoint `get_state` reads while the position stays the same: the feed's
+        triggers move both in the write that changes the head.
+        """
+        rows = self._rows("SELECT seq, checkpoint_id FROM review_thread_heads WHERE thread_id = ?", (thread_id,))
+        return (int(rows[0][0]), rows[0][1]) if rows else None
+
+    @store_errors
     def thread_graph(self, thread_id: str) -> str | None:
         """The graph id the thread's checkpoints name, if any."""
         rows = self._rows("SELECT graph_id FROM review_thread_heads WHERE thread_id = ?", (thread_id,))
@@ -809,8 +819,12 @@ class Storage:
         if not verdicts:
             return
         with self.transaction() as conn:
-            self._many(
-                conn,
-                "UPDATE review_decisions SET outcome_check = ? WHERE attempt_id = ?",
-                [(verdict, attempt_id) for attempt_id, verdict in verdicts.items()],
-            )
+            self._set_verdicts(conn, verdicts)
+
+    def _set_verdicts(self, conn: Any, verdicts: Mapping[int, str]) -> None:
+        """The verdicts' UPDATE in the transaction `conn` (a dialect may do it in one statement)."""
+        self._many(
+            conn,
+            "UPDATE review_decisions SET outcome_check = ? WHERE attempt_id = ?",
+            [(verdict, attempt_id) for attempt_id, verdict in verdicts.items()],
+        )

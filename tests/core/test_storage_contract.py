@@ -343,6 +343,10 @@ def test_the_change_feed_follows_checkpoints(storage: Storage) -> None:
     assert heads["t2"].writes == [] and storage.head_writes([]) == {}
     starts = storage.thread_starts(["t1"])
     assert starts["t1"].checkpoint_id == checkpoint_id and [c for c, _ in starts["t1"].inputs] == ["__interrupt__"]
+    assert storage.thread_head("t1") == (storage.head_seq("t1"), checkpoint_id) and storage.thread_head("no") is None
+    newer = _checkpoint(storage, "t1", interrupt=False)  # the head and its position move together
+    assert storage.thread_head("t1") == (storage.head_seq("t1"), newer) and newer > checkpoint_id
+    assert storage.head_writes(["t1"])["t1"].checkpoint_id == newer
 
 
 def test_the_feed_knows_which_heads_are_paused_and_a_cold_start_lists_only_those(storage: Storage) -> None:
@@ -444,6 +448,20 @@ def test_last_failures_lists_a_rows_latest_failed_attempt_and_contradicted_ones(
     _claim(storage, _decision("i1", reviewer="bo"), batch="b2")  # a new attempt: the failure is not the latest
     assert [f["row_id"] for f in storage.last_failures()] == ["i2"]
     storage.record_verdicts({})
+
+
+def test_verdicts_are_recorded_each_on_its_attempt_in_one_statement(
+    storage: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _claim(storage, *[_decision(f"i{n}") for n in range(30)])
+    ids = [c.attempt_id for c in storage.claims("t1", "host:1:a")]
+    verdicts = {attempt_id: f"contradicted: {n}" if n % 3 else "verified" for n, attempt_id in enumerate(ids)}
+    verdicts[max(ids) + 100] = "verified"  # an attempt that does not exist changes nothing
+    ran = _statements(storage, monkeypatch)
+    storage.record_verdicts(verdicts)
+    assert len(ran) == 1  # SQLite: one executemany; PostgreSQL: one UPDATE ... FROM unnest
+    checks = {d["attempt_id"]: d["outcome_check"] for d in storage.decisions()}
+    assert checks == {attempt_id: verdicts[attempt_id] for attempt_id in ids}
 
 
 def test_drafts_are_upserted_and_deleted_per_reviewer(storage: Storage) -> None:
