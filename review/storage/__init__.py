@@ -101,8 +101,9 @@ def open_storage(
             return open_postgres(
                 target,
                 create=create,
-                serde=restricted_serde(allowed_types),
+                serde=lambda: restricted_serde(allowed),
                 connect_timeout=settings.connect_timeout_seconds,
+                light=light,
             )
         scheme = target.split("://", 1)[0]
         raise StoreError(f"{scheme}:// databases are not supported; use a SQLite file path or a postgresql:// URL")

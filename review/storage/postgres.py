@@ -29,18 +29,20 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
-from langgraph.checkpoint.postgres import PostgresSaver
-from langgraph.checkpoint.serde.base import SerializerProtocol
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 from typing_extensions import override
 
 from review.storage.base import Changes, FencedWrites, LeaseLost, StoreError
 from review.storage.sql import CONTRADICTED_INDEX, Storage, console_schema, store_errors
+
+if TYPE_CHECKING:  # LangGraph is imported when a saver is first needed: a read of the saved listing never does
+    from langgraph.checkpoint.postgres import PostgresSaver
+    from langgraph.checkpoint.serde.base import SerializerProtocol
 
 log = logging.getLogger(__name__)
 
@@ -277,38 +279,45 @@ def _row_factory(cursor: Any) -> Callable[[Sequence[Any]], Row]:
 # --- the fenced saver -----------------------------------------------------------------------------------
 
 
-class FencedPostgresSaver(FencedWrites, PostgresSaver):
-    """`PostgresSaver` whose writes are fenced by the thread's lease (same rules as FencedSqliteSaver).
+@functools.cache
+def fenced_saver_class() -> type[PostgresSaver]:
+    """`FencedPostgresSaver`, defined on first use (importing LangGraph costs ~0.3 s a saved-listing read skips)."""
+    from langgraph.checkpoint.postgres import PostgresSaver
 
-    A write whose config carries a lease token (LEASE_TOKEN_KEY) commits only if, inside the same
-    transaction, the thread's lease row still has that token; otherwise nothing of it is written and
-    `LeaseLost` is raised. A write without a token is refused while another owner's lease on the
-    thread is live. The saver takes connections from a pool (no process-wide lock: the workers of a
-    console read and write concurrently, and a broken connection is replaced at the next use).
-    """
+    class FencedPostgresSaver(FencedWrites, PostgresSaver):
+        """`PostgresSaver` whose writes are fenced by the thread's lease (same rules as FencedSqliteSaver).
 
-    def __init__(self, pool: ConnectionPool, *, serde: SerializerProtocol | None = None) -> None:
-        super().__init__(pool, serde=serde)
-        self.pool = pool
+        A write whose config carries a lease token (LEASE_TOKEN_KEY) commits only if, inside the same
+        transaction, the thread's lease row still has that token; otherwise nothing of it is written and
+        `LeaseLost` is raised. A write without a token is refused while another owner's lease on the
+        thread is live. The saver takes connections from a pool (no process-wide lock: the workers of a
+        console read and write concurrently, and a broken connection is replaced at the next use).
+        """
 
-    @contextmanager
-    def _cursor(self, *, pipeline: bool = False) -> Iterator[Any]:
-        target = self.fence_target()
-        with self.pool.connection() as conn:
-            if target is None:  # a read: autocommit, no lock
-                with conn.cursor(binary=True, row_factory=dict_row) as cur:
-                    yield cur
-                return
-            thread_id, token = target
-            try:
-                # One round trip: BEGIN, the fence, the writes, COMMIT. An error anywhere rolls all of it back.
-                with conn.pipeline(), conn.transaction(), conn.cursor(binary=True, row_factory=dict_row) as cur:
-                    cur.execute("SELECT review_fence(%s, %s, %s)", (thread_id, token, time.time()))
-                    yield cur
-            except psycopg.Error as exc:
-                if exc.sqlstate in _FENCE_CODES:
-                    raise LeaseLost(exc.diag.message_primary or str(exc)) from None
-                raise
+        def __init__(self, pool: ConnectionPool, *, serde: SerializerProtocol | None = None) -> None:
+            super().__init__(pool, serde=serde)
+            self.pool = pool
+
+        @contextmanager
+        def _cursor(self, *, pipeline: bool = False) -> Iterator[Any]:
+            target = self.fence_target()
+            with self.pool.connection() as conn:
+                if target is None:  # a read: autocommit, no lock
+                    with conn.cursor(binary=True, row_factory=dict_row) as cur:
+                        yield cur
+                    return
+                thread_id, token = target
+                try:
+                    # One round trip: BEGIN, the fence, the writes, COMMIT. An error anywhere rolls all of it back.
+                    with conn.pipeline(), conn.transaction(), conn.cursor(binary=True, row_factory=dict_row) as cur:
+                        cur.execute("SELECT review_fence(%s, %s, %s)", (thread_id, token, time.time()))
+                        yield cur
+                except psycopg.Error as exc:
+                    if exc.sqlstate in _FENCE_CODES:
+                        raise LeaseLost(exc.diag.message_primary or str(exc)) from None
+                    raise
+
+    return FencedPostgresSaver
 
 
 # --- pushed changes ---------------------------------------------------------------------------------------
@@ -411,7 +420,7 @@ class PostgresStorage(Storage):
         self,
         url: str,
         tables: ConnectionPool,
-        saver: FencedPostgresSaver,
+        make_saver: Callable[[], PostgresSaver],
         *,
         created: bool,
         application_name: str,
@@ -425,15 +434,30 @@ class PostgresStorage(Storage):
         # recovery re-reads an outcome from the checkpoint). A claim is a reviewer's decision: it is written
         # through the saver's pool, synchronously (`transaction(durable=True)`).
         self.tables = tables
-        self._saver = saver
+        self._make_saver = make_saver
+        self._saver: PostgresSaver | None = None
         self.created = created
         self.read_only = False
-        self.listener = ChangeListener(url, application_name)
+        self._application_name = application_name
+        self._listener: ChangeListener | None = None
+        self._lazy = threading.Lock()
 
     @override
     @property
-    def saver(self) -> FencedPostgresSaver:
-        return self._saver
+    def saver(self) -> PostgresSaver:
+        """LangGraph's fenced saver, with its own pool, made on first use (a read of the saved listing never does)."""
+        with self._lazy:
+            if self._saver is None:
+                self._saver = self._make_saver()
+            return self._saver
+
+    @property
+    def listener(self) -> ChangeListener:
+        """LISTENs from the first look at the change token on (a process that only reads never connects it)."""
+        with self._lazy:
+            if self._listener is None:
+                self._listener = ChangeListener(self.url, self._application_name)
+            return self._listener
 
     # --- dialect hooks (see review/storage/sql.py) ------------------------------------------------
 
@@ -448,7 +472,7 @@ class PostgresStorage(Storage):
 
         `durable`: the commit waits for the WAL flush (decisions); else it does not (bookkeeping).
         """
-        with (self._saver.pool if durable else self.tables).connection() as conn, conn.transaction():
+        with (self.saver.pool if durable else self.tables).connection() as conn, conn.transaction():  # type: ignore[attr-defined]
             yield conn
 
     @override
@@ -520,9 +544,11 @@ class PostgresStorage(Storage):
 
     @override
     def close(self) -> None:
-        self.listener.stop()
+        if self._listener is not None:
+            self._listener.stop()
         self.tables.close()
-        self._saver.pool.close()
+        if self._saver is not None:
+            self._saver.pool.close()  # type: ignore[attr-defined]
 
     @override
     def change_token(self) -> tuple[int, int]:
@@ -535,7 +561,8 @@ class PostgresStorage(Storage):
 
     @override
     def health(self) -> list[str]:
-        return [self.listener.last_error] if self.listener.last_error else []
+        listener = self._listener
+        return [listener.last_error] if listener is not None and listener.last_error else []
 
     # --- change feed --------------------------------------------------------------------------------
 
@@ -581,10 +608,19 @@ def _application_name() -> str:
     return f"review-console:{os.getpid()}"
 
 
-def open_postgres(url: str, *, create: bool, serde: SerializerProtocol, connect_timeout: float) -> PostgresStorage:
+def open_postgres(
+    url: str,
+    *,
+    create: bool,
+    serde: Callable[[], SerializerProtocol],
+    connect_timeout: float,
+    light: bool = False,
+) -> PostgresStorage:
     """Open the review tables in the database `url` names; only `create` makes them.
 
     The database itself must exist (an operator's `createdb`); a schema of another version is refused.
+    `serde` makes the checkpoint serializer. `light`: a current store's tables only, without LangGraph's setup
+    (its migrations run on every full open); the saver is made when first used.
     """
     label = redact_url(url)
 
@@ -595,7 +631,7 @@ def open_postgres(url: str, *, create: bool, serde: SerializerProtocol, connect_
     timeout = max(1, int(connect_timeout))
     try:
         with psycopg.connect(url, autocommit=True, connect_timeout=timeout, application_name=app) as conn:
-            created = _prepare(conn, url, label, create=create, serde=serde)
+            created = False if light and _current(conn) else _prepare(conn, url, label, create=create, serde=serde)
     except StoreError:
         raise
     except (psycopg.Error, ValueError) as exc:  # ValueError: a malformed URL or option
@@ -619,22 +655,51 @@ def open_postgres(url: str, *, create: bool, serde: SerializerProtocol, connect_
     # jit=off: these are short OLTP queries; a stale row estimate once made one refresh spend 130 ms compiling.
     # The saver prepares as LangGraph's from_conn_string does; the console's queries are planned with their
     # values each time (a generic plan of `seq > $1` cannot know that it selects a handful of rows).
-    pools = [
-        pool("review-saver", 0, "-c jit=off"),
-        pool("review-tables", None, "-c jit=off -c synchronous_commit=off"),
-    ]
-    try:
-        for each in pools:
+    def opened(each: ConnectionPool) -> ConnectionPool:
+        try:
             each.open(wait=True, timeout=connect_timeout)
-    except psycopg.Error as exc:
-        for each in pools:
+        except psycopg.Error as exc:
             each.close()
-        raise fail(exc) from None
-    saver = FencedPostgresSaver(pools[0], serde=serde)  # its tables were made by _prepare, under the setup lock
-    return PostgresStorage(url, pools[1], saver, created=created, application_name=app)
+            raise fail(exc) from None
+        return each
+
+    def make_saver() -> PostgresSaver:  # its tables were made by _prepare, under the setup lock
+        return fenced_saver_class()(opened(pool("review-saver", 0, "-c jit=off")), serde=serde())  # type: ignore[arg-type]  # a tuple-row pool: the saver asks for dict rows per cursor
+
+    tables = opened(pool("review-tables", None, "-c jit=off -c synchronous_commit=off"))
+    storage = PostgresStorage(url, tables, make_saver, created=created, application_name=app)
+    if not light:
+        try:
+            storage.saver  # noqa: B018  # a full open has its saver's pool connected (or says why) at once
+        except StoreError:
+            tables.close()
+            raise
+    return storage
 
 
-def _prepare(conn: psycopg.Connection[Any], url: str, label: str, *, create: bool, serde: SerializerProtocol) -> bool:
+def _current(conn: psycopg.Connection[Any]) -> bool:
+    """The store is of this version with every column it added within it: a light open may skip `_prepare`."""
+    row = (
+        conn.execute(
+            "SELECT (SELECT value FROM review_meta WHERE key = 'schema_version'), "
+            "(SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = current_schema() AND ("
+            "(table_name = 'review_thread_heads' AND column_name = 'paused') OR (table_name = 'review_decisions' "
+            "AND column_name IN ('outcome_check', 'proposal'))))"
+        ).fetchone()
+        if _has_meta(conn)
+        else None
+    )
+    return row is not None and row[0] == str(SCHEMA_VERSION) and row[1] == 3
+
+
+def _has_meta(conn: psycopg.Connection[Any]) -> bool:
+    row = conn.execute("SELECT to_regclass('review_meta') IS NOT NULL").fetchone()
+    return bool(row and row[0])
+
+
+def _prepare(
+    conn: psycopg.Connection[Any], url: str, label: str, *, create: bool, serde: Callable[[], SerializerProtocol]
+) -> bool:
     """Check the schema version; create LangGraph's and the console's tables when allowed. True if created."""
     # Two replicas starting at once take turns. Polled, not waited for in one statement: LangGraph's
     # CREATE INDEX CONCURRENTLY waits for every open transaction, a blocked lock call included (deadlock).
@@ -669,7 +734,9 @@ def _prepare(conn: psycopg.Connection[Any], url: str, label: str, *, create: boo
         created = version_row is None
         if created and not create:
             raise StoreError(f"no review tables in {label}: start a run first, or check --db / REVIEW_DB")
-        saver = PostgresSaver(conn, serde=serde)
+        from langgraph.checkpoint.postgres import PostgresSaver
+
+        saver = PostgresSaver(conn, serde=serde())
         saver.setup()  # LangGraph's own migrations (CREATE INDEX CONCURRENTLY needs autocommit: this connection)
         refill = False
         with conn.transaction():
