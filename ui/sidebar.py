@@ -13,6 +13,7 @@ until sign-in replaces the name box; nothing else about the reviewer is stored i
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import NamedTuple
 
 import streamlit as st
@@ -46,6 +47,9 @@ NAVIGATION = (
 INBOX, NEW_RUN, THREAD = (link.page for link in NAVIGATION[:3])  # the pages others link to
 
 
+FAVICON = str(Path(__file__).with_name("favicon.png"))
+
+
 def page_frame(title: str) -> None:
     """Set up the page called `title` and draw the shared sidebar; stops the page when the database fails.
 
@@ -53,7 +57,7 @@ def page_frame(title: str) -> None:
     """
     st.set_page_config(
         page_title=f"{title} · {APP_TITLE}",
-        page_icon=":material/fact_check:",
+        page_icon=FAVICON,  # a file: a ":material/...:" icon is fetched from fonts.gstatic.com by the browser
         layout="wide",
         initial_sidebar_state=SIDEBAR_PX,
     )
