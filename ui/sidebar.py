@@ -99,6 +99,8 @@ def page_frame(title: str) -> None:
             st.caption("Sign-in is not configured (see .streamlit/secrets.example.toml).")
         st.caption(f"Database: {md_escape(db_label_or_problem())}")  # never a password
     console = get_console()  # a database that cannot be opened stops the page here, with the reason
+    graphs = console.graphs.ids
+    st.sidebar.caption(f"{'Graphs' if len(graphs) > 1 else 'Graph'}: {md_escape(', '.join(graphs))}")
     if console.created and not console.threads(limit=1):
         st.sidebar.info(NEW_DATABASE_NOTE)
     # A failing heartbeat or recovery sweep, a read-only database; an Agent Server's trouble is drawn by the Inbox
