@@ -45,9 +45,9 @@ class InboxWatch:
     (no graph, no worker), and a wait that ends early when the store pushes a change.
 
     For a process that only watches (the server's change route): `read()` is None while the database does not
-    exist. On PostgreSQL `wait` returns as soon as the store's LISTEN connection hears of a checkpoint write, so
-    another process's interrupt reaches the route without waiting for the next look; SQLite has no
-    notifications, so there `wait` is a plain pause between looks.
+    exist. `wait` returns as soon as any process writes a checkpoint, so another process's interrupt reaches the
+    route without waiting for the next full look: on PostgreSQL the store's LISTEN connection says so; SQLite has
+    no notifications, and its feed's top (one index read) is looked at every 10 ms instead.
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -67,15 +67,14 @@ class InboxWatch:
         storage = self._opened()
         if storage is None:
             return None
-        if storage.pushes_changes:  # taken BEFORE the read: a change pushed while reading still ends the wait
-            self._pushed = storage.change_token()
+        self._pushed = storage.change_token()  # taken BEFORE the read: a change while reading still ends the wait
         return storage.inbox_token() + live_token()
 
     def wait(self, timeout: float) -> None:
-        """Block up to `timeout` seconds, less when the store pushes a change after the last `read` (blocking:
+        """Block up to `timeout` seconds, less when a checkpoint is written after the last `read` (blocking:
         call it from a worker thread)."""
         storage = self._storage
-        if storage is not None and storage.pushes_changes and self._pushed is not None:
+        if storage is not None and self._pushed is not None:
             storage.wait_for_change(self._pushed, timeout)
         else:
             time.sleep(timeout)

@@ -5,7 +5,8 @@ a long poll that answers as soon as the Inbox's change token (the store's `inbox
 plus the Agent Servers' part, read by `review.console.InboxWatch`) differs from TOKEN, or after
 `HOLD_SECONDS` with the same token. ONE task per server process reads the token every `CHECK_SECONDS`,
 whatever the number of tabs, so ten idle tabs cost the server ten parked HTTP requests, not fifty script runs
-a second. On PostgreSQL too the token is polled: the store's LISTEN connection does not wake this route.
+a second. Between two looks the task waits for a checkpoint write (`review.console.InboxWatch.wait`: PostgreSQL's
+LISTEN connection; on SQLite the feed's top, every 10 ms), so an interrupt does not wait for the next look.
 With sign-in configured it answers only a browser holding Streamlit's signed sign-in cookie
 (`ui.auth.session_may_watch`), 401 to anyone else.
 

@@ -207,7 +207,7 @@ class SqliteStorage(Storage):
     errors = (sqlite3.Error, OSError)
     pushes_changes = False  # no notifications: the change token is polled
     writes_table = "writes"  # for tests and benchmarks that inspect the tables
-    POLL_SECONDS = 0.05  # wait_for_change: SQLite has no notifications, so it polls the feed's top
+    POLL_SECONDS = 0.01  # wait_for_change: SQLite has no notifications, so it polls the feed's top (~20 µs)
     greatest = "MAX"
     returning = False  # the heartbeat reads its tokens back (RETURNING needs SQLite 3.35)
     blob_column = "value"
