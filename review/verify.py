@@ -33,7 +33,7 @@ import json
 import logging
 from collections.abc import Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from review.contract import resume_map
 
@@ -178,13 +178,16 @@ def read_verdicts(
     rows_before: Sequence[Any],
     rows_after: Sequence[Any],
     head_before: str | None,
+    *,
+    writes: WritesReader | None = None,
 ) -> dict[str, str]:
     """Verdicts of the answered `claims` of a LOCAL thread, read from its checkpoint: row id -> verdict.
 
     `graph`: the compiled graph (its state's "messages"); `saver`: the checkpointer (the `__resume__`
-    writes of the checkpoints from `head_before`, the head the resume answered, to the new head);
-    `rows_before` / `rows_after`: the pending rows before and after the resume. Never raises: a
-    checkpoint it cannot read makes every row "not checkable" (and is logged).
+    writes of the checkpoints from `head_before`, the head the resume answered, to the new head; read
+    with `writes` when given, see `read_deliveries`); `rows_before` / `rows_after`: the pending rows
+    before and after the resume. Never raises: a checkpoint it cannot read makes every row "not
+    checkable" (and is logged).
     """
     if not claims:
         return {}
@@ -194,7 +197,7 @@ def read_verdicts(
         # still under way (a partial batch) applied by the graph's own reducers.
         values = graph.get_state({"configurable": {"thread_id": thread_id}}).values
         messages = values.get("messages") if isinstance(values, dict) else getattr(values, "messages", None)
-        delivered = read_deliveries(saver, config, head_before)
+        delivered = read_deliveries(saver, config, head_before, writes=writes)
     except Exception as exc:  # a verdict is a report: it never fails the resume it reports on
         log.warning("cannot check the outcome of thread %s: %s", thread_id, exc)
         return {claim.row_id: NOT_CHECKABLE for claim in claims}
@@ -265,12 +268,22 @@ def history(saver: Any, config: dict[str, Any], limit: int = DELIVERY_SCAN) -> G
         page = left
 
 
-def read_deliveries(saver: Any, config: dict[str, Any], since: str | None) -> list[Delivery]:
+def read_deliveries(
+    saver: Any, config: dict[str, Any], since: str | None, *, writes: WritesReader | None = None
+) -> list[Delivery]:
     """`deliveries` from the new head back to `since`, decoding only the writes they consist of.
 
-    A saver whose `list` cannot work on undecoded values (it looks into one itself) is read again the
-    usual way, so the check never depends on this shortcut.
+    `writes(thread_id, since, checkpoints=n)`, when given, reads just the `__interrupt__` and `__resume__`
+    writes of those checkpoints (the console's store does it in one query: `Storage.resume_writes`); else the
+    saver lists the checkpoints, a few at a time. A saver whose `list` cannot work on undecoded values (it
+    looks into one itself) is read again the usual way, so the check never depends on either shortcut.
     """
+    if writes is not None and since is not None:
+        try:
+            found = writes(str(config["configurable"]["thread_id"]), since, checkpoints=DELIVERY_SCAN)
+            return deliveries(_by_checkpoint(found, saver.serde), since)
+        except Exception as exc:
+            log.debug("reading the resume's writes alone failed (%s): listing the checkpoints", exc)
     try:
         with contextlib.closing(history(deferring(saver), config)) as checkpoints:
             return deliveries(checkpoints, since)
@@ -278,6 +291,35 @@ def read_deliveries(saver: Any, config: dict[str, Any], since: str | None) -> li
         log.debug("reading the history with deferred decoding failed (%s): reading it whole", exc)
     with contextlib.closing(history(saver, config)) as checkpoints:
         return deliveries(checkpoints, since)
+
+
+class WritesReader(Protocol):
+    """Reads a thread's `__interrupt__` and `__resume__` writes from `since` to its head (at most `checkpoints`
+    checkpoints), newest checkpoint first: objects with `checkpoint_id`, `task_id`, `channel` and `value`
+    (serialized: the saver's `(type, bytes)`)."""
+
+    def __call__(self, thread_id: str, since: str, *, checkpoints: int) -> Sequence[Any]:
+        """The writes, newest checkpoint first, then in the saver's order (task path, task, index)."""
+        ...
+
+
+@dataclass(frozen=True)
+class _Saved:
+    """What `deliveries` reads of a checkpoint tuple: its id (in `config`) and its pending writes."""
+
+    config: dict[str, Any]
+    pending_writes: list[tuple[str, str, Encoded]]
+
+
+def _by_checkpoint(writes: Sequence[Any], serde: Any) -> list[_Saved]:
+    """The writes grouped by checkpoint (in their order) as `deliveries` reads checkpoint tuples."""
+    found: dict[str, _Saved] = {}
+    for write in writes:
+        saved = found.get(write.checkpoint_id)
+        if saved is None:
+            saved = found[write.checkpoint_id] = _Saved({"configurable": {"checkpoint_id": write.checkpoint_id}}, [])
+        saved.pending_writes.append((write.task_id, write.channel, Encoded(serde, write.value)))
+    return list(found.values())
 
 
 # --- the rules ----------------------------------------------------------------------------------

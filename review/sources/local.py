@@ -192,7 +192,9 @@ class LocalSource:
         if not claims:
             return {}
         graph = self._graph(thread_id).graph
-        return read_verdicts(graph, self.storage.saver, thread_id, claims, before, after, head_before)
+        saver = self.storage.saver
+        writes = self.storage.resume_writes  # one query of the writes the check reads, not the saver's listing
+        return read_verdicts(graph, saver, thread_id, claims, before, after, head_before, writes=writes)
 
 
 def stream_updates(graph: LoadedGraph, run_input: Any, config: dict[str, Any], on_chunk: OnChunk) -> None:

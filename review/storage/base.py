@@ -214,6 +214,16 @@ class TaskWrite:
 
 
 @dataclass(frozen=True)
+class CheckpointWrite:
+    """A pending write of one of a thread's root checkpoints, its value still serialized (`(type, bytes)`)."""
+
+    checkpoint_id: str
+    task_id: str
+    channel: str
+    value: tuple[str, bytes]
+
+
+@dataclass(frozen=True)
 class HeadWrites:
     """A thread's latest root checkpoint as the listing needs it: its id, time, and pending writes."""
 

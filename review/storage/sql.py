@@ -33,6 +33,7 @@ from review.storage.base import (
     SIGNATURE_COLUMNS,
     Changes,
     ChangeToken,
+    CheckpointWrite,
     Claim,
     HeadWrites,
     Holder,
@@ -684,6 +685,31 @@ class Storage:
                 start.inputs.append((channel, (kind, bytes(blob))))
 
         return self._read_edges(thread_ids, "MIN", lambda t, c, ts, _graph: ThreadStart(t, c, ts), keep)
+
+    @store_errors
+    def resume_writes(self, thread_id: str, since: str, *, checkpoints: int) -> list[CheckpointWrite]:
+        """The `__interrupt__` and `__resume__` writes of the thread's root checkpoints from `since` to its head,
+        at most its newest `checkpoints` ones: newest checkpoint first, then as the saver orders a checkpoint's
+        writes (task path, task, index).
+
+        What the outcome check reads of a resume (review/verify.py), in one indexed read; the saver's own
+        listing brings each checkpoint with its channel values and every write's value.
+        """
+        newest = (
+            "SELECT checkpoint_id FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = '' "
+            "ORDER BY checkpoint_id DESC LIMIT 1 OFFSET ?"
+        )
+        rows = self._rows(
+            f"SELECT checkpoint_id, task_id, channel, type, {self.blob_column}, task_path, idx "
+            f"FROM {self.writes_table} WHERE thread_id = ? AND checkpoint_ns = '' AND checkpoint_id >= ? "
+            f"AND checkpoint_id >= COALESCE(({newest}), '') AND channel IN ('{INTERRUPT_CHANNEL}', '__resume__') "
+            "AND type IS NOT NULL",
+            (thread_id, since, thread_id, max(checkpoints, 1) - 1),
+        )
+        # Sorted here, as the saver sorts a checkpoint's writes (by code point: a database's collation may not).
+        rows.sort(key=lambda row: (row[5] or "", row[1], row[6]))
+        rows.sort(key=lambda row: row[0], reverse=True)  # stable: each checkpoint's writes keep that order
+        return [CheckpointWrite(row[0], row[1], row[2], (row[3], bytes(row[4]))) for row in rows]
 
     def _read_edges(
         self,

@@ -349,6 +349,32 @@ def test_the_change_feed_follows_checkpoints(storage: Storage) -> None:
     assert storage.head_writes(["t1"])["t1"].checkpoint_id == newer
 
 
+def test_resume_writes_are_the_interrupt_and_resume_writes_from_a_checkpoint_to_the_head(storage: Storage) -> None:
+    made = []
+    for step in range(3):
+        made.append(_checkpoint(storage, "t1", interrupt=False))
+        config: Any = {"configurable": {"thread_id": "t1", "checkpoint_ns": "", "checkpoint_id": made[-1]}}
+        storage.saver.put_writes(config, [("__interrupt__", [Interrupt(value=step, id=f"i{step}")])], "task-b", "")
+        storage.saver.put_writes(config, [("__resume__", [f"yes {step}"]), ("messages", ["ran"])], "task-a", "")
+    _checkpoint(storage, "t2")  # another thread's writes are not read
+    loads = storage.saver.serde.loads_typed
+
+    def read(since: str, checkpoints: int = 100) -> list[tuple[str, str, str, Any]]:
+        found = storage.resume_writes("t1", since, checkpoints=checkpoints)
+        return [(w.checkpoint_id, w.task_id, w.channel, loads(w.value)) for w in found]
+
+    every = read(made[0])
+    assert [(c, t, ch) for c, t, ch, _ in every] == [
+        (checkpoint_id, task, channel)
+        for checkpoint_id in reversed(made)  # newest first, then by task path, task and order of writing
+        for task, channel in (("task-a", "__resume__"), ("task-b", "__interrupt__"))
+    ]
+    assert every[0][3] == ["yes 2"] and every[1][3][0].id == "i2"
+    assert read(made[1]) == every[:4] and read(made[0], checkpoints=2) == every[:4]
+    assert read(made[2]) == read(made[0], checkpoints=1) == every[:2]
+    assert storage.resume_writes("none", made[0], checkpoints=100) == []
+
+
 def test_the_feed_knows_which_heads_are_paused_and_a_cold_start_lists_only_those(storage: Storage) -> None:
     _checkpoint(storage, "t1")
     _checkpoint(storage, "t2", interrupt=False)

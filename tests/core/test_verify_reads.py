@@ -121,6 +121,23 @@ def test_deferred_reads_decode_only_the_writes_the_check_reads_and_give_the_same
                 break
         assert len(decoded) == wanted
         assert saver.serde is not deferring(saver).serde  # the view never changes the console's own saver
+        # The store's one query of those writes gives the same, lists no checkpoint, decodes the same writes.
+        decoded.clear()
+        listed: list[Any] = []
+        real_list = type(saver).list
+
+        def listing(self: Any, *args: Any, **kwargs: Any) -> Any:
+            listed.append(args)
+            return real_list(self, *args, **kwargs)
+
+        Encoded.decode = counted  # type: ignore[method-assign]
+        type(saver).list = listing  # type: ignore[method-assign]
+        try:
+            assert read_deliveries(saver, config, head, writes=console.storage.resume_writes) == whole
+        finally:
+            Encoded.decode = real  # type: ignore[method-assign]
+            type(saver).list = real_list  # type: ignore[method-assign]
+        assert listed == [] and len(decoded) == wanted
     finally:
         console.close()
 
@@ -144,3 +161,15 @@ def test_a_saver_that_cannot_list_undecoded_values_is_read_the_usual_way() -> No
     with pytest.raises(TypeError):
         list(history(deferring(saver), config))
     assert read_deliveries(saver, config, head) == deliveries(saver.list(config), head)
+
+
+def test_when_the_writes_cannot_be_read_alone_the_checkpoints_are_listed() -> None:
+    saver = InMemorySaver()
+    _counter(saver, 3).invoke({"n": 0, "seen": []}, {"configurable": {"thread_id": "t"}})
+    config = {"configurable": {"thread_id": "t", "checkpoint_ns": ""}}
+    head = _ids(saver.list(config))[1]
+
+    def broken(thread_id: str, since: str, *, checkpoints: int) -> list[Any]:
+        raise RuntimeError("no such table")
+
+    assert read_deliveries(saver, config, head, writes=broken) == deliveries(saver.list(config), head)
