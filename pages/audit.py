@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from ui.charts import decisions_chart, waits_chart
+from ui.charts import CHART_HEIGHT, decisions_chart, waits_chart
 from ui.console import get_console
 from ui.format import md_escape, thread_label, unique_labels
 from ui.sidebar import page_frame
@@ -44,9 +44,10 @@ shown = [
 if shown:
     frame = decisions_over_time(shown)
     by_type, by_reviewer, waits = st.columns(3)
-    by_type.altair_chart(decisions_chart(frame, "decision"), width="stretch")
-    by_reviewer.altair_chart(decisions_chart(frame, "reviewer"), width="stretch")
-    waits.altair_chart(waits_chart(frame), width="stretch")
+    # The height given, not "content": each chart's plot keeps its 150 px whatever its title and legend take.
+    by_type.altair_chart(decisions_chart(frame, "decision"), width="stretch", height=CHART_HEIGHT)
+    by_reviewer.altair_chart(decisions_chart(frame, "reviewer"), width="stretch", height=CHART_HEIGHT)
+    waits.altair_chart(waits_chart(frame), width="stretch", height=CHART_HEIGHT)
 now = datetime.now(UTC)
 infos = console.thread_infos({entry.thread_id for entry in shown})
 labels = unique_labels({t: thread_label(t, info.request, info.started_at, now) for t, info in infos.items()})
