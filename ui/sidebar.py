@@ -48,7 +48,6 @@ INBOX, NEW_RUN, THREAD = (link.page for link in NAVIGATION[:3])  # the pages oth
 
 
 FAVICON = str(Path(__file__).with_name("favicon.png"))
-PAGE_STYLE = "<style>[data-testid='stMainBlockContainer'] { padding-top: 2rem; }</style>"
 
 
 def page_frame(title: str) -> None:
@@ -62,8 +61,6 @@ def page_frame(title: str) -> None:
         layout="wide",
         initial_sidebar_state=SIDEBAR_PX,
     )
-    # Streamlit leaves ~6rem above every page's title (room for its own header, hidden here): a third of it is kept.
-    st.markdown(PAGE_STYLE, unsafe_allow_html=True)
     auth.require_sign_in()  # with sign-in configured, nothing else shows to a visitor who is not signed in
     state = st.session_state
     if title != "Inbox":
