@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import signal
 import statistics
 import subprocess
@@ -50,10 +51,10 @@ def _free_port() -> int:
 
 
 @contextmanager
-def server(db: Path, log: Path) -> Iterator[tuple[str, int]]:
+def server(db: str, log: Path) -> Iterator[tuple[str, int]]:
     """`streamlit run serve.py` on a free port; (url, pid)."""
     port = _free_port()
-    env = {**os.environ, "REVIEW_DB": str(db), "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    env = {**os.environ, "REVIEW_DB": db, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
     command = [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.port", str(port)]
     with log.open("wb") as out:
         process = subprocess.Popen(
@@ -112,118 +113,149 @@ def open_inbox(browser: object, url: str, rows: int, context: object | None = No
     return page, time.perf_counter() - started
 
 
+@contextmanager
+def private_postgres(work: Path) -> Iterator[str | None]:
+    """A database on a private PostgreSQL cluster in `work` (None when PostgreSQL is not installed)."""
+    from scripts.pg_cluster import Cluster, bin_dir, free_port
+
+    if bin_dir() is None:
+        print("PostgreSQL is not installed: its figures are skipped", flush=True)
+        yield None
+        return
+    base = Path(tempfile.mkdtemp(prefix="review-browser-pg-"))  # not under `work`: that one is private (0700)
+    base.chmod(0o755)  # the server runs as `postgres` and must reach its folder
+    cluster = Cluster(base / "data", free_port())
+    try:
+        cluster.start()
+        yield cluster.create_database("browser")
+    finally:
+        cluster.remove()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def measure(db: str, backend: str, args: argparse.Namespace, work: Path) -> list[Figure]:
+    """B1-B4 on one store (seeded here) served by its own server."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.e2e.helpers import App, Grid
+
+    figures: list[Figure] = []
+    seeded = seed(db, args.threads, args.paused, replace=True)
+    rows = 3 * len(seeded.paused)
+    print(f"seeded {seeded.threads:,} threads, {rows:,} pending rows", flush=True)
+    writer = ReviewConsole.open(db)  # another process's writes, as far as the server is concerned
+    with server(db, work / f"server-{backend}.log") as (url, pid), sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        first, cold = open_inbox(browser, url, rows)
+        first.close()  # type: ignore[attr-defined]
+        fresh = []  # a new browser profile each: Streamlit's scripts downloaded and compiled again
+        for _ in range(3):
+            page, seconds = open_inbox(browser, url, rows)
+            fresh.append(seconds)
+            page.context.close()  # type: ignore[attr-defined]
+        warm = []  # a reviewer's browser: a new tab, its cache warm
+        for _ in range(3):
+            page, seconds = open_inbox(browser, url, rows, first.context)  # type: ignore[attr-defined]
+            warm.append(seconds)
+            page.close()  # type: ignore[attr-defined]
+        first.context.close()  # type: ignore[attr-defined]
+        figures.append(
+            Figure(
+                f"(B1) navigation -> Inbox with {rows:,} rows visible [{backend}]",
+                statistics.median(warm),
+                target="<= 2 s",
+                met=statistics.median(warm) <= 2.0,
+                note=f"a new tab of a browser that has the page's scripts; a new browser profile "
+                f"{statistics.median(fresh):.2f} s; the first session after the server started {cold:.2f} s "
+                "(imports, listing)",
+            )
+        )
+        print("B1 done", flush=True)
+
+        page, _ = open_inbox(browser, url, rows)
+        latencies = []
+        for n in range(args.changes):
+            before = pending_count(page) or rows
+            time.sleep(0.3)  # quiet: the page is idle, its request parked
+            writer.start_run(f"Create a blue circle z{n}").result(timeout=60)
+            written = time.perf_counter()
+            page.wait_for_function(_VISIBLE, arg=[before + 1], timeout=30_000, polling="raf")
+            latencies.append(time.perf_counter() - written)
+        rows = pending_count(page) or rows
+        median = statistics.median(latencies)
+        figures.append(
+            Figure(
+                f"(B2) interrupt written by another process -> visible in an open Inbox [{backend}]",
+                median,
+                target="<= 100 ms",
+                met=median <= 0.10,
+                note=f"{args.changes} writes; min {min(latencies) * 1e3:.0f} ms, max {max(latencies) * 1e3:.0f} ms",
+            )
+        )
+        print("B2 done", flush=True)
+
+        app = App(page, url)  # type: ignore[arg-type]
+        app.clock.socket = None
+        page.reload()
+        page.wait_for_function(_VISIBLE, arg=[rows], timeout=60_000, polling="raf")
+        app.clock.wait_for(lambda: app.clock.socket is not None, "the websocket")
+        grid = Grid(app)
+        grid.choose("decision", 0, "approve")
+        clicked = time.perf_counter()
+        page.get_by_role("button", name=re.compile("^Submit decisions")).click()
+        page.get_by_test_id("stAlertContainer").filter(has_text="Applied 1 · ").first.wait_for(timeout=30_000)
+        submitted = time.perf_counter() - clicked
+        figures.append(
+            Figure(
+                f"(B3) one decision in the {rows:,}-row Inbox: Submit -> banner visible [{backend}]",
+                submitted,
+                target="<= 1 s",
+                met=submitted <= 1.0,
+                note="click to the total line of the banner (validate, claim, resume, listing, redraw)",
+            )
+        )
+        print("B3 done", flush=True)
+        page.context.close()  # type: ignore[attr-defined]
+
+        tabs = [open_inbox(browser, url, rows - 1)[0] for _ in range(args.sessions)]
+        time.sleep(3)
+        before_cpu, before_wall = cpu_seconds(pid), time.perf_counter()
+        time.sleep(10)
+        share = (cpu_seconds(pid) - before_cpu) / (time.perf_counter() - before_wall)
+        figures.append(
+            Figure(
+                f"(B4) server CPU, {args.sessions} idle Inbox tabs over {rows - 1:,} rows [{backend}]",
+                None,
+                target="< 10% of one core",
+                met=share < 0.10,
+                note=f"{share * 100:.1f}% of one core over 10 s (user+system of the server process)",
+            )
+        )
+        for tab in tabs:
+            tab.context.close()  # type: ignore[attr-defined]
+        browser.close()
+    writer.close()
+    return figures
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.browser", description=__doc__.split("\n\n")[0])
     parser.add_argument("--threads", type=int, default=10_000)
     parser.add_argument("--paused", type=int, default=334, help="paused threads, 3 rows each (334: 1,002 rows)")
     parser.add_argument("--sessions", type=int, default=10)
     parser.add_argument("--changes", type=int, default=10)
+    parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "browser.md"))
     args = parser.parse_args(argv)
-    from playwright.sync_api import sync_playwright
-
     sys.path.insert(0, str(ROOT))
-    from tests.e2e.helpers import App, Grid
-
     figures: list[Figure] = []
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="review-browser-") as tmp:
-        db = Path(tmp) / "review.sqlite"
-        seeded = seed(db, args.threads, args.paused, replace=True)
-        rows = 3 * len(seeded.paused)
-        print(f"seeded {seeded.threads:,} threads, {rows:,} pending rows", flush=True)
-        writer = ReviewConsole.open(db)  # another process's writes, as far as the server is concerned
-        with server(db, Path(tmp) / "server.log") as (url, pid), sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            first, cold = open_inbox(browser, url, rows)
-            first.close()  # type: ignore[attr-defined]
-            fresh = []  # a new browser profile each: Streamlit's scripts downloaded and compiled again
-            for _ in range(3):
-                page, seconds = open_inbox(browser, url, rows)
-                fresh.append(seconds)
-                page.context.close()  # type: ignore[attr-defined]
-            warm = []  # a reviewer's browser: a new tab, its cache warm
-            for _ in range(3):
-                page, seconds = open_inbox(browser, url, rows, first.context)  # type: ignore[attr-defined]
-                warm.append(seconds)
-                page.close()  # type: ignore[attr-defined]
-            first.context.close()  # type: ignore[attr-defined]
-            figures.append(
-                Figure(
-                    f"(B1) navigation -> Inbox with {rows:,} rows visible",
-                    statistics.median(warm),
-                    target="<= 2 s",
-                    met=statistics.median(warm) <= 2.0,
-                    note=f"a new tab of a browser that has the page's scripts; a new browser profile "
-                    f"{statistics.median(fresh):.2f} s; the first session after the server started {cold:.2f} s "
-                    "(imports, listing)",
-                )
-            )
-            print("B1 done", flush=True)
-
-            page, _ = open_inbox(browser, url, rows)
-            latencies = []
-            for n in range(args.changes):
-                before = pending_count(page) or rows
-                time.sleep(0.3)  # quiet: the page is idle, its request parked
-                writer.start_run(f"Create a blue circle z{n}").result(timeout=60)
-                written = time.perf_counter()
-                page.wait_for_function(_VISIBLE, arg=[before + 1], timeout=30_000, polling="raf")
-                latencies.append(time.perf_counter() - written)
-            rows = pending_count(page) or rows
-            median = statistics.median(latencies)
-            figures.append(
-                Figure(
-                    "(B2) interrupt written by another process -> visible in an open Inbox",
-                    median,
-                    target="<= 250 ms",
-                    met=median <= 0.25,
-                    note=f"{args.changes} writes; min {min(latencies) * 1e3:.0f} ms, max {max(latencies) * 1e3:.0f} ms",
-                )
-            )
-            print("B2 done", flush=True)
-
-            app = App(page, url)  # type: ignore[arg-type]
-            app.clock.socket = None
-            page.reload()
-            page.wait_for_function(_VISIBLE, arg=[rows], timeout=60_000, polling="raf")
-            app.clock.wait_for(lambda: app.clock.socket is not None, "the websocket")
-            grid = Grid(app)
-            grid.choose("decision", 0, "approve")
-            clicked = time.perf_counter()
-            page.get_by_role("button", name=re.compile("^Submit decisions")).click()
-            page.get_by_test_id("stAlertContainer").filter(has_text="Applied 1 · ").first.wait_for(timeout=30_000)
-            submitted = time.perf_counter() - clicked
-            figures.append(
-                Figure(
-                    f"(B3) one decision in the {rows:,}-row Inbox: Submit -> banner visible",
-                    submitted,
-                    target="<= 1 s",
-                    met=submitted <= 1.0,
-                    note="click to the total line of the banner (validate, claim, resume, listing, redraw)",
-                )
-            )
-            print("B3 done", flush=True)
-            page.context.close()  # type: ignore[attr-defined]
-
-            tabs = [open_inbox(browser, url, rows - 1)[0] for _ in range(args.sessions)]
-            time.sleep(3)
-            before_cpu, before_wall = cpu_seconds(pid), time.perf_counter()
-            time.sleep(10)
-            share = (cpu_seconds(pid) - before_cpu) / (time.perf_counter() - before_wall)
-            figures.append(
-                Figure(
-                    f"(B4) server CPU, {args.sessions} idle Inbox tabs over {rows - 1:,} rows",
-                    None,
-                    target="< 10% of one core",
-                    met=share < 0.10,
-                    note=f"{share * 100:.1f}% of one core over 10 s (user+system of the server process)",
-                )
-            )
-            for tab in tabs:
-                tab.context.close()  # type: ignore[attr-defined]
-            browser.close()
-        writer.close()
+        figures += measure(str(Path(tmp) / "review.sqlite"), "SQLite", args, Path(tmp))
+        if not args.no_postgres:
+            with private_postgres(Path(tmp)) as url:
+                if url is not None:
+                    figures += measure(url, "PostgreSQL", args, Path(tmp))
     lines = ["| benchmark | value | target | met | notes |", "|---|---:|---|---|---|"]
     for f in figures:
         value = fmt_seconds(f.value_s) if f.value_s is not None else "-"
