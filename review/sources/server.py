@@ -2,19 +2,21 @@
 
 What the Agent Server gets wrong for an inbox, and what this source does instead (measured against
 `langgraph dev`, see README "Agents on a LangGraph Agent Server"):
-- a thread's `interrupts` field goes stale after a split resume (it still lists tool calls that ran):
-  rows come from the thread STATE's tasks, one row per pending interrupt, like a local graph's;
-- a thread's `interrupts` field can go stale, but reading every state first makes a reviewer wait (on
-  `langgraph dev` ~100-150 ms a thread: two minutes for 1,000): rows are listed at once from
-  `threads.search(select=[..., "interrupts"])` (one call per 1,000 threads), marked `unverified`, and the
-  states are read behind, by background readers; the state's rows replace the search's. A submit reads
-  the state itself (`read`), so a stale search row is refused, never resumed;
+- a thread's `interrupts` field can go stale (after a split resume; a run that ended without a checkpoint
+  keeps the old ones), so rows come from the thread STATE's tasks, like a local graph's; but reading every
+  state first makes a reviewer wait (on `langgraph dev` ~100-150 ms a thread: two minutes for 1,000). So
+  rows are listed at once from `threads.search(select=[..., "interrupts"])` (one call per 1,000 threads),
+  marked `unverified`, and background readers read the states behind; the state's rows replace the
+  search's. A submit reads the state itself (`read`), so a stale search row is refused, never resumed;
 - a paused thread with a run queued behind its interrupt reports `busy`, not `interrupted`: both are listed;
 - re-reading every paused thread on every refresh costs a `threads.search` plus one `get_state` per
   thread: a refresh asks only for threads updated since the last one (`sort_by="updated_at"` descending,
   stopping at the first older thread) and re-reads those;
 - the double-texting default "enqueue" queues a second resume that then does nothing: every resume
   is sent with `multitask_strategy="reject"`, and a refusal is reported as a conflict (`RunRefused`).
+
+New runs start here too (`ServerSet.start_run`), and the runs this console starts or resumes carry a webhook
+to serve.py's RUN_ENDED_ROUTE when that route is served, so their end is read at once (`run_ended`).
 
 Claims, the decision log and leases stay in the console's store: this module only reads the server
 and sends one run per thread.
