@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import functools
 import json
 import logging
 import re
@@ -287,10 +288,15 @@ def read_state(graphs: GraphSet, thread_id: str) -> list[PendingInterrupt]:
     return read_snapshot(graphs, thread_id)[0]
 
 
-def read_snapshot(graphs: GraphSet, thread_id: str) -> tuple[list[PendingInterrupt], tuple[str, ...], str | None]:
-    """Pending rows, next tasks and head checkpoint id of one thread, from one `get_state` of its graph."""
+def read_snapshot(
+    graphs: GraphSet, thread_id: str, seen: Callable[[Any], None] | None = None
+) -> tuple[list[PendingInterrupt], tuple[str, ...], str | None]:
+    """Pending rows, next tasks and head checkpoint id of one thread, from one `get_state` of its graph
+    (whose values `seen`, if given, is handed)."""
     loaded, blocked = graphs.for_thread(thread_id)
     snapshot = loaded.graph.get_state({"configurable": {"thread_id": thread_id}})
+    if seen is not None:
+        seen(snapshot.values)
     graph_id = loaded.graph_id if blocked is None else graphs.named(thread_id)
     calls = last_tool_calls(snapshot.values)
     warnings = layout_warnings(snapshot, loaded.tool_nodes) if snapshot.interrupts else {}
@@ -466,14 +472,18 @@ class Inbox:
                 self._remember(thread_id, _Known(seq, tuple(rows), True))
         return rows
 
-    def read_full(self, thread_id: str) -> tuple[list[PendingInterrupt], tuple[str, ...], str | None]:
+    def read_full(
+        self, thread_id: str, *, seen: Callable[[int | None, Any], None] | None = None
+    ) -> tuple[list[PendingInterrupt], tuple[str, ...], str | None]:
         """Rows, next tasks and head checkpoint, always decoded fresh (after a run); the rows are remembered.
 
         An unreadable thread gives its read-only rows, no next tasks (nothing to continue) and no head.
+        `seen`, if given, is handed the thread's seq taken before the read and the state's values it read.
         """
         seq = self._head_seq(thread_id)
         try:
-            rows, next_tasks, head = read_snapshot(self._graphs, thread_id)
+            keep = None if seen is None else functools.partial(seen, seq)
+            rows, next_tasks, head = read_snapshot(self._graphs, thread_id, keep)
         except Exception as exc:
             rows, next_tasks, head = self._unreadable(thread_id, exc), (), None
         if seq is not None:

@@ -9,7 +9,7 @@ nothing pending, on a source whose cut-short runs this console continues).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from review.contract import PendingInterrupt, ThreadOutcome
 from review.leases import Leases, now_iso
@@ -66,13 +66,25 @@ class Outcomes:
         error: str | None = None,
         *,
         rerun: bool = False,
+        verdicts: Mapping[str, str] | None = None,
     ) -> None:
-        """Record the outcome of claims in the log and in `outcome`; one the store refuses goes to recovery."""
+        """Record the outcome of claims in the log and in `outcome`; one the store refuses goes to recovery.
+
+        `verdicts` (row id -> outcome check, see `check`) are recorded with it, in the same transaction.
+        """
         if not claims:
             return
+        checks = {c.row_id: verdicts[c.row_id] for c in claims if verdicts and c.row_id in verdicts}
+        by_attempt = {c.attempt_id: checks[c.row_id] for c in claims if c.row_id in checks}
         try:
             self.storage.finish(
-                [c.attempt_id for c in claims], self.leases.owner, status=status, error=error, at=now_iso(), rerun=rerun
+                [c.attempt_id for c in claims],
+                self.leases.owner,
+                status=status,
+                error=error,
+                at=now_iso(),
+                rerun=rerun,
+                verdicts=by_attempt,
             )
         except StoreError as exc:
             log.warning("cannot record %d outcome(s): %s", len(claims), exc)
@@ -84,6 +96,7 @@ class Outcomes:
                 outcome.rerun += [c.row_id for c in claims]
         else:
             outcome.failed.update({c.row_id: error or status for c in claims})
+        outcome.verdicts.update(checks)
 
     def hand_over(self, claims: Sequence[Claim], outcome: ThreadOutcome) -> None:
         """Leave claims whose outcome is not known here to recovery (it reads the checkpoint again)."""
@@ -95,25 +108,24 @@ class Outcomes:
         except StoreError as exc:  # still ours: this process's recovery sweep finds them when idle
             log.warning("cannot hand %d claim(s) to recovery: %s", len(claims), exc)
 
-    def verify(
+    def check(
         self,
-        outcome: ThreadOutcome,
         source: Source,
         thread_id: str,
-        claims: list[Claim],
+        claims: Sequence[Claim],
         before: list[PendingInterrupt],
         after: list[PendingInterrupt],
         head_before: str | None,
-    ) -> None:
-        """Whether the graph honoured each answered decision, as its source reads it; never fails the run."""
+    ) -> dict[str, str]:
+        """Whether the graph honoured each answered decision, as its source reads it (row id -> verdict); never
+        fails the run: a check that cannot be made leaves its rows without a verdict. `record` stores them."""
         if not claims:
-            return
-        verdicts = source.verdicts(thread_id, claims, before, after, head_before)
-        outcome.verdicts.update(verdicts)
+            return {}
         try:
-            self.storage.record_verdicts({c.attempt_id: verdicts[c.row_id] for c in claims if c.row_id in verdicts})
-        except StoreError as exc:
-            log.warning("cannot record %d outcome check(s): %s", len(verdicts), exc)
+            return source.verdicts(thread_id, claims, before, after, head_before)
+        except Exception as exc:
+            log.warning("cannot check the outcome of thread %s: %s", thread_id, exc)
+            return {}
 
     def end(
         self,

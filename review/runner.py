@@ -358,12 +358,14 @@ class Runner:
             return outcome
         rerun = {c.attempt_id for c in to_send if c.resume_started}  # its tool may have run before a crash
         job.add_event("resume", f"resuming with {plural(len(to_send), 'decision')}")
-        self.storage.mark_resume_started([c.attempt_id for c in to_send], now_iso())
+        # Marked before anything is sent (a crash after it may have run their tools); the tools' idempotency keys
+        # are read in the same transaction.
+        decided_keys = self.storage.start_resume(thread_id, [c.attempt_id for c in to_send], now_iso())
         error: BaseException | None = None
         try:
             by_row = {row.row_id: row for row in before}
             decided = [(by_row[c.row_id], json.loads(c.resume_json)) for c in to_send]
-            keys = self._keys(thread_id)
+            keys = idempotency_keys(thread_id, decided_keys)
             self._stream(
                 job, lambda on_chunk: source.resume(thread_id, decided, token=token, keys=keys, on_chunk=on_chunk)
             )
@@ -407,12 +409,12 @@ class Runner:
             return outcome
         still = {row.row_id for row in after}
         answered = [c for c in to_send if c.row_id not in still]
-        record(outcome, [c for c in answered if c.attempt_id not in rerun], "applied")
-        record(outcome, [c for c in answered if c.attempt_id in rerun], "applied", rerun=True)
-        # Before the lease ends: an open Inbox redraws on that, and must see the verdicts.
-        applied = set(outcome.applied)
-        verified = [c for c in answered if c.row_id in applied]
-        self.outcomes.verify(outcome, source, thread_id, verified, before, after, head_before)
+        # Checked before "applied" is recorded, and recorded with it in one transaction (before the lease ends: an
+        # open Inbox redraws on that, and must see the verdicts). A crash before that record leaves the claims to
+        # recovery, which reads the checkpoint and records them applied, as it does for a crash after the resume.
+        verdicts = self.outcomes.check(source, thread_id, answered, before, after, head_before)
+        record(outcome, [c for c in answered if c.attempt_id not in rerun], "applied", verdicts=verdicts)
+        record(outcome, [c for c in answered if c.attempt_id in rerun], "applied", rerun=True, verdicts=verdicts)
         unanswered = [c for c in to_send if c.row_id in still]
         if error is not None:
             outcome.error = f"run failed: {type(error).__name__}: {error}"

@@ -180,14 +180,16 @@ def read_verdicts(
     head_before: str | None,
     *,
     writes: WritesReader | None = None,
+    values: Any = None,
 ) -> dict[str, str]:
     """Verdicts of the answered `claims` of a LOCAL thread, read from its checkpoint: row id -> verdict.
 
     `graph`: the compiled graph (its state's "messages"); `saver`: the checkpointer (the `__resume__`
     writes of the checkpoints from `head_before`, the head the resume answered, to the new head; read
     with `writes` when given, see `read_deliveries`); `rows_before` / `rows_after`: the pending rows
-    before and after the resume. Never raises: a checkpoint it cannot read makes every row "not
-    checkable" (and is logged).
+    before and after the resume; `values`: the thread's state values as `get_state` gives them now, when
+    the caller holds them (else they are read). Never raises: a checkpoint it cannot read makes every row
+    "not checkable" (and is logged).
     """
     if not claims:
         return {}
@@ -195,7 +197,8 @@ def read_verdicts(
     try:
         # The state's messages as get_state gives them: with the writes of tasks that finished in a step
         # still under way (a partial batch) applied by the graph's own reducers.
-        values = graph.get_state({"configurable": {"thread_id": thread_id}}).values
+        if values is None:
+            values = graph.get_state({"configurable": {"thread_id": thread_id}}).values
         messages = values.get("messages") if isinstance(values, dict) else getattr(values, "messages", None)
         delivered = read_deliveries(saver, config, head_before, writes=writes)
     except Exception as exc:  # a verdict is a report: it never fails the resume it reports on

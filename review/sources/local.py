@@ -9,7 +9,9 @@ what a run did is read back from the checkpoint (delivered decisions, verified o
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
+import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +48,10 @@ class LocalSource:
         self.storage = storage
         self.graphs = graphs
         self.inbox = inbox  # reads pending rows from the checkpoint, skipping unchanged threads
+        # Per worker: the state values of the last thread `read_full` decoded, and the thread's seq then. The
+        # outcome check after a resume reads the same state (its messages): while the seq has not moved, it is
+        # served from here instead of decoded again. One entry per OS thread, replaced by its next read.
+        self._last_read = threading.local()
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -67,7 +73,19 @@ class LocalSource:
 
     def read_full(self, thread_id: str) -> ThreadState:
         """Rows, next tasks and head checkpoint, decoded fresh (after a run)."""
-        return self.inbox.read_full(thread_id)
+        self._last_read.values = None
+        return self.inbox.read_full(thread_id, seen=functools.partial(self._keep_values, thread_id))
+
+    def _keep_values(self, thread_id: str, seq: int | None, values: Any) -> None:
+        self._last_read.values = (thread_id, seq, values) if seq is not None else None
+
+    def _values_still(self, thread_id: str) -> Any:
+        """The values `read_full` last read of the thread on this OS thread, if its seq has not moved since; else
+        None. Handed out once."""
+        kept, self._last_read.values = getattr(self._last_read, "values", None), None
+        if kept is None or kept[0] != thread_id or self.storage.head_seq(thread_id) != kept[1]:
+            return None
+        return kept[2]
 
     def read_head(self, thread_id: str) -> tuple[list[PendingInterrupt], str | None]:
         """Rows and head checkpoint; decoded only if the thread changed since the inbox read it."""
@@ -194,7 +212,8 @@ class LocalSource:
         graph = self._graph(thread_id).graph
         saver = self.storage.saver
         writes = self.storage.resume_writes  # one query of the writes the check reads, not the saver's listing
-        return read_verdicts(graph, saver, thread_id, claims, before, after, head_before, writes=writes)
+        values = self._values_still(thread_id)  # the state the runner read after the resume, if still current
+        return read_verdicts(graph, saver, thread_id, claims, before, after, head_before, writes=writes, values=values)
 
 
 def stream_updates(graph: LoadedGraph, run_input: Any, config: dict[str, Any], on_chunk: OnChunk) -> None:

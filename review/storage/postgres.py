@@ -500,6 +500,21 @@ class PostgresStorage(Storage):
         return f"{column} = ANY(?)", (list(values),)
 
     @override
+    def _finish_checked(
+        self, conn: psycopg.Connection[Any], verdicts: Mapping[int, str], outcome: tuple[Any, ...]
+    ) -> int:
+        """One statement for any number of attempts: each row is written once, with its outcome and its check."""
+        return int(
+            self._run(
+                conn,
+                f"UPDATE review_decisions AS d SET {self._finishing}, outcome_check = v.verdict "
+                "FROM unnest(?::bigint[], ?::text[]) AS v(attempt_id, verdict) "
+                "WHERE d.attempt_id = v.attempt_id AND d.owner = ? AND d.status = 'claimed'",
+                (*outcome, list(verdicts), list(verdicts.values()), outcome[3]),
+            ).rowcount
+        )
+
+    @override
     def _set_verdicts(self, conn: psycopg.Connection[Any], verdicts: Mapping[int, str]) -> None:
         """One statement for any number of verdicts (an executemany is a statement per attempt)."""
         self._run(

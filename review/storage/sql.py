@@ -212,6 +212,11 @@ _RECORDED_COLUMNS = (
     "warning, co_signers, raised_at, proposal"
 )
 _RECORDED = tuple(name.strip() for name in _RECORDED_COLUMNS.split(","))
+# What a run's idempotency keys are made of: every holding decision of the thread (review/idempotency.py).
+_DECISION_KEYS = (
+    "SELECT tool_call_id, interrupt_id, row_id FROM review_decisions "
+    "WHERE thread_id = ? AND status IN ('claimed', 'applied') ORDER BY attempt_id"
+)
 
 
 class _ClaimSteps:
@@ -448,32 +453,81 @@ class Storage:
     @store_errors
     def mark_resume_started(self, attempt_ids: Sequence[int], at: str) -> None:
         """Record that a resume carrying these attempts began (a crash after it may have run their tools)."""
-        among, params = self._in("attempt_id", attempt_ids)
         with self.transaction() as conn:
-            self._run(
-                conn,
-                "UPDATE review_decisions SET resume_started_at = COALESCE(resume_started_at, ?), tries = tries + 1 "
-                f"WHERE {among}",
-                (at, *params),
-            )
+            self._mark_started(conn, attempt_ids, at)
+
+    @store_errors
+    def start_resume(self, thread_id: str, attempt_ids: Sequence[int], at: str) -> list[tuple[str | None, str, str]]:
+        """`mark_resume_started`, then the thread's `decision_keys` (what the resume's tools are given), in one
+        transaction: a resume needs both just before it starts, and each transaction is a round trip or more."""
+        with self.transaction() as conn:
+            self._mark_started(conn, attempt_ids, at)
+            return [(r[0], r[1], r[2]) for r in self._run(conn, _DECISION_KEYS, (thread_id,)).fetchall()]
+
+    def _mark_started(self, conn: Any, attempt_ids: Sequence[int], at: str) -> None:
+        among, params = self._in("attempt_id", attempt_ids)
+        self._run(
+            conn,
+            "UPDATE review_decisions SET resume_started_at = COALESCE(resume_started_at, ?), tries = tries + 1 "
+            f"WHERE {among}",
+            (at, *params),
+        )
 
     @store_errors
     def finish(
-        self, attempt_ids: Sequence[int], owner: str, *, status: str, error: str | None, at: str, rerun: bool = False
+        self,
+        attempt_ids: Sequence[int],
+        owner: str,
+        *,
+        status: str,
+        error: str | None,
+        at: str,
+        rerun: bool = False,
+        verdicts: Mapping[int, str] | None = None,
     ) -> int:
-        """Record the outcome of claimed attempts this owner still holds; returns how many it recorded."""
+        """Record the outcome of claimed attempts this owner still holds; returns how many it recorded.
+
+        `verdicts`: the outcome checks of these attempts (see `record_verdicts`), recorded with the outcome in
+        the same statement: an applied attempt is never seen without the check made before it was recorded,
+        and an attempt this owner no longer holds gets neither.
+        """
         if not attempt_ids:
             return 0
-        among, params = self._in("attempt_id", attempt_ids)
+        given = verdicts or {}
+        checked = {attempt_id: given[attempt_id] for attempt_id in attempt_ids if attempt_id in given}
+        plain = [attempt_id for attempt_id in attempt_ids if attempt_id not in checked]
+        outcome = (status, error, at, owner, int(rerun))
         with self.transaction() as conn:
-            return int(
-                self._run(
+            done = 0
+            if plain:
+                among, params = self._in("attempt_id", plain)
+                done += self._run(
                     conn,
-                    f"UPDATE review_decisions SET status = ?, error = ?, applied_at = ?, applied_by = ?, "
-                    f"rerun = {self.greatest}(rerun, ?) WHERE {among} AND owner = ? AND status = 'claimed'",
-                    (status, error, at, owner, int(rerun), *params, owner),
+                    f"UPDATE review_decisions SET {self._finishing} WHERE {among} AND owner = ? AND status = 'claimed'",
+                    (*outcome, *params, owner),
                 ).rowcount
-            )
+            if checked:
+                done += self._finish_checked(conn, checked, outcome)
+            return int(done)
+
+    @property
+    def _finishing(self) -> str:
+        """The columns `finish` sets, given (status, error, at, owner, rerun)."""
+        return f"status = ?, error = ?, applied_at = ?, applied_by = ?, rerun = {self.greatest}(rerun, ?)"
+
+    def _finish_checked(self, conn: Any, verdicts: Mapping[int, str], outcome: tuple[Any, ...]) -> int:
+        """`finish` of attempts with their verdicts (attempt id -> verdict) in the transaction `conn`: how many it
+        recorded. Here a statement per attempt (cheap in process); a dialect may do them all in one."""
+        owner = outcome[3]
+        return sum(
+            self._run(
+                conn,
+                f"UPDATE review_decisions SET {self._finishing}, outcome_check = ? "
+                "WHERE attempt_id = ? AND owner = ? AND status = 'claimed'",
+                (*outcome, verdict, attempt_id, owner),
+            ).rowcount
+            for attempt_id, verdict in verdicts.items()
+        )
 
     @store_errors
     def release_claims(self, attempt_ids: Sequence[int], owner: str) -> None:
@@ -513,12 +567,7 @@ class Storage:
     @store_errors
     def decision_keys(self, thread_id: str) -> list[tuple[str | None, str, str]]:
         """(tool_call_id, interrupt_id, row_id) of the thread's holding decisions, oldest first."""
-        rows = self._rows(
-            "SELECT tool_call_id, interrupt_id, row_id FROM review_decisions "
-            "WHERE thread_id = ? AND status IN ('claimed', 'applied') ORDER BY attempt_id",
-            (thread_id,),
-        )
-        return [(r[0], r[1], r[2]) for r in rows]
+        return [(r[0], r[1], r[2]) for r in self._rows(_DECISION_KEYS, (thread_id,))]
 
     @store_errors
     def decisions(self, *, reviewer: str | None = None, thread_id: str | None = None) -> list[dict[str, Any]]:

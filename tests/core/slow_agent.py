@@ -6,6 +6,7 @@ Environment:
                          before_effect (default): a tool has its decision and is about to act;
                          after_effect: the tool acted (its effect is in the log) but its write is not saved;
                          model: the model (the `agent` node) is about to plan; the checkpoint before it is saved;
+                         check: a resume ended and its outcome check began: nothing of it is recorded yet;
   SLOW_AGENT_MODEL_TURN  with `model`: stall on this model turn of the prompt (1 = the first plan; default 2);
   SLOW_AGENT_STALL_S   seconds to stall (default 120);
   SLOW_AGENT_MARKER    a file that gets one JSON line when the stall starts;
@@ -23,12 +24,14 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
 import graph.tools as demo_tools
+import review.sources.local
 from graph import AGENT as DEMO
 from graph import ScriptedShapesModel
 from graph import build_graph as build_demo_graph
 from graph.agent import AgentSpec
 
 _record_effect = demo_tools._record_effect
+_read_verdicts = review.sources.local.read_verdicts
 
 
 def _stall(what: dict[str, Any]) -> None:
@@ -63,9 +66,16 @@ class _StallingModel(ScriptedShapesModel):
         return super()._generate(messages, *args, **kwargs)
 
 
+def _stalling_check(*args: Any, **kwargs: Any) -> dict[str, str]:
+    if os.environ.get("SLOW_AGENT_STALL_AT") == "check":
+        _stall({"at": "check"})
+    return _read_verdicts(*args, **kwargs)
+
+
 def build_graph(checkpointer: Any = None, **kwargs: Any) -> Any:
     # The demo tools look `_record_effect` up at call time: the stall sits around the effect.
     demo_tools._record_effect = _stalling_record_effect
+    review.sources.local.read_verdicts = _stalling_check  # what the local source checks a resume's outcome with
     return build_demo_graph(checkpointer, model=kwargs.pop("model", None) or _StallingModel(), **kwargs)
 
 

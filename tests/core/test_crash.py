@@ -253,6 +253,37 @@ def test_a_database_locked_during_the_resume_ends_with_the_audit_equal_to_the_ch
 
 
 @pytest.mark.slow
+def test_killed_during_the_outcome_check_the_decisions_are_recovered_as_applied_once(
+    db_path: Path | str, tmp_path: Path, effect_log: Path, child: Callable[..., Child]
+) -> None:
+    """The check runs before "applied" is recorded (they are recorded together): a process killed in it leaves
+    claims whose resume started and whose rows are answered, which recovery records applied, as for a kill
+    between the resume and its record."""
+    thread_id, rows = paused_thread(db_path, THREE_SHAPES)
+    decider = child(
+        _decide_args(tmp_path, batch(rows, {r.tool or "": APPROVE for r in rows})), SLOW_AGENT_STALL_AT="check"
+    )
+    wait_for("the outcome check to stall", decider.stalled)
+    assert {d[0] for d in store_query(db_path, "SELECT status FROM review_decisions")} == {"claimed"}
+    decider.kill()
+
+    reopened = ReviewConsole.open(db_path)
+    try:
+        (recovered,) = reopened.recovered
+        assert sorted(recovered.applied) == sorted(r.row_id for r in rows) and recovered.failed == {}
+        assert _audit(reopened) == [
+            ("create_circle", "applied", False, True),
+            ("create_square", "applied", False, True),
+            ("create_triangle", "applied", False, True),
+        ]
+        assert reopened.pending() == [] and reopened.runs() == []
+        assert forks(db_path, thread_id) == 0
+    finally:
+        reopened.close()
+    assert _shapes(read_lines(effect_log)) == ["c1", "s1", "t1"]  # each effect once: nothing was sent again
+
+
+@pytest.mark.slow
 def test_a_batched_request_killed_after_its_checkpoint_is_recovered_as_applied(
     db_path: Path | str, tmp_path: Path, child: Callable[..., Child]
 ) -> None:

@@ -203,6 +203,29 @@ def test_mark_resume_started_counts_tries_and_keeps_the_first_time(storage: Stor
     assert storage.decisions()[0]["resume_started_at"] == NOW
 
 
+def test_start_resume_marks_the_attempts_and_gives_the_threads_decision_keys_in_one_transaction(
+    storage: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _claim(storage, _decision("i1"), _decision("i2", reviewer="bo"))
+    _claim(storage, _decision("i9", thread_id="t2"))
+    _, second = storage.claims("t1", "host:1:a")
+    began: list[int] = []
+    transaction = storage.transaction
+
+    def counted() -> Any:
+        began.append(1)
+        return transaction()
+
+    monkeypatch.setattr(storage, "transaction", counted)
+    keys = storage.start_resume("t1", [second.attempt_id], NOW)
+    assert began == [1] and keys == storage.decision_keys("t1") == [("call-i1", "i1", "i1"), ("call-i2", "i2", "i2")]
+    marked = {c.row_id: (c.resume_started, c.tries) for c in storage.claims("t1", "host:1:a")}
+    assert marked == {"i1": (False, 0), "i2": (True, 1)}
+    storage.start_resume("t1", [second.attempt_id], LATER)  # as mark_resume_started: counts, keeps the first time
+    assert storage.claims("t1", "host:1:a")[1].tries == 2
+    assert {d["row_id"]: d["resume_started_at"] for d in storage.decisions(thread_id="t1")}["i2"] == NOW
+
+
 def test_finish_records_only_what_the_owner_still_holds(storage: Storage) -> None:
     _claim(storage, _decision("i1"), _decision("i2"))
     ids = [c.attempt_id for c in storage.claims("t1", "host:1:a")]
@@ -214,6 +237,41 @@ def test_finish_records_only_what_the_owner_still_holds(storage: Storage) -> Non
     assert {(r["status"], r["applied_by"], r["rerun"], r["applied_at"]) for r in rows} == {
         ("applied", "host:1:a", 1, NOW)
     }
+
+
+def test_finish_records_the_outcome_checks_with_the_outcome(storage: Storage, monkeypatch: pytest.MonkeyPatch) -> None:
+    _claim(storage, _decision("i1"), _decision("i2"), _decision("i3"))
+    first, second, third = (c.attempt_id for c in storage.claims("t1", "host:1:a"))
+    checks = {first: "verified", second: "contradicted: ran twice", 999_999: "verified"}
+    assert storage.finish([first, second], "not-the-owner", status="applied", error=None, at=NOW, verdicts=checks) == 0
+    assert {r["outcome_check"] for r in storage.decisions()} == {None}  # not held: neither outcome nor check
+    done = storage.finish([first, second, third], "host:1:a", status="applied", error=None, at=NOW, verdicts=checks)
+    assert done == 3  # with or without a check of its own
+    rows = {r["attempt_id"]: (r["status"], r["applied_by"], r["outcome_check"]) for r in storage.decisions()}
+    assert rows == {
+        first: ("applied", "host:1:a", "verified"),
+        second: ("applied", "host:1:a", "contradicted: ran twice"),
+        third: ("applied", "host:1:a", None),
+    }
+    assert [f["row_id"] for f in storage.last_failures()] == ["i2"]
+    # One transaction: when the checks cannot be written, the outcome is not recorded either.
+    _claim(storage, _decision("i4"), _decision("i5"), batch="b2")
+    fourth, fifth = storage.claims("t1", "host:1:a", "b2")
+
+    def refused(*args: Any) -> int:
+        raise storage.errors[0]("the disk is full")
+
+    monkeypatch.setattr(storage, "_finish_checked", refused)
+    with pytest.raises(StoreError, match="the disk is full"):
+        storage.finish(
+            [fourth.attempt_id, fifth.attempt_id],
+            "host:1:a",
+            status="applied",
+            error=None,
+            at=NOW,
+            verdicts={fifth.attempt_id: "verified"},
+        )
+    assert storage.claims("t1", "host:1:a", "b2") == [fourth, fifth]
 
 
 def test_released_claims_are_abandoned_and_taken_over_once(storage: Storage) -> None:

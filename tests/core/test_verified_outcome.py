@@ -9,7 +9,10 @@ tests/core/test_verify.py.
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
+
+import pytest
 
 from review import ReviewConsole
 from tests.agents.ignores_reject import IgnoresRejectSpec
@@ -57,3 +60,73 @@ def test_the_demo_agent_comes_out_verified_for_approve_edit_and_reject(console: 
     assert {e.outcome_check for e in console.audit(thread_id=thread_id)} == {"verified"}
     assert result.to_dict()["contradicted"] == []
     assert console.failures() == {}
+
+
+def test_a_check_that_fails_leaves_no_verdict_and_the_decisions_applied(
+    console: ReviewConsole, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    thread_id = console.start_run(THREE_SHAPES).result(timeout=30).thread_id
+    rows = console.pending()
+
+    def broken(*args: Any, **kwargs: Any) -> dict[str, str]:
+        raise RuntimeError("the check itself is broken")
+
+    monkeypatch.setattr(console.sources.local, "verdicts", broken)
+    result = console.submit([{"thread_id": r.thread_id, "row_id": r.row_id, "decision": APPROVE} for r in rows], "ann")
+    assert result.exit_code == 0, result.to_dict()
+    assert sorted(result.threads[thread_id].applied) == sorted(r.row_id for r in rows)
+    assert result.threads[thread_id].verdicts == {}
+    assert {(e.status, e.outcome_check) for e in console.audit(thread_id=thread_id)} == {("applied", None)}
+
+
+def test_the_verdicts_are_recorded_with_applied_in_one_transaction(
+    console: ReviewConsole, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    console.start_run(THREE_SHAPES).result(timeout=30)
+    rows = console.pending()
+    finished: list[dict[str, Any]] = []
+    real = console.storage.finish
+
+    def finish(*args: Any, **kwargs: Any) -> int:
+        finished.append(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(console.storage, "finish", finish)
+    monkeypatch.setattr(console.storage, "record_verdicts", None)  # not called on its own any more
+    result = console.submit([{"thread_id": r.thread_id, "row_id": r.row_id, "decision": APPROVE} for r in rows], "ann")
+    assert result.exit_code == 0, result.to_dict()
+    (applied,) = finished
+    assert applied["status"] == "applied" and sorted(applied["verdicts"].values()) == ["verified"] * 3
+
+
+def test_the_check_reuses_the_state_read_after_the_resume_unless_the_thread_moved_since(
+    console: ReviewConsole, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import review.sources.local
+
+    thread_id = console.start_run(THREE_SHAPES).result(timeout=30).thread_id
+    rows = console.pending()
+    handed: list[Any] = []
+    real = review.sources.local.read_verdicts
+
+    def spy(*args: Any, **kwargs: Any) -> dict[str, str]:
+        handed.append(kwargs.get("values"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(review.sources.local, "read_verdicts", spy)
+    result = console.submit([{"thread_id": r.thread_id, "row_id": r.row_id, "decision": APPROVE} for r in rows], "ann")
+    assert sorted(result.threads[thread_id].verdicts.values()) == ["verified"] * 3
+    (values,) = handed  # the runner's read after the resume, handed to the check: no second get_state
+    assert values is not None and [m.type for m in values["messages"]][-1] == "ai"
+    # Read, then checked: the values are handed over. Read, the thread moves (a write of another client), then
+    # checked: the state is read again.
+    source = console.sources.local
+    claims = [SimpleNamespace(**d) for d in console.storage.decisions(thread_id=thread_id)]
+    source.read_full(thread_id)
+    handed.clear()
+    assert sorted(source.verdicts(thread_id, claims, rows, [], None).values()) == ["verified"] * 3
+    source.read_full(thread_id)
+    config = console.graph.get_state({"configurable": {"thread_id": thread_id}}).config
+    console.storage.saver.put_writes(config, [("messages", [])], "another-task")
+    assert sorted(source.verdicts(thread_id, claims, rows, [], None).values()) == ["verified"] * 3
+    assert handed[0] is not None and handed[1] is None
