@@ -21,8 +21,10 @@ Nothing here reads an effect log or calls a tool: a graph that lies in its effec
 state cannot be caught from the checkpoint, and a graph that keeps no messages is "not checkable".
 `verify_outcome` is pure; `read_verdicts` reads a local thread's state and checkpoints for it (no
 console storage, no streamlit). It runs after every resume, before the submit returns, so it reads
-no more than it checks: the checkpoints back to the answered one, a few at a time, and of their
-values only the `__interrupt__` and `__resume__` writes (`history`, `Encoded`).
+no more than it checks: of the checkpoints back to the answered one, only the `__interrupt__` and
+`__resume__` writes, decoded only those (`Encoded`): in one query when the caller can make it (the
+console's store: `WritesReader`), else through the saver, a few checkpoints at a time (`history`);
+and the state's messages are those the caller read after the resume when it hands them over.
 """
 
 from __future__ import annotations
