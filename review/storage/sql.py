@@ -280,8 +280,8 @@ class _ClaimSteps:
     def flush(self) -> None:
         """Insert the attempts recorded so far (in order: attempt ids follow the decisions), in one statement."""
         new, self._new = self._new, []
-        marks = ", ".join("?" * len(_RECORDED))
-        self.store._many(self.conn, f"INSERT INTO review_decisions ({_RECORDED_COLUMNS}) VALUES ({marks})", new)
+        if new:
+            self.store._insert_rows(self.conn, "review_decisions", _RECORDED, new)
 
 
 class Storage:
@@ -365,6 +365,11 @@ class Storage:
 
     def _in(self, column: str, values: Sequence[Any]) -> tuple[str, tuple[Any, ...]]:
         raise NotImplementedError
+
+    def _insert_rows(self, conn: Any, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
+        """Insert `rows` (values of `columns`, in order) into `table` in the transaction `conn`, in one go."""
+        marks = ", ".join("?" * len(columns))
+        self._many(conn, f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
 
     def _lock_lease(self, conn: Any, thread_id: str) -> None:
         """Keep fenced checkpoint writes of the thread out until the transaction ends (if the dialect must)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -126,9 +127,9 @@ def test_co_signs_wait_until_enough_distinct_people_agree(storage: Storage) -> N
 
 
 def _statements(storage: Storage, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The statements storage runs from now on (each `_run`, and each `_many` as one)."""
+    """The statements storage runs from now on (each `_run`; each `_many` and `_insert_rows` as one)."""
     ran: list[str] = []
-    run, many = storage._run, storage._many
+    run, many, insert = storage._run, storage._many, storage._insert_rows
 
     def counted_run(conn: Any, sql: str, params: tuple[Any, ...] = ()) -> Any:
         ran.append(sql)
@@ -138,8 +139,15 @@ def _statements(storage: Storage, monkeypatch: pytest.MonkeyPatch) -> list[str]:
         ran.append(sql)
         many(conn, sql, rows)
 
+    def counted_insert(conn: Any, table: str, columns: Any, rows: Any) -> None:
+        before = len(ran)
+        insert(conn, table, columns, rows)
+        del ran[before:]  # one statement, however the backend runs it (an executemany, a COPY)
+        ran.append(f"INSERT INTO {table}")
+
     monkeypatch.setattr(storage, "_run", counted_run)
     monkeypatch.setattr(storage, "_many", counted_many)
+    monkeypatch.setattr(storage, "_insert_rows", counted_insert)
     return ran
 
 
@@ -159,6 +167,22 @@ def test_a_claim_runs_the_same_statements_for_one_row_or_fifty(
     claims = storage.claims("t1", "host:1:a", "b1")
     assert [c.row_id for c in claims] == [f"i{n}" for n in range(50)]  # attempt ids follow the decisions
     assert [d["status"] for d in storage.decisions(thread_id="t1") if d["row_id"] == "w1"] == ["claimed", "cosigned"]
+
+
+def test_a_claim_records_every_field_as_given(storage: Storage) -> None:
+    awkward = 'tab\there, line\nbreak, back\\slash, \\N, "quotes", NULL, é, 🙂, \x01'
+    decision = replace(_decision("i1", raised_at=LATER, issuer="https://id"), message=awkward, args_after=awkward)
+    _claim(storage, decision)
+    (row,) = storage.decisions()
+    assert (row["message"], row["args_after"], row["warning"], row["raised_at"]) == (awkward, awkward, None, LATER)
+    assert (row["issuer"], row["batch_id"], row["status"], row["owner"], row["decided_at"]) == (
+        "https://id",
+        "b1",
+        "claimed",
+        "host:1:a",
+        NOW,
+    )
+    assert row["lease_until"] > time.time() and row["tries"] == 0 and row["resume_started_at"] is None
 
 
 def test_a_row_named_twice_in_one_claim_sees_what_the_first_decision_recorded(storage: Storage) -> None:
