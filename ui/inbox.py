@@ -265,7 +265,13 @@ def status_text(row: PendingInterrupt, status: dict[str, str], context: RowConte
         return RUNNING
     if key in context.refusals:
         return f"read-only: {context.refusals[key]}"
-    return "; ".join(part for part in (_default_status(row), context.notes.get(key, "")) if part)
+    parts = (UNVERIFIED if row.unverified else "", _default_status(row), context.notes.get(key, ""))
+    return "; ".join(part for part in parts if part)
+
+
+# An Agent Server's row listed from its thread search before its state was read (review/sources/server.py): shown
+# at once, marked until the read confirms or corrects it; a submit reads the state first either way.
+UNVERIFIED = "not verified yet: listed from the server's search, its state is being read"
 
 
 def build_frame(
