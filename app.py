@@ -9,14 +9,15 @@ The page is drawn again when something changed (served by serve.py, the browser 
 change token, ui/live.py; else a fragment checks it every 0.2 s);
 the reviewer's unsent choices live in a draft keyed by row identity (ui/inbox.py), shared by the
 table and the detail pane and kept in the store per reviewer, so a refresh that adds, removes or
-reorders rows never moves a decision onto another row, and a reload loses none.
+reorders rows never moves a decision onto another row, and a reload loses none. The table itself
+changes its rows only when the reviewer paused (ui/inbox_gate.py), so nothing typed into it is lost.
 """
 
 from datetime import UTC, datetime
 
 import streamlit as st
 
-from ui import inbox, inbox_view, keys, live
+from ui import inbox, inbox_gate, inbox_view, live
 from ui.console import get_console
 from ui.format import md_escape, plural
 from ui.sidebar import page_frame
@@ -44,25 +45,32 @@ def inbox_body() -> None:
     """The Inbox below the banner: finish this session's batch, fold the draft in, list the rows and the pane."""
     inbox_view.finish_batch(console)
     inbox_view.adopt_stored_draft(console)
-    inbox_view.fold(console)
+    edited = inbox_view.fold(console)
     state[inbox_view.STATE_TOKEN] = console.inbox_token()  # before reading: a later change redraws
     rows = console.pending()
     for problem in console.source_health():  # the rows it listed last stay below, decidable when it is back
         st.warning(md_escape(problem), icon=":material/cloud_off:")
     now = datetime.now(UTC)
-    context = inbox_view.row_context(console, rows, now)
+    last = state.get(inbox.STATE_SHEET)  # the rows the table showed: named too, pending or not
+    context = inbox_view.row_context(console, rows, now, also=[row.thread_id for row in last.rows] if last else [])
     draft = inbox.sync_draft(state[inbox.STATE_DRAFT], rows)
     inbox_view.set_draft(console, draft)
 
-    shown = inbox_view.filters(rows, context) if rows else []
-    if rows:
+    listed = rows or (last.rows if last else [])
+    matching = inbox_view.filters(rows, context) if listed else []
+    # The table keeps its rows while the reviewer types into it (a new set of rows is a new grid: ui/inbox.py).
+    sheet = inbox_view.take_rows(matching, inbox_view.filter_values(), edited=bool(edited))
+    shown = list(sheet.rows)
+    if listed:
         inbox_view.bulk_buttons(console, enabled=bool(shown))
     if shown:
-        inbox_view.table(shown, draft, context, now)
+        inbox_view.table(sheet, draft, context, now)
+        inbox_view.refused_rows(shown, draft, context)
     else:
         inbox_view.empty_inbox(console, has_rows=bool(rows))
-        state[inbox.STATE_EDITOR_KEY] = None
+        state[inbox.STATE_EDITORS] = {}
         state[inbox.STATE_RENDERED] = []
+        state[inbox.STATE_GROUPS] = []
 
     rendered = set(state[inbox.STATE_RENDERED])
     pending_keys = {inbox.row_key(row) for row in rows}
@@ -76,19 +84,12 @@ def inbox_body() -> None:
     gone = len(decided - pending_keys - context.sending)
     if gone:
         notes.append(f"{gone} decided row(s) are no longer pending: Submit reports who answered them")
+    if sheet.waiting:
+        notes.append(f"{plural(sheet.waiting, 'new row')} join the table when you pause")
     if state.get("inbox_bulk_note"):
         notes.append(state["inbox_bulk_note"])
     st.caption(md_escape(" · ".join(notes)))
-    st.button(
-        "Submit decisions",
-        key="inbox_submit",
-        type="primary",
-        icon=":material/send:",
-        on_click=inbox_view.submit,
-        args=(console,),
-        shortcut=keys.SUBMIT,
-        help=keys.with_key("Send every decided row, of every thread, as one batch", keys.SUBMIT),
-    )
+    inbox_view.submit_controls(console, sendable=inbox_view.sendable(draft, decided, context))
     busy = isinstance(state.get(inbox.STATE_BATCH), inbox_view.InFlight)
     if busy:
         follow()
@@ -98,13 +99,15 @@ def inbox_body() -> None:
     if shown:
         inbox_view.detail_pane(console, rows, shown, draft, context)
     inbox_view.runs(console, context.labels)
+    inbox_gate.mount(sheet)  # says when the reviewer paused, so held rows are taken
     if live.ROUTE_SERVED and not busy:
         live.watch(state[inbox_view.STATE_TOKEN])  # the browser waits for a change; it reruns this body
 
 
 st.title("Inbox")
 st.caption(
-    "Every pending tool call of every thread. Choose approve, edit (type the new arguments) or reject (with a "
-    "message) per row, in the table or in Details below it, then submit them together; rows left empty stay pending."
+    "Every pending tool call and question of every thread, in tables by the decisions they allow: a row offers "
+    "only its own. Decide per row (an edit's new arguments, a rejection's message, a question's answer), in the "
+    "table or in Details below it, then submit them together; rows left empty stay pending."
 )
 inbox_body()

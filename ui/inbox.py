@@ -7,6 +7,13 @@ rendered (`fold_edits`), and the editor is keyed by the ordered keys it shows (`
 rows are added, removed or reordered the editor starts afresh under a new key, rendered from the
 draft, so no positional edit can land on another row.
 
+A new key is a new grid in the browser: a cell editor open in the old one closes, and an edit committed
+into it while the new one was being drawn is sent for a widget that no longer exists. Both lost typed
+text (issue 20: 2 of 12 quick edits). So the rows a table shows (`Sheet`) change only when nobody can be
+typing into it: never on the rerun an edit caused, and otherwise when the browser says the reviewer paused
+(ui/inbox_view.py's idle gate) or the reviewer asked (filters, bulk, submit, the pane). Meanwhile rows that
+left stay, marked, and new ones wait (`next_sheet`).
+
 Beside the decisions, a row has a state for the filters (waiting for review, last attempt failed, run
 in progress) and a status cell that says, in this order, why its drafted decision cannot be sent (the
 core validator's words, the same a submit or the CLI gives: `RowContext.problems`), what the last
@@ -35,21 +42,26 @@ from review.audit import AuditEntry
 from review.contract import MAX_INPUT_CHARS, check_text, load_json
 from review.editing import format_args, parse_edited_args
 from review.inbox import UNREADABLE_KIND
-from ui.format import clip_text, format_time, plural, short_id, show_controls, waiting_since
+from ui.format import clip_text, format_time, plural, request_words, short_id, show_controls, waiting_since
 
-COLUMNS = ("tool", "decision", "edited arguments", "message", "status", "arguments", "thread", "waiting")
-READ_ONLY = ("tool", "status", "arguments", "thread", "waiting")
+# What a row is first (so a laptop shows what is approved and where before the decision), then the decision.
+COLUMNS = ("tool", "arguments", "thread", "decision", "message", "edited arguments", "status", "waiting")
+READ_ONLY = ("tool", "arguments", "thread", "status", "waiting")
 DECISIONS = ("approve", "edit", "reject", "respond", "ignore")  # what a row offers is its allowed_decisions
 TOOL_DECISIONS = ("approve", "edit", "reject")
 EDITOR_KEY_PREFIX = "inbox_editor_"
 WAITING, FAILED, RUNNING = "waiting for review", "last attempt failed", "run in progress"
 ROW_STATES = (WAITING, FAILED, RUNNING)
+CELL_WORDS, CELL_ID_CHARS = 22, 6  # the thread column: a request's first characters; a short id where they clash
 SENDING = "sending…"
 
-# Session-state keys of the Inbox page (tests drive the editor through STATE_EDITOR_KEY).
+# Session-state keys of the Inbox page (tests drive the editors through STATE_EDITORS).
 STATE_DRAFT = "inbox_draft"  # {row_key: entry}
-STATE_EDITOR_KEY = "inbox_editor_key"  # widget key of the editor last rendered (None: nothing to fold)
-STATE_RENDERED = "inbox_rendered_keys"  # row keys of that editor's frame, in order
+STATE_EDITORS = "inbox_editors"  # {widget key: row keys of its frame, in order}: the editors last rendered
+STATE_RENDERED = "inbox_rendered_keys"  # row keys of every rendered editor, in page order
+STATE_SHEET = "inbox_sheet"  # Sheet: the rows the table shows (held while the reviewer may be typing)
+STATE_ADOPT = "inbox_adopt_rows"  # True: the next draw takes the live rows (the reviewer paused or asked)
+STATE_GROUPS = "inbox_groups"  # the RowGroups last rendered (what each shown row offers, for the bulk buttons)
 STATE_GENERATION = "inbox_generation"  # bumped when the draft changes outside the editor
 STATE_STATUS = "inbox_status"  # {row_key: text} from the last submit
 STATE_REPORT = "inbox_report"  # SubmitReport of the last submit (or gate warning)
@@ -59,6 +71,7 @@ TOOL_FILTER = "inbox_tool_filter"
 THREAD_FILTER = "inbox_thread_filter"
 STATE_FILTER = "inbox_state_filter"
 
+GONE = "no longer pending (answered elsewhere): leaves the table when you pause"
 # Editable column -> field of a draft entry.
 _FIELDS = {"decision": "decision", "edited arguments": "edited", "message": "message"}
 
@@ -99,24 +112,37 @@ def editor_key(keys: Sequence[str], generation: int = 0) -> str:
     return f"{EDITOR_KEY_PREFIX}{digest}"
 
 
-def fold_edits(draft: Draft, rendered_keys: Sequence[str], editor_state: Any) -> Draft:
+def fold_edits(
+    draft: Draft,
+    rendered_keys: Sequence[str],
+    editor_state: Any,
+    rows: dict[str, PendingInterrupt] | None = None,
+) -> Draft:
     """Fold the editor's positional `edited_rows` into the draft through the keys that were rendered.
 
     `edited_rows` is cumulative for one editor key, so folding it again is harmless. Positions outside
-    the rendered frame, read-only columns and rows the draft does not know are ignored.
+    the rendered frame and read-only columns are ignored; a rendered row the draft no longer holds (it left
+    the pending rows while the table still showed it) gets its entry back from `rows`, so what was typed
+    into it is kept (a submit then says it is no longer pending) instead of silently dropped.
     """
     edited = (editor_state or {}).get("edited_rows") if isinstance(editor_state, dict) else None
     if not edited:
         return draft
+    rows = rows or {}
     folded = {key: dict(entry) for key, entry in draft.items()}
     for position, changes in edited.items():
         try:
             index = int(position)
         except (TypeError, ValueError):
             continue
-        if not 0 <= index < len(rendered_keys) or rendered_keys[index] not in folded:
+        if not 0 <= index < len(rendered_keys):
             continue
-        entry = folded[rendered_keys[index]]
+        key = rendered_keys[index]
+        if key not in folded:
+            if key not in rows:
+                continue
+            folded[key] = new_entry(rows[key])
+        entry = folded[key]
         for column, value in (changes or {}).items():
             name = _FIELDS.get(column)
             if name == "decision":
@@ -160,6 +186,40 @@ def sync_draft(draft: Draft, rows: Iterable[PendingInterrupt]) -> Draft:
 
 
 @dataclass(frozen=True)
+class Sheet:
+    """The rows the table shows, in order, and the filters they were chosen with."""
+
+    rows: tuple[PendingInterrupt, ...] = ()
+    filters: tuple[Any, ...] = ()
+    gone: frozenset[str] = frozenset()  # keys of shown rows that are no longer pending
+    waiting: int = 0  # pending rows the filters show that the table does not show yet
+
+    @property
+    def keys(self) -> list[str]:
+        """The shown rows' keys, in order."""
+        return [row_key(row) for row in self.rows]
+
+    @property
+    def held(self) -> bool:
+        """The table differs from the pending rows: it waits for the reviewer to pause."""
+        return bool(self.gone or self.waiting)
+
+
+def next_sheet(sheet: Sheet | None, live: Sequence[PendingInterrupt], filters: tuple[Any, ...], *, hold: bool) -> Sheet:
+    """The rows to show now: the live ones (the filters' result), unless `hold` and the filters are unchanged.
+
+    Held, the table keeps its rows and their order (so its editors keep their identity): a row still pending
+    is shown as it is now, a row that left stays with `gone` naming it, and new rows wait (`waiting`).
+    """
+    if sheet is None or not hold or sheet.filters != filters or not sheet.rows:
+        return Sheet(tuple(live), filters)
+    now = {row_key(row): row for row in live}
+    rows = tuple(now.get(row_key(row), row) for row in sheet.rows)
+    shown = {row_key(row) for row in rows}
+    return Sheet(rows, filters, frozenset(shown - set(now)), sum(1 for key in now if key not in shown))
+
+
+@dataclass(frozen=True)
 class RowContext:
     """What the store says about the rows beyond the checkpoint: thread names, failures, running threads."""
 
@@ -172,6 +232,8 @@ class RowContext:
     refusals: dict[str, str] = field(default_factory=dict)  # row key -> why this reviewer may not decide it
     problems: dict[str, str] = field(default_factory=dict)  # row key -> why its drafted decision would be refused
     several_graphs: bool = False  # the console loaded several graphs: rows say whose they are
+    cells: dict[str, str] = field(default_factory=dict)  # thread_id -> its short name in the table's thread column
+    offered: dict[str, tuple[str, ...]] = field(default_factory=dict)  # row key -> fewer decisions (the policy's)
 
     def label(self, thread_id: str) -> str:
         """The thread's readable name with its age now (its short id when it has none)."""
@@ -180,6 +242,104 @@ class RowContext:
     def name(self, thread_id: str) -> str:
         """The thread as a widget option shows it: the label first shown in this session."""
         return self.names.get(thread_id) or self.label(thread_id)
+
+    def cell(self, thread_id: str) -> str:
+        """The thread as the table's narrow thread column shows it (`thread_cells`)."""
+        return self.cells.get(thread_id) or f"#{short_id(thread_id)}"
+
+
+def thread_cells(requests: dict[str, str | None]) -> dict[str, str]:
+    """Each thread's name for the table's thread column: its request's first words, short enough for a narrow
+    column; where two threads' words are the same, the short id comes FIRST (`#1a2b3c · Create a red…`), so
+    two rows with the same tool and arguments in different threads differ where a cut cell still shows it."""
+    words = {thread_id: request_words(request or "", CELL_WORDS) for thread_id, request in requests.items()}
+    counts: dict[str, int] = {}
+    for text in words.values():
+        counts[text] = counts.get(text, 0) + 1
+    cells = {}
+    for thread_id, text in words.items():
+        if not text:  # no request to show: its id
+            cells[thread_id] = f"#{short_id(thread_id)}"
+        else:
+            cells[thread_id] = f"#{thread_id[:CELL_ID_CHARS]} · {text}" if counts[text] > 1 else text
+    return cells
+
+
+@dataclass(frozen=True)
+class RowGroup:
+    """Rows that offer the same decisions, shown in one editor whose decision column offers exactly those: a row
+    cannot be given a decision it does not allow. `decisions` empty: read-only rows (no decision column). With
+    several graphs loaded, a group holds one graph's rows (`graph`), named in its title, not in every tool cell."""
+
+    decisions: tuple[str, ...]
+    rows: tuple[PendingInterrupt, ...]
+    graph: str | None = None
+
+    @property
+    def keys(self) -> list[str]:
+        """The rows' keys, in order."""
+        return [row_key(row) for row in self.rows]
+
+    @property
+    def columns(self) -> list[str]:
+        """The frame's columns this group shows: no edited arguments without edit, no message without reject or
+        respond, no decision at all when read-only."""
+        hidden = set()
+        if "edit" not in self.decisions:
+            hidden.add("edited arguments")
+        if not {"reject", "respond"} & set(self.decisions):
+            hidden.add("message")
+        if not self.decisions:
+            hidden.add("decision")
+        return [column for column in COLUMNS if column not in hidden]
+
+    @property
+    def answers(self) -> bool:
+        """The message column holds answers (questions: respond without reject)."""
+        return "respond" in self.decisions and "reject" not in self.decisions
+
+    @property
+    def title(self) -> str:
+        """`Tool calls · approve, edit or reject (3)`: what the rows are and what they offer."""
+        kinds = {_kind_words(row) for row in self.rows}
+        kind = kinds.pop() if len(kinds) == 1 else "Requests"
+        graph = f"{self.graph} · " if self.graph else ""
+        if not self.decisions:
+            return f"{graph}Read-only ({len(self.rows)}): cannot be decided here; the status says why"
+        return f"{graph}{kind} · {or_list(self.decisions)} ({len(self.rows)})"
+
+
+def _kind_words(row: PendingInterrupt) -> str:
+    if row.payload_kind == "question":
+        return "Questions"
+    if row.payload_kind.startswith("breakpoint"):
+        return "Breakpoints"
+    return "Tool calls"
+
+
+def or_list(words: Sequence[str]) -> str:
+    """`approve, edit or reject`."""
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
+
+
+def read_only(row: PendingInterrupt, context: RowContext) -> bool:
+    """No decision can be sent for this row from here: blocked, an unsafe layout (the CLI's force), an unknown
+    payload, or the policy refuses this reviewer."""
+    return bool(row.blocked or row.warning or not row.allowed_decisions or row_key(row) in context.refusals)
+
+
+def group_rows(rows: Sequence[PendingInterrupt], context: RowContext) -> list[RowGroup]:
+    """The rows by the decisions they offer (what the payload allows, less what the policy refuses this reviewer:
+    `RowContext.offered`), and by graph when several are loaded; each group in the rows' order, groups in order
+    of their first row, read-only rows last."""
+    groups: dict[tuple[str | None, tuple[str, ...]], list[PendingInterrupt]] = {}
+    for row in rows:
+        allowed = context.offered.get(row_key(row), row.allowed_decisions)
+        offered = () if read_only(row, context) else tuple(d for d in DECISIONS if d in allowed)
+        graph = row.graph_id if context.several_graphs else None
+        groups.setdefault((graph, offered), []).append(row)
+    ordered = sorted(groups.items(), key=lambda item: not item[0][1])  # stable: read-only last
+    return [RowGroup(decisions, tuple(members), graph) for (graph, decisions), members in ordered]
 
 
 def row_state(row: PendingInterrupt, context: RowContext) -> str:
@@ -290,13 +450,13 @@ def build_frame(
         problem = row_problem(key, entry, context)
         records.append(
             {
-                "tool": tool_label(row, context),
+                "tool": show_controls(row_name(row)),  # with several graphs, the table's title names the graph
                 "decision": entry["decision"],
                 "edited arguments": bounded(str(entry.get("edited") or "")),
                 "message": bounded(str(entry.get("message") or "")),
                 "status": f"cannot be sent: {problem}" if problem else status_text(row, status, context),
                 "arguments": arguments_text(row),
-                "thread": context.label(row.thread_id),
+                "thread": context.cell(row.thread_id),
                 "waiting": waiting_since(row.raised_at, now),
             }
         )
@@ -319,7 +479,7 @@ def _default_status(row: PendingInterrupt) -> str:
     if not row.allowed_decisions:
         return "cannot be decided here (unknown payload)"
     if row.payload_kind == "question":
-        return "a question: choose respond and type the answer in message (a JSON value in Details)"
+        return "a question: choose respond and type the answer (a JSON value: in Details)"
     if row.payload_kind == "breakpoint_node":
         return "a breakpoint: approve continues the run, reject stops it"
     if row.payload_kind.startswith("breakpoint"):
@@ -327,6 +487,50 @@ def _default_status(row: PendingInterrupt) -> str:
     if tuple(row.allowed_decisions) != TOOL_DECISIONS:
         return "allowed: " + ", ".join(row.allowed_decisions)
     return ""
+
+
+@dataclass(frozen=True)
+class BulkChoice:
+    """Which shown rows "Approve all shown" (or reject) marks, and how many it skips, by why."""
+
+    decision: str
+    keys: list[str]
+    skipped: dict[str, int]  # "question" | "read-only" | "failed" | "other" -> rows
+
+    def note(self) -> str:
+        """`Approve: 3 rows marked; 2 skipped: 1 question, 1 read-only`."""
+        marked = f"{self.decision.capitalize()}: {plural(len(self.keys), 'row')} marked"
+        if not self.skipped:
+            return marked
+        words = {
+            "question": lambda n: plural(n, "question"),
+            "read-only": lambda n: f"{n} read-only",
+            "failed": lambda n: f"{n} whose last attempt failed (retry in Details)",
+            "other": lambda n: f"{n} without {self.decision}",
+        }
+        parts = [words[why](count) for why, count in self.skipped.items()]
+        return f"{marked}; {sum(self.skipped.values())} skipped: {', '.join(parts)}"
+
+
+def bulk_choice(groups: Sequence[RowGroup], decision: str, failed: Iterable[str] = ()) -> BulkChoice:
+    """The shown rows a bulk `decision` marks: only rows that allow it, and none whose last attempt failed
+    (sending it again is the reviewer's explicit choice); the others, counted by why."""
+    failures = set(failed)
+    keys: list[str] = []
+    skipped: dict[str, int] = {}
+    for group in groups:
+        for row in group.rows:
+            if not group.decisions:
+                why = "read-only"
+            elif decision not in group.decisions:
+                why = "question" if row.payload_kind == "question" else "other"
+            elif row_key(row) in failures:
+                why = "failed"
+            else:
+                keys.append(row_key(row))
+                continue
+            skipped[why] = skipped.get(why, 0) + 1
+    return BulkChoice(decision, keys, skipped)
 
 
 def apply_bulk(draft: Draft, keys: Iterable[str], decision: str, skip: Iterable[str] = ()) -> Draft:
@@ -513,6 +717,14 @@ def plan_batch(
     return plan
 
 
+def without(plan: BatchPlan, keys: Iterable[str]) -> BatchPlan:
+    """The plan less some of its rows (the core refused them): what is sent when bad rows must not hold back the
+    good ones."""
+    gone = set(keys)
+    kept = [(item, key) for item, key in zip(plan.items, plan.keys, strict=True) if key not in gone]
+    return BatchPlan([item for item, _ in kept], [key for _, key in kept], dict(plan.errors), list(plan.dropped))
+
+
 def ready_count(draft: Draft) -> int:
     """Rows with a decision that would be sent (errors included: they are shown on Submit)."""
     return sum(1 for entry in draft.values() if entry.get("decision") or (entry.get("edited") or "").strip())
@@ -564,15 +776,33 @@ def report_invalid(
     return SubmitReport("error", lines, status=dict(errors))
 
 
+def decided_text(entry: AuditEntry) -> str:
+    """What a recorded decision said, in a few words: `approve`, `edit → color=yellow`, `reject: «not now»`."""
+    if entry.decision == "edit" and entry.args_after is not None:
+        return f"edit → {clip_text(format_args(entry.args_after), 80)}"
+    if entry.message:
+        return f"{entry.decision}: «{clip_text(entry.message, 80)}»"
+    return entry.decision
+
+
 def report_result(
     result: BatchResult,
     plan: BatchPlan,
     draft: Draft,
     labels: dict[str, str] | None = None,
     retried: Iterable[str] = (),
+    refused: dict[str, str] | None = None,
+    decided: dict[tuple[str, str], str] | None = None,
 ) -> SubmitReport:
-    """A submitted batch: refused whole (invalid), or a total line, the lines worth reading, per-thread details."""
+    """A submitted batch: refused whole (invalid), or a total line, the lines worth reading, per-thread details.
+
+    `refused`: rows of the reviewer's batch that were NOT sent (row key -> the core's reason): they stay in the
+    draft, the total counts them and a line names each. `decided`: what the reviewer who won a conflict decided
+    ((thread, row) -> `decided_text`), said beside who and when.
+    """
     labels = labels or {}
+    refused = refused or {}
+    decided = decided or {}
     key_of = {(item["thread_id"], item["row_id"]): key for item, key in zip(plan.items, plan.keys, strict=True)}
 
     def key(thread_id: str, row_id: str) -> str:
@@ -582,7 +812,7 @@ def report_result(
         return f"«{labels.get(thread_id) or short_id(thread_id)}»"
 
     if result.invalid:
-        errors = {key(e.thread_id, e.row_id): e.error for e in result.invalid}
+        errors = {**refused, **{key(e.thread_id, e.row_id): e.error for e in result.invalid}}
         return report_invalid(errors, draft, shown=key_of.values(), labels=labels)
     status: dict[str, str] = {}
     done: list[str] = []
@@ -611,7 +841,8 @@ def report_result(
         done.extend(key(thread_id, row_id) for row_id in outcome.applied)
         for conflict in outcome.conflicts:
             conflict_key = key(thread_id, conflict.row_id)
-            text = f"already decided by {conflict.reviewer} at {format_time(conflict.decided_at)}"
+            what = decided.get((thread_id, conflict.row_id)) or conflict.decision_type
+            text = f"already decided by {conflict.reviewer} at {format_time(conflict.decided_at)}: {what}"
             status[conflict_key] = text
             done.append(conflict_key)
             lines.append(f"{row_text(draft.get(conflict_key, {'thread_id': thread_id}), labels)}: {text}")
@@ -632,10 +863,16 @@ def report_result(
             for item, item_key in zip(plan.items, plan.keys, strict=True):
                 if item["thread_id"] == thread_id and item["row_id"] not in applied_rows and item_key not in status:
                     status[item_key] = outcome.error
-    total = total_line(applied, conflicts, 0, new, failed, threads=len(result.threads))
+    total = total_line(applied, conflicts, len(refused), new, failed, threads=len(result.threads))
     retries = len(set(retried) & set(plan.keys))
     if retries:
         total += f" · {plural(retries, 'retry', 'retries')}"
+    if refused:  # a bad row never held back the good ones: it waits in the draft, with its reason
+        lines.append(f"{plural(len(refused), 'row')} not sent, still in your draft: fix and submit again")
+        lines.extend(f"{row_text(draft.get(k, {}), labels)}: {error}" for k, error in refused.items())
+        status.update(refused)
+        if level == "success":
+            level = "warning"
     return SubmitReport(level, [total, *lines], status=status, done=done, details=details)
 
 

@@ -26,12 +26,12 @@ from typing import Any
 
 import streamlit as st
 
-from review import PendingInterrupt, ReviewConsole, StoreError
+from review import BatchResult, PendingInterrupt, ReviewConsole, StoreError
 from review.identity import Reviewer
 from review.pictures import proposed_call
 from review.submit import BatchHandle
 from review.threads import ThreadView
-from ui import inbox, keys
+from ui import inbox, inbox_gate, keys
 from ui.auth import current_reviewer
 from ui.console import reviewer_name
 from ui.detail import PANE_DECISIONS, arguments_json, edit_preview, history, pane_choice, row_option
@@ -56,29 +56,46 @@ BUSY_REDRAW_SECONDS = 1.0  # while a batch resumes, the table is redrawn at most
 STATE_TOKEN = "inbox_token"  # the store's change token the page was last drawn at
 STATE_DEMO = "inbox_demo_started"
 PANE_PICK = "inbox_pane_pick"  # the pane's row picker (a widget key)
+ALL_OR_NOTHING = "inbox_all_or_nothing"  # ticked: a batch with a refused row sends nothing (a widget key)
 CONTRADICTED_SHOWN = 10  # decisions the graph contradicted, newest, listed under Runs (all on the Audit page)
 
 COLUMN_CONFIG = {
     "tool": st.column_config.TextColumn("tool", width=110, pinned=True),
+    "arguments": st.column_config.TextColumn("arguments", width=180, help="What the call does; in full in Details"),
+    "thread": st.column_config.TextColumn(
+        "thread", width=150, help="The thread's request (its short id first where two requests read the same)"
+    ),
     "decision": st.column_config.SelectboxColumn(
         "decision", options=list(inbox.DECISIONS), required=False, width=82, help="Empty: stays pending"
     ),
+    "message": st.column_config.TextColumn("message", width=120, help="Sent with reject"),
     "edited arguments": st.column_config.TextColumn(
         "edited arguments",
         width=132,
         help="key=value, key=value or a JSON object; given keys replace the originals (implies edit)",
     ),
-    "message": st.column_config.TextColumn("message", width=120, help="Sent with reject"),
     "status": st.column_config.TextColumn(
         "status",
-        width=150,
+        width=200,
         help="Why the decision cannot be sent, the last submit, a failed last attempt, or a running thread; "
         "full text in Details",
     ),
-    "arguments": st.column_config.TextColumn("arguments", width=170),
-    "thread": st.column_config.TextColumn("thread", width=190, help="The thread's request and age; id in Details"),
     "waiting": st.column_config.TextColumn("waiting", width=62, help="Time since the interrupt was raised"),
 }
+
+
+def group_columns(group: inbox.RowGroup) -> dict[str, Any]:
+    """The column config of one group's editor: its decision column offers the group's decisions and no other;
+    a group of questions calls its message column `answer`."""
+    config = dict(COLUMN_CONFIG)
+    config["decision"] = st.column_config.SelectboxColumn(
+        "decision", options=list(group.decisions), required=False, width=82, help="Empty: stays pending"
+    )
+    if group.answers:
+        config["message"] = st.column_config.TextColumn(
+            "answer", width=160, help="The answer, sent with respond (a JSON value: in Details)"
+        )
+    return config
 
 
 @dataclass
@@ -91,6 +108,7 @@ class InFlight:
     labels: dict[str, str]
     retried: set[str] = field(default_factory=set)
     extra: list[str] = field(default_factory=list)  # lines for the banner (decisions not sent)
+    refused: dict[str, str] = field(default_factory=dict)  # row key -> why it was not sent (it stays drafted)
     started: float = field(default_factory=time.monotonic)
     redrawn: float = field(default_factory=time.monotonic)
 
@@ -99,7 +117,7 @@ def init_state() -> None:
     """Give the Inbox's session keys their starting values (a rerun keeps what is there)."""
     state = st.session_state
     state.setdefault(inbox.STATE_DRAFT, {})
-    state.setdefault(inbox.STATE_EDITOR_KEY, None)
+    state.setdefault(inbox.STATE_EDITORS, {})
     state.setdefault(inbox.STATE_RENDERED, [])
     state.setdefault(inbox.STATE_GENERATION, 0)
     state.setdefault(inbox.STATE_STATUS, {})
@@ -149,25 +167,48 @@ def adopt_stored_draft(console: ReviewConsole) -> None:
         retire_editor()
 
 
-def fold(console: ReviewConsole) -> None:
-    """Take the rendered editor's positional edits into the draft; the pane follows the row last edited."""
+def fold(console: ReviewConsole) -> list[str]:
+    """Take the rendered editors' positional edits into the draft; the keys it changed. The pane follows the row
+    last edited."""
     state = st.session_state
-    key = state[inbox.STATE_EDITOR_KEY]
-    if key and key in state:
-        changed = set_draft(
-            console, inbox.fold_edits(state[inbox.STATE_DRAFT], state[inbox.STATE_RENDERED], state[key])
-        )
-        shown = [k for k in changed if k in state[inbox.STATE_RENDERED]]
-        if shown:
-            state[PANE_PICK] = shown[-1]
+    sheet = state.get(inbox.STATE_SHEET)
+    rows = {inbox.row_key(row): row for row in sheet.rows} if isinstance(sheet, inbox.Sheet) else {}
+    draft = state[inbox.STATE_DRAFT]
+    for key, rendered in state[inbox.STATE_EDITORS].items():
+        if key in state:
+            draft = inbox.fold_edits(draft, rendered, state[key], rows)
+    changed = set_draft(console, draft)
+    shown = [k for k in changed if k in state[inbox.STATE_RENDERED]]
+    if shown:
+        state[PANE_PICK] = shown[-1]
+    return changed
 
 
 def retire_editor() -> None:
-    """The draft changed outside the editor: draw a fresh editor from it, never re-fold the old edits."""
+    """The draft changed outside the editors (the reviewer clicked something else): draw fresh editors from it,
+    never re-fold the old edits, and take the live rows now (nobody is typing into the table)."""
     state = st.session_state
     state[inbox.STATE_GENERATION] += 1
-    state[inbox.STATE_EDITOR_KEY] = None
+    state[inbox.STATE_EDITORS] = {}
     state[inbox.STATE_RENDERED] = []
+    state[inbox.STATE_ADOPT] = True
+
+
+def take_rows(live: Sequence[PendingInterrupt], filters: tuple[Any, ...], *, edited: bool) -> inbox.Sheet:
+    """The rows the table shows this run (`inbox.next_sheet`), kept in session state.
+
+    Held when this run folded an edit (the reviewer is typing: the next cell may already be open), or when the
+    browser's idle gate is alive and has not said that the reviewer paused; taken at once otherwise (a click
+    elsewhere retired the editors, the filters changed, or no gate runs: AppTest, a browser still loading).
+    """
+    state = st.session_state
+    adopt = bool(state.pop(inbox.STATE_ADOPT, False))
+    hold = edited or (inbox_gate.alive() and not adopt)
+    sheet = inbox.next_sheet(state.get(inbox.STATE_SHEET), live, filters, hold=hold)
+    state[inbox.STATE_SHEET] = sheet
+    if sheet.held:
+        inbox_gate.held_again()
+    return sheet
 
 
 # --- what the rows need from the store ---------------------------------------------------------
@@ -210,11 +251,16 @@ def row_context(
     notes = {f"{t}:{r}": "; ".join(found) for (t, r), found in console.row_notes(rows).items()}
     reviewer = current_reviewer()
     refusals = {}
+    offered = {}
     if reviewer is not None:
         for row in rows:
             reason = console.may_decide(reviewer, row)
             if reason and not row.blocked:
                 refusals[inbox.row_key(row)] = reason
+            elif not reason:  # the policy may take some decisions away (a tool's `decisions`): not offered then
+                allowed = tuple(d for d in row.allowed_decisions if not console.policy.may_decide(reviewer, row, d))
+                if allowed != tuple(row.allowed_decisions):
+                    offered[inbox.row_key(row)] = allowed
     problems = draft_problems(console, rows, sending) if check_drafts else {}
     return inbox.RowContext(
         labels=labels,
@@ -226,6 +272,8 @@ def row_context(
         refusals=refusals,
         problems=problems,
         several_graphs=len(console.graphs) > 1,
+        cells=inbox.thread_cells({t: infos[t].request if t in infos else None for t in thread_ids}),
+        offered=offered,
     )
 
 
@@ -251,17 +299,14 @@ def draft_problems(console: ReviewConsole, rows: Sequence[PendingInterrupt], sen
 
 
 def bulk(console: ReviewConsole, decision: str) -> None:
-    """Approve / reject every row shown, but those whose last attempt failed (retrying one is a choice)."""
+    """Approve / reject every row shown that allows it, but those whose last attempt failed (retrying one is a
+    choice); the note says how many were skipped and why."""
     fold(console)
     state = st.session_state
     failed = {f"{thread_id}:{row_id}" for thread_id, row_id in console.failures()}
-    set_draft(console, inbox.apply_bulk(state[inbox.STATE_DRAFT], state[inbox.STATE_RENDERED], decision, skip=failed))
-    skipped = len(failed & set(state[inbox.STATE_RENDERED]))
-    state["inbox_bulk_note"] = (
-        f"{plural(skipped, 'row')} whose last attempt failed left out: retry them one by one (Details)"
-        if skipped
-        else None
-    )
+    choice = inbox.bulk_choice(state.get(inbox.STATE_GROUPS) or [], decision, failed)
+    set_draft(console, inbox.apply_bulk(state[inbox.STATE_DRAFT], choice.keys, decision))
+    state["inbox_bulk_note"] = choice.note()
     retire_editor()
 
 
@@ -287,32 +332,34 @@ def submit(console: ReviewConsole) -> None:
     def recorded(thread_id: str) -> set[str]:
         return {entry.row_id for entry in console.audit(thread_id=thread_id)}
 
-    # The core's validator, as the table asked it: a refused row sends nothing, in the words a submit would give.
+    # The core's validator, as the table asked it, in the words a submit would give.
     plan = inbox.plan_batch(
         draft, [inbox.row_key(row) for row in rows], recorded=recorded, check=decision_check(console)
     )
     dropped = inbox.report_dropped(plan.dropped, draft, context.labels)
     for key in plan.dropped:
         draft.pop(key, None)
+    all_or_nothing = bool(state.get(ALL_OR_NOTHING))
     report: inbox.SubmitReport | None
-    if plan.errors:
+    if plan.errors and (all_or_nothing or not plan.items):
         report = inbox.report_invalid(plan.errors, draft, shown=state[inbox.STATE_RENDERED], labels=context.labels)
     elif not plan.items:
         report = inbox.SubmitReport("info", ["Nothing to send: choose a decision on at least one row"])
     else:
         try:
             # validate + claim; resumes start in the worker. The signed-in identity, else the typed (unverified) name.
-            handle = console.submit_batch(plan.items, current_reviewer() or reviewer)
+            handle, sent, refused = send(console, plan, current_reviewer() or reviewer, all_or_nothing=all_or_nothing)
         except (ValueError, StoreError) as exc:  # a bad reviewer name, a full or read-only database
             report = inbox.SubmitReport("error", [f"Nothing was sent: {exc}"])
         else:
             state[inbox.STATE_BATCH] = InFlight(
                 handle,
-                plan,
-                {key: draft[key] for key in plan.keys if key in draft},
+                sent,
+                {key: draft[key] for key in [*sent.keys, *refused] if key in draft},
                 context.labels,
-                retried={key for key in plan.keys if key in context.failures},
+                retried={key for key in sent.keys if key in context.failures},
                 extra=dropped,
+                refused=refused,
             )
             report = None
             dropped = []
@@ -324,6 +371,31 @@ def submit(console: ReviewConsole) -> None:
     retire_editor()
 
 
+def send(
+    console: ReviewConsole, plan: inbox.BatchPlan, who: Reviewer | str, *, all_or_nothing: bool
+) -> tuple[BatchHandle, inbox.BatchPlan, dict[str, str]]:
+    """Hand the plan's valid rows to the console; the handle, the plan it sent, and the rows not sent (key -> why).
+
+    The rows the table already refused are not in `plan.items`. The core checks every row again, and the batch
+    as a whole (a batched request decided in part, a breakpoint's calls split): it refuses a batch whole, naming
+    each bad row. Unless the reviewer asked for all or nothing, those rows are taken out and the rest is sent
+    again, until the core takes it or nothing is left (each round takes one row out at least).
+    """
+    refused = {} if all_or_nothing else dict(plan.errors)
+    while True:
+        handle = console.submit_batch(plan.items, who)
+        invalid = handle.result_so_far.invalid
+        if not invalid or all_or_nothing:
+            return handle, plan, refused
+        bad = {f"{error.thread_id}:{error.row_id}": error.error for error in invalid}
+        keys = {key for item, key in zip(plan.items, plan.keys, strict=True) if key in bad}
+        refused.update({key: bad[key] for key in keys})
+        rest = inbox.without(plan, keys)
+        if not keys or not rest.items:  # the core named no row of ours, or refused every one: nothing sent
+            return handle, plan, refused
+        plan = rest
+
+
 def finish_batch(console: ReviewConsole) -> bool:
     """If this session's batch has finished resuming, turn it into the banner and row statuses; True if it did."""
     state = st.session_state
@@ -331,17 +403,38 @@ def finish_batch(console: ReviewConsole) -> bool:
     if not isinstance(batch, InFlight) or not batch.handle.done():
         return False
     result = batch.handle.result()
-    report = inbox.report_result(result, batch.plan, batch.draft, batch.labels, retried=batch.retried)
+    report = inbox.report_result(
+        result,
+        batch.plan,
+        batch.draft,
+        batch.labels,
+        retried=batch.retried,
+        refused=batch.refused,
+        decided=conflict_decisions(console, result),
+    )
     report.lines.extend(batch.extra)
     draft = dict(state[inbox.STATE_DRAFT])
     for key in report.done:
         draft.pop(key, None)
     del state[inbox.STATE_BATCH]
+    # No fresh editors here: the reviewer may be typing into the table while the batch resumed. The rows it
+    # answered leave the table when the reviewer pauses; their edits were folded before they were sent.
     set_draft(console, draft)
-    state[inbox.STATE_STATUS] = report.status
+    # The table may still show the rows it applied (held): they say so instead of "answered elsewhere".
+    state[inbox.STATE_STATUS] = {**dict.fromkeys(report.done, "applied"), **report.status}
     state[inbox.STATE_REPORT] = report
-    retire_editor()
     return True
+
+
+def conflict_decisions(console: ReviewConsole, result: BatchResult) -> dict[tuple[str, str], str]:
+    """What the reviewer who decided first decided, for each conflict of the batch ((thread, row) -> words)."""
+    decided: dict[tuple[str, str], str] = {}
+    for thread_id in {conflict.thread_id for conflict in result.conflicts}:
+        holders = {(c.row_id, c.reviewer) for c in result.conflicts if c.thread_id == thread_id}
+        for entry in console.audit(thread_id=thread_id):
+            if (entry.row_id, entry.reviewer) in holders and entry.status in ("claimed", "applied"):
+                decided.setdefault((thread_id, entry.row_id), inbox.decided_text(entry))
+    return decided
 
 
 def start_demo(console: ReviewConsole) -> None:
@@ -384,6 +477,12 @@ def filters(rows: Sequence[PendingInterrupt], context: inbox.RowContext) -> list
     return inbox.filter_rows(rows, chosen_tools, chosen_threads, chosen_states, context)
 
 
+def filter_values() -> tuple[Any, ...]:
+    """What the filters chose (a change of them is the reviewer's click: the table takes the live rows)."""
+    state = st.session_state
+    return tuple(tuple(state.get(key) or ()) for key in (inbox.TOOL_FILTER, inbox.THREAD_FILTER, inbox.STATE_FILTER))
+
+
 def bulk_buttons(console: ReviewConsole, *, enabled: bool) -> None:
     """Approve / Reject all shown, side by side, full labels, with their shortcuts."""
     with st.container(horizontal=True):
@@ -400,31 +499,101 @@ def bulk_buttons(console: ReviewConsole, *, enabled: bool) -> None:
                 disabled=not enabled,
                 shortcut=shortcut,
                 help=keys.with_key(
-                    f"{decision.capitalize()} every row the filters show (rows whose last attempt failed excepted)",
+                    f"{decision.capitalize()} every row the filters show that allows it (rows whose last attempt "
+                    "failed excepted); says how many were skipped",
                     shortcut,
                 ),
             )
 
 
-def table(shown: Sequence[PendingInterrupt], draft: inbox.Draft, context: inbox.RowContext, now: datetime) -> None:
-    """The rows as an editable table: one per pending tool call, its decision, edit and message from the draft."""
+def table(sheet: inbox.Sheet, draft: inbox.Draft, context: inbox.RowContext, now: datetime) -> None:
+    """The rows as editable tables, one per set of decisions the rows offer (`inbox.group_rows`): a row's decision
+    cell offers only what the row allows. Each row's decision, edit and message come from the draft."""
     state = st.session_state
-    keys_shown = [inbox.row_key(row) for row in shown]
-    editor = inbox.editor_key(keys_shown, state[inbox.STATE_GENERATION])
-    st.data_editor(
-        inbox.build_frame(shown, draft, state[inbox.STATE_STATUS], now, context),
-        key=editor,
-        hide_index=True,
-        num_rows="fixed",
-        column_order=list(inbox.COLUMNS),
-        column_config=COLUMN_CONFIG,
-        disabled=list(inbox.READ_ONLY),
-        placeholder="",
-        alt="Pending interrupts",
-        height=min(36 + 35 * max(len(shown), 1), 36 + 35 * 10),
-    )
-    state[inbox.STATE_EDITOR_KEY] = editor
-    state[inbox.STATE_RENDERED] = keys_shown
+    status = {**{key: inbox.GONE for key in sheet.gone}, **state[inbox.STATE_STATUS]}
+    groups = inbox.group_rows(sheet.rows, context)
+    editors: dict[str, list[str]] = {}
+    for group in groups:
+        keys_shown = group.keys
+        st.caption(md_escape(group.title))
+        frame = inbox.build_frame(group.rows, draft, status, now, context)
+        height = min(36 + 35 * max(len(group.rows), 1), 36 + 35 * 10)
+        if not group.decisions:  # nothing to decide here: a plain table, no editor
+            st.dataframe(frame, hide_index=True, column_order=group.columns, column_config=COLUMN_CONFIG, height=height)
+            continue
+        editor = inbox.editor_key(keys_shown, state[inbox.STATE_GENERATION])
+        st.data_editor(
+            frame,
+            key=editor,
+            hide_index=True,
+            num_rows="fixed",
+            column_order=group.columns,
+            column_config=group_columns(group),
+            disabled=list(inbox.READ_ONLY),
+            placeholder="",
+            alt=group.title,
+            height=height,
+        )
+        editors[editor] = keys_shown
+    state[inbox.STATE_EDITORS] = editors
+    state[inbox.STATE_RENDERED] = [key for group in groups for key in group.keys]
+    state[inbox.STATE_GROUPS] = groups
+
+
+REFUSED_SHOWN = 5  # refused rows named under the tables (the others: their status cell, and Submit)
+
+
+def refused_rows(rows: Sequence[PendingInterrupt], draft: inbox.Draft, context: inbox.RowContext) -> None:
+    """The shown rows whose drafted decision would be refused, named with the core's reason, right under the
+    tables: visible at once, whatever the width (the status cell may be scrolled out of view)."""
+    lines = []
+    for row in rows:
+        key = inbox.row_key(row)
+        entry = draft.get(key)
+        problem = inbox.row_problem(key, entry, context) if entry is not None else None
+        if problem is not None and entry is not None:
+            lines.append(f"{inbox.row_text(entry, context.labels)}: {problem}")
+    if not lines:
+        return
+    more = len(lines) - REFUSED_SHOWN
+    shown = [f"{plural(len(lines), 'row')} cannot be sent as decided:", *lines[:REFUSED_SHOWN]]
+    if more > 0:
+        shown.append(f"… and {more} more: see their status")
+    st.warning("  \n".join(md_escape(line) for line in shown), icon=":material/block:")
+
+
+def sendable(draft: inbox.Draft, decided: set[str], context: inbox.RowContext) -> int:
+    """Decided rows a submit now would send: those the checks do not refuse (with all or nothing ticked, none
+    when one is refused)."""
+    refused = {key for key in decided if key in draft and inbox.row_problem(key, draft[key], context)}
+    if refused and st.session_state.get(ALL_OR_NOTHING):
+        return 0
+    return len(decided - refused)
+
+
+def submit_controls(console: ReviewConsole, *, sendable: int) -> None:
+    """Submit decisions (the primary button only when there is something to send) and the all-or-nothing choice."""
+    with st.container(horizontal=True, vertical_alignment="center"):
+        st.button(
+            "Submit decisions",
+            key="inbox_submit",
+            type="primary" if sendable else "secondary",
+            icon=":material/send:",
+            on_click=submit,
+            args=(console,),
+            help=keys.with_key(
+                "Send every decided row, of every thread, as one batch; a refused row stays in your draft with "
+                "its reason, the others are sent",
+                keys.SUBMIT,
+            ),
+        )
+        st.checkbox(
+            "All or nothing",
+            key=ALL_OR_NOTHING,
+            help="Send nothing if any decided row is refused (unticked: the valid rows are sent, the refused ones "
+            "stay in your draft with their reason)",
+        )
+    keys.press_to_click("Submit decisions")  # its key, so that its accessible name is exactly its label
 
 
 def progress() -> None:

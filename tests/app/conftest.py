@@ -57,18 +57,34 @@ def run(at: AppTest) -> AppTest:
     return at
 
 
-def editor_frame(at: AppTest) -> pd.DataFrame:
-    """The frame the Inbox editor was rendered with (the draft merged in)."""
-    assert len(at.data_editor) == 1
-    frame = at.data_editor[0].value.astype(object)
+def editor_frame(at: AppTest, nth: int | None = None) -> pd.DataFrame:
+    """The frames the Inbox tables were rendered with (the draft merged in), one below the other in page order
+    (the editors, one per set of decisions the rows offer, then the read-only rows' table); or the `nth` editor's."""
+    tables = list(at.dataframe) if nth is None else [at.data_editor[nth]]  # at.dataframe holds the editors too
+    assert tables, "no Inbox table was rendered"
+    frame = pd.concat([table.value for table in tables], ignore_index=True).astype(object)
     return frame.where(frame.notna(), None)  # empty cells as None, as the page built them
 
 
+def editor_key(at: AppTest, nth: int = 0) -> str:
+    """The widget key of the `nth` editor the Inbox rendered last (top to bottom)."""
+    return list(at.session_state[inbox.STATE_EDITORS])[nth]
+
+
 def set_edits(at: AppTest, edited_rows: dict[int, dict[str, Any]]) -> str:
-    """Write edits the way the browser reports them: by position, under the rendered editor's key."""
-    key = at.session_state[inbox.STATE_EDITOR_KEY]
-    at.session_state[key] = {"edited_rows": edited_rows, "added_rows": [], "deleted_rows": []}
-    return key
+    """Write edits the way the browser reports them: by position in each editor, under that editor's key.
+
+    `edited_rows` is keyed by position in the whole Inbox (its tables one below the other, as `editor_frame`
+    gives them); each edit goes to the editor that shows that row. The key of the first editor written."""
+    shown = list(at.session_state[inbox.STATE_RENDERED])
+    by_editor: dict[str, dict[int, dict[str, Any]]] = {}
+    for position, changes in edited_rows.items():
+        row = shown[position]
+        key = next(k for k, keys in at.session_state[inbox.STATE_EDITORS].items() if row in keys)
+        by_editor.setdefault(key, {})[at.session_state[inbox.STATE_EDITORS][key].index(row)] = changes
+    for key, rows in by_editor.items():
+        at.session_state[key] = {"edited_rows": rows, "added_rows": [], "deleted_rows": []}
+    return next(iter(by_editor))
 
 
 def click(at: AppTest, key: str) -> AppTest:

@@ -5,6 +5,7 @@ its row (the status cell) and in Details BEFORE Submit, in the words a submit an
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +54,13 @@ def test_a_refused_draft_says_why_on_its_row_and_in_details_before_submit(
     assert said == APPROVE_WITH_MESSAGE
     status = editor_frame(app)["status"].tolist()
     assert status == [f"cannot be sent: {APPROVE_WITH_MESSAGE}", "", ""]
-    assert alerts(app, "warning") == [f"Cannot be sent: {APPROVE_WITH_MESSAGE}"]
+    listed, pane = alerts(app, "warning")  # under the tables (whatever the width shows of the row), and in Details
+    assert re.fullmatch(
+        r"1 row cannot be sent as decided:\ncreate_circle\(shape_id=c1, color=red\) in «Create a red circle c1, "
+        rf"a blue… · \d+s»: {re.escape(APPROVE_WITH_MESSAGE)}",
+        listed,
+    )
+    assert pane == f"Cannot be sent: {APPROVE_WITH_MESSAGE}"
     assert calls == [] and console.audit() == []
 
     # Submit refuses the batch in the same words, without handing it to the console.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from streamlit.testing.v1 import AppTest
 
 from review import ReviewConsole
-from tests.app.conftest import alerts, details, editor_frame, run, set_edits, submit, threads_shown
+from tests.app.conftest import alerts, details, editor_frame, editor_key, run, set_edits, submit, threads_shown
 from tests.conftest import THEN_SEQUENCE, THREE_SHAPES
 from tests.helpers import APPROVE, batch
 from ui import inbox
@@ -21,7 +21,7 @@ def rerun_as_the_browser_would(at: AppTest, key: str, edited_rows: dict[int, dic
     The browser keeps an editor's edits for as long as the editor keeps its identity and re-sends
     them, by position, with every rerun; AppTest forgets them after one run. This puts them back.
     """
-    if at.session_state[inbox.STATE_EDITOR_KEY] == key:
+    if key in at.session_state[inbox.STATE_EDITORS]:
         at.session_state[key] = {"edited_rows": edited_rows, "added_rows": [], "deleted_rows": []}
     run(at)
 
@@ -46,7 +46,7 @@ def test_decisions_follow_their_rows_when_rows_are_removed_reordered_and_added(
     ]
     set_edits(app, {1: {"decision": "approve"}, 2: {"decision": "reject", "message": "not this square"}})
     run(app)
-    first_key = app.session_state[inbox.STATE_EDITOR_KEY]
+    first_key = editor_key(app)
 
     # Elsewhere: bob approves the sequence's circle, so that thread moves behind A with its next step,
     # and a new thread C starts.
@@ -63,7 +63,19 @@ def test_decisions_follow_their_rows_when_rows_are_removed_reordered_and_added(
     )
     run(app)
 
-    assert app.session_state[inbox.STATE_EDITOR_KEY] != first_key  # other rows, new editor: nothing carried by position
+    # The run the edit caused keeps the rows it was typed into (other rows would be a new grid in the browser,
+    # closing the cell the reviewer may be typing into next); the answered circle says it left.
+    assert editor_key(app) == first_key
+    assert table(app) == [
+        (s[:8], "create_circle", None),
+        (a[:8], "create_circle", "approve"),
+        (a[:8], "create_square", "reject"),
+        (a[:8], "create_triangle", "approve"),
+    ]
+    assert editor_frame(app)["status"].tolist()[0] == inbox.GONE
+    run(app)  # no edit in this run (no idle gate in AppTest): the live rows
+
+    assert editor_key(app) != first_key  # other rows, new editor: nothing carried by position
     assert table(app) == [
         (a[:8], "create_circle", "approve"),
         (a[:8], "create_square", "reject"),

@@ -12,7 +12,7 @@ from review import ReviewConsole
 from tests.app.conftest import alerts, click, details, editor_frame, run, set_edits, submit, threads_shown
 from tests.conftest import THEN_SEQUENCE, THREE_SHAPES
 from tests.helpers import APPROVE, batch
-from ui import inbox
+from ui import inbox, inbox_view
 
 SUBMIT = "inbox_submit"
 
@@ -58,7 +58,7 @@ def test_rows_show_every_pending_tool_call_readably(app: AppTest, console: Revie
         "shape_id=s1, color=blue",
         "shape_id=t1, color=green",
     ]
-    assert all(re.fullmatch(r"Create a red circle c1, a blue… · \d+s", t) for t in frame["thread"])  # request, age
+    assert frame["thread"].tolist() == ["Create a red circle…"] * 3  # its request, short
     assert threads_shown(app) == [thread_id] * 3
     assert all(re.fullmatch(r"\d+s|\d+m \d+s", w) for w in frame["waiting"])
     assert frame["decision"].isna().all()
@@ -154,32 +154,68 @@ def test_no_reviewer_name_sends_nothing_and_keeps_the_draft(app: AppTest, consol
     assert [(e.reviewer, e.tool, e.decision) for e in console.audit()] == [("carol", "create_circle", "approve")]
 
 
-def test_an_invalid_row_sends_nothing_and_shows_its_error_on_the_row(app: AppTest, console: ReviewConsole) -> None:
+def test_a_bad_row_stays_drafted_with_its_reason_and_the_good_rows_are_applied(
+    app: AppTest, console: ReviewConsole
+) -> None:
+    thread_id = seed(console)
+    run(app)
+    app.session_state["reviewer"] = "alice"
+    bad = {"decision": "edit", "edited arguments": "color=not-a-colour"}
+    set_edits(app, {0: {"decision": "approve"}, 1: bad, 2: {"decision": "reject", "message": "no triangles"}})
+    run(app)
+    submit(app)
+    # The good rows are applied: recorded, and the checkpoint holds the approved circle (the triangle rejected).
+    assert {(e.tool, e.decision, e.status) for e in console.audit()} == {
+        ("create_circle", "approve", "applied"),
+        ("create_triangle", "reject", "applied"),
+    }
+    assert console.thread(thread_id).canvas == [{"shape_id": "c1", "kind": "circle", "color": "red"}]
+    # The bad one is still pending and still in the draft as typed, its reason on its row and in the banner.
+    [square] = console.pending(thread_id)
+    assert square.tool == "create_square"
+    entry = app.session_state[inbox.STATE_DRAFT][inbox.row_key(square)]
+    assert (entry["decision"], entry["edited"]) == ("edit", "color=not-a-colour")
+    [warning] = [line for line in alerts(app, "warning") if line.startswith("Applied")]
+    total, said, row = warning.split("\n")
+    assert total == "Applied 2 · conflicts 0 · refused 1 · new interrupts 0 (1 thread)"
+    assert said == "1 row not sent, still in your draft: fix and submit again"
+    assert row.startswith("create_square(shape_id=s1, color=blue) in «Create a red circle c1, a blue… · ")
+    assert "'not-a-colour' is not a colour" in row
+    run(app)
+    [status] = editor_frame(app)["status"].tolist()
+    assert "not a colour" in status
+
+    # Fixed, it is sent on its own.
+    set_edits(app, {0: {"edited arguments": "color=#00aa00"}})
+    run(app)
+    submit(app)
+    assert ("create_square", "edit", "applied") in {(e.tool, e.decision, e.status) for e in console.audit()}
+    assert console.pending(thread_id) == []
+
+
+def test_all_or_nothing_sends_nothing_when_a_row_is_refused(
+    app: AppTest, app_console: ReviewConsole, console: ReviewConsole, monkeypatch: pytest.MonkeyPatch
+) -> None:
     seed(console)
+    calls = spy_submit(monkeypatch, app_console)
     run(app)
     app.session_state["reviewer"] = "alice"
     set_edits(app, {0: {"decision": "approve"}, 1: {"decision": "edit", "edited arguments": "color=not-a-colour"}})
+    app.checkbox(key=inbox_view.ALL_OR_NOTHING).check()
     run(app)
+    assert app.button(key=SUBMIT).proto.type == "secondary"  # nothing would be sent: not the primary action
     click(app, SUBMIT)
     [error] = alerts(app, "error")
     total, reason = error.split("\n")
-    assert (
-        total
-        == "Applied 0 · conflicts 0 · refused 1 · new interrupts 0 — nothing was sent: fix the refused row(s) and "
+    assert total == (
+        "Applied 0 · conflicts 0 · refused 1 · new interrupts 0 — nothing was sent: fix the refused row(s) and "
         "submit again"
     )
-    # The reason, with the row's tool, arguments and thread, in the banner itself (not only in a cell).
     assert reason.startswith("create_square(shape_id=s1, color=blue) in «Create a red circle c1, a blue… · ")
     assert "'not-a-colour' is not a colour" in reason
+    assert calls == [] and console.audit() == [] and len(console.pending()) == 3
     status = editor_frame(app)["status"].tolist()
     assert "not a colour" in status[1] and status[0] == "" and status[2] == ""
-    assert console.audit() == [] and len(console.pending()) == 3
-
-    # Fixing the row sends both.
-    set_edits(app, {1: {"edited arguments": "color=#00aa00"}})
-    run(app)
-    submit(app)
-    assert {(e.tool, e.decision) for e in console.audit()} == {("create_circle", "approve"), ("create_square", "edit")}
 
 
 @pytest.mark.parametrize(
@@ -191,7 +227,7 @@ def test_an_invalid_row_sends_nothing_and_shows_its_error_on_the_row(app: AppTes
         ({"message": "just a note"}, "choose a decision"),
     ],
 )
-def test_a_row_the_page_cannot_turn_into_a_decision_blocks_the_batch(
+def test_a_row_the_page_cannot_turn_into_a_decision_is_not_sent_and_the_others_are(
     app: AppTest,
     app_console: ReviewConsole,
     console: ReviewConsole,
@@ -205,12 +241,14 @@ def test_a_row_the_page_cannot_turn_into_a_decision_blocks_the_batch(
     app.session_state["reviewer"] = "alice"
     set_edits(app, {0: {"decision": "approve"}, 1: edits})
     run(app)
-    click(app, SUBMIT)
-    assert calls == []
-    [banner] = alerts(app, "error")
-    assert banner.startswith("Applied 0 · conflicts 0 · refused 1 · new interrupts 0 — nothing was sent")
-    assert error in banner.split("\n")[1] and banner.split("\n")[1].startswith("create_square(shape_id=s1, color=blue)")
-    assert error in editor_frame(app)["status"][1]
+    submit(app)
+    assert [[item["decision"] for item in call] for call in calls] == [[{"type": "approve"}]]  # the circle alone
+    [banner] = [line for line in alerts(app, "warning") if line.startswith("Applied")]
+    lines = banner.split("\n")
+    assert lines[0] == "Applied 1 · conflicts 0 · refused 1 · new interrupts 0 (1 thread)"
+    assert error in lines[2] and lines[2].startswith("create_square(shape_id=s1, color=blue)")
+    run(app)
+    assert error in editor_frame(app)["status"][0]  # the square, first of the rows left
 
 
 def test_tool_and_thread_filters_and_bulk_approve_touch_only_shown_rows(app: AppTest, console: ReviewConsole) -> None:
@@ -225,7 +263,7 @@ def test_tool_and_thread_filters_and_bulk_approve_touch_only_shown_rows(app: App
     app.multiselect(key=inbox.THREAD_FILTER).set_value([sequence])
     run(app)
     assert threads_shown(app) == [sequence]
-    assert editor_frame(app)["thread"][0].startswith("Draw a red circle c1, then a… · ")
+    assert editor_frame(app)["thread"][0] == "Draw a red circle…"
     app.multiselect(key=inbox.THREAD_FILTER).set_value([])
     run(app)
 

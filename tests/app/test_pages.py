@@ -17,7 +17,7 @@ from streamlit.testing.v1.element_tree import Block, Node
 
 from review import ReviewConsole, Settings
 from tests.app import html_agent
-from tests.app.conftest import APP, alerts, details, editor_frame, run, shown_text, submit, threads_shown
+from tests.app.conftest import APP, alerts, details, editor_frame, run, set_edits, shown_text, submit, threads_shown
 from tests.conftest import THEN_SEQUENCE, THREE_SHAPES
 from tests.helpers import APPROVE, batch, edit, reject
 from ui.console import close_consoles
@@ -338,11 +338,7 @@ def test_html_in_payloads_messages_and_state_is_shown_as_text(app_db: Path, monk
         assert html_agent.SCRIPT in frame["arguments"][0]
         _assert_no_markup(at)
 
-        at.session_state[at.session_state["inbox_editor_key"]] = {
-            "edited_rows": {0: {"decision": "reject", "message": html_agent.IMG}},
-            "added_rows": [],
-            "deleted_rows": [],
-        }
+        set_edits(at, {0: {"decision": "reject", "message": html_agent.IMG}})
         run(at)
         submit(at)
         assert alerts(at, "success") == ["Applied 1 · conflicts 0 · refused 0 · new interrupts 0 (1 thread)"]

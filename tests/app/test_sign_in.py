@@ -15,8 +15,9 @@ from streamlit.testing.v1 import AppTest
 
 from review import ReviewConsole
 from review.identity import Reviewer
-from tests.app.conftest import APP, alerts, click, editor_frame, run, set_edits
+from tests.app.conftest import APP, alerts, click, editor_frame, run, set_edits, shown_text
 from tests.conftest import CLEAR, THREE_SHAPES
+from ui import inbox
 from ui.auth import session_may_watch
 from ui.console import open_console
 
@@ -153,9 +154,12 @@ def test_a_row_the_reviewer_may_not_decide_is_read_only_with_the_reason(
     run(app)
     (status,) = editor_frame(app)["status"].tolist()
     assert status.startswith("read-only: eve@example.org may not decide this: clear_canvas is decided by @ops")
-    set_edits(app, {0: {"decision": "approve"}})
-    click(app, "inbox_submit")
-    assert any("clear_canvas is decided by @ops" in line for line in alerts(app, "error"))
+    # No decision can even be chosen: the row is in the read-only table, not an editor.
+    assert len(app.data_editor) == 0 and app.session_state[inbox.STATE_EDITORS] == {}
+    assert any(shown_text(c.value).startswith("Read-only (1)") for c in app.caption)
+    click(app, "inbox_approve_all")
+    assert any("Approve: 0 rows marked; 1 skipped: 1 read-only" in shown_text(c.value) for c in app.caption)
+    assert not any(entry.get("decision") for entry in app.session_state[inbox.STATE_DRAFT].values())
 
 
 def test_an_email_the_provider_has_not_verified_is_not_the_identity(app: AppTest, app_console: ReviewConsole) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
@@ -69,6 +70,27 @@ def test_folding_ignores_positions_outside_the_rendered_frame_and_clears_with_no
     assert inbox.fold_edits(draft, rendered, edits({0: {"decision": "maybe"}}))[inbox.row_key(A)]["decision"] is None
 
 
+def test_an_edit_typed_into_a_row_that_left_the_pending_rows_is_kept() -> None:
+    """The table may still show a row answered elsewhere (held while the reviewer types): its edit is not dropped."""
+    draft = inbox.sync_draft({}, [B])  # A left the pending rows: its undecided entry is gone
+    rendered = [inbox.row_key(A), inbox.row_key(B)]
+    folded = inbox.fold_edits(draft, rendered, edits({0: {"message": "too late?"}}), {inbox.row_key(A): A})
+    assert folded[inbox.row_key(A)] == {**inbox.new_entry(A), "message": "too late?"}
+    assert inbox.row_key(A) not in inbox.fold_edits(draft, rendered, edits({0: {"message": "x"}}))  # unknown row
+
+
+def test_a_held_sheet_keeps_its_rows_and_order_marks_the_gone_and_counts_the_waiting() -> None:
+    first = inbox.next_sheet(None, [A, B], (), hold=True)  # nothing shown yet: the live rows
+    assert first.rows == (A, B) and not first.held
+    held = inbox.next_sheet(first, [C, B], (), hold=True)  # A answered elsewhere, C raised, another order
+    assert held.rows == (A, B) and held.gone == {inbox.row_key(A)} and held.waiting == 1 and held.held
+    assert inbox.editor_key(held.keys) == inbox.editor_key(first.keys)  # same rows, same order: the same grid
+    assert inbox.next_sheet(held, [C, B], (), hold=False).rows == (C, B)  # the reviewer paused: the live rows
+    assert inbox.next_sheet(held, [C, B], (("create_square",), (), ()), hold=True).rows == (C, B)  # filters changed
+    moved = PendingInterrupt(**{**B.__dict__, "unverified": True})
+    assert inbox.next_sheet(first, [A, moved], (), hold=True).rows[1] is moved  # a shown row as it is now
+
+
 def test_the_editor_key_changes_with_the_rows_their_order_and_the_generation() -> None:
     keys = ["t1:a", "t1:b"]
     assert inbox.editor_key(keys) == inbox.editor_key(list(keys))
@@ -102,7 +124,7 @@ def test_the_frame_has_the_contract_columns_and_the_draft_merged_in() -> None:
     frame = inbox.build_frame([A, B], draft, {inbox.row_key(A): "already decided by bob"}, NOW)
     assert list(frame.columns) == list(inbox.COLUMNS)
     assert frame.to_dict("records")[1] == {
-        "thread": "t1",
+        "thread": "#t1",  # no request known: its short id
         "tool": "create_square",
         "arguments": "shape_id=b, color=red",
         "waiting": "3m 4s",
@@ -115,6 +137,72 @@ def test_the_frame_has_the_contract_columns_and_the_draft_merged_in() -> None:
     empty = inbox.build_frame([], {}, {}, NOW)
     assert list(empty.columns) == list(inbox.COLUMNS)
     assert {str(t) for t in empty.dtypes} == {str(t) for t in frame.dtypes} == {"string"}  # a stable schema
+
+
+def test_rows_are_grouped_by_the_decisions_they_offer_and_read_only_rows_come_last() -> None:
+    question = PendingInterrupt("t3", "q", "q", None, None, {}, "Budget?", ("respond",), None, payload_kind="question")
+    pair = PendingInterrupt("t3", "p", "p", None, "delete_file", {"path": "x"}, "", ("reject", "approve"), None)
+    blocked = PendingInterrupt("t4", "b", "b", None, "create_circle", {}, "", ("approve",), None, blocked="no graph")
+    refused = row("t5", "r")
+    context = inbox.RowContext(refusals={inbox.row_key(refused): "ops decide it"})
+    groups = inbox.group_rows([question, A, blocked, pair, B, refused], context)
+    assert [(g.decisions, [r.row_id for r in g.rows]) for g in groups] == [
+        (("respond",), ["q"]),
+        (("approve", "edit", "reject"), ["a", "b"]),
+        (("approve", "reject"), ["p"]),  # in the console's order, whatever order the payload gave
+        ((), ["b", "r"]),
+    ]
+    assert [g.title for g in groups] == [
+        "Questions · respond (1)",
+        "Tool calls · approve, edit or reject (2)",
+        "Tool calls · approve or reject (1)",
+        "Read-only (2): cannot be decided here; the status says why",
+    ]
+    assert groups[0].columns == ["tool", "arguments", "thread", "decision", "message", "status", "waiting"]
+    assert groups[0].answers and not groups[1].answers
+    assert groups[2].columns == ["tool", "arguments", "thread", "decision", "message", "status", "waiting"]
+    assert groups[1].columns == list(inbox.COLUMNS)
+    assert groups[3].columns == ["tool", "arguments", "thread", "status", "waiting"]
+
+    choice = inbox.bulk_choice(groups, "approve", failed=[inbox.row_key(B)])
+    assert choice.keys == [inbox.row_key(A), inbox.row_key(pair)]
+    assert choice.note() == (
+        "Approve: 2 rows marked; 4 skipped: 1 question, 1 whose last attempt failed (retry in Details), 2 read-only"
+    )
+    assert inbox.bulk_choice(groups[1:2], "reject").note() == "Reject: 2 rows marked"
+    assert (
+        inbox.bulk_choice(groups, "edit").note()
+        == "Edit: 2 rows marked; 4 skipped: 1 question, 1 without edit, 2 read-only"
+    )
+
+
+def test_the_policy_takes_decisions_away_and_several_graphs_get_a_table_each() -> None:
+    limited = inbox.RowContext(offered={inbox.row_key(A): ("approve", "reject")})
+    assert [(g.decisions, g.keys) for g in inbox.group_rows([A, B], limited)] == [
+        (("approve", "reject"), [inbox.row_key(A)]),  # edit taken away by the policy: not offered
+        (("approve", "edit", "reject"), [inbox.row_key(B)]),
+    ]
+    ours, theirs = replace(A, graph_id="shapes"), replace(C, graph_id="tidy")
+    groups = inbox.group_rows([ours, theirs], inbox.RowContext(several_graphs=True))
+    assert [(g.graph, g.title) for g in groups] == [
+        ("shapes", "shapes · Tool calls · approve, edit or reject (1)"),
+        ("tidy", "tidy · Tool calls · approve, edit or reject (1)"),
+    ]
+    frame = inbox.build_frame([ours], {}, {}, NOW, inbox.RowContext(several_graphs=True))
+    assert frame["tool"][0] == "create_circle"  # the title names the graph; the filter's label still does too
+    assert inbox.tool_label(ours, inbox.RowContext(several_graphs=True)) == "shapes: create_circle"
+
+
+def test_the_thread_column_tells_apart_threads_whose_requests_read_the_same() -> None:
+    cells = inbox.thread_cells(
+        {"aaaaaaa1": "Create a red circle c1", "bbbbbbb2": "Create a red circle c1", "c3": "Draw", "d4": None}
+    )
+    assert cells == {
+        "aaaaaaa1": "#aaaaaa · Create a red circle c1",  # the id first: a cut cell still shows it
+        "bbbbbbb2": "#bbbbbb · Create a red circle c1",
+        "c3": "Draw",
+        "d4": "#d4",
+    }
 
 
 def test_rows_without_arguments_show_their_description_and_restricted_rows_say_so() -> None:
@@ -254,11 +342,14 @@ def test_reports_summarise_per_thread_and_mark_rows() -> None:
             "t2": ThreadOutcome("t2", error="run failed: boom"),
         },
     )
-    report = inbox.report_result(result, plan, draft, labels={"t1": "Draw shapes · 3m"})
+    report = inbox.report_result(
+        result, plan, draft, labels={"t1": "Draw shapes · 3m"}, decided={("t1", "b"): "edit → color=blue"}
+    )
     assert report.level == "error"
-    assert report.lines == [  # the total first, then what needs reading
+    assert report.lines == [  # the total first, then what needs reading (a conflict says what bob decided)
         "Applied 1 · conflicts 1 · refused 0 · new interrupts 1 (2 threads)",
-        "create_square(shape_id=b, color=red) in «Draw shapes · 3m»: already decided by bob at 2025-01-01 11:59:58 UTC",
+        "create_square(shape_id=b, color=red) in «Draw shapes · 3m»: already decided by bob at "
+        "2025-01-01 11:59:58 UTC: edit → color=blue",
         "«t2» (t2): 0 applied, 0 conflicts, 0 new interrupts; error: run failed: boom",
     ]
     assert report.details == [  # folded: one line per thread
@@ -266,10 +357,31 @@ def test_reports_summarise_per_thread_and_mark_rows() -> None:
         "«t2» (t2): 0 applied, 0 conflicts, 0 new interrupts; error: run failed: boom",
     ]
     assert report.status == {
-        inbox.row_key(B): "already decided by bob at 2025-01-01 11:59:58 UTC",
+        inbox.row_key(B): "already decided by bob at 2025-01-01 11:59:58 UTC: edit → color=blue",
         inbox.row_key(C): "run failed: boom",
     }
     assert report.done == [inbox.row_key(A), inbox.row_key(B)]
+    # Without the words, the conflict's decision type.
+    assert inbox.report_result(result, plan, draft).lines[1].endswith("11:59:58 UTC: approve")
+
+    # Rows not sent (refused) stay out of `done`, and the banner says both what was applied and what waits.
+    sent = inbox.without(plan, [inbox.row_key(C)])
+    assert sent.keys == [inbox.row_key(A), inbox.row_key(B)]
+    partial = inbox.report_result(
+        BatchResult("p", threads={"t1": ThreadOutcome("t1", applied=["a", "b"])}),
+        sent,
+        draft,
+        refused={inbox.row_key(C): "bad colour"},
+    )
+    assert (partial.level, partial.lines) == (
+        "warning",
+        [
+            "Applied 2 · conflicts 0 · refused 1 · new interrupts 0 (1 thread)",
+            "1 row not sent, still in your draft: fix and submit again",
+            "create_triangle(shape_id=c, color=red) in «t2»: bad colour",
+        ],
+    )
+    assert partial.done == [inbox.row_key(A), inbox.row_key(B)] and partial.status == {inbox.row_key(C): "bad colour"}
 
     refused = inbox.report_result(BatchResult("x", invalid=[RowError("t2", "c", "bad colour")]), plan, draft)
     assert (refused.level, refused.lines) == (
@@ -281,6 +393,19 @@ def test_reports_summarise_per_thread_and_mark_rows() -> None:
         ],
     )
     assert refused.status == {inbox.row_key(C): "bad colour"}
+
+
+def test_what_a_recorded_decision_said_in_a_few_words() -> None:
+    entry = AuditEntry(
+        1, NOW.isoformat(), "ann", "ann", None, "unverified", None, "t1", "a", "a", "create_circle", "edit",
+        {"shape_id": "a", "color": "red"}, {"shape_id": "a", "color": "blue"}, None, "applied", None, None,
+        False, None, None, "b1",
+    )  # fmt: skip
+    assert inbox.decided_text(entry) == "edit → shape_id=a, color=blue"
+    assert inbox.decided_text(replace(entry, decision="reject", args_after=None, message="not now")) == (
+        "reject: «not now»"
+    )
+    assert inbox.decided_text(replace(entry, decision="approve", args_after=None)) == "approve"
 
 
 # --- canvas and formats ---------------------------------------------------------------------------

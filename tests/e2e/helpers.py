@@ -28,11 +28,17 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
+from ui.format import request_words
+from ui.inbox import CELL_WORDS
+
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT_MS = 30_000  # generous: both cores may be busy with the server, the agent and Chromium
 
-# The Inbox editor's columns, in the order the UI contract gives them (decision first, so a laptop shows them).
-INBOX_COLUMNS = ("tool", "decision", "edited arguments", "message", "status", "arguments", "thread", "waiting")
+# The Inbox editor's columns for tool calls (approve, edit or reject), in the order the page gives them: what a row
+# is and where first (a laptop shows them with the decision and message), then the decision; ui/inbox.py COLUMNS.
+INBOX_COLUMNS = ("tool", "arguments", "thread", "decision", "message", "edited arguments", "status", "waiting")
+# A group without edit (approve or reject), or questions (respond: its message column is called "answer").
+NO_EDIT_COLUMNS = ("tool", "arguments", "thread", "decision", "message", "status", "waiting")
 
 HEADER_PX = ROW_PX = 35  # st.data_editor's default header and row heights
 # After an edit glide moves the focus to a cell of its accessibility table, inside the canvas.
@@ -42,6 +48,11 @@ _GRID_HAS_FOCUS = """(nth) => {
     return !!canvas && canvas.contains(document.activeElement);
 }"""
 _FINISHED = {ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY}
+
+
+def thread_cell(prompt: str) -> str:
+    """What the Inbox's thread column shows of a thread started with `prompt` (its short id may come before)."""
+    return request_words(prompt, CELL_WORDS)
 
 
 # --- the review core's CLI, in another process ------------------------------------------------
@@ -334,18 +345,24 @@ class Grid:
         index = self.col(col) if isinstance(col, str) else col
         return [self.cell(index, row).inner_text() for row in range(self.row_count())]
 
-    def find_row(self, col: int | str, text: str, timeout_ms: float = TIMEOUT_MS, *, prefix: bool = False) -> int:
-        """The index of the one row whose `col` shows exactly `text` (or starts with it, `prefix`); waits for one."""
+    def find_row(
+        self, col: int | str, text: str, timeout_ms: float = TIMEOUT_MS, *, prefix: bool = False, part: bool = False
+    ) -> int:
+        """The index of the one row whose `col` shows exactly `text` (or starts with it, `prefix`; or holds it,
+        `part`); waits for one."""
         index = self.col(col) if isinstance(col, str) else col
+        mode = "part" if part else "prefix" if prefix else "exact"
         handle = self.page.wait_for_function(
-            """([nth, index, text, prefix]) => {
+            """([nth, index, text, mode]) => {
                 const root = document.querySelectorAll('[data-testid="stDataFrame"]')[nth];
                 if (!root) return 0;
                 const cells = root.querySelectorAll(`[data-testid^="glide-cell-${index}-"]`);
-                const hits = [...cells].filter((c) => prefix ? c.textContent.startsWith(text) : c.textContent === text);
+                const shows = (c) => mode === "part" ? c.textContent.includes(text)
+                    : mode === "prefix" ? c.textContent.startsWith(text) : c.textContent === text;
+                const hits = [...cells].filter(shows);
                 return hits.length === 1 ? Number(hits[0].dataset.testid.split("-").pop()) + 1 : 0;
             }""",
-            arg=[self.nth, index, text, prefix],
+            arg=[self.nth, index, text, mode],
             timeout=timeout_ms,
         )
         return int(handle.json_value()) - 1
@@ -356,9 +373,10 @@ class Grid:
     def focus(self, col: int | str, row: int) -> None:
         """Select a cell by keyboard, pressing on the grid first when the focus is elsewhere.
 
-        A scroller covers the canvas, so the press goes to the first cell by coordinates (a read-only
+        A scroller covers the canvas, so the press goes to the top-left cell by coordinates (a read-only
         column: a press that lands late cannot edit anything). Glide takes the selection a moment after
-        the press and ignores keys sent before, so each step waits for the selection it made.
+        the press and ignores keys sent before, so each step waits for the selection it made; Ctrl+Home
+        then goes to the first cell (also in a scrolled grid) and arrows to the wanted one.
         """
         index = self.col(col) if isinstance(col, str) else col
         selected = self.root.locator('[role="gridcell"][aria-selected="true"]')

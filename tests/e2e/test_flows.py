@@ -26,8 +26,9 @@ from playwright.sync_api import expect
 
 from review.editing import format_args
 from tests.e2e.conftest import ARTIFACTS, Server
-from tests.e2e.helpers import ROOT, TIMEOUT_MS, App, Grid, review_cli, start_thread
+from tests.e2e.helpers import ROOT, TIMEOUT_MS, App, Grid, review_cli, start_thread, thread_cell
 from tests.e2e.xss_agent import COLOUR, DESCRIPTION, IMG, PROMPT, SCRIPT, SHAPE_ID
+from tests.helpers import store_query
 from ui.format import request_words
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -213,7 +214,7 @@ def test_then_sequence_next_row_appears_without_reload(
     started = time.monotonic()
     assert [row["tool"] for row in pending] == ["create_circle"]
     # The open Inbox picks the other process's row up by itself (its refresh timer): no reload, no click.
-    Grid(app).find_row("thread", request_words(THEN_SEQUENCE), timeout_ms=OTHER_PROCESS_ROW_S * 1000, prefix=True)
+    Grid(app).find_row("thread", thread_cell(THEN_SEQUENCE), timeout_ms=OTHER_PROCESS_ROW_S * 1000, part=True)
     appeared = time.monotonic() - started
     grid = filter_thread(app, THEN_SEQUENCE)
     expect_rows(grid, 1)
@@ -269,7 +270,7 @@ def test_two_reviewers_same_row_one_conflict(
         b.page.get_by_text(
             re.compile(
                 rf"create_circle\(shape_id=k3, color=purple\) in «Create a purple circle k3 · \w+»: "
-                rf"already decided by {first} at \d{{4}}-"
+                rf"already decided by {first} at \d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d UTC: approve$"
             )
         )
     ).to_be_visible()
@@ -320,36 +321,46 @@ def test_html_in_payload_renders_as_text(server: Server, new_app: Callable[..., 
 # --- 5 ------------------------------------------------------------------------------------------
 
 
-def test_invalid_edit_is_refused_and_nothing_is_sent(
+def test_a_refused_edit_stays_drafted_and_the_valid_row_is_applied(
     server: Server, saved_state: SavedState, new_app: Callable[..., App]
 ) -> None:
     prompt = "Create an orange square q5 and a pink circle p5"
     thread_id, pending = start_thread(server.db, prompt)
     assert len(pending) == 2
+    name = reviewer("eve")
     app = new_app()
-    app.set_reviewer(reviewer("eve"))
+    app.set_reviewer(name)
     grid = filter_thread(app, prompt)
     expect_rows(grid, 2)
     square = grid.find_row("tool", "create_square")
     grid.choose("decision", grid.find_row("tool", "create_circle"), "approve")  # a valid row in the same batch
     grid.choose("decision", square, "edit")
     grid.type_text("edited arguments", square, "color=not-a-colour")
+    # Refused at once, under the table, before any submit (whatever the width shows of the row's status cell).
+    refused = app.page.get_by_test_id("stAlertContainer").filter(has_text="1 row cannot be sent as decided")
+    expect(refused).to_contain_text("not-a-colour")
     app.click("Submit decisions")
-    # The banner starts with the totals, then names the refused row (tool, arguments) and the reason.
-    expect_banner(app, "Applied 0 · conflicts 0 · refused 1 · new interrupts 0 — nothing was sent")
-    expect(
-        app.page.get_by_text(
-            re.compile(r"create_square\(shape_id=q5, color=orange\) in «Create an orange square q5.*not-a-colour")
-        )
-    ).to_be_visible()
+    # The banner says both: the circle applied, the square refused and still in the draft, with its reason.
+    expect_banner(app, summary(1, 0, 0, refused=1))
+    banner = app.page.get_by_test_id("stAlertContainer").filter(has_text="Applied 1").first
+    expect(banner).to_contain_text("1 row not sent, still in your draft: fix and submit again")
+    expect(banner).to_contain_text(
+        re.compile(r"create_square\(shape_id=q5, color=orange\) in «Create an orange.*not-a-colour")
+    )
+    grid = Grid(app)
+    square = grid.find_row("tool", "create_square")
     expect(grid.cell("status", square)).to_contain_text("not-a-colour")
-    expect(grid.cell("status", 1 - square)).to_have_text("")
-    shot(app, "flow5-invalid")
+    expect(grid.cell("edited arguments", square)).to_have_text("color=not-a-colour")  # as typed, to fix
+    shot(app, "flow5-partial")
 
-    assert decisions(server, thread_id) == []  # nothing claimed, not even the valid row
-    assert pending_ids(saved_state, thread_id) == sorted(row["interrupt_id"] for row in pending)
-    assert shapes_saved(saved_state, thread_id) == {}
-    assert not [line for line in server.effects() if '"shape_id": "p5"' in line]
+    rows = decisions(server, thread_id)
+    assert [(r["tool"], r["decision_type"], r["reviewer"], r["status"]) for r in rows] == [
+        ("create_circle", "approve", name, "applied")
+    ]
+    assert shapes_saved(saved_state, thread_id) == {"p5": ("circle", "pink")}
+    assert len(pending_ids(saved_state, thread_id)) == 1  # the square waits, undecided in the checkpoint
+    stored = store_query(server.db, "SELECT entry FROM review_drafts WHERE reviewer = ?", (name,))
+    assert [json.loads(entry)["edited"] for (entry,) in stored] == ["color=not-a-colour"]
 
 
 # --- 6 ------------------------------------------------------------------------------------------

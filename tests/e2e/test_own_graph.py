@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import ARTIFACTS, Server, serve
-from tests.e2e.helpers import ROOT, TIMEOUT_MS, App, review_cli
+from tests.e2e.helpers import INBOX_COLUMNS, NO_EDIT_COLUMNS, ROOT, TIMEOUT_MS, App, review_cli
 from tests.e2e.test_flows import Grid, expect_rows, reviewer, summary
 from tests.helpers import store_query
 
@@ -32,12 +32,15 @@ def test_a_create_agent_graph_loaded_with_graph_is_reviewed_in_the_browser(
     assert sorted(r["tool"] for r in started["pending"]) == ["delete_file", "send_email"]
     app = new_app(on=own_server)
     app.set_reviewer(reviewer("tess"))
-    grid = Grid(app)
-    expect_rows(grid, 2)
-    email, delete = grid.find_row("tool", "send_email"), grid.find_row("tool", "delete_file")
-    expect(grid.cell("status", delete)).to_contain_text("allowed: approve, reject")
-    grid.choose("decision", email, "approve")
-    grid.choose("decision", delete, "reject")
+    # One table per set of decisions: send_email offers approve, edit or reject; delete_file approve or reject only.
+    emails, deletes = Grid(app), Grid(app, 1, NO_EDIT_COLUMNS)
+    expect_rows(emails, 1)
+    expect_rows(deletes, 1)
+    assert emails.headers() == list(INBOX_COLUMNS) and deletes.headers() == list(NO_EDIT_COLUMNS)
+    expect(app.page.get_by_text("Tool calls · approve or reject (1)")).to_be_visible()
+    expect(deletes.cell("status", 0)).to_contain_text("allowed: approve, reject")
+    emails.choose("decision", emails.find_row("tool", "send_email"), "approve")
+    deletes.choose("decision", deletes.find_row("tool", "delete_file"), "reject")
     app.click("Submit decisions")
     expect(app.page.get_by_text(summary(2, 0, 0))).to_be_visible(timeout=TIMEOUT_MS)
     saved = store_query(

@@ -26,7 +26,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 SavedState = Callable[[str], Any]
 LAPTOP = {"width": 1024, "height": 768}
 WIDE = {"width": 1600, "height": 1000}
-DECIDING = ("tool", "decision", "edited arguments", "message", "status")  # must fit without scrolling sideways
+# What a row is, where, and its decision and message: must fit a laptop's table without scrolling sideways.
+DECIDING = ("tool", "arguments", "thread", "decision", "message")
 
 
 def shot(app: App, name: str) -> None:

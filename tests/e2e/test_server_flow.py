@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 
 from scripts.agent_server import AgentServer
 from tests.e2e.conftest import ARTIFACTS, Server, serve
-from tests.e2e.helpers import TIMEOUT_MS, App
+from tests.e2e.helpers import TIMEOUT_MS, App, thread_cell
 from tests.e2e.test_flows import (
     OTHER_PROCESS_ROW_S,
     THEN_SEQUENCE,
@@ -29,7 +29,6 @@ from tests.e2e.test_flows import (
     summary,
 )
 from tests.helpers import store_query
-from ui.format import request_words
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 GRAPH = "canvas-shapes"  # langgraph.json's name for the demo graph
@@ -83,7 +82,7 @@ def test_server_threads_are_reviewed_in_the_browser(
     app.set_reviewer(name)
     grid = Grid(app)
     circle, _, _ = decide_three_shapes(grid, "No triangles on the server")
-    assert grid.cell("thread", circle).inner_text().startswith(request_words(THREE_SHAPES))
+    assert thread_cell(THREE_SHAPES) in grid.cell("thread", circle).inner_text()
     shot(app, "server-inbox-decided")
     app.click("Submit decisions")
     expect_banner(app, summary(3, 0, 0))
@@ -115,7 +114,7 @@ def test_server_threads_are_reviewed_in_the_browser(
     connects = app.clock.events.count("connect")
     started = time.monotonic()
     second = start_on(agent, THEN_SEQUENCE)
-    row = grid.find_row("thread", request_words(THEN_SEQUENCE), timeout_ms=OTHER_PROCESS_ROW_S * 1000, prefix=True)
+    row = grid.find_row("thread", thread_cell(THEN_SEQUENCE), timeout_ms=OTHER_PROCESS_ROW_S * 1000, part=True)
     appeared = time.monotonic() - started
     expect_rows(grid, 1)
     assert grid.cell("tool", row).inner_text() == "create_circle"
