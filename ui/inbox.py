@@ -11,16 +11,23 @@ A new key is a new grid in the browser: a cell editor open in the old one closes
 into it while the new one was being drawn is sent for a widget that no longer exists. Both lost typed
 text (issue 20: 2 of 12 quick edits). So the rows a table shows (`Sheet`) change only when nobody can be
 typing into it: never on the rerun an edit caused, and otherwise when the browser says the reviewer paused
-(ui/inbox_view.py's idle gate) or the reviewer asked (filters, bulk, submit, the pane). Meanwhile rows that
-left stay, marked, and new ones wait (`next_sheet`).
+(ui/inbox_gate.py) or the reviewer asked (filters, bulk, submit, the pane). Meanwhile rows that left stay,
+marked, and new ones wait (`next_sheet`).
+
+The rows are shown in one table per set of decisions they offer (`group_rows`), whose decision column lists
+exactly those: no row can be given a decision it does not allow; rows nobody here may decide have no decision
+column at all. Bulk decisions mark only rows that allow them and count the others (`bulk_choice`).
 
 Beside the decisions, a row has a state for the filters (waiting for review, last attempt failed, run
 in progress) and a status cell that says, in this order, why its drafted decision cannot be sent (the
 core validator's words, the same a submit or the CLI gives: `RowContext.problems`), what the last
 submit did to it, that its last decision failed (the error, who decided, when), that its thread is
-running, or which decisions it allows. Columns come decision-first, so a laptop shows every row's
-decision, edited arguments, message and status without scrolling sideways; the long text lives in the
-detail pane.
+running, or which decisions it allows. Columns say what a row is and where first (tool, arguments, a
+short thread name), then its decision and message, so a laptop shows them side by side; the long text
+lives in the detail pane.
+
+A submit sends the decided rows the checks take; the others stay in the draft with their reason (`without`,
+`report_result(refused=...)`), unless the reviewer asked for all or nothing.
 
 The draft is translated here (`decision_of`: the edge's parse of typed text) and judged by the core:
 no rule of what may be sent lives in this module.

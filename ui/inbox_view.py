@@ -7,7 +7,8 @@ either, goes through `set_draft`, which also keeps the reviewer's stored copy (`
 in step, so a reload or a server restart loses no unsent decision.
 
 A submit never waits for a resume in the click handler: `submit` validates and claims (one call to
-the console), keeps the batch's handle in session state (`inbox.STATE_BATCH`) and returns; `live`,
+the console; `send` takes out the rows the core refuses and sends the rest, unless "All or nothing"
+is ticked), keeps the batch's handle in session state (`inbox.STATE_BATCH`) and returns; `live`,
 a small fragment that runs every 0.2 s, shows the resumes' progress in `st.status` and reruns the
 page when they are done, or, with no batch running, when the store's change token moved (a row
 raised by another process, a run that ended): the table is drawn again only then.

@@ -70,6 +70,7 @@ def test_one_submit_sends_each_rows_decision_for_its_own_interrupt(
     thread_id = seed(console)
     calls = spy_submit(monkeypatch, app_console)
     run(app)
+    assert app.button(key=SUBMIT).proto.type == "secondary"  # nothing decided: nothing to send
     app.session_state["reviewer"] = "alice"
     set_edits(
         app,
@@ -80,6 +81,7 @@ def test_one_submit_sends_each_rows_decision_for_its_own_interrupt(
         },
     )
     run(app)
+    assert app.button(key=SUBMIT).proto.type == "primary"  # now the page's main action
     submit(app)
 
     assert len(calls) == 1 and len(calls[0]) == 3  # the whole batch in ONE call
