@@ -27,6 +27,15 @@ Identities and patterns are compared normalised (review/identity.py: case, Unico
     after = "10m"                             # s, m, h, d
     reject = "Nobody answered within 10 minutes"   # or: escalate_to = "@leads"
 
+    [[notify]]                                # tell people a row waits (review/notify/, README "Notifications")
+    name = "ops on slack"
+    channel = "slack"                         # webhook | slack | email
+    tool = "clear_canvas"                     # optional, like graph = "..." and args = {...} (auto_approve's matcher)
+    url_secret = "OPS_SLACK_WEBHOOK"          # the secret (environment or secrets.toml) holding the URL
+    to = ["@ops"]                             # who the links are for (default: the row's eligible deciders)
+    digest = "30s"                            # rows of a thread within 30 s go out as one message
+    quiet_hours = "22:00-07:00"               # held until the end (timezone = "Europe/Paris"; default UTC)
+
 The file is checked whole when it is loaded (a schema: unknown keys, misspelled or empty bound tables,
 bounds that are not finite numbers are refused in one line naming the key and its place), so a policy
 that loads cannot fail later. The core checks every decision and every run start against it (pages, CLI,
@@ -39,9 +48,10 @@ from __future__ import annotations
 import math
 import re
 import tomllib
+import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -67,6 +77,9 @@ LEVELS = ("signed-in", "cli", "unverified")  # what `require_verification` may n
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _PATTERN_HELP = 'use "*", "*@domain", "@group", "cli:*" or one identity'
+CHANNELS = ("webhook", "slack", "email")  # what a [[notify]] route may send through
+_SECRET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_CLOCK = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 
 
 class PolicyError(ValueError):
@@ -213,23 +226,30 @@ class AutoApprove:
 
     def applies(self, row: PendingInterrupt) -> bool:
         """Do this row's tool and arguments match the rule?"""
-        if row.tool != self.tool:
+        return row.tool == self.tool and args_match(self.args, row.args)
+
+
+def args_match(wanted: dict[str, Any], args: dict[str, Any]) -> bool:
+    """The policy's argument matcher (`auto_approve`, `notify`): every named argument is present and matches.
+
+    A wanted value is "*" (any value), a list of values (one of them), `Bounds` (a finite number within them)
+    or one value (equal, a boolean only to a boolean).
+    """
+    for key, want in wanted.items():
+        if key not in args:
             return False
-        for key, want in self.args.items():
-            if key not in row.args:
+        have = args[key]
+        if want == "*":
+            continue
+        if isinstance(want, Bounds):
+            if not want.holds(have):
                 return False
-            have = row.args[key]
-            if want == "*":
-                continue
-            if isinstance(want, Bounds):
-                if not want.holds(have):
-                    return False
-            elif isinstance(want, (list, tuple)):
-                if not any(_same_value(have, one) for one in want):
-                    return False
-            elif not _same_value(have, want):
+        elif isinstance(want, (list, tuple)):
+            if not any(_same_value(have, one) for one in want):
                 return False
-        return True
+        elif not _same_value(have, want):
+            return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -253,6 +273,47 @@ class Deadline:
 
 
 @dataclass(frozen=True)
+class NotifyRule:
+    """A `[[notify]]` route: rows it matches (tool, graph, arguments) are sent through `channel`, one message
+    per thread batch, to `to` (None: the row's eligible deciders). See review/notify/."""
+
+    name: str
+    channel: str  # webhook | slack | email
+    tool: str | None = None  # None: any tool
+    graph: str | None = None  # None: any graph
+    args: dict[str, Any] = field(default_factory=dict)  # the auto_approve matcher's forms
+    to: tuple[str, ...] | None = None  # identity patterns (e-mail: addresses); None: the eligible deciders
+    url_secret: str | None = None  # webhook, slack: the secret's name holding the URL
+    signing_secret: str | None = None  # webhook: the secret's name holding the signing key (a default if None)
+    digest: timedelta = timedelta(0)  # wait this long for more rows of the thread before sending
+    quiet_hours: tuple[time, time] | None = None  # [start, end) in `timezone`: messages wait for the end
+    timezone: str = "UTC"
+
+    def applies(self, row: PendingInterrupt) -> bool:
+        """Does this route carry `row` (its tool, graph and arguments match)?"""
+        if self.tool is not None and row.tool != self.tool:
+            return False
+        if self.graph is not None and row.graph_id != self.graph:
+            return False
+        return args_match(self.args, row.args)
+
+    def quiet_until(self, when: datetime) -> datetime | None:
+        """The end of the quiet hours `when` falls in (an aware UTC time), None when it is not in them."""
+        if self.quiet_hours is None:
+            return None
+        start, end = self.quiet_hours
+        local = when.astimezone(zoneinfo.ZoneInfo(self.timezone))
+        clock = local.timetz().replace(tzinfo=None)
+        inside = start <= clock < end if start < end else clock >= start or clock < end
+        if not inside:
+            return None
+        until = local.replace(hour=end.hour, minute=end.minute, second=0, microsecond=0)
+        if until <= local:
+            until += timedelta(days=1)
+        return until.astimezone(UTC)
+
+
+@dataclass(frozen=True)
 class Policy:
     """The loaded policy; `Policy()` is the open one (everybody decides and starts everything, no rules)."""
 
@@ -262,6 +323,7 @@ class Policy:
     auto_approve: tuple[AutoApprove, ...] = ()
     deadlines: tuple[Deadline, ...] = ()
     source: str | None = None
+    notify: tuple[NotifyRule, ...] = ()
     starters: tuple[str, ...] | None = None  # None: whoever may decide something
     verifications: frozenset[str] | None = None  # who may act by how they were identified; None: anyone
 
@@ -338,6 +400,19 @@ class Policy:
             f"{_who(reviewer)} may not {action}: the policy requires a verified identity ({wanted}),"
             f" this one is {reviewer.verification}"
         )
+
+    def deciders_of(self, row: PendingInterrupt, now: datetime | None = None) -> tuple[str, ...]:
+        """The patterns of who may decide `row` now: its tool's deciders (else the file's), or the group it was
+        escalated to. What a notification is sent to when its route names nobody."""
+        escalated = self.escalation(row, now or datetime.now(UTC))
+        if escalated is not None:
+            return (escalated,)
+        rule = self.tools.get(row.tool or "", ToolRule())
+        return rule.deciders if rule.deciders is not None else self.deciders
+
+    def routes(self, row: PendingInterrupt) -> list[NotifyRule]:
+        """The `[[notify]]` routes that carry `row`."""
+        return [route for route in self.notify if route.applies(row)]
 
     def approvals(self, tool: str | None) -> int:
         """How many distinct reviewers must make the same decision before a call of `tool` is sent."""
@@ -466,6 +541,68 @@ class _DeadlineTable(_Table):
         return self
 
 
+def _clock_range(value: Any) -> tuple[time, time]:
+    match = _CLOCK.match(value) if isinstance(value, str) else None
+    if not match:
+        raise ValueError('must be a range of clock times like "22:00-07:00"')
+    start_h, start_m, end_h, end_m = (int(match[n]) for n in range(1, 5))
+    if max(start_h, end_h) > 23 or max(start_m, end_m) > 59:
+        raise ValueError(f"has a clock time past 23:59 ({value.strip()})")
+    if (start_h, start_m) == (end_h, end_m):
+        raise ValueError("starts and ends at the same time: give two different clock times")
+    return time(start_h, start_m), time(end_h, end_m)
+
+
+def _secret_name(value: str) -> str:
+    if not _SECRET_NAME.match(value):
+        raise ValueError("must name a secret (an environment variable or a secrets.toml key), not hold one")
+    return value
+
+
+def _timezone(value: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{value!r} is not a time zone (like UTC or Europe/Paris)") from None
+    return value
+
+
+_SecretName = Annotated[str, AfterValidator(_secret_name)]
+
+
+class _NotifyTable(_Table):
+    name: Annotated[str, Field(min_length=1)]
+    channel: str
+    tool: Annotated[str, Field(min_length=1)] | None = None
+    graph: Annotated[str, Field(min_length=1)] | None = None
+    args: dict[str, ArgMatch] | None = None
+    to: Annotated[list[Annotated[str, AfterValidator(check_pattern)]], Field(min_length=1)] | None = None
+    url_secret: _SecretName | None = None
+    signing_secret: _SecretName | None = None
+    digest: Annotated[timedelta, BeforeValidator(lambda v: timedelta(0) if v in (0, "0") else _duration(v))] = (
+        timedelta(0)
+    )
+    quiet_hours: Annotated[tuple[time, time], BeforeValidator(_clock_range), Field(strict=False)] | None = None
+    timezone: Annotated[str, AfterValidator(_timezone)] = "UTC"
+
+    @field_validator("channel")
+    @classmethod
+    def _channel(cls, value: str) -> str:
+        if value not in CHANNELS:
+            raise ValueError(f"{value!r} is not a channel (use {', '.join(CHANNELS)})")
+        return value
+
+    @model_validator(mode="after")
+    def _needs(self) -> _NotifyTable:
+        if self.channel in ("webhook", "slack") and self.url_secret is None:
+            raise ValueError(f'needs url_secret = "NAME" (the secret holding the {self.channel} URL)')
+        if self.channel != "webhook" and self.signing_secret is not None:
+            raise ValueError("has signing_secret, which only a webhook route uses")
+        if self.channel == "email" and self.url_secret is not None:
+            raise ValueError("has url_secret: an email route sends through the SMTP server (REVIEW_SMTP)")
+        return self
+
+
 class _PolicyFile(_Table):
     viewers: list[_Pattern] = []
     deciders: list[_Pattern] = ["*"]
@@ -474,6 +611,16 @@ class _PolicyFile(_Table):
     tools: dict[str, _ToolTable] = {}
     auto_approve: list[_AutoApproveTable] = []
     deadline: list[_DeadlineTable] = []
+    notify: list[_NotifyTable] = []
+
+    @field_validator("notify")
+    @classmethod
+    def _unique_names(cls, value: list[_NotifyTable]) -> list[_NotifyTable]:
+        names = [route.name for route in value]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise ValueError(f"names route {twice[0]!r} twice: each [[notify]] needs its own name")
+        return value
 
 
 _KNOWN: dict[int | str, type[_Table]] = {
@@ -481,6 +628,7 @@ _KNOWN: dict[int | str, type[_Table]] = {
     "tools": _ToolTable,
     "auto_approve": _AutoApproveTable,
     "deadline": _DeadlineTable,
+    "notify": _NotifyTable,
 }
 _PATTERN_LISTS = {"viewers", "deciders", "starters"}
 _TYPES = {
@@ -545,10 +693,10 @@ def _place(loc: list[int | str], data: dict[str, Any]) -> tuple[str, list[int | 
     """The table an error is in (`[tools.x]`, `[auto_approve.<name>]`, `[[deadline]] #2`) and the path inside it."""
     if len(loc) >= 2 and loc[0] == "tools":
         return f"[tools.{loc[1]}]", loc[2:]
-    if len(loc) >= 2 and loc[0] in ("auto_approve", "deadline") and isinstance(loc[1], int):
+    if len(loc) >= 2 and loc[0] in ("auto_approve", "deadline", "notify") and isinstance(loc[1], int):
         tables = data.get(str(loc[0]))
         raw = tables[loc[1]] if isinstance(tables, list) and loc[1] < len(tables) else None
-        label = raw.get("name" if loc[0] == "auto_approve" else "tool") if isinstance(raw, dict) else None
+        label = raw.get("tool" if loc[0] == "deadline" else "name") if isinstance(raw, dict) else None
         place = f"[{loc[0]}.{label}]" if isinstance(label, str) and label else f"[[{loc[0]}]] #{loc[1] + 1}"
         return place, loc[2:]
     return "", loc
@@ -574,6 +722,22 @@ def parse_policy(data: dict[str, Any], source: str) -> Policy:
         auto_approve=tuple(AutoApprove(rule.name, rule.tool, dict(rule.args or {})) for rule in checked.auto_approve),
         deadlines=tuple(Deadline(d.tool, d.after, d.reject, d.escalate_to) for d in checked.deadline),
         source=source,
+        notify=tuple(
+            NotifyRule(
+                name=route.name,
+                channel=route.channel,
+                tool=route.tool,
+                graph=route.graph,
+                args=dict(route.args or {}),
+                to=tuple(route.to) if route.to is not None else None,
+                url_secret=route.url_secret,
+                signing_secret=route.signing_secret,
+                digest=route.digest,
+                quiet_hours=route.quiet_hours,
+                timezone=route.timezone,
+            )
+            for route in checked.notify
+        ),
         starters=tuple(checked.starters) if checked.starters is not None else None,
         verifications=_accepted(checked.require_verification) if checked.require_verification else None,
     )

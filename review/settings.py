@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Any
 DEFAULT_DB = Path("data") / "review.sqlite"
 DEFAULT_AGENT = "graph:AGENT"
 DEFAULT_POLICY_FILE = Path("review-policy.toml")  # used when present and no policy is named
+DEFAULT_SECRETS_FILE = Path(".streamlit") / "secrets.toml"  # Streamlit's; notifications read their secrets here too
 
 
 def _seconds(name: str, raw: str) -> float:
@@ -29,6 +31,22 @@ def _seconds(name: str, raw: str) -> float:
     if not value > 0 or value == float("inf"):
         raise ValueError(f"{name}={raw!r} must be a number of seconds more than 0")
     return value
+
+
+def _count(name: str, raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not a whole number") from None
+    if not 1 <= value <= 100:
+        raise ValueError(f"{name}={raw!r} must be a whole number from 1 to 100")
+    return value
+
+
+def _smtp(raw: str) -> str:
+    if not raw.strip().lower().startswith(("smtp://", "smtps://", "smtp+starttls://")):
+        raise ValueError(f"{raw!r} is not an SMTP server (smtp://host:port, smtps://..., smtp+starttls://...)")
+    return raw.strip()
 
 
 def _urls(raw: str | None) -> tuple[str, ...]:
@@ -47,7 +65,8 @@ def _items(raw: str | None) -> tuple[str, ...]:
 def _setting(default: Any, env: str, help: str, *, kind: str = "text", flag: str | None = None) -> Any:
     """A field with its environment variable, its flag (default: `--name-with-dashes`) and how to read both.
 
-    `kind`: text | seconds | urls (comma-separated, repeatable flag) | items (likewise).
+    `kind`: text | seconds | count (1..100) | smtp (an smtp:// URL) | urls (comma-separated, repeatable flag) |
+    items (likewise).
     """
     return field(default=default, metadata={"env": env, "help": help, "kind": kind, "flag": flag})
 
@@ -87,6 +106,27 @@ class Settings:
     server_poll_seconds: float = _setting(
         0.25, "REVIEW_SERVER_POLL_SECONDS", "how often a running console asks servers for updates", kind="seconds"
     )
+    # Notifications and action links (review/notify/); their secrets are read by `secret`, never kept here.
+    public_url: str = _setting(
+        "http://127.0.0.1:8501", "REVIEW_PUBLIC_URL", "the console's address as reviewers reach it (links in messages)"
+    )
+    notify_poll_seconds: float = _setting(
+        1.0, "REVIEW_NOTIFY_POLL_SECONDS", "how often a console looks for notifications due", kind="seconds"
+    )
+    notify_attempts: int = _setting(
+        8, "REVIEW_NOTIFY_ATTEMPTS", "deliveries tried before a notification is a dead letter", kind="count"
+    )
+    notify_backoff_seconds: float = _setting(
+        2.0, "REVIEW_NOTIFY_BACKOFF_SECONDS", "the first retry's wait; it doubles each time", kind="seconds"
+    )
+    link_seconds: float = _setting(
+        86400.0, "REVIEW_LINK_SECONDS", "how long an action link in a message stays valid", kind="seconds"
+    )
+    smtp: str | None = _setting(None, "REVIEW_SMTP", "the mail server: smtp://[user@]host:port", kind="smtp")
+    smtp_from: str = _setting("review-console@localhost", "REVIEW_SMTP_FROM", "the sender of notification mail")
+    secrets_file: str = _setting(
+        str(DEFAULT_SECRETS_FILE), "REVIEW_SECRETS_FILE", "where secrets are read when not in the environment"
+    )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -123,6 +163,10 @@ class Settings:
 def _read(kind: str, name: str, raw: str) -> Any:
     if kind == "seconds":
         return _seconds(name, raw)
+    if kind == "count":
+        return _count(name, raw)
+    if kind == "smtp":
+        return _smtp(raw)
     if kind == "urls":
         return _urls(raw)
     if kind == "items":
@@ -145,7 +189,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         meta = spec.metadata
         text = f"{meta['help']} (${meta['env']})"
         repeatable = meta["kind"] in ("urls", "items")
-        metavar = {"seconds": "SECONDS", "urls": "URL", "items": "TYPE"}.get(meta["kind"], spec.name.upper())
+        metavar = {"seconds": "SECONDS", "count": "N", "smtp": "URL", "urls": "URL", "items": "TYPE"}.get(
+            meta["kind"], spec.name.upper()
+        )
         parser.add_argument(
             flag_of(spec.name),
             dest=spec.name,
@@ -167,6 +213,10 @@ def from_arguments(parsed: argparse.Namespace, env: Mapping[str, str] | None = N
         kind = spec.metadata["kind"]
         if kind == "seconds":
             value = _seconds(flag_of(spec.name), value)
+        elif kind == "count":
+            value = _count(flag_of(spec.name), value)
+        elif kind == "smtp":
+            value = _smtp(value)
         elif kind in ("urls", "items"):
             value = ",".join(value)
         given[spec.name] = value
@@ -198,3 +248,53 @@ def graphs_key(settings: Settings) -> str:
     if settings.config:
         return f"config={settings.config}"
     return f"graph={settings.graph}" if settings.graph else settings.agent
+
+
+# --- secrets ----------------------------------------------------------------------------------------------------
+
+
+class Secret:
+    """A secret's value that never shows: its repr and str are masked; `reveal()` gives the value to the one
+    place that sends it (a webhook's URL, an SMTP login, an HMAC key)."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The value itself: hand it to the call that needs it, never to a log or a page."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(("Secret", self._value))
+
+
+def secret(name: str, settings: Settings | None = None, env: Mapping[str, str] | None = None) -> Secret | None:
+    """The secret `name` (a webhook URL, the SMTP password, a signing key): the environment variable `name`, else
+    the key `name` of Streamlit's secrets.toml (`settings.secrets_file`, top level or its `[notify]` table).
+
+    None when neither holds it. Never from the policy file or a flag: those are shown and shared.
+    """
+    env = os.environ if env is None else env
+    value = env.get(name)
+    if value is not None and value.strip():
+        return Secret(value.strip())
+    path = Path((settings or Settings.from_env(env)).secrets_file).expanduser()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    table = data.get("notify")
+    for found in (data.get(name), table.get(name) if isinstance(table, dict) else None):
+        if isinstance(found, str) and found.strip():
+            return Secret(found.strip())
+    return None
