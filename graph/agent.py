@@ -4,13 +4,14 @@ Every pending tool call is routed as its own task, so parallel calls raise paral
 interrupts with distinct ids and a resume map routes each decision to its own tool
 (one ToolNode task for several interrupting calls drops interrupts and misroutes values).
 `thread_picture` (graph/picture.py) is imported here so that a console loading `make_graph` from this file
-(langgraph.json) finds the demo's canvas beside it, as it finds it on the `AGENT` spec.
+(langgraph.json) finds the demo's canvas beside it, as it finds it on the `AGENT` spec; `run_examples`, the
+prompts New run offers for the demo, is found the same way.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -70,6 +71,13 @@ def make_graph() -> CompiledGraph:
     return build_graph()
 
 
+run_examples = {  # the console's `run_examples` hook (review/graphs.py): New run's example buttons for this graph
+    "Three parallel shapes": "Create a red circle c1, a blue square s1 and a green triangle t1",
+    "A 'then' sequence": "Draw a red circle c1, then a blue square s1",
+    "Clear the canvas": "Clear the canvas",
+}
+
+
 def start_input(prompt: str) -> dict[str, Any]:
     """The input of a new run from a reviewer's prompt."""
     return {"messages": [HumanMessage(prompt)], "canvas": []}
@@ -78,13 +86,15 @@ def start_input(prompt: str) -> dict[str, Any]:
 @dataclass(frozen=True)
 class AgentSpec:
     """What the console needs to know about an agent: how to build it, its tools, its first input, and how to draw
-    one of its threads (the console's picture hook; every state built on `CanvasState` has a canvas to draw)."""
+    one of its threads (the console's picture hook; every state built on `CanvasState` has a canvas to draw), and
+    the example prompts New run offers for it."""
 
     name: str
     build_graph: Callable[..., CompiledGraph]
     tools: tuple[BaseTool, ...]
     start_input: Callable[[str], dict[str, Any]]
     thread_picture: Callable[..., dict[str, Any] | None] = thread_picture
+    run_examples: Mapping[str, str] = field(default_factory=lambda: dict(run_examples))
 
 
 AGENT = AgentSpec(name="canvas-shapes", build_graph=build_graph, tools=tuple(TOOLS), start_input=start_input)

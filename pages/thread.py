@@ -1,20 +1,58 @@
 """Thread: one thread of any graph as its checkpoints hold it: pending rows, what runs next, the conversation (with
 each reviewer decision where it happened) when there are messages, the state values as JSON, the checkpoint
-timeline; above them, the picture the thread's graph draws of it, when its graph offers one (the demo: its canvas)."""
+timeline; above them, the picture the thread's graph draws of it, when its graph offers one (the demo: its canvas).
+
+The thread is the one `?thread=` names (a link from New run or the Inbox), else the last one opened. Its pending rows
+link to the Inbox, each row (`/?row=`) and the whole thread (`/?thread=`); their ages tick every second, like the
+Inbox's, and the page is drawn again when the thread's pending rows change (decided elsewhere, or new ones raised).
+"""
 
 from datetime import UTC, datetime
 
 import streamlit as st
 
+from review import PendingInterrupt
 from ui.console import get_console
 from ui.format import frozen_labels, md_escape, show_controls, thread_label, unique_labels
 from ui.picture import show_picture
 from ui.sidebar import INBOX, NEW_RUN, page_frame
-from ui.threads import conversation, next_text, pending_frame, state_text, timeline_frame
+from ui.threads import conversation, next_text, pending_frame, row_link_label, state_text, timeline_frame
+
+TICK_SECONDS = 1.0  # how often the pending rows' ages are redrawn (and the rows' change looked for)
+TOKEN_KEY = "thread_page_token"  # the store's change token when the page was last drawn
 
 page_frame("Thread")
 console = get_console()
 state = st.session_state
+
+
+@st.fragment(run_every=TICK_SECONDS)
+def pending_rows(thread_id: str, rows: list[PendingInterrupt]) -> None:
+    """The thread's pending rows with their ages, each linked to the Inbox; every TICK_SECONDS the ages move on, and
+    when the store changed and this thread's rows with it, the whole page is drawn again."""
+    token = console.inbox_token()
+    if token != state.get(TOKEN_KEY):
+        state[TOKEN_KEY] = token
+        if [row.key for row in console.pending(thread_id)] != [row.key for row in rows]:
+            st.rerun()
+    if not rows:
+        st.caption("Nothing pending in this thread.")
+        return
+    st.dataframe(pending_frame(rows, datetime.now(UTC)), hide_index=True)
+    st.page_link(
+        INBOX,
+        label=f"Review this thread in the Inbox ({len(rows)} pending)",
+        icon=":material/inbox:",
+        query_params={"thread": thread_id},
+    )
+    for row in rows:
+        st.page_link(
+            INBOX,
+            label=f"{row_link_label(row, rows)} in the Inbox",
+            icon=":material/rate_review:",
+            query_params={"row": row.row_id},
+        )
+
 
 st.title("Thread")
 st.caption("One thread as its checkpoints hold it. Threads are listed most recently active first.")
@@ -45,17 +83,14 @@ state["thread_id"] = selected
 st.query_params["thread"] = selected
 st.caption(f"Thread id: {md_escape(selected)}")
 
+state[TOKEN_KEY] = console.inbox_token()  # before reading the thread: a later change is seen
 view = console.thread(selected)
 picture = console.graphs.picture(view.graph_id, view.values)
 if picture is not None:  # drawn by the thread's graph (the demo's canvas); most graphs draw none
     show_picture(picture)
 
 st.subheader("Pending")
-if view.pending:
-    st.dataframe(pending_frame(view.pending), hide_index=True)
-    st.page_link(INBOX, label="Review in Inbox", icon=":material/inbox:")
-else:
-    st.caption("Nothing pending in this thread.")
+pending_rows(selected, view.pending)
 
 st.subheader("Next")
 st.text(next_text(view.next, len(view.pending)))

@@ -7,7 +7,10 @@ returning either (called with no argument, or with a RunnableConfig when it take
 picture hook of review/pictures.py, which a factory may also offer beside it in its module). A `langgraph.json` names
 several: its `graphs` map `{graph_id: target}`, paths relative to the file, its `dependencies` put on
 `sys.path` first. Each loaded graph knows its tools (found in its ToolNodes, subgraphs included), so edited
-arguments are checked against the tool's own schema without any spec.
+arguments are checked against the tool's own schema without any spec, and its input schema (LangGraph's
+`get_input_jsonschema()`), from which the New run page builds a form. A graph may also offer example prompts
+for New run: `run_examples`, a `{label: prompt}` mapping on its spec or beside its factory (found like the
+picture hook); the demo offers its shapes, most graphs none.
 """
 
 from __future__ import annotations
@@ -58,6 +61,25 @@ class LoadedGraph:
     start_input: Callable[[str], dict[str, Any]] = default_start_input
     source: str = ""  # where it came from, for messages
     picture: PictureHook | None = None
+    examples: dict[str, str] = field(default_factory=dict)  # {label: prompt} for New run (`run_examples`)
+
+    @cached_property
+    def input_schema(self) -> dict[str, Any] | None:
+        """The JSON schema of the graph's input (LangGraph's `get_input_jsonschema()`); None when it has none."""
+        try:
+            schema = self.graph.get_input_jsonschema()
+        except Exception:  # a state type pydantic cannot describe: the page asks for JSON instead
+            return None
+        return schema if isinstance(schema, dict) and schema else None
+
+    @property
+    def starts_from_prompt(self) -> bool:
+        """True when a run starts from a prompt: the spec builds its input from one, or the input is a chat
+        (a `messages` key, sent the prompt as its first human message)."""
+        if self.start_input is not default_start_input:
+            return True
+        properties = (self.input_schema or {}).get("properties")
+        return isinstance(properties, dict) and "messages" in properties
 
     @cached_property
     def tool_nodes(self) -> set[str]:
@@ -135,7 +157,7 @@ def attach(obj: Any, checkpointer: Any, target: str, graph_id: str) -> LoadedGra
     if hasattr(obj, "build_graph") and hasattr(obj, "start_input"):  # a console spec
         graph = obj.build_graph(checkpointer)
         tools = {tool.name: tool for tool in getattr(obj, "tools", ())} or find_tools(graph)
-        return LoadedGraph(graph_id, graph, tools, obj.start_input, target, find_hook(obj))
+        return LoadedGraph(graph_id, graph, tools, obj.start_input, target, find_hook(obj), find_examples(obj))
     value = obj
     if callable(value) and not isinstance(value, (Pregel, StateGraph)):
         value = _call_factory(value, target)
@@ -148,7 +170,23 @@ def attach(obj: Any, checkpointer: Any, target: str, graph_id: str) -> LoadedGra
             f"cannot load the graph {target!r}: it is a {type(obj).__name__}, not a compiled graph, a StateGraph "
             "or a factory returning one"
         )
-    return LoadedGraph(graph_id, graph, find_tools(graph), default_start_input, target, find_hook(obj))
+    return LoadedGraph(
+        graph_id, graph, find_tools(graph), default_start_input, target, find_hook(obj), find_examples(obj)
+    )
+
+
+EXAMPLES_NAME = "run_examples"
+
+
+def find_examples(obj: Any) -> dict[str, str]:
+    """The example prompts a graph target offers (`run_examples`: its spec's, else its factory module's); {}
+    when it offers none or they are not a mapping of text to text."""
+    examples = getattr(obj, EXAMPLES_NAME, None)
+    if examples is None and callable(obj):
+        examples = getattr(sys.modules.get(getattr(obj, "__module__", None) or ""), EXAMPLES_NAME, None)
+    if not isinstance(examples, Mapping):
+        return {}
+    return {str(label): prompt for label, prompt in examples.items() if isinstance(prompt, str)}
 
 
 def _call_factory(factory: Callable[..., Any], target: str) -> Any:

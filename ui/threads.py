@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
@@ -13,7 +14,7 @@ from review import PendingInterrupt
 from review.audit import AuditEntry
 from review.editing import format_args
 from review.threads import ChatLine, TimelineEntry
-from ui.format import format_time, parse_time, short_id
+from ui.format import format_time, parse_time, short_id, waiting_since
 
 
 @dataclass(frozen=True)
@@ -104,20 +105,35 @@ def state_text(values: Any) -> str:
     return json.dumps(values, ensure_ascii=False, indent=2, default=str)
 
 
-def pending_frame(rows: Sequence[PendingInterrupt]) -> pd.DataFrame:
-    """The thread's pending rows as a table: tool, arguments, description, short interrupt id."""
+PENDING_COLUMNS = ("tool", "arguments", "description", "waiting", "interrupt")
+
+
+def pending_frame(rows: Sequence[PendingInterrupt], now: datetime) -> pd.DataFrame:
+    """The thread's pending rows as a table: tool, arguments, description, how long each has waited at `now`
+    (as the Inbox says it), short interrupt id."""
     return pd.DataFrame(
         [
             {
                 "tool": row.tool or "(unknown payload)",
                 "arguments": format_args(row.args),
                 "description": row.description,
+                "waiting": waiting_since(row.raised_at, now),
                 "interrupt": short_id(row.interrupt_id),
             }
             for row in rows
         ],
-        columns=["tool", "arguments", "description", "interrupt"],
+        columns=list(PENDING_COLUMNS),
     )
+
+
+def row_link_label(row: PendingInterrupt, rows: Sequence[PendingInterrupt]) -> str:
+    """A pending row's link to the Inbox: its tool (or `question`), the short interrupt id when another row of the
+    thread has the same tool, and the part of a batched request."""
+    name = row.tool or ("question" if row.payload_kind != "tool_approval" else "row")
+    same = [other for other in rows if (other.tool or "") == (row.tool or "")]
+    label = f"{name} · {short_id(row.interrupt_id)}" if len(same) > 1 else name
+    part = row.row_id.partition("#")[2]
+    return f"{label} (part {part})" if part and len(same) > 1 else label
 
 
 def timeline_frame(entries: Sequence[TimelineEntry]) -> pd.DataFrame:
