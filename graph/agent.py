@@ -94,7 +94,13 @@ class AgentSpec:
     tools: tuple[BaseTool, ...]
     start_input: Callable[[str], dict[str, Any]]
     thread_picture: Callable[..., dict[str, Any] | None] = thread_picture
-    run_examples: Mapping[str, str] = field(default_factory=lambda: dict(run_examples))
+    run_examples: Mapping[str, str] = field(default_factory=dict)
 
 
-AGENT = AgentSpec(name="canvas-shapes", build_graph=build_graph, tools=tuple(TOOLS), start_input=start_input)
+AGENT = AgentSpec(
+    name="canvas-shapes",
+    build_graph=build_graph,
+    tools=tuple(TOOLS),
+    start_input=start_input,
+    run_examples=run_examples,
+)
