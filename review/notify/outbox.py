@@ -1,0 +1,148 @@
+"""From new pending rows to notifications in the store: the outbox's producing side.
+
+`Outbox.observe(rows)` is handed the console's listing (`console.pending()`, which re-reads only threads the
+change feed says moved). For each thread and `[[notify]]` route it records the rows not notified on that
+route yet as ONE notification, in one transaction (review/storage/outbox.py): each (thread, row, route) is
+notified once, whichever replica looks first, and nothing depends on a page being open. Rows an
+`auto_approve` rule decides, rows this console cannot decide (`blocked`) and Agent Server rows not read yet
+(`unverified`) are not notified.
+
+A route's digest window delays the message (`due_at`) and lets the thread's next rows join it until then;
+quiet hours move `due_at` to their end; links expire after `link_seconds`, never after a row's deadline.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from review.contract import PendingInterrupt
+from review.notify.envelope import deadline_epoch, row_item
+from review.policy import NotifyRule, Policy
+from review.settings import Settings
+from review.storage import Storage
+from review.storage.outbox import DeliveryRow, NewNotification, NotificationRow, OutboxTables
+
+__all__ = ["DeliveryRow", "Enqueued", "NotificationRow", "Outbox"]
+
+
+@dataclass(frozen=True)
+class Enqueued:
+    """Rows recorded by one `observe` for a thread and route, and the notification they are in."""
+
+    notification_id: str
+    route: str
+    thread_id: str
+    row_ids: tuple[str, ...]
+
+
+class Outbox:
+    """The notifications of one store under one policy: recording new rows, and what the UI reads of them."""
+
+    def __init__(
+        self, store: Storage, policy: Policy, settings: Settings, *, tables: OutboxTables | None = None
+    ) -> None:
+        self.tables = tables or OutboxTables(store)
+        self.policy = policy
+        self.settings = settings
+        self._seen: set[tuple[str, str, str]] = set()  # (thread, row, route) known notified: no query for them
+        self._lock = threading.Lock()
+
+    def observe(self, rows: Iterable[PendingInterrupt], now: float | None = None) -> list[Enqueued]:
+        """Record a notification per thread and route for the rows not notified yet; returns what was recorded."""
+        if not self.policy.notify:
+            return []
+        now = time.time() if now is None else now
+        listed = [row for row in rows if not (row.unverified or row.blocked) and self.policy.auto_rule(row) is None]
+        with self._lock:
+            wanted: dict[tuple[str, str], list[PendingInterrupt]] = {}
+            current: set[tuple[str, str, str]] = set()
+            for row in listed:
+                for route in self.policy.routes(row):
+                    key = (row.thread_id, row.row_id, route.name)
+                    current.add(key)
+                    if key not in self._seen:
+                        wanted.setdefault((row.thread_id, route.name), []).append(row)
+            if wanted and not self._seen:  # a new process: most rows were notified by an earlier one
+                known = self.tables.notified([thread_id for thread_id, _ in wanted])
+                self._seen |= known
+                wanted = {
+                    (thread_id, name): kept
+                    for (thread_id, name), batch in wanted.items()
+                    if (kept := [row for row in batch if (thread_id, row.row_id, name) not in known])
+                }
+            routes = {route.name: route for route in self.policy.notify}
+            recorded = []
+            for (thread_id, name), batch in sorted(wanted.items()):
+                done = self._enqueue(routes[name], thread_id, batch, now)
+                if done is not None:
+                    recorded.append(done)
+                self._seen |= {(thread_id, row.row_id, name) for row in batch}
+            self._seen &= current  # forget rows no longer listed: the set stays the size of the listing
+            return recorded
+
+    def _enqueue(self, route: NotifyRule, thread_id: str, batch: list[PendingInterrupt], now: float) -> Enqueued | None:
+        items = [row_item(row, self.policy) for row in batch]
+        due = now + route.digest.total_seconds()
+        quiet = route.quiet_until(_utc(due))
+        if quiet is not None:
+            due = quiet.timestamp()
+        expires = now + self.settings.link_seconds
+        deadlines = [at for at in map(deadline_epoch, items) if at is not None and at > now]
+        if deadlines:
+            expires = min(expires, min(deadlines))
+        recipients = route.to
+        if recipients is None:
+            recipients = tuple(dict.fromkeys(p for row in batch for p in self.policy.deciders_of(row, _utc(now))))
+        found = self.tables.enqueue(
+            NewNotification(
+                notification_id=uuid.uuid4().hex,
+                route=route.name,
+                channel=route.channel,
+                thread_id=thread_id,
+                items=[(str(item["row_id"]), json.dumps(item, default=str)) for item in items],
+                recipients=recipients,
+                due_at=due,
+                expires_at=expires,
+                give_up_after=self.settings.notify_attempts,
+                merge=route.digest.total_seconds() > 0,
+            ),
+            now,
+        )
+        if found is None:
+            return None
+        return Enqueued(found[0], route.name, thread_id, tuple(found[1]))
+
+    # --- what the UI reads ----------------------------------------------------------------------------
+
+    def notifications(
+        self, *, status: str | None = None, thread_id: str | None = None, limit: int = 200
+    ) -> list[NotificationRow]:
+        """Notifications, newest first: `status` queued | sending | sent | dead, one thread's when given."""
+        return self.tables.notifications(status=status, thread_id=thread_id, limit=limit)
+
+    def dead_letters(self, limit: int = 200) -> list[NotificationRow]:
+        """Notifications given up on (their last error in `last_error`), newest first."""
+        return self.tables.notifications(status="dead", limit=limit)
+
+    def deliveries(self, notification_id: str | None = None, limit: int = 500) -> list[DeliveryRow]:
+        """The delivery log, newest first: every try, who made it, its outcome (sent, failed, dead, interrupted,
+        lease lost, or None while under way) and the error."""
+        return self.tables.log(notification_id, limit)
+
+    def rows_of(self, notification_id: str) -> list[dict[str, object]]:
+        """The rows a notification carries, as it shows them."""
+        return [json.loads(item) for item in self.tables.items(notification_id)]
+
+    def retry(self, notification_id: str, now: float | None = None) -> bool:
+        """Send a dead letter again (up to `notify_attempts` more tries); False when it is not a dead letter."""
+        return self.tables.requeue(notification_id, time.time() if now is None else now, self.settings.notify_attempts)
+
+
+def _utc(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
