@@ -523,9 +523,13 @@ class _AutoApproveTable(_Table):
     @field_validator("args")
     @classmethod
     def _args(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        if value == {}:
-            raise ValueError("is an empty table: name the arguments to match (leave args out to match every call)")
-        return value
+        return _named_args(value)
+
+
+def _named_args(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    if value == {}:
+        raise ValueError("is an empty table: name the arguments to match (leave args out to match every call)")
+    return value
 
 
 class _DeadlineTable(_Table):
@@ -584,6 +588,11 @@ class _NotifyTable(_Table):
     )
     quiet_hours: Annotated[tuple[time, time], BeforeValidator(_clock_range), Field(strict=False)] | None = None
     timezone: Annotated[str, AfterValidator(_timezone)] = "UTC"
+
+    @field_validator("args")
+    @classmethod
+    def _args(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        return _named_args(value)
 
     @field_validator("channel")
     @classmethod

@@ -58,6 +58,8 @@ CREATE TABLE IF NOT EXISTS review_notify_rows (
     route           TEXT NOT NULL,
     notification_id TEXT NOT NULL,
     item            TEXT NOT NULL,              -- JSON: the row as notified (PendingInterrupt.to_dict + deadline)
+    added_at        DOUBLE PRECISION NOT NULL,  -- with position: the order the console listed the rows in
+    position        INTEGER NOT NULL,
     PRIMARY KEY (thread_id, row_id, route)
 );
 CREATE INDEX IF NOT EXISTS review_notify_rows_notification ON review_notify_rows(notification_id);
@@ -188,15 +190,16 @@ class OutboxTables:
         already notified (by this or another replica). With `merge`, the rows join the thread's and route's
         queued notification that was never tried (its digest window still open) instead of starting one.
         """
-        items = sorted(new.items)
+        # One order for every replica (by row id): two batches never wait for each other's rows crosswise.
+        items = sorted((row_id, item, position) for position, (row_id, item) in enumerate(new.items))
         with self.store.transaction() as conn:
             mine: list[tuple[str, str]] = []
-            for row_id, item in items:  # one order for every replica: no deadlock between two batches
+            for row_id, item, position in items:
                 inserted = self.store._run(
                     conn,
-                    "INSERT INTO review_notify_rows (thread_id, row_id, route, notification_id, item) "
-                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                    (new.thread_id, row_id, new.route, new.notification_id, item),
+                    "INSERT INTO review_notify_rows (thread_id, row_id, route, notification_id, item, added_at, "
+                    "position) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    (new.thread_id, row_id, new.route, new.notification_id, item, now, position),
                 ).rowcount
                 if inserted == 1:
                     mine.append((row_id, item))
@@ -303,7 +306,8 @@ class OutboxTables:
         return [
             str(row[0])
             for row in self.store._rows(
-                "SELECT item FROM review_notify_rows WHERE notification_id = ? ORDER BY row_id", (notification_id,)
+                "SELECT item FROM review_notify_rows WHERE notification_id = ? ORDER BY added_at, position",
+                (notification_id,),
             )
         ]
 
