@@ -48,7 +48,7 @@ def pending_rows(thread_id: str, rows: list[PendingInterrupt]) -> None:
     for row in rows:
         st.page_link(
             INBOX,
-            label=f"{row_link_label(row, rows)} in the Inbox",
+            label=f"Open {row_link_label(row, rows)} in the Inbox",
             icon=":material/rate_review:",
             query_params={"row": row.row_id},
         )

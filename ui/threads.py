@@ -15,6 +15,7 @@ from review.audit import AuditEntry
 from review.editing import format_args
 from review.threads import ChatLine, TimelineEntry
 from ui.format import format_time, parse_time, short_id, waiting_since
+from ui.inbox import row_name
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,7 @@ def pending_frame(rows: Sequence[PendingInterrupt], now: datetime) -> pd.DataFra
     return pd.DataFrame(
         [
             {
-                "tool": row.tool or "(unknown payload)",
+                "tool": row_name(row),
                 "arguments": format_args(row.args),
                 "description": row.description,
                 "waiting": waiting_since(row.raised_at, now),
@@ -127,10 +128,10 @@ def pending_frame(rows: Sequence[PendingInterrupt], now: datetime) -> pd.DataFra
 
 
 def row_link_label(row: PendingInterrupt, rows: Sequence[PendingInterrupt]) -> str:
-    """A pending row's link to the Inbox: its tool (or `question`), the short interrupt id when another row of the
-    thread has the same tool, and the part of a batched request."""
-    name = row.tool or ("question" if row.payload_kind != "tool_approval" else "row")
-    same = [other for other in rows if (other.tool or "") == (row.tool or "")]
+    """A pending row's link to the Inbox: what it is about (its tool, `question`: the Inbox's word for it), the short
+    interrupt id when another row of the thread is about the same, and the part of a batched request."""
+    name = row_name(row).removeprefix("(").removesuffix(")")
+    same = [other for other in rows if row_name(other) == row_name(row)]
     label = f"{name} · {short_id(row.interrupt_id)}" if len(same) > 1 else name
     part = row.row_id.partition("#")[2]
     return f"{label} (part {part})" if part and len(same) > 1 else label

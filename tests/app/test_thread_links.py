@@ -47,7 +47,7 @@ def test_pending_rows_link_to_the_inbox_by_thread_and_by_row(app: AppTest, conso
     links = inbox_links(at)
     assert links[0] == ("Review this thread in the Inbox (3 pending)", f"thread={thread_id}")
     assert sorted(links[1:]) == sorted(
-        (f"{row.tool} in the Inbox", f"row={row.row_id}") for row in rows
+        (f"Open {row.tool} in the Inbox", f"row={row.row_id}") for row in rows
     )  # one tool each: named by it
     frame = at.dataframe[1].value  # after the canvas's shapes
     assert list(frame.columns) == ["tool", "arguments", "description", "waiting", "interrupt"]
@@ -92,7 +92,7 @@ def test_an_own_graphs_thread_has_no_demo_section_even_beside_the_demo(app_db: P
     assert [h.value for h in at.subheader] == ["Pending", "Next", "Conversation", "State", "Checkpoint timeline"]
     assert len(at.html) == 0  # no canvas drawn
     assert at.dataframe[0].value["tool"].tolist() == [row.tool for row in rows]
-    assert [label for label, _ in inbox_links(at)[1:]] == [f"{row.tool} in the Inbox" for row in rows]
+    assert [label for label, _ in inbox_links(at)[1:]] == [f"Open {row.tool} in the Inbox" for row in rows]
     said = " ".join(c.value for c in at.main.caption).lower()
     assert "canvas" not in said and "shape" not in said
 
