@@ -22,6 +22,7 @@ the fenced saver's transaction. The claim rules (batched requests, conflicts, fo
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import fields
@@ -153,6 +154,25 @@ CONTRADICTED_INDEX = (
     "CREATE INDEX IF NOT EXISTS review_decisions_contradicted ON review_decisions(attempt_id) "
     "WHERE outcome_check LIKE 'contradicted%'"
 )
+
+# Columns that came within schema version 3, in the order they came: a full open adds those a store lacks.
+LATER_COLUMNS = {
+    "review_decisions": "warning identity issuer verification co_signers raised_at outcome_check proposal",
+    "review_thread_heads": "graph_id paused",
+}
+
+
+def add_columns(table: str, present: Iterable[str], paused: str) -> list[str]:
+    """The ALTER TABLEs adding the `LATER_COLUMNS` of `table` not `present`, `paused` of the dialect's type.
+
+    Only those: ALTER TABLE takes the table's exclusive lock even when the column is there.
+    """
+    found = set(present)
+    return [
+        f"ALTER TABLE {table} ADD COLUMN {column} {paused if column == 'paused' else 'TEXT'}"
+        for column in LATER_COLUMNS[table].split()
+        if column not in found
+    ]
 
 
 def console_schema(serial: str, real: str, bigint: str, extra: str = "") -> list[str]:
@@ -300,6 +320,8 @@ class Storage:
     errors: tuple[type[BaseException], ...] = ()  # the driver's errors `store_errors` turns into StoreError
     greatest = "GREATEST"  # the two-argument maximum
     returning = True  # UPDATE ... RETURNING (SQLite's heartbeat reads the tokens back instead)
+    arrays = False  # `_in` binds one array (PostgreSQL) rather than a mark per value
+    POLL_SECONDS = 0.01  # how often `wait_for_change` polls, when changes are not pushed
     lease_upsert = ""  # INSERT of a fresh running lease, replacing the thread's row (the backend's dialect)
     blob_column = "blob"  # the writes table's column of serialized values
     ts_columns = "c.checkpoint ->> 'ts'"  # what `_ts` reads a checkpoint's time from
@@ -308,30 +330,47 @@ class Storage:
 
     # --- what each backend provides -------------------------------------------------------------------
 
+    _saver: BaseCheckpointSaver[str] | None = None
+    _make_saver: Callable[[], BaseCheckpointSaver[str]]
+    _lazy: AbstractContextManager[Any]  # a lock: the saver (and PostgreSQL's listener) are made once
+    closed_errors: tuple[type[BaseException], ...] = ()  # what the driver raises once the store is closed
+
     @property
     def saver(self) -> BaseCheckpointSaver[str]:
-        """LangGraph's checkpointer over this database, fenced by the run leases."""
-        raise NotImplementedError
+        """LangGraph's checkpointer over this database, fenced by the run leases; made on first use."""
+        if self._saver is None:
+            with self._lazy:
+                if self._saver is None:
+                    self._saver = self._make_saver()
+        return self._saver
 
     def close(self) -> None:
         """Close every connection (and stop the change listener)."""
         raise NotImplementedError
 
-    def query(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> list[Any]:
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
         """A read query with `?` placeholders; rows read by position or column name (tests, benchmarks)."""
-        raise NotImplementedError
+        return self._rows(sql, params)
 
     def health(self) -> list[str]:
         """Problems of the store worth showing users (e.g. change notifications stopped)."""
-        raise NotImplementedError
+        return []
 
     def change_token(self) -> ChangeToken:
         """Moves when a checkpoint of any thread was written (PostgreSQL: pushed, no query)."""
         raise NotImplementedError
 
     def wait_for_change(self, token: ChangeToken, timeout: float) -> ChangeToken:
-        """Block until `change_token()` differs from `token`, or `timeout` seconds; returns the token."""
-        raise NotImplementedError
+        """Block until `change_token()` differs from `token`, or `timeout` seconds; returns the token.
+
+        Here by polling the token every `POLL_SECONDS` (SQLite: the feed's top, ~20 µs a read).
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            current = self.change_token()
+            if current != token or time.monotonic() >= deadline:
+                return current
+            time.sleep(min(self.POLL_SECONDS, max(0.0, deadline - time.monotonic())))
 
     def changes_since(self, seq: int, *, paused_only: bool = False) -> Changes:
         """The threads whose head moved past feed position `seq`, which of them are paused, the new top.
@@ -341,9 +380,14 @@ class Storage:
         """
         raise NotImplementedError
 
+    @store_errors
     def head_seq(self, thread_id: str) -> int | None:
         """The thread's feed position now (None: no checkpoint, or a closed store)."""
-        raise NotImplementedError
+        try:
+            rows = self._rows("SELECT seq FROM review_thread_heads WHERE thread_id = ?", (thread_id,))
+        except self.closed_errors:  # a closed store: read without remembering
+            return None
+        return int(rows[0][0]) if rows else None
 
     # --- dialect hooks --------------------------------------------------------------------------------
 
@@ -364,7 +408,10 @@ class Storage:
         raise NotImplementedError
 
     def _in(self, column: str, values: Sequence[Any]) -> tuple[str, tuple[Any, ...]]:
-        raise NotImplementedError
+        """A membership test and its parameters: one array (PostgreSQL) or a mark per value (SQLite)."""
+        if self.arrays:
+            return f"{column} = ANY(?)", (list(values),)
+        return f"{column} IN ({','.join('?' * len(values))})", tuple(values)
 
     def _insert_rows(self, conn: Any, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
         """Insert `rows` (values of `columns`, in order) into `table` in the transaction `conn`, in one go."""

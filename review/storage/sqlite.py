@@ -13,7 +13,6 @@ The only module that speaks SQLite's dialect (the console's queries are review/s
 from __future__ import annotations
 
 import functools
-import json
 import os
 import shutil
 import sqlite3
@@ -28,7 +27,7 @@ from typing_extensions import override
 
 from review.checkpoint_ts import checkpoint_ts
 from review.storage.base import Changes, FencedWrites, LeaseLost, StoreError
-from review.storage.sql import CONTRADICTED_INDEX, Storage, console_schema, store_errors
+from review.storage.sql import CONTRADICTED_INDEX, LATER_COLUMNS, Storage, add_columns, console_schema, store_errors
 from review.storage.sql import INTERRUPT_CHANNEL as INTERRUPT_CHANNEL  # the name tests check
 
 if TYPE_CHECKING:  # LangGraph is imported when a saver is first needed, not with this module
@@ -202,12 +201,10 @@ def fenced_saver_class() -> type[SqliteSaver]:
 class SqliteStorage(Storage):
     """The console's tables in one SQLite file, beside LangGraph's checkpoints (the SQL: review/storage/sql.py)."""
 
-    # Faults of the store, not of the graph: worth a retry.
-    transient: tuple[type[BaseException], ...] = (StoreError, sqlite3.Error, OSError)
+    transient: tuple[type[BaseException], ...] = (StoreError, sqlite3.Error, OSError)  # the store's, not the graph's
     errors = (sqlite3.Error, OSError)
-    pushes_changes = False  # no notifications: the change token is polled
-    writes_table = "writes"  # for tests and benchmarks that inspect the tables
-    POLL_SECONDS = 0.01  # wait_for_change: SQLite has no notifications, so it polls the feed's top (~20 µs)
+    closed_errors = (sqlite3.ProgrammingError,)
+    writes_table = "writes"
     greatest = "MAX"
     returning = False  # the heartbeat reads its tokens back (RETURNING needs SQLite 3.35)
     blob_column = "value"
@@ -217,38 +214,22 @@ class SqliteStorage(Storage):
         "INSERT OR REPLACE INTO review_leases (thread_id, owner, token, lease_until, kind, state, since, "
         "checkpoint_id, error, tries) VALUES (?, ?, ?, ?, ?, 'running', ?, NULL, NULL, 0)"
     )
+    _saver: SqliteSaver | None
 
     def __init__(
         self,
         path: Path,
-        saver: SqliteSaver | None,
         conn: sqlite3.Connection,
+        make_saver: Callable[[], SqliteSaver],
         *,
         created: bool,
         read_only: bool,
-        make_saver: Callable[[], SqliteSaver] | None = None,
     ) -> None:
-        self.path = path
-        self.label = str(path)
-        # The saver, or how to make it on first use (a store opened only to read the saved listing).
-        self._saver = saver
-        self._make_saver = make_saver
-        self._listing_reader: str | None = None  # the reader save_listing last cleared the others' rows for
-        self._paused_column: bool | None = None  # the heads table has `paused` (every store this version writes)
+        self.path, self.label, self.created, self.read_only = path, str(path), created, read_only
         self.conn = conn  # console tables; autocommit, explicit transactions
-        self.lock = threading.RLock()
-        self.created = created
-        self.read_only = read_only
-
-    @override
-    @property
-    def saver(self) -> SqliteSaver:
-        if self._saver is None:
-            with self.lock:
-                if self._saver is None:
-                    assert self._make_saver is not None
-                    self._saver = self._make_saver()
-        return self._saver
+        self._saver, self._make_saver = None, make_saver
+        self._paused_column: bool | None = None  # the heads table has `paused` (every store this version writes)
+        self.lock = self._lazy = threading.RLock()
 
     # --- dialect hooks (see review/storage/sql.py) ------------------------------------------------
 
@@ -280,20 +261,12 @@ class SqliteStorage(Storage):
         conn.executemany(sql, rows)
 
     @override
-    def _in(self, column: str, values: Sequence[Any]) -> tuple[str, tuple[Any, ...]]:
-        return f"{column} IN ({','.join('?' * len(values))})", tuple(values)
-
-    @override
-    def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
-        return self.query(sql, params)
-
-    @override
     def _describe(self, exc: BaseException) -> str:
         return describe_sqlite_error(exc, self.label)
 
     @override
     def _has_decision_column(self, column: str) -> bool:
-        return column in {row[1] for row in self.query("PRAGMA table_info(review_decisions)")}
+        return column in {row[1] for row in self._rows("PRAGMA table_info(review_decisions)")}
 
     @override
     @contextmanager
@@ -312,8 +285,7 @@ class SqliteStorage(Storage):
     # --- plumbing ---------------------------------------------------------------------------------
 
     @override
-    def query(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> list[sqlite3.Row]:
-        """Run a read query (tests and benchmarks inspect the tables with it)."""
+    def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         with self.lock:
             return self.conn.execute(sql, params).fetchall()
 
@@ -326,28 +298,14 @@ class SqliteStorage(Storage):
                 self._saver.conn.close()
 
     @override
-    def health(self) -> list[str]:
-        return []
-
-    @override
     @store_errors
     def change_token(self) -> tuple[int, int]:
         """(feed generation, highest feed position): one read of the seq index, microseconds."""
-        with self.lock:
-            row = self.conn.execute(
-                "SELECT (SELECT CAST(value AS INTEGER) FROM review_meta WHERE key = 'feed_generation'), "
-                "(SELECT COALESCE(MAX(seq), 0) FROM review_thread_heads)"
-            ).fetchone()
+        (row,) = self._rows(
+            "SELECT (SELECT CAST(value AS INTEGER) FROM review_meta WHERE key = 'feed_generation'), "
+            "(SELECT COALESCE(MAX(seq), 0) FROM review_thread_heads)"
+        )
         return (int(row[0] or 0), int(row[1]))
-
-    @override
-    def wait_for_change(self, token: tuple[int, int], timeout: float) -> tuple[int, int]:
-        deadline = time.monotonic() + timeout
-        while True:
-            current = self.change_token()
-            if current != token or time.monotonic() >= deadline:
-                return current
-            time.sleep(min(self.POLL_SECONDS, max(0.0, deadline - time.monotonic())))
 
     @override
     def listing(self, reader: str) -> dict[str, tuple[int, str]]:
@@ -365,13 +323,12 @@ class SqliteStorage(Storage):
     def changes_since(self, seq: int, *, paused_only: bool = False) -> Changes:
         with self.lock:
             generation = self._check_feed()
-            conn = self.conn
-            conn.execute("BEGIN")  # one read snapshot for both queries
-            try:
+            with self._snapshot() as conn:  # one read snapshot for both queries
                 changed: list[Any]
                 if not self._heads_know_paused():  # a read-only store of an older version: probe the writes
-                    heads = conn.execute("SELECT thread_id, seq FROM review_thread_heads WHERE seq > ?", (seq,))
-                    changed = heads.fetchall()
+                    changed = conn.execute(
+                        "SELECT thread_id, seq FROM review_thread_heads WHERE seq > ?", (seq,)
+                    ).fetchall()
                     top = max((row[1] for row in changed), default=seq)
                     paused = {row[0] for row in conn.execute(_PAUSED_SINCE, (seq, top))} if changed else set()
                     changed = [(thread_id, at, thread_id in paused) for thread_id, at in changed]
@@ -385,8 +342,6 @@ class SqliteStorage(Storage):
                         "SELECT thread_id, seq, paused FROM review_thread_heads WHERE seq > ?", (seq,)
                     ).fetchall()
                     top = max((row[1] for row in changed), default=seq)
-            finally:
-                conn.execute("COMMIT")
         return Changes([(r[0], r[1]) for r in changed], {r[0] for r in changed if r[2]}, top, generation)
 
     def _heads_know_paused(self) -> bool:
@@ -400,35 +355,22 @@ class SqliteStorage(Storage):
         Cheap: sqlite_master is a small table. Without this, a dropped trigger would make the inbox
         serve a stale list forever; with it, the next refresh sees a new generation and re-reads all.
         """
-        present = self.conn.execute(
-            f"SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND name IN "
-            f"({','.join('?' * len(_TRIGGER_NAMES))})",
-            _TRIGGER_NAMES,
-        ).fetchone()[0]
-        if present < len(_TRIGGER_NAMES) and not self.read_only:
+        if not _feed_installed(self.conn) and not self.read_only:
             install_feed(self.conn)
         row = self.conn.execute("SELECT value FROM review_meta WHERE key = 'feed_generation'").fetchone()
         return int(row[0]) if row else 0
-
-    @override
-    @store_errors
-    def head_seq(self, thread_id: str) -> int | None:
-        try:
-            with self.lock:
-                row = self.conn.execute(
-                    "SELECT seq FROM review_thread_heads WHERE thread_id = ?", (thread_id,)
-                ).fetchone()
-        except sqlite3.ProgrammingError:  # a closed store: read without remembering
-            return None
-        return row[0] if row is not None else None
 
 
 # --- opening ------------------------------------------------------------------------------------------
 
 
-def _connect(target: str, busy_timeout: float, *, uri: bool = False) -> sqlite3.Connection:
+def _connect(target: str, busy_timeout: float, *, uri: bool = False, tables: bool = False) -> sqlite3.Connection:
+    """A connection; `tables`: the console's (autocommit, explicit transactions; rows read by name too)."""
     conn = sqlite3.connect(target, check_same_thread=False, timeout=busy_timeout, uri=uri)
     conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+    if tables:
+        conn.isolation_level = None
+        conn.row_factory = sqlite3.Row
     return conn
 
 
@@ -498,12 +440,9 @@ def open_sqlite(
             raise StoreError(f"{what} at {label}: start a run first, or check --db / REVIEW_DB")
         if created:
             path.parent.mkdir(parents=True, exist_ok=True)
-        read_only = not created and not _writable(path)
-        if read_only:
+        if not created and not _writable(path):
             return _open_read_only(path, busy_timeout, serde)
-        conn = _connect(str(path), busy_timeout)
-        conn.isolation_level = None
-        conn.row_factory = sqlite3.Row
+        conn = _connect(str(path), busy_timeout, tables=True)
         # The console's own commits skip the fsync: in WAL mode that is still atomic and survives a killed
         # process, and the saver's next commit (synchronous FULL, same WAL file) makes them durable before
         # any effect of a resume is. Saves ~4 fsyncs per resumed thread.
@@ -514,15 +453,10 @@ def open_sqlite(
             saver.setup()
             return saver
 
-        if (
-            light
-            and not created
-            and _schema_version(conn) == SCHEMA_VERSION
-            and {"outcome_check", "proposal"} <= _columns(conn, "review_decisions")  # else the full open adds them
-            and "paused" in _columns(conn, "review_thread_heads")
-        ):
-            return SqliteStorage(path, None, conn, created=False, read_only=False, make_saver=make_saver)
-        saver = make_saver()  # LangGraph's tables first: the change feed's triggers sit on them
+        storage = SqliteStorage(path, conn, make_saver, created=created, read_only=False)
+        if light and not created and _current(conn):
+            return storage
+        storage.saver  # noqa: B018  # LangGraph's tables first: the change feed's triggers sit on them
         _migrate(conn)
         install_feed(conn, only_if_missing=True)
     except StoreError:
@@ -533,7 +467,7 @@ def open_sqlite(
         raise StoreError(describe_sqlite_error(exc, label)) from exc
     except (OSError, sqlite3.Error) as exc:
         raise StoreError(describe_sqlite_error(exc, label)) from exc
-    return SqliteStorage(path, saver, conn, created=created, read_only=False)
+    return storage
 
 
 def _schema_version(conn: sqlite3.Connection) -> int | None:
@@ -551,76 +485,64 @@ def _open_read_only(path: Path, busy_timeout: float, serde: Callable[[], Seriali
     cannot, and `immutable=1` (nobody can write it there anyway) is the only way to read it.
     """
     uri = path.resolve().as_uri()
-    targets = [f"{uri}?mode=ro", f"{uri}?immutable=1"]
     last: Exception | None = None
-    for target in targets:
+    for target in (f"{uri}?mode=ro", f"{uri}?immutable=1"):
         try:
             saver_conn = _connect(target, busy_timeout, uri=True)
             tables = {r[0] for r in saver_conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            break
         except sqlite3.Error as exc:
             last = exc
-            continue
-        if not {"checkpoints", "writes", "review_decisions"} <= tables:
-            saver_conn.close()
-            raise StoreError(f"cannot use {path}: it is read-only and not (yet) a review database")
-        saver = fenced_saver_class()(saver_conn, serde=serde())
-        saver.is_setup = True  # setup() would write
-        conn = _connect(target, busy_timeout, uri=True)
-        conn.isolation_level = None
-        conn.row_factory = sqlite3.Row
-        return SqliteStorage(path, saver, conn, created=False, read_only=True)
-    raise StoreError(describe_sqlite_error(last or OSError("unable to open"), str(path)))
+    else:
+        raise StoreError(describe_sqlite_error(last or OSError("unable to open"), str(path)))
+    if not {"checkpoints", "writes", "review_decisions"} <= tables:
+        saver_conn.close()
+        raise StoreError(f"cannot use {path}: it is read-only and not (yet) a review database")
+    saver = fenced_saver_class()(saver_conn, serde=serde())
+    saver.is_setup = True  # setup() would write
+    conn = _connect(target, busy_timeout, uri=True, tables=True)
+    storage = SqliteStorage(path, conn, lambda: saver, created=False, read_only=True)
+    storage.saver  # noqa: B018  # made now: `close` closes its connection
+    return storage
 
 
 def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
     return {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
 
 
+def _missing(conn: sqlite3.Connection, table: str) -> list[str]:
+    return add_columns(table, _columns(conn, table), "INTEGER NOT NULL DEFAULT 0")
+
+
+def _current(conn: sqlite3.Connection) -> bool:
+    """The store is of this version with every column it added within it: a light open may skip `_migrate`."""
+    return _schema_version(conn) == SCHEMA_VERSION and not any(_missing(conn, table) for table in LATER_COLUMNS)
+
+
 def _migrate(conn: sqlite3.Connection) -> None:
     """Create the console's tables; carry a round-1 store (one decision row per interrupt) over to v2."""
     conn.execute("BEGIN IMMEDIATE")
     try:
-        version = 0
-        if _columns(conn, "review_meta"):
-            row = conn.execute("SELECT value FROM review_meta WHERE key = 'schema_version'").fetchone()
-            version = int(row[0]) if row else 0
+        version = _schema_version(conn) or 0
         if version > SCHEMA_VERSION:
             raise StoreError(
                 f"the review database was written by a newer console (schema {version}, this one knows "
                 f"{SCHEMA_VERSION}): upgrade this console"
             )
-        heads = _columns(conn, "review_thread_heads")
-        if heads and "graph_id" not in heads:  # v2: heads learn their graph; the triggers are re-made
-            conn.execute("ALTER TABLE review_thread_heads ADD COLUMN graph_id TEXT")
-            for name in _TRIGGER_NAMES:
-                conn.execute(f"DROP TRIGGER IF EXISTS {name}")
-            conn.execute(
-                "UPDATE review_thread_heads SET graph_id = (SELECT "
-                + _GRAPH_OF.format(row="c")
-                + " FROM checkpoints AS c WHERE c.thread_id = review_thread_heads.thread_id "
-                "AND c.checkpoint_ns = '' AND c.checkpoint_id = review_thread_heads.checkpoint_id)"
-            )
-        if heads and "paused" not in _columns(conn, "review_thread_heads"):  # within v3: the triggers set it
-            conn.execute("ALTER TABLE review_thread_heads ADD COLUMN paused INTEGER NOT NULL DEFAULT 0")
-            for name in _TRIGGER_NAMES:  # made again below by install_feed, which also fills `paused` in
+        if _columns(conn, "review_thread_heads") and (added := _missing(conn, "review_thread_heads")):
+            for statement in added:
+                conn.execute(statement)
+            for name in _TRIGGER_NAMES:  # made again by install_feed, which also fills the new columns in
                 conn.execute(f"DROP TRIGGER IF EXISTS {name}")
         old = _columns(conn, "review_decisions")
-        for column in ("warning", "identity", "issuer", "verification", "co_signers"):  # added within v3
-            if old and "attempt_id" in old and column not in old:
-                conn.execute(f"ALTER TABLE review_decisions ADD COLUMN {column} TEXT")
         if old and "attempt_id" not in old:
             conn.execute("ALTER TABLE review_decisions RENAME TO review_decisions_v1")
             for index in ("review_decisions_status", "review_decisions_time"):
                 conn.execute(f"DROP INDEX IF EXISTS {index}")
         for statement in _SCHEMA:
             conn.execute(statement)
-        if "raised_at" not in _columns(conn, "review_decisions"):  # v2 -> v3
-            conn.execute("ALTER TABLE review_decisions ADD COLUMN raised_at TEXT")
-        if "outcome_check" not in _columns(conn, "review_decisions"):  # added within v3 (review/verify.py)
-            conn.execute("ALTER TABLE review_decisions ADD COLUMN outcome_check TEXT")
-        if "proposal" not in _columns(conn, "review_decisions"):  # added within v3 (review/cosign.py)
-            conn.execute("ALTER TABLE review_decisions ADD COLUMN proposal TEXT")
-        conn.execute(CONTRADICTED_INDEX)
+        for statement in [*_missing(conn, "review_decisions"), CONTRADICTED_INDEX]:
+            conn.execute(statement)
         if old and "attempt_id" not in old:
             # v1 stored the row id where the interrupt id belongs; v2 keeps both.
             conn.execute(
@@ -646,17 +568,18 @@ def _migrate(conn: sqlite3.Connection) -> None:
         raise
 
 
+def _feed_installed(conn: sqlite3.Connection) -> bool:
+    marks = ",".join("?" * len(_TRIGGER_NAMES))
+    sql = f"SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND name IN ({marks})"
+    return bool(conn.execute(sql, _TRIGGER_NAMES).fetchone()[0] == len(_TRIGGER_NAMES))
+
+
 def install_feed(conn: sqlite3.Connection, *, only_if_missing: bool = False) -> None:
     """(Re)create the change-feed triggers, backfill heads of threads written without them, and start a
     new feed generation, so every running inbox re-reads everything once instead of trusting the gap."""
     conn.execute("BEGIN IMMEDIATE")
     try:
-        present = conn.execute(
-            f"SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND name IN "
-            f"({','.join('?' * len(_TRIGGER_NAMES))})",
-            _TRIGGER_NAMES,
-        ).fetchone()[0]
-        if present < len(_TRIGGER_NAMES) or not only_if_missing:
+        if not (only_if_missing and _feed_installed(conn)):
             for statement in _TRIGGERS:
                 conn.execute(statement)
             conn.execute(
@@ -679,8 +602,3 @@ def install_feed(conn: sqlite3.Connection, *, only_if_missing: bool = False) -> 
     except BaseException:
         conn.execute("ROLLBACK")
         raise
-
-
-def dumps(value: Any) -> str:
-    """Stable JSON for the tables."""
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
