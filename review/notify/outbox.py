@@ -51,6 +51,8 @@ class Outbox:
         self.policy = policy
         self.settings = settings
         self._seen: set[tuple[str, str, str]] = set()  # (thread, row, route) known notified: no query for them
+        self._routed: dict[tuple[str, str], tuple[str, ...]] = {}  # a listed row's routes, worked out once
+        self._routes = {route.name: route for route in policy.notify}
         self._lock = threading.Lock()
 
     def observe(self, rows: Iterable[PendingInterrupt], now: float | None = None) -> list[Enqueued]:
@@ -58,16 +60,23 @@ class Outbox:
         if not self.policy.notify:
             return []
         now = time.time() if now is None else now
-        listed = [row for row in rows if not (row.unverified or row.blocked) and self.policy.auto_rule(row) is None]
         with self._lock:
             wanted: dict[tuple[str, str], list[PendingInterrupt]] = {}
             current: set[tuple[str, str, str]] = set()
-            for row in listed:
-                for route in self.policy.routes(row):
-                    key = (row.thread_id, row.row_id, route.name)
+            routed: dict[tuple[str, str], tuple[str, ...]] = {}
+            for row in rows:
+                names = self._routed.get(row.key)
+                if names is None:
+                    names = self._routes_of(row)
+                    if row.unverified or row.blocked:
+                        continue  # may change when read or loaded: looked at again next time
+                routed[row.key] = names
+                for name in names:
+                    key = (row.thread_id, row.row_id, name)
                     current.add(key)
                     if key not in self._seen:
-                        wanted.setdefault((row.thread_id, route.name), []).append(row)
+                        wanted.setdefault((row.thread_id, name), []).append(row)
+            self._routed = routed  # a row's routes never change (its tool and arguments are its interrupt's)
             if wanted and not self._seen:  # a new process: most rows were notified by an earlier one
                 known = self.tables.notified([thread_id for thread_id, _ in wanted])
                 self._seen |= known
@@ -76,15 +85,20 @@ class Outbox:
                     for (thread_id, name), batch in wanted.items()
                     if (kept := [row for row in batch if (thread_id, row.row_id, name) not in known])
                 }
-            routes = {route.name: route for route in self.policy.notify}
             recorded = []
             for (thread_id, name), batch in sorted(wanted.items()):
-                done = self._enqueue(routes[name], thread_id, batch, now)
+                done = self._enqueue(self._routes[name], thread_id, batch, now)
                 if done is not None:
                     recorded.append(done)
                 self._seen |= {(thread_id, row.row_id, name) for row in batch}
             self._seen &= current  # forget rows no longer listed: the set stays the size of the listing
             return recorded
+
+    def _routes_of(self, row: PendingInterrupt) -> tuple[str, ...]:
+        """The routes that carry `row`: none for a row a rule decides, or one this console cannot decide."""
+        if row.unverified or row.blocked or self.policy.auto_rule(row) is not None:
+            return ()
+        return tuple(route.name for route in self.policy.routes(row))
 
     def _enqueue(self, route: NotifyRule, thread_id: str, batch: list[PendingInterrupt], now: float) -> Enqueued | None:
         items = [row_item(row, self.policy) for row in batch]
