@@ -110,3 +110,17 @@ def test_secrets_come_from_the_environment_then_secrets_toml_and_never_show(tmp_
     assert secret("TOP", settings, env={}) == secret("TOP", settings, env={"TOP": "from-top"})
     assert secret("OPS_URL", settings, env={"OPS_URL": "https://env.example"}).reveal() == "https://env.example"  # type: ignore[union-attr]
     assert secret("MISSING", settings, env={}) is None
+
+
+def test_the_readmes_routes_load_as_shown() -> None:
+    import tomllib
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Notifications and action links", 1)[1].split("\n## ", 1)[0]
+    (example,) = re.findall(r"```toml\n(.*?)```", section, flags=re.S)
+    policy = parse_policy(tomllib.loads(example), "README.md")
+    assert [(r.name, r.channel) for r in policy.notify] == [
+        ("ops on slack", "slack"),
+        ("audit hook", "webhook"),
+        ("leads by mail", "email"),
+    ]
