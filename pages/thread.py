@@ -33,7 +33,7 @@ def pending_rows(thread_id: str, rows: list[PendingInterrupt]) -> None:
     token = console.inbox_token()
     if token != state.get(TOKEN_KEY):
         state[TOKEN_KEY] = token
-        if [row.key for row in console.pending(thread_id)] != [row.key for row in rows]:
+        if {row.key for row in console.pending(thread_id)} != {row.key for row in rows}:
             st.rerun()
     if not rows:
         st.caption("Nothing pending in this thread.")

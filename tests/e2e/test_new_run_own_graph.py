@@ -2,10 +2,12 @@
 `-- --graph tests/agents/plan_execute.py:graph` (a StateGraph whose input is a prompt, a pydantic plan, a list and an
 enum; no `messages`), New run draws a form from its input schema and nothing of the demo; bad JSON starts nothing
 and says why in one line; a good form starts the run, and its Thread page links the pending row to the Inbox
-(`?thread=`, `?row=`) while its age ticks. Screenshots at 1024x768 and 390x844 go to tests/e2e/artifacts/."""
+(`?thread=`, `?row=`) while its age ticks, and drops the row by itself once another process answered it.
+Screenshots at 1024x768 and 390x844 go to tests/e2e/artifacts/."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
 from urllib.parse import urlparse
@@ -14,7 +16,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import ARTIFACTS, Server, serve
-from tests.e2e.helpers import ROOT, TIMEOUT_MS, App
+from tests.e2e.helpers import ROOT, TIMEOUT_MS, App, review_cli
 from tests.helpers import store_query
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -101,7 +103,6 @@ def test_an_own_graph_starts_from_a_schema_form_with_no_demo_wording(
     said = main_text(app)
     assert "canvas" not in said and "shape" not in said
     app.screenshot(ARTIFACTS / "thread-own-graph-1024x768.png")
-    app.go_link("Review this thread in the Inbox (1 pending)", "Inbox")  # in the same session
 
     phone = new_app("new_run", "New run", on=plan_server, viewport=SIZES["390x844"])
     expect(phone.page.get_by_test_id("stMain").get_by_role("textbox", name="prompt", exact=True)).to_be_visible()
@@ -109,3 +110,12 @@ def test_an_own_graph_starts_from_a_schema_form_with_no_demo_wording(
     phone.open(f"thread?thread={thread_id}", "Thread")
     expect(phone.page.get_by_role("link", name="Open question in the Inbox")).to_be_visible()
     phone.screenshot(ARTIFACTS / "thread-own-graph-390x844.png")
+    phone.go_link("Review this thread in the Inbox (1 pending)", "Inbox")  # in the same session
+
+    # Answered from another process: the open Thread page drops the row by itself.
+    [row] = review_cli(plan_server.db, "--graph", TARGET, "pending")
+    item = {"thread_id": thread_id, "row_id": row["row_id"], "decision": {"type": "respond", "message": "no"}}
+    review_cli(plan_server.db, "--graph", TARGET, "decide", "--reviewer", "cli-ann", "-", stdin=json.dumps([item]))
+    expect(main.get_by_text("Nothing pending in this thread.")).to_be_visible(timeout=TIMEOUT_MS)
+    expect(main.get_by_text("Nothing: the run has finished.")).to_be_visible(timeout=TIMEOUT_MS)
+    expect(main.get_by_role("link", name="Open question in the Inbox")).to_have_count(0)
