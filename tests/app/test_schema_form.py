@@ -219,3 +219,24 @@ def test_render_draws_one_widget_per_field_labelled_with_its_name() -> None:
     at.text_area[0].input("[")
     at.run()
     assert at.session_state["parsed"] == "tags: not JSON: Expecting value (line 1, column 2)"
+
+
+# --- a tool's arguments: the same steps, for an edit form ------------------------------------------------------
+
+
+def test_a_tools_arguments_make_a_form_whose_values_come_back_as_the_arguments() -> None:
+    from graph.tools import TOOLS
+    from tests.agents.langchain_per_call import send_email
+
+    schema = send_email.get_input_jsonschema()
+    specs = fields(schema)
+    assert [(s.name, s.kind, s.required) for s in specs] == [("to", "text", True), ("subject", "text", True)]
+    args = {"to": "ana@example.org", "subject": "Q3"}
+    raw = {spec.name: initial(spec, args.get(spec.name)) for spec in specs}  # what render's widgets start with
+    assert parse(specs, raw) == args and check(schema, args) is None
+    assert check(schema, {"to": "ana@example.org"}) == "'subject' is a required property"
+
+    # A tool whose arguments include injected ones (state, the call id): the model-facing schema leaves them out.
+    circle = next(t for t in TOOLS if t.name == "create_circle")
+    assert [s.name for s in fields(circle.get_input_jsonschema())] == ["shape_id", "color", "canvas", "tool_call_id"]
+    assert [s.name for s in fields(circle.tool_call_schema.model_json_schema())] == ["shape_id", "color"]
