@@ -106,19 +106,19 @@ def state_text(values: Any) -> str:
     return json.dumps(values, ensure_ascii=False, indent=2, default=str)
 
 
-PENDING_COLUMNS = ("tool", "arguments", "description", "waiting", "interrupt")
+PENDING_COLUMNS = ("tool", "waiting", "arguments", "description", "interrupt")  # the age early: seen on a phone
 
 
 def pending_frame(rows: Sequence[PendingInterrupt], now: datetime) -> pd.DataFrame:
-    """The thread's pending rows as a table: tool, arguments, description, how long each has waited at `now`
-    (as the Inbox says it), short interrupt id."""
+    """The thread's pending rows as a table: tool, how long each has waited at `now` (as the Inbox says it),
+    arguments, description, short interrupt id."""
     return pd.DataFrame(
         [
             {
                 "tool": row_name(row),
+                "waiting": waiting_since(row.raised_at, now),
                 "arguments": format_args(row.args),
                 "description": row.description,
-                "waiting": waiting_since(row.raised_at, now),
                 "interrupt": short_id(row.interrupt_id),
             }
             for row in rows

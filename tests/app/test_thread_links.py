@@ -50,7 +50,7 @@ def test_pending_rows_link_to_the_inbox_by_thread_and_by_row(app: AppTest, conso
         (f"Open {row.tool} in the Inbox", f"row={row.row_id}") for row in rows
     )  # one tool each: named by it
     frame = at.dataframe[1].value  # after the canvas's shapes
-    assert list(frame.columns) == ["tool", "arguments", "description", "waiting", "interrupt"]
+    assert list(frame.columns) == ["tool", "waiting", "arguments", "description", "interrupt"]
     assert all(AGE.match(age) for age in frame["waiting"]), frame["waiting"].tolist()
 
 

@@ -96,7 +96,7 @@ def test_an_own_graph_starts_from_a_schema_form_with_no_demo_wording(
     assert urlparse(whole.get_attribute("href") or "").query == f"thread={thread_id}"
     row_link = main.get_by_role("link", name="Open question in the Inbox")
     assert re.fullmatch(r"row=[0-9a-f]+", urlparse(row_link.get_attribute("href") or "").query)
-    age = main.get_by_test_id("stDataFrame").first.locator('[data-testid^="glide-cell-3-0"]')
+    age = main.get_by_test_id("stDataFrame").first.locator('[data-testid^="glide-cell-1-0"]')
     first = age.inner_text()
     assert re.fullmatch(r"\d+s", first), first
     expect(age).not_to_have_text(first, timeout=5_000)  # the age moved on without any click
