@@ -34,6 +34,7 @@ Identities and patterns are compared normalised (review/identity.py: case, Unico
     url_secret = "OPS_SLACK_WEBHOOK"          # the secret (environment or secrets.toml) holding the URL
     to = ["@ops"]                             # who the links are for (default: the row's eligible deciders)
     digest = "30s"                            # rows of a thread within 30 s go out as one message
+    remind_before = "5m"                      # a reminder 5 minutes before a row's [[deadline]]
     quiet_hours = "22:00-07:00"               # held until the end (timezone = "Europe/Paris"; default UTC)
 
 The file is checked whole when it is loaded (a schema: unknown keys, misspelled or empty bound tables,
@@ -286,6 +287,7 @@ class NotifyRule:
     url_secret: str | None = None  # webhook, slack: the secret's name holding the URL
     signing_secret: str | None = None  # webhook: the secret's name holding the signing key (a default if None)
     digest: timedelta = timedelta(0)  # wait this long for more rows of the thread before sending
+    remind_before: timedelta | None = None  # a reminder this long before a row's deadline (None: none)
     quiet_hours: tuple[time, time] | None = None  # [start, end) in `timezone`: messages wait for the end
     timezone: str = "UTC"
 
@@ -583,6 +585,7 @@ class _NotifyTable(_Table):
     to: Annotated[list[Annotated[str, AfterValidator(check_pattern)]], Field(min_length=1)] | None = None
     url_secret: _SecretName | None = None
     signing_secret: _SecretName | None = None
+    remind_before: Annotated[timedelta, BeforeValidator(_duration), Field(strict=False)] | None = None
     digest: Annotated[timedelta, BeforeValidator(lambda v: timedelta(0) if v in (0, "0") else _duration(v))] = (
         timedelta(0)
     )
@@ -742,6 +745,7 @@ def parse_policy(data: dict[str, Any], source: str) -> Policy:
                 url_secret=route.url_secret,
                 signing_secret=route.signing_secret,
                 digest=route.digest,
+                remind_before=route.remind_before,
                 quiet_hours=route.quiet_hours,
                 timezone=route.timezone,
             )

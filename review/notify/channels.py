@@ -118,7 +118,9 @@ def slack_blocks(data: dict[str, Any]) -> dict[str, Any]:
         lines = [f"*{_mrkdwn(str(row['tool'] or 'question'))}*  `{_mrkdwn(row['row_id'])}`"]
         if row["description"]:
             lines.append(_mrkdwn(row["description"][:500]))
-        if row["deadline"]:
+        if row.get("decided"):
+            lines.append(_mrkdwn(f"{row['decided']['decision']} by {row['decided']['by']}"))
+        elif row["deadline"]:
             lines.append(f"deadline: {row['deadline']['action']} at {row['deadline']['at']}")
         lines.append(f"```{_mrkdwn(args)}```")
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}})
@@ -174,6 +176,9 @@ def email_message(data: dict[str, Any], sender: str, to: str) -> EmailMessage:
     for row in data["rows"]:
         args = json.dumps(row["arguments"], indent=2, ensure_ascii=False, sort_keys=True)
         text += [f"{row['tool'] or 'question'} ({row['row_id']})", row["description"], args]
+        if row.get("decided"):
+            text.append(f"{row['decided']['decision']} by {row['decided']['by']}")
+            html.append(f"<p>{escape(row['decided']['decision'])} by {escape(row['decided']['by'])}</p>")
         html.append(f"<h3>{escape(str(row['tool'] or 'question'))}</h3><p>{escape(row['description'])}</p>")
         html.append(f"<pre>{escape(args)}</pre>")
         if row["deadline"]:

@@ -1,6 +1,8 @@
 """What a notification says: a row as notified, and the webhook's JSON envelope (Slack and mail render the same).
 
-The envelope (`type` "review.pending", `version` 1), sent as the body of a webhook's POST:
+The envelope (`version` 1), sent as the body of a webhook's POST. Its `type` is "review.pending" (new rows),
+"review.reminder" (a route's `remind_before` a deadline), "review.escalated" (a deadline passed and escalated;
+`recipients` is the group) or "review.decided" (a follow-up: each row's `decided` says by whom, no action links):
 
     {
       "type": "review.pending", "version": 1,
@@ -14,6 +16,7 @@ The envelope (`type` "review.pending", `version` 1), sent as the body of a webho
         "row_id": "...", "interrupt_id": "...", "thread_id": "t1", "tool": "create_circle", "tool_call_id": "...",
         "arguments": {...}, "description": "...", "allowed_decisions": ["approve", "edit", "reject"],
         "raised_at": "...", "deadline": {"at": "...", "action": "reject" | "escalate", "escalate_to": "@leads"} | null,
+        "decided": {"by": "Ana", "decision": "approve", "at": "..."} | null,
         "links": {"row": "<base>/?row=<row_id>", "approve": "<base>/?row=<row_id>&action=<token>", "reject": ...}
       }]
     }
@@ -34,7 +37,7 @@ from review.notify.links import ActionLinks, row_link, thread_link
 from review.policy import Policy
 from review.storage.outbox import NotificationRow
 
-ENVELOPE_TYPE = "review.pending"
+ENVELOPE_TYPES = ("review.pending", "review.reminder", "review.escalated", "review.decided")
 ENVELOPE_VERSION = 1
 LINK_DECISIONS = ("approve", "reject")  # a link carries these whole; an edit is typed on the card
 
@@ -72,11 +75,30 @@ def deadline_epoch(item: dict[str, Any]) -> float | None:
     return datetime.strptime(str(deadline["at"]), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
 
 
-def summary(items: Sequence[dict[str, Any]], thread_id: str) -> str:
-    """One line: how many calls wait, in which thread, which tools."""
-    tools = list(dict.fromkeys(str(item.get("tool") or "a question") for item in items))
-    what = "tool call waits" if len(items) == 1 else "tool calls wait"
-    return f"{len(items)} {what} for a decision in thread {thread_id}: {', '.join(tools)}"
+def summary(items: Sequence[dict[str, Any]], thread_id: str, kind: str = "pending", to: Sequence[str] = ()) -> str:
+    """One line: how many calls wait (or were decided), in which thread, which tools."""
+    tools = ", ".join(dict.fromkeys(str(item.get("tool") or "a question") for item in items))
+    calls = "tool call" if len(items) == 1 else "tool calls"
+    waits = "waits" if len(items) == 1 else "wait"
+    if kind == "decided":
+        done = "; ".join(
+            f"{item.get('tool') or 'a question'} {_past(item['decided']['decision'])} by {item['decided']['by']}"
+            for item in items
+        )
+        return f"Decided in thread {thread_id}: {done}"
+    if kind == "reminder":
+        return f"Reminder: {len(items)} {calls} still {waits} for a decision in thread {thread_id}: {tools}"
+    if kind == "escalated":
+        return (
+            f"Escalated to {', '.join(to)}: {len(items)} {calls} {waits} for a decision in thread {thread_id}: {tools}"
+        )
+    return f"{len(items)} {calls} {waits} for a decision in thread {thread_id}: {tools}"
+
+
+def _past(decision: str) -> str:
+    return {"approve": "approved", "edit": "edited", "reject": "rejected", "respond": "answered"}.get(
+        decision, decision
+    )
 
 
 def envelope(
@@ -92,7 +114,7 @@ def envelope(
     rows = []
     for item in items:
         row_links = {"row": row_link(public_url, str(item["row_id"]))}
-        if links is not None:
+        if links is not None and note.kind != "decided":
             for decision in LINK_DECISIONS:
                 if decision in item.get("allowed_decisions", ()):
                     nonce = f"{note.notification_id}:{decision}:{','.join(audience)}"
@@ -109,17 +131,18 @@ def envelope(
                 "allowed_decisions": list(item.get("allowed_decisions") or ()),
                 "raised_at": item.get("raised_at"),
                 "deadline": item.get("deadline"),
+                "decided": item.get("decided"),  # a `decided` follow-up: {"by", "decision", "at"}
                 "links": row_links,
             }
         )
     return {
-        "type": ENVELOPE_TYPE,
+        "type": f"review.{note.kind}",
         "version": ENVELOPE_VERSION,
         "delivery_id": note.notification_id,
         "route": note.route,
         "thread_id": note.thread_id,
         "graph_id": next((item.get("graph_id") for item in items if item.get("graph_id")), None),
-        "summary": summary(items, note.thread_id),
+        "summary": summary(items, note.thread_id, note.kind, note.recipients),
         "created_at": iso(note.created_at),
         "expires_at": iso(note.expires_at),
         "recipients": list(audience),

@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from review.contract import PendingInterrupt
 from review.notify.envelope import deadline_epoch, row_item
@@ -39,6 +40,7 @@ class Enqueued:
     route: str
     thread_id: str
     row_ids: tuple[str, ...]
+    kind: str = "pending"
 
 
 class Outbox:
@@ -53,17 +55,27 @@ class Outbox:
         self._seen: set[tuple[str, str, str]] = set()  # (thread, row, route) known notified: no query for them
         self._routed: dict[tuple[str, str], tuple[str, ...]] = {}  # a listed row's routes, worked out once
         self._routes = {route.name: route for route in policy.notify}
+        self._listed: dict[tuple[str, str], PendingInterrupt] = {}  # routed rows of the last look
+        self._routed_before: dict[tuple[str, str], tuple[str, ...]] = {}  # their routes (for a follow-up)
+        self._gone: dict[tuple[str, str], tuple[PendingInterrupt, float]] = {}  # left the listing: decided?
         self._lock = threading.Lock()
 
     def observe(self, rows: Iterable[PendingInterrupt], now: float | None = None) -> list[Enqueued]:
-        """Record a notification per thread and route for the rows not notified yet; returns what was recorded."""
+        """Record what the listing calls for, per thread, route and kind; returns what was recorded.
+
+        Kinds: `pending` (rows not notified yet), `reminder` (a route's `remind_before` a row's deadline),
+        `escalated` (its deadline passed and escalated: to `escalate_to`), `decided` (a row notified before left
+        the listing, applied: who decided what). Each (thread, row, route, kind) once, in any number of processes.
+        """
         if not self.policy.notify:
             return []
         now = time.time() if now is None else now
+        when = _utc(now)
         with self._lock:
-            wanted: dict[tuple[str, str], list[PendingInterrupt]] = {}
+            wanted: dict[tuple[str, str, str], list[PendingInterrupt]] = {}
             current: set[tuple[str, str, str]] = set()
             routed: dict[tuple[str, str], tuple[str, ...]] = {}
+            listed: dict[tuple[str, str], PendingInterrupt] = {}
             for row in rows:
                 names = self._routed.get(row.key)
                 if names is None:
@@ -71,26 +83,30 @@ class Outbox:
                     if row.unverified or row.blocked:
                         continue  # may change when read or loaded: looked at again next time
                 routed[row.key] = names
+                if names:
+                    listed[row.key] = row
                 for name in names:
-                    key = (row.thread_id, row.row_id, name)
-                    current.add(key)
-                    if key not in self._seen:
-                        wanted.setdefault((row.thread_id, name), []).append(row)
+                    for kind in self._kinds(row, self._routes[name], when):
+                        key = (row.thread_id, row.row_id, _row_route(name, kind))
+                        current.add(key)
+                        if key not in self._seen:
+                            wanted.setdefault((row.thread_id, name, kind), []).append(row)
             self._routed = routed  # a row's routes never change (its tool and arguments are its interrupt's)
+            extras = self._decided(listed, now, wanted)
             if wanted and not self._seen:  # a new process: most rows were notified by an earlier one
-                known = self.tables.notified([thread_id for thread_id, _ in wanted])
+                known = self.tables.notified(sorted({thread_id for thread_id, _, _ in wanted}))
                 self._seen |= known
                 wanted = {
-                    (thread_id, name): kept
-                    for (thread_id, name), batch in wanted.items()
-                    if (kept := [row for row in batch if (thread_id, row.row_id, name) not in known])
+                    (thread_id, name, kind): kept
+                    for (thread_id, name, kind), batch in wanted.items()
+                    if (kept := [r for r in batch if (thread_id, r.row_id, _row_route(name, kind)) not in known])
                 }
             recorded = []
-            for (thread_id, name), batch in sorted(wanted.items()):
-                done = self._enqueue(self._routes[name], thread_id, batch, now)
+            for (thread_id, name, kind), batch in sorted(wanted.items()):
+                done = self._enqueue(self._routes[name], thread_id, batch, now, kind, extras)
                 if done is not None:
                     recorded.append(done)
-                self._seen |= {(thread_id, row.row_id, name) for row in batch}
+                self._seen |= {(thread_id, row.row_id, _row_route(name, kind)) for row in batch}
             self._seen &= current  # forget rows no longer listed: the set stays the size of the listing
             return recorded
 
@@ -100,9 +116,68 @@ class Outbox:
             return ()
         return tuple(route.name for route in self.policy.routes(row))
 
-    def _enqueue(self, route: NotifyRule, thread_id: str, batch: list[PendingInterrupt], now: float) -> Enqueued | None:
+    def _kinds(self, row: PendingInterrupt, route: NotifyRule, when: datetime) -> list[str]:
+        """What the row calls for on `route` now: pending, and a reminder or an escalation when due."""
+        kinds = ["pending"]
+        deadline = self.policy.deadline(row)
+        raised = _raised(row)
+        if deadline is None or raised is None:
+            return kinds
+        if deadline.due(row, when):
+            if deadline.escalate_to:
+                kinds.append("escalated")
+        elif route.remind_before is not None and when >= raised + deadline.after - route.remind_before:
+            kinds.append("reminder")
+        return kinds
+
+    def _decided(
+        self,
+        listed: dict[tuple[str, str], PendingInterrupt],
+        now: float,
+        wanted: dict[tuple[str, str, str], list[PendingInterrupt]],
+    ) -> dict[tuple[str, str], dict[str, Any]]:
+        """Rows that left the listing since the last look and were applied: a `decided` follow-up on each route
+        that carried them (added to `wanted`); their items' `decided` part, by row. A row whose decision is still
+        being applied is looked at again; one gone without a decision for a minute is forgotten."""
+        for key, row in self._listed.items():
+            if key not in listed:
+                self._gone.setdefault(key, (row, now))
+        self._listed = listed
+        extras: dict[tuple[str, str], dict[str, Any]] = {}
+        by_thread: dict[str, list[PendingInterrupt]] = {}
+        for row, _ in self._gone.values():
+            by_thread.setdefault(row.thread_id, []).append(row)
+        for thread_id, gone in by_thread.items():
+            held = self.tables.store.holders(thread_id, [row.interrupt_id for row in gone])
+            for row in gone:
+                holder = held.get(row.row_id)
+                since = self._gone[row.key][1]
+                if holder is not None and holder.status == "applied":
+                    del self._gone[row.key]
+                    extras[row.key] = {"by": holder.reviewer, "decision": holder.decision_type, "at": holder.decided_at}
+                    for name in self._routed_before.get(row.key, ()):
+                        wanted.setdefault((thread_id, name, "decided"), []).append(row)
+                elif holder is None and now - since > 60:
+                    del self._gone[row.key]
+        self._routed_before = {key: names for key, names in self._routed.items() if names} | {
+            key: self._routed_before[key] for key in self._gone if key in self._routed_before
+        }
+        return extras
+
+    def _enqueue(
+        self,
+        route: NotifyRule,
+        thread_id: str,
+        batch: list[PendingInterrupt],
+        now: float,
+        kind: str,
+        extras: dict[tuple[str, str], dict[str, Any]],
+    ) -> Enqueued | None:
         items = [row_item(row, self.policy) for row in batch]
-        due = now + route.digest.total_seconds()
+        for row, item in zip(batch, items, strict=True):
+            if row.key in extras:
+                item["decided"] = extras[row.key]
+        due = now + (route.digest.total_seconds() if kind == "pending" else 0)
         quiet = route.quiet_until(_utc(due))
         if quiet is not None:
             due = quiet.timestamp()
@@ -111,7 +186,7 @@ class Outbox:
         if deadlines:
             expires = min(expires, min(deadlines))
         recipients = route.to
-        if recipients is None:
+        if recipients is None or (kind == "escalated" and route.channel != "email"):
             recipients = tuple(dict.fromkeys(p for row in batch for p in self.policy.deciders_of(row, _utc(now))))
         found = self.tables.enqueue(
             NewNotification(
@@ -124,13 +199,14 @@ class Outbox:
                 due_at=due,
                 expires_at=expires,
                 give_up_after=self.settings.notify_attempts,
-                merge=route.digest.total_seconds() > 0,
+                merge=kind == "pending" and route.digest.total_seconds() > 0,
+                kind=kind,
             ),
             now,
         )
         if found is None:
             return None
-        return Enqueued(found[0], route.name, thread_id, tuple(found[1]))
+        return Enqueued(found[0], route.name, thread_id, tuple(found[1]), kind)
 
     # --- what the UI reads ----------------------------------------------------------------------------
 
@@ -156,6 +232,21 @@ class Outbox:
     def retry(self, notification_id: str, now: float | None = None) -> bool:
         """Send a dead letter again (up to `notify_attempts` more tries); False when it is not a dead letter."""
         return self.tables.requeue(notification_id, time.time() if now is None else now, self.settings.notify_attempts)
+
+
+def _row_route(name: str, kind: str) -> str:
+    """How review_notify_rows keys a row's route for a kind (NewNotification.row_route)."""
+    return name if kind == "pending" else f"{name}#{kind}"
+
+
+def _raised(row: PendingInterrupt) -> datetime | None:
+    if not row.raised_at:
+        return None
+    try:
+        raised = datetime.fromisoformat(row.raised_at)
+    except ValueError:
+        return None
+    return raised if raised.tzinfo else raised.replace(tzinfo=UTC)
 
 
 def _utc(epoch: float) -> datetime:

@@ -36,7 +36,7 @@ CREATE TABLE IF NOT EXISTS review_notifications (
     route           TEXT NOT NULL,              -- the [[notify]] route's name
     channel         TEXT NOT NULL,              -- webhook | slack | email
     thread_id       TEXT NOT NULL,
-    kind            TEXT NOT NULL,              -- pending
+    kind            TEXT NOT NULL,              -- pending | reminder | escalated | decided
     recipients      TEXT NOT NULL,              -- JSON list of identity patterns the links are for
     created_at      DOUBLE PRECISION NOT NULL,
     expires_at      DOUBLE PRECISION NOT NULL,  -- the links' expiry
@@ -55,7 +55,7 @@ CREATE INDEX IF NOT EXISTS review_notifications_thread ON review_notifications(t
 CREATE TABLE IF NOT EXISTS review_notify_rows (
     thread_id       TEXT NOT NULL,
     row_id          TEXT NOT NULL,
-    route           TEXT NOT NULL,
+    route           TEXT NOT NULL,              -- the route's name, `<name>#<kind>` for a kind but pending
     notification_id TEXT NOT NULL,
     item            TEXT NOT NULL,              -- JSON: the row as notified (PendingInterrupt.to_dict + deadline)
     added_at        DOUBLE PRECISION NOT NULL,  -- with position: the order the console listed the rows in
@@ -85,6 +85,7 @@ CREATE TABLE IF NOT EXISTS review_link_uses (
 
 CREATE TABLE IF NOT EXISTS review_notify_keys (name TEXT PRIMARY KEY, value TEXT NOT NULL)
 """
+_SCHEMA = "1"  # recorded in review_notify_keys once the tables are made
 _SETUP_LOCK = 0x52564E54  # PostgreSQL: one replica creates the tables at a time ("RVNT")
 NOTIFICATION_COLUMNS = (
     "notification_id, route, channel, thread_id, kind, recipients, created_at, expires_at, due_at, status, "
@@ -141,6 +142,12 @@ class NewNotification:
     expires_at: float
     give_up_after: int
     merge: bool  # join a queued, never tried notification of the thread and route (its digest window is open)
+    kind: str = "pending"  # pending | reminder | escalated | decided: each row is notified once per kind
+
+    @property
+    def row_route(self) -> str:
+        """The route as `review_notify_rows` keys a row: `<name>`, or `<name>#<kind>`."""
+        return self.route if self.kind == "pending" else f"{self.route}#{self.kind}"
 
 
 def _notification(row: Any) -> NotificationRow:
@@ -169,8 +176,17 @@ class OutboxTables:
         self.store = store
         self.sqlite = isinstance(store, SqliteStorage)
         self._for_update = "" if self.sqlite else " FOR UPDATE"  # SQLite's BEGIN IMMEDIATE already serialises
-        if not store.read_only:
+        if not store.read_only and not self._current():
             self._create()
+
+    def _current(self) -> bool:
+        """The tables are there, as this version makes them (no DDL then: on PostgreSQL even CREATE INDEX IF NOT
+        EXISTS locks its table, and a replica's open would deadlock with another's notifying)."""
+        try:
+            found = self.store._rows("SELECT value FROM review_notify_keys WHERE name = 'schema'")
+        except self.store.errors:
+            return False
+        return bool(found) and str(found[0][0]) == _SCHEMA
 
     @_outbox_errors
     def _create(self) -> None:
@@ -179,6 +195,12 @@ class OutboxTables:
                 self.store._run(conn, "SELECT pg_advisory_xact_lock(?, 0)", (_SETUP_LOCK,))
             for statement in split_script(OUTBOX_TABLES):
                 self.store._run(conn, statement)
+            self.store._run(
+                conn,
+                "INSERT INTO review_notify_keys (name, value) VALUES ('schema', ?) "
+                "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                (_SCHEMA,),
+            )
 
     # --- creating -------------------------------------------------------------------------------------
 
@@ -199,7 +221,7 @@ class OutboxTables:
                     conn,
                     "INSERT INTO review_notify_rows (thread_id, row_id, route, notification_id, item, added_at, "
                     "position) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                    (new.thread_id, row_id, new.route, new.notification_id, item, now, position),
+                    (new.thread_id, row_id, new.row_route, new.notification_id, item, now, position),
                 ).rowcount
                 if inserted == 1:
                     mine.append((row_id, item))
@@ -211,18 +233,19 @@ class OutboxTables:
                 self.store._run(
                     conn,
                     f"UPDATE review_notify_rows SET notification_id = ? WHERE thread_id = ? AND route = ? AND {among}",
-                    (target, new.thread_id, new.route, *params),
+                    (target, new.thread_id, new.row_route, *params),
                 )
                 return target, [row_id for row_id, _ in mine]
             self.store._run(
                 conn,
                 "INSERT INTO review_notifications (notification_id, route, channel, thread_id, kind, recipients, "
-                "created_at, expires_at, due_at, give_up_after) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)",
+                "created_at, expires_at, due_at, give_up_after) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     new.notification_id,
                     new.route,
                     new.channel,
                     new.thread_id,
+                    new.kind,
                     json.dumps(list(new.recipients)),
                     now,
                     new.expires_at,
@@ -249,9 +272,9 @@ class OutboxTables:
         """The thread's and route's notification rows may still join, locked against a sender claiming it."""
         found = self.store._run(
             conn,
-            "SELECT notification_id FROM review_notifications WHERE thread_id = ? AND route = ? "
+            "SELECT notification_id FROM review_notifications WHERE thread_id = ? AND route = ? AND kind = ? "
             "AND status = 'queued' AND attempts = 0 AND due_at > ? ORDER BY created_at LIMIT 1" + self._for_update,
-            (new.thread_id, new.route, now),
+            (new.thread_id, new.route, new.kind, now),
         ).fetchone()
         return None if found is None else str(found[0])
 

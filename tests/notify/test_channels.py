@@ -115,18 +115,28 @@ def test_each_new_batch_gives_one_message_per_route_with_signatures_and_links(
     result = console.submit([grant.request()], ana)
     assert result.applied == [(job.thread_id, circle.row_id)]
 
-    # The resume raised no new rows (the other two still wait): nothing more is sent. A new run's batch is.
+    # The resume raised no new rows (the other two still wait): the routes get a "decided by" follow-up, and a
+    # new run's batch one message each again.
+    wait_until(lambda: len(_by_path(receiver, "/hook")) == 2, what="the follow-up")
+    follow_up = _by_path(receiver, "/hook")[1]
+    assert follow_up["type"] == "review.decided" and follow_up["summary"] == (
+        f"Decided in thread {job.thread_id}: create_circle approved by ana"
+    )
     second = console.start_run(CLEAR)
     second.result(timeout=30)
-    wait_until(lambda: len(_by_path(receiver, "/hook")) == 2, what="the second batch's webhook")
-    wait_until(lambda: len(smtp.messages) == 4, what="the second batch's mails")
+    wait_until(lambda: len(_by_path(receiver, "/hook")) == 3, what="the second batch's webhook")
+    wait_until(lambda: len(smtp.messages) == 6, what="the follow-up's and the second batch's mails")
     time.sleep(0.5)
     hooks = _by_path(receiver, "/hook")
-    assert [h["thread_id"] for h in hooks] == [job.thread_id, second.thread_id]
-    assert len(_by_path(receiver, "/slack")) == 2 and len(smtp.messages) == 4
+    assert [(h["type"], h["thread_id"]) for h in hooks] == [
+        ("review.pending", job.thread_id),
+        ("review.decided", job.thread_id),
+        ("review.pending", second.thread_id),
+    ]
+    assert len(_by_path(receiver, "/slack")) == 3 and len(smtp.messages) == 6
     assert service.health() == []
     log = service.outbox.deliveries()
-    assert len(log) == 6 and {e.outcome for e in log} == {"sent"}
+    assert len(log) == 9 and {e.outcome for e in log} == {"sent"}
 
 
 def test_slack_text_from_an_agent_cannot_mention_or_link() -> None:
