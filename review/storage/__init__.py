@@ -1,12 +1,9 @@
 """Where the console keeps its tables and the agent's checkpoints: `open_storage` picks the backend.
 
-SQLite (a file path) is the embedded default; a `postgresql://` URL opens the PostgreSQL backend
-(LangGraph's PostgresSaver and the console's tables in that database, for several replicas).
-
-Every saver is opened with a RESTRICTED serializer: langgraph-checkpoint's default revives any
-Python type named in a checkpoint row, so a crafted row could run code when the inbox reads it;
-here only LangGraph's safe types (messages, Send, Interrupt, Command, datetimes...) and the types
-the agent declares are revived.
+SQLite (a file path) is the embedded default; a `postgresql://` URL opens the PostgreSQL backend (several replicas).
+Every saver is opened with a RESTRICTED serializer: langgraph-checkpoint's default revives any Python type named
+in a checkpoint row, so a crafted row could run code when the inbox reads it; here only LangGraph's safe types
+(messages, Send, Interrupt, Command, datetimes...) and the types the agent declares are revived.
 """
 
 from __future__ import annotations
@@ -93,24 +90,17 @@ def open_storage(
     """
     allowed = tuple(allowed_types)
     target = settings.db.strip()
-    if "://" in target:
-        if is_postgres_url(target):
-            # Imported here: psycopg is only loaded by consoles that use PostgreSQL.
-            from review.storage.postgres import open_postgres
+    if is_postgres_url(target):
+        from review.storage.postgres import open_postgres  # psycopg is only loaded by consoles that use PostgreSQL
 
-            return open_postgres(
-                target,
-                create=create,
-                serde=lambda: restricted_serde(allowed),
-                connect_timeout=settings.connect_timeout_seconds,
-                light=light,
-            )
+        timeout = settings.connect_timeout_seconds
+        return open_postgres(
+            target, create=create, serde=lambda: restricted_serde(allowed), connect_timeout=timeout, light=light
+        )
+    if "://" in target:
         scheme = target.split("://", 1)[0]
         raise StoreError(f"{scheme}:// databases are not supported; use a SQLite file path or a postgresql:// URL")
+    timeout = settings.busy_timeout_seconds
     return open_sqlite(
-        settings.db_path,
-        create=create,
-        busy_timeout=settings.busy_timeout_seconds,
-        serde=lambda: restricted_serde(allowed),
-        light=light,
+        settings.db_path, create=create, busy_timeout=timeout, serde=lambda: restricted_serde(allowed), light=light
     )

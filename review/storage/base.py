@@ -1,17 +1,11 @@
-"""The storage seam: what the review core asks of its tables, whatever database holds them.
+"""The records the review core and `Storage` (review/storage/sql.py) exchange, and the fencing every saver shares.
 
-The core (submit, runner, recovery, inbox, audit) talks to its tables only through `Storage`
-(review/storage/sql.py: its methods and queries, written once), and each backend subclasses it with its
-dialect (review/storage/sqlite.py, review/storage/postgres.py); this module holds the records they exchange.
-A backend also provides the checkpointer the graph writes through, FENCED: every checkpoint write of a run that
-carries a lease token is refused, in the same transaction as the write, unless that token still
-holds the thread's lease (`LeaseLost`).
+A backend's checkpointer is FENCED: every checkpoint write of a run that carries a lease token is refused, in
+the same transaction as the write, unless that token still holds the thread's lease (`LeaseLost`).
 
-Change tokens: `inbox_token()` moves whenever anything the Inbox shows may have changed (the feed's
-position, decisions, leases: a few indexed reads); the change route reads it. `change_token()` /
-`wait_for_change` (PostgreSQL: a counter its LISTEN thread bumps, no query) are the push side: they end the
-change route's pause between two reads as soon as any process writes a checkpoint. The truth is still read
-by `changes_since`; a token only says when it is worth reading.
+Change tokens: `inbox_token()` moves whenever anything the Inbox shows may have changed; `change_token()` /
+`wait_for_change` end the change route's pause as soon as any process writes a checkpoint. The truth is still
+read by `changes_since`; a token only says when it is worth reading.
 """
 
 from __future__ import annotations
@@ -20,10 +14,7 @@ import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:  # imported lazily: `python -m review pending` lists rows without loading LangGraph
-    pass
+from typing import Any
 
 ChangeToken = tuple[int, int]
 
@@ -38,6 +29,13 @@ SIGNATURE_COLUMNS = (
 )
 
 
+def _awaited(name: str) -> Any:
+    async def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return getattr(self, name)(*args, **kwargs)
+
+    return method
+
+
 class AsyncFromSync:
     """Async saver methods served by the sync (fenced) ones, for graphs whose nodes are `async def`.
 
@@ -45,35 +43,26 @@ class AsyncFromSync:
     for a write is fine, and every write still goes through the fence of the sync method.
     """
 
-    async def aget_tuple(self, config: Any) -> Any:
-        """The sync read, awaited."""
-        return self.get_tuple(config)  # type: ignore[attr-defined]
+    aget_tuple = _awaited("get_tuple")
+    aput = _awaited("put")
+    aput_writes = _awaited("put_writes")
+    adelete_thread = _awaited("delete_thread")
 
-    async def alist(
-        self, config: Any, *, filter: dict[str, Any] | None = None, before: Any = None, limit: int | None = None
-    ) -> AsyncIterator[Any]:
+    async def alist(self, config: Any, **kwargs: Any) -> AsyncIterator[Any]:
         """The sync listing, as an async iterator."""
-        for item in self.list(config, filter=filter, before=before, limit=limit):  # type: ignore[attr-defined]
+        for item in self.list(config, **kwargs):  # type: ignore[attr-defined]
             yield item
-
-    async def aput(self, config: Any, checkpoint: Any, metadata: Any, new_versions: Any) -> Any:
-        """The fenced sync write, awaited."""
-        return self.put(config, checkpoint, metadata, new_versions)  # type: ignore[attr-defined]
-
-    async def aput_writes(
-        self, config: Any, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = ""
-    ) -> None:
-        """The fenced sync write of pending writes, awaited."""
-        self.put_writes(config, writes, task_id, task_path)  # type: ignore[attr-defined]
-
-    async def adelete_thread(self, thread_id: str) -> None:
-        """The fenced sync delete, awaited."""
-        self.delete_thread(thread_id)  # type: ignore[attr-defined]
 
 
 class FencedWrites(AsyncFromSync):
     """The part of a fenced saver both backends share: each write names the thread and lease token it is
-    fenced by (`fence_target()`, per OS thread), which the backend's write transaction checks."""
+    fenced by (`fence_target()`, per OS thread), which the backend's write transaction checks.
+
+    A write whose config carries a lease token (LEASE_TOKEN_KEY) commits only if, in the same transaction, the
+    thread's lease row still has that token; else nothing of it is written and `LeaseLost` is raised, so a
+    process paused past its lease cannot write after recovery took the thread over. A write without a token
+    (a tool script, the seeding bench) is refused while another owner's lease on the thread is live.
+    """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -1,22 +1,11 @@
-"""The console's tables in SQL, written once: the queries and row mappers both backends share.
+"""The console's tables in SQL, written once: `Storage`, what the review core asks of its database.
 
-`Storage` is what the core asks of its database, and implements the methods that read and write the
-console's tables (decisions, co-signs, leases, drafts, the saved listing, verdicts) in one SQL text with `?`
-placeholders. A backend (review/storage/sqlite.py, review/storage/postgres.py) subclasses it, provides what
-truly differs (the saver, the change feed, closing) and supplies the dialect hooks:
-
-- `_rows(sql, params)`: a read outside a transaction, rows read by position or column name;
-- `transaction()`: its write transaction (SQLite: BEGIN IMMEDIATE; PostgreSQL: a pooled connection),
-  `_claim_transaction(thread_id)` the one claims run in, and `_run(conn, sql, params)` a statement in it;
-- `_in(column, values)`: a membership test (SQLite: `IN (?, ...)`; PostgreSQL: `= ANY(?)`);
-- `_lock_lease(conn, thread_id)`: what keeps a fenced checkpoint write out while a lease changes;
-- `_describe(exc)` and `errors`: the driver's errors turned into one `StoreError` line;
-- `_edges(ids, edge, interrupts_only)`: reading the first or latest root checkpoints of threads;
-- a few dialect words (`GREATEST`, the lease upsert, `RETURNING`).
-
-What truly differs stays in each backend: connecting, schema creation and migration, the change feed,
-the fenced saver's transaction. The claim rules (batched requests, conflicts, four eyes) are
-`review.cosign.claim`; storage gives it the small steps it runs inside one transaction.
+Its methods read and write the console's tables (decisions, co-signs, leases, drafts, the saved listing,
+verdicts) in one SQL text with `?` placeholders. A backend (sqlite.py, postgres.py) subclasses it with what truly
+differs: connecting, schema creation and migration, the change feed, the fenced saver's transaction, error text,
+and the dialect hooks (`_rows`, `transaction`, `_run`, `_in`, `_lock_lease`...) and words (`greatest`...).
+The claim rules (batched requests, conflicts, four eyes) are `review.cosign.claim`; storage gives it the small
+steps it runs inside one transaction.
 """
 
 from __future__ import annotations
@@ -49,6 +38,7 @@ from review.storage.base import (
 if TYPE_CHECKING:  # imported lazily: `python -m review pending` lists rows without loading LangGraph
     from langgraph.checkpoint.base import BaseCheckpointSaver
 
+SCHEMA_VERSION = 3  # 3: heads know their graph; the log keeps identity, co-signers, raised_at (2 is carried over)
 INTERRUPT_CHANNEL = "__interrupt__"  # LangGraph's channel name (checked in tests/core/test_store.py)
 
 _P = ParamSpec("_P")
@@ -108,6 +98,10 @@ CREATE TABLE IF NOT EXISTS review_decisions (
     outcome_check     TEXT,              -- read after the resume: verified | contradicted: <what> | not checkable
     proposal          TEXT               -- four eyes: digest of what co-signers agree on (review/cosign.py)
 );
+review_decisions;  -- a table's name: `create_schema` adds its LATER_COLUMNS here, when missing (before its indexes)
+-- Applied decisions the graph did not honour (review/verify.py): the Inbox shows them like failed runs.
+CREATE INDEX IF NOT EXISTS review_decisions_contradicted ON review_decisions(attempt_id)
+    WHERE outcome_check LIKE 'contradicted%';
 CREATE UNIQUE INDEX IF NOT EXISTS review_decisions_holding
     ON review_decisions(thread_id, row_id) WHERE status IN ('claimed', 'applied');
 CREATE INDEX IF NOT EXISTS review_decisions_thread ON review_decisions(thread_id, interrupt_id);
@@ -148,36 +142,42 @@ CREATE TABLE IF NOT EXISTS review_leases (
 );
 """
 
-
-# Applied decisions the graph did not honour (review/verify.py): the Inbox shows them like failed runs.
-CONTRADICTED_INDEX = (
-    "CREATE INDEX IF NOT EXISTS review_decisions_contradicted ON review_decisions(attempt_id) "
-    "WHERE outcome_check LIKE 'contradicted%'"
-)
-
-# Columns that came within schema version 3, in the order they came: a full open adds those a store lacks.
+# Columns that came within schema version 3, in the order they came: a full open adds those a store lacks (only
+# those: ALTER TABLE takes the table's exclusive lock even when the column is there).
 LATER_COLUMNS = {
     "review_decisions": "warning identity issuer verification co_signers raised_at outcome_check proposal",
     "review_thread_heads": "graph_id paused",
 }
 
 
-def add_columns(table: str, present: Iterable[str], paused: str) -> list[str]:
-    """The ALTER TABLEs adding the `LATER_COLUMNS` of `table` not `present`, `paused` of the dialect's type.
-
-    Only those: ALTER TABLE takes the table's exclusive lock even when the column is there.
-    """
-    found = set(present)
-    return [
-        f"ALTER TABLE {table} ADD COLUMN {column} {paused if column == 'paused' else 'TEXT'}"
-        for column in LATER_COLUMNS[table].split()
-        if column not in found
-    ]
-
-
 def console_schema(serial: str, real: str, bigint: str, extra: str = "") -> list[str]:
     """The statements that create the console's tables in a dialect (see CONSOLE_TABLES), then `extra`'s."""
     return split_script(CONSOLE_TABLES.format(serial=serial, real=real, bigint=bigint) + extra)
+
+
+def create_schema(
+    run: Callable[[str], object], schema: Sequence[str], columns: Callable[[str], Iterable[str]], paused: str
+) -> bool:
+    """Run `schema`, adding at a table's name the LATER_COLUMNS `columns(table)` lacks (`paused`: its dialect's
+    type). True when the heads gained a column: the change feed must be made again and fill it in."""
+    refill = False
+    for statement in schema:
+        if statement not in LATER_COLUMNS:
+            run(statement)
+            continue
+        present = set(columns(statement))
+        added = [name for name in LATER_COLUMNS[statement].split() if name not in present]
+        for name in added:
+            run(f"ALTER TABLE {statement} ADD COLUMN {name} {paused if name == 'paused' else 'TEXT'}")
+        refill = refill or (statement == "review_thread_heads" and bool(added))
+    return refill
+
+
+def is_current(version: object, columns: Callable[[str], Iterable[str]]) -> bool:
+    """The store is of this version with every column it added within it: a light open may skip the migration."""
+    return str(version) == str(SCHEMA_VERSION) and all(
+        set(names.split()) <= set(columns(table)) for table, names in LATER_COLUMNS.items()
+    )
 
 
 def split_script(script: str) -> list[str]:
@@ -205,19 +205,9 @@ def holder(row: Any) -> Holder:
 
 
 def claim_row(row: Any) -> Claim:
-    """A claimed attempt read from its row."""
-    return Claim(
-        attempt_id=row["attempt_id"],
-        thread_id=row["thread_id"],
-        row_id=row["row_id"],
-        interrupt_id=row["interrupt_id"],
-        tool_call_id=row["tool_call_id"],
-        resume_json=row["resume_json"],
-        owner=row["owner"],
-        lease_until=row["lease_until"],
-        resume_started=row["resume_started_at"] is not None,
-        tries=row["tries"],
-    )
+    """A claimed attempt read from its row (`CLAIM_COLUMNS`)."""
+    values: dict[str, Any] = {field.name: row[field.name] for field in fields(Claim) if field.name != "resume_started"}
+    return Claim(**values, resume_started=row["resume_started_at"] is not None)
 
 
 def lease_row(row: Any) -> LeaseRow:
@@ -240,11 +230,9 @@ _DECISION_KEYS = (
 
 
 class _ClaimSteps:
-    """The primitives `review.cosign.claim` runs inside the claim transaction `conn`, in a fixed number of
-    statements whatever the batch's size (each one a round trip on PostgreSQL): the waiting co-signs of all
-    the batch's rows are read in one query, at the first `signed`, and its new attempts are inserted together
-    by `flush`, which the claim calls before it commits. A row asked for twice in one call (a submit refuses
-    that; a direct caller may not) is read again after a flush, so it sees what the first decision wrote."""
+    """The steps `review.cosign.claim` runs in the claim transaction `conn`, in a fixed number of statements
+    whatever the batch's size: the waiting co-signs of all its rows are read at the first `signed`, its new
+    attempts inserted together by `flush`. A row asked for twice is read again after a flush."""
 
     def __init__(
         self, store: Storage, conn: Any, thread_id: str, batch_id: str, now: str, row_ids: Sequence[str]
@@ -305,11 +293,7 @@ class _ClaimSteps:
 
 
 class Storage:
-    """The console's tables and the fenced checkpointer of one database.
-
-    The methods over the console's tables are written here once; a backend subclasses it with what truly
-    differs (the saver, the change feed, closing) and the dialect hooks below.
-    """
+    """The console's tables and the fenced checkpointer of one database (a backend subclasses it)."""
 
     label: str  # what to show users: a path or a URL without its password
     created: bool  # the database did not exist and was created by this open
@@ -322,7 +306,6 @@ class Storage:
     returning = True  # UPDATE ... RETURNING (SQLite's heartbeat reads the tokens back instead)
     arrays = False  # `_in` binds one array (PostgreSQL) rather than a mark per value
     POLL_SECONDS = 0.01  # how often `wait_for_change` polls, when changes are not pushed
-    lease_upsert = ""  # INSERT of a fresh running lease, replacing the thread's row (the backend's dialect)
     blob_column = "blob"  # the writes table's column of serialized values
     ts_columns = "c.checkpoint ->> 'ts'"  # what `_ts` reads a checkpoint's time from
     edge_chunk = 10_000  # thread ids per edge query (SQLite: bound by its host-parameter limit)
@@ -462,8 +445,7 @@ class Storage:
     ) -> tuple[list[str], dict[str, Holder], dict[str, CoSigns]]:
         """Record the decisions of ONE thread in one transaction: claimed, held by someone, or waiting for co-signs.
 
-        The rules are `review.cosign.claim`; the backend's claim transaction makes racing claims of the
-        thread take turns, so the later one sees the earlier one's rows as held and co-signers count each other.
+        The backend's claim transaction makes racing claims of the thread take turns (co-signers count each other).
         """
         if not decisions:
             return [], {}, {}
@@ -539,9 +521,7 @@ class Storage:
     ) -> int:
         """Record the outcome of claimed attempts this owner still holds; returns how many it recorded.
 
-        `verdicts`: the outcome checks of these attempts (see `record_verdicts`), recorded with the outcome in
-        the same statement: an applied attempt is never seen without the check made before it was recorded,
-        and an attempt this owner no longer holds gets neither.
+        `verdicts`: their outcome checks (`record_verdicts`), in the same statement as the outcome.
         """
         if not attempt_ids:
             return 0
@@ -568,8 +548,8 @@ class Storage:
         return f"status = ?, error = ?, applied_at = ?, applied_by = ?, rerun = {self.greatest}(rerun, ?)"
 
     def _finish_checked(self, conn: Any, verdicts: Mapping[int, str], outcome: tuple[Any, ...]) -> int:
-        """`finish` of attempts with their verdicts (attempt id -> verdict) in the transaction `conn`: how many it
-        recorded. Here a statement per attempt (cheap in process); a dialect may do them all in one."""
+        """`finish` of attempts with their verdicts (attempt id -> verdict): how many it recorded. A statement
+        per attempt (cheap in process); a dialect may do them all in one."""
         owner = outcome[3]
         return sum(
             self._run(
@@ -602,19 +582,12 @@ class Storage:
     @store_errors
     def take_over_claims(self, claims: Sequence[Claim], owner: str, lease_until: float) -> list[Claim]:
         """Take each claim from the owner it had when it was found abandoned (compare-and-set)."""
-        taken: list[Claim] = []
+        take = (
+            "UPDATE review_decisions SET owner = ?, lease_until = ?, recovered_from = CASE WHEN owner = '' "
+            "THEN recovered_from ELSE owner END WHERE attempt_id = ? AND owner = ? AND status = 'claimed'"
+        )
         with self.transaction() as conn:
-            for claim in claims:
-                changed = self._run(
-                    conn,
-                    "UPDATE review_decisions SET owner = ?, lease_until = ?, "
-                    "recovered_from = CASE WHEN owner = '' THEN recovered_from ELSE owner END "
-                    "WHERE attempt_id = ? AND owner = ? AND status = 'claimed'",
-                    (owner, lease_until, claim.attempt_id, claim.owner),
-                ).rowcount
-                if changed:
-                    taken.append(claim)
-        return taken
+            return [c for c in claims if self._run(conn, take, (owner, lease_until, c.attempt_id, c.owner)).rowcount]
 
     @store_errors
     def decision_keys(self, thread_id: str) -> list[tuple[str | None, str, str]]:
@@ -649,7 +622,15 @@ class Storage:
                 current = lease_row(found)
                 if current.owner not in ("", owner) and current.state == "running" and not may_take(current):
                     return current
-            self._run(conn, self.lease_upsert, (thread_id, owner, token, until, kind, now))
+            self._run(
+                conn,
+                "INSERT INTO review_leases (thread_id, owner, token, lease_until, kind, state, since, checkpoint_id, "
+                "error, tries) VALUES (?, ?, ?, ?, ?, 'running', ?, NULL, NULL, 0) "
+                "ON CONFLICT (thread_id) DO UPDATE SET owner = excluded.owner, token = excluded.token, "
+                "lease_until = excluded.lease_until, kind = excluded.kind, state = 'running', since = excluded.since, "
+                "checkpoint_id = NULL, error = NULL, tries = 0",
+                (thread_id, owner, token, until, kind, now),
+            )
         return None
 
     @store_errors
@@ -721,11 +702,7 @@ class Storage:
 
     @store_errors
     def thread_head(self, thread_id: str) -> tuple[int, str | None] | None:
-        """The thread's feed position and head checkpoint id now, read together (None: no checkpoint yet).
-
-        The id is that of the checkpoint `get_state` reads while the position stays the same: the feed's
-        triggers move both in the write that changes the head.
-        """
+        """The thread's feed position and head checkpoint id now, read together (None: no checkpoint yet)."""
         rows = self._rows("SELECT seq, checkpoint_id FROM review_thread_heads WHERE thread_id = ?", (thread_id,))
         return (int(rows[0][0]), rows[0][1]) if rows else None
 
@@ -746,9 +723,8 @@ class Storage:
 
     @store_errors
     def inbox_token(self) -> str:
-        """A short text that changes whenever anything the Inbox shows may have changed (cheap: a few
-        indexed lookups): the change feed's position and generation, the newest decision attempt,
-        how many attempts are still claimed, and the run records (leases) without their heartbeats."""
+        """A short text that changes whenever anything the Inbox shows may have changed (a few indexed reads):
+        the feed's position and generation, the newest attempt, the claimed ones, the leases but heartbeats."""
         (row,) = self._rows(
             "SELECT (SELECT MAX(seq) FROM review_thread_heads), "
             "(SELECT value FROM review_meta WHERE key = 'feed_generation'), "
@@ -764,11 +740,9 @@ class Storage:
 
     @store_errors
     def head_writes(self, thread_ids: Sequence[str]) -> dict[str, HeadWrites]:
-        """The head checkpoint (id, `ts`) and its pending writes of each thread, in ONE read.
+        """The head checkpoint (id, `ts`) and its pending writes of each thread, in ONE read (none: absent).
 
-        A thread without a checkpoint is absent. The core decodes the `__interrupt__` values with
-        the saver's serializer and keeps the interrupts of tasks that wrote no output: exactly what
-        `get_state().interrupts` lists (tests/bench/test_listing_equality.py holds it to that).
+        The core keeps the interrupts of tasks that wrote no output: exactly what `get_state().interrupts` lists.
         """
 
         def keep(head: HeadWrites, task_id: str, task_path: str | None, channel: str, kind: Any, blob: Any) -> None:
@@ -791,11 +765,7 @@ class Storage:
     def resume_writes(self, thread_id: str, since: str, *, checkpoints: int) -> list[CheckpointWrite]:
         """The `__interrupt__` and `__resume__` writes of the thread's root checkpoints from `since` to its head,
         at most its newest `checkpoints` ones: newest checkpoint first, then as the saver orders a checkpoint's
-        writes (task path, task, index).
-
-        What the outcome check reads of a resume (review/verify.py), in one indexed read; the saver's own
-        listing brings each checkpoint with its channel values and every write's value.
-        """
+        writes (task path, task, index). What the outcome check reads of a resume, in one indexed read."""
         newest = (
             "SELECT checkpoint_id FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = '' "
             "ORDER BY checkpoint_id DESC LIMIT 1 OFFSET ?"
@@ -833,9 +803,8 @@ class Storage:
         return found
 
     def _edges(self, thread_ids: list[str], edge: str) -> tuple[list[Any], list[Any]]:
-        """The first (MIN) or latest (MAX, what get_state reads) root checkpoint of each thread and its writes,
-        in one snapshot; the edge is found per thread through the primary key, so a long history costs nothing.
-        Of the latest, only interrupt values are read; of the first, the values of every write."""
+        """The first (MIN) or latest (MAX) root checkpoint of each thread and its writes, in one snapshot (through
+        the primary key: a long history costs nothing). Of the latest, only interrupt values are read."""
         among, params = self._in("thread_id", thread_ids)
         edges = (
             f"WITH edge AS (SELECT thread_id, {edge}(checkpoint_id) AS checkpoint_id FROM checkpoints "
@@ -866,19 +835,13 @@ class Storage:
 
     @store_errors
     def listing(self, reader: str) -> dict[str, tuple[int, str]]:
-        """Saved listing entries of `reader` (a version of the code that made them): thread -> (seq, rows JSON).
-
-        An entry is true for as long as the thread's `seq` is the one saved with it.
-        """
+        """Saved listing entries of `reader` (the code version that made them): thread -> (seq, rows JSON)."""
         rows = self._rows("SELECT thread_id, seq, rows FROM review_listing WHERE reader = ?", (reader,))
         return {row[0]: (int(row[1]), row[2]) for row in rows}
 
     @store_errors
     def save_listing(self, reader: str, entries: Sequence[tuple[str, int, str | None]]) -> None:
-        """Save (thread_id, seq, rows JSON) entries of `reader` in one transaction; None drops the thread's entry.
-
-        Entries of other readers are dropped (they describe rows another version would list).
-        """
+        """Save (thread_id, seq, rows JSON) entries of `reader`; None drops the thread's. Other readers' go."""
         if not entries or self.read_only:
             return
         with self.transaction() as conn:
@@ -940,9 +903,8 @@ class Storage:
 
     @store_errors
     def record_verdicts(self, verdicts: Mapping[int, str]) -> None:
-        """Record what the checkpoint showed of applied attempts (attempt id -> "verified",
-        "contradicted: <what>" or "not checkable"; review/verify.py). A contradicted one is listed
-        by `last_failures` from then on."""
+        """Record what the checkpoint showed of applied attempts (attempt id -> "verified", "contradicted: <what>"
+        or "not checkable"; review/verify.py). `last_failures` lists a contradicted one from then on."""
         if not verdicts:
             return
         with self.transaction() as conn:

@@ -27,14 +27,13 @@ from typing_extensions import override
 
 from review.checkpoint_ts import checkpoint_ts
 from review.storage.base import Changes, FencedWrites, LeaseLost, StoreError
-from review.storage.sql import CONTRADICTED_INDEX, LATER_COLUMNS, Storage, add_columns, console_schema, store_errors
 from review.storage.sql import INTERRUPT_CHANNEL as INTERRUPT_CHANNEL  # the name tests check
+from review.storage.sql import SCHEMA_VERSION, Storage, console_schema, create_schema, is_current, store_errors
 
 if TYPE_CHECKING:  # LangGraph is imported when a saver is first needed, not with this module
     from langgraph.checkpoint.serde.base import SerializerProtocol
     from langgraph.checkpoint.sqlite import SqliteSaver
 
-SCHEMA_VERSION = 3  # 3: heads know their graph; the log keeps identity, co-signers, raised_at
 
 _SCHEMA = console_schema(
     "INTEGER PRIMARY KEY AUTOINCREMENT",
@@ -52,21 +51,22 @@ CREATE TABLE IF NOT EXISTS review_thread_heads (
     graph_id      TEXT,             -- the graph its checkpoint metadata names (console or Agent Server)
     paused        INTEGER NOT NULL DEFAULT 0  -- its head checkpoint carries an interrupt write (added within v3)
 );
+review_thread_heads;  -- its LATER_COLUMNS, when missing
 CREATE INDEX IF NOT EXISTS review_thread_heads_seq ON review_thread_heads(seq);
 -- A cold start lists the paused threads only: this index holds just them.
 CREATE INDEX IF NOT EXISTS review_thread_heads_paused ON review_thread_heads(seq) WHERE paused = 1;
 """,
 )
 
-# Whether a thread's head checkpoint carries an interrupt write, set again whenever its head or writes change.
-_PAUSED = """UPDATE review_thread_heads SET paused = EXISTS (
-        SELECT 1 FROM writes AS w WHERE w.thread_id = review_thread_heads.thread_id AND w.checkpoint_ns = ''
-            AND w.checkpoint_id = review_thread_heads.checkpoint_id AND w.channel = '__interrupt__'
-    )"""
+# Whether a head's checkpoint carries an interrupt write: `paused`, set again whenever its head or writes change.
+_HAS_INTERRUPT = """EXISTS (
+    SELECT 1 FROM writes AS w WHERE w.thread_id = {h}.thread_id AND w.checkpoint_ns = ''
+        AND w.checkpoint_id = {h}.checkpoint_id AND w.channel = '__interrupt__'
+)"""
+_PAUSED = "UPDATE review_thread_heads SET paused = " + _HAS_INTERRUPT.format(h="review_thread_heads")
 # A new checkpoint or write of a thread moves its head and takes the next feed position. A checkpoint also
 # names the thread's graph when its metadata has a graph_id (never failing the agent's write on odd metadata).
-_HEAD_MOVES = (
-    """CREATE TRIGGER IF NOT EXISTS {name} AFTER INSERT ON {table}
+_HEAD_MOVES = """CREATE TRIGGER IF NOT EXISTS {name} AFTER INSERT ON {table}
 WHEN NEW.checkpoint_ns = ''
 BEGIN
     INSERT INTO review_thread_heads(thread_id, checkpoint_id, seq, graph_id)
@@ -75,53 +75,38 @@ BEGIN
         checkpoint_id = MAX(COALESCE(checkpoint_id, ''), excluded.checkpoint_id),
         seq = excluded.seq,
         graph_id = COALESCE(excluded.graph_id, graph_id);
-    """
-    + _PAUSED
-    + """ WHERE thread_id = NEW.thread_id;
+    {paused} WHERE thread_id = NEW.thread_id;
 END"""
-)
+# A deleted checkpoint or write moves its thread's head to the next position (a checkpoint: to the latest left).
+_HEAD_DELETED = """CREATE TRIGGER IF NOT EXISTS {name} AFTER DELETE ON {table}
+WHEN OLD.checkpoint_ns = ''
+BEGIN
+    UPDATE review_thread_heads SET seq = (SELECT COALESCE(MAX(seq), 0) + 1 FROM review_thread_heads),
+        checkpoint_id = CASE WHEN '{table}' = 'checkpoints' THEN (SELECT MAX(checkpoint_id) FROM checkpoints
+            WHERE thread_id = OLD.thread_id AND checkpoint_ns = '') ELSE checkpoint_id END
+    WHERE thread_id = OLD.thread_id;
+    {paused} WHERE thread_id = OLD.thread_id;
+END"""
 _GRAPH_OF = (
     "CASE WHEN json_valid(CAST({row}.metadata AS TEXT)) "
     "THEN json_extract(CAST({row}.metadata AS TEXT), '$.graph_id') END"
 )
 _TRIGGERS = (
-    _HEAD_MOVES.format(name="review_heads_on_checkpoint", table="checkpoints", graph=_GRAPH_OF.format(row="NEW")),
-    _HEAD_MOVES.format(name="review_heads_on_write", table="writes", graph="NULL"),
-    """CREATE TRIGGER IF NOT EXISTS review_heads_on_delete AFTER DELETE ON checkpoints
-WHEN OLD.checkpoint_ns = ''
-BEGIN
-    UPDATE review_thread_heads
-    SET seq = (SELECT COALESCE(MAX(seq), 0) + 1 FROM review_thread_heads),
-        checkpoint_id = (SELECT MAX(checkpoint_id) FROM checkpoints
-                         WHERE thread_id = OLD.thread_id AND checkpoint_ns = '')
-    WHERE thread_id = OLD.thread_id;
-    """
-    + _PAUSED
-    + """ WHERE thread_id = OLD.thread_id;
-END""",
-    """CREATE TRIGGER IF NOT EXISTS review_heads_on_write_delete AFTER DELETE ON writes
-WHEN OLD.checkpoint_ns = ''
-BEGIN
-    UPDATE review_thread_heads
-    SET seq = (SELECT COALESCE(MAX(seq), 0) + 1 FROM review_thread_heads)
-    WHERE thread_id = OLD.thread_id;
-    """
-    + _PAUSED
-    + """ WHERE thread_id = OLD.thread_id;
-END""",
+    _HEAD_MOVES.format(
+        name="review_heads_on_checkpoint", table="checkpoints", graph=_GRAPH_OF.format(row="NEW"), paused=_PAUSED
+    ),
+    _HEAD_MOVES.format(name="review_heads_on_write", table="writes", graph="NULL", paused=_PAUSED),
+    _HEAD_DELETED.format(name="review_heads_on_delete", table="checkpoints", paused=_PAUSED),
+    _HEAD_DELETED.format(name="review_heads_on_write_delete", table="writes", paused=_PAUSED),
 )
 _TRIGGER_NAMES = tuple(sql.split()[5] for sql in _TRIGGERS)
 
 # Threads changed in a seq range whose head checkpoint carries an interrupt write; the rest have nothing
 # pending. Written as EXISTS so the seq index drives it (a JOIN let SQLite scan all of `writes` first).
-_PAUSED_SINCE = """
-SELECT h.thread_id FROM review_thread_heads AS h
-WHERE h.seq > ? AND h.seq <= ? AND EXISTS (
-    SELECT 1 FROM writes AS w
-    WHERE w.thread_id = h.thread_id AND w.checkpoint_ns = '' AND w.checkpoint_id = h.checkpoint_id
-        AND w.channel = '__interrupt__'
+_PAUSED_SINCE = (
+    "SELECT h.thread_id FROM review_thread_heads AS h WHERE h.seq > ? AND h.seq <= ? AND "
+    + _HAS_INTERRUPT.format(h="h")
 )
-"""
 
 
 def _disk_full(where: str) -> bool:
@@ -157,14 +142,7 @@ def fenced_saver_class() -> type[SqliteSaver]:
     from langgraph.checkpoint.sqlite import SqliteSaver
 
     class FencedSqliteSaver(FencedWrites, SqliteSaver):
-        """`SqliteSaver` whose writes are fenced by the thread's lease.
-
-        A write whose config carries a lease token (LEASE_TOKEN_KEY) commits only if, inside the same
-        IMMEDIATE transaction, the thread's lease row still has that token; otherwise it is rolled back
-        and `LeaseLost` is raised, so a process paused past its lease cannot write after recovery took
-        the thread over. A write without a token (a tool script, the seeding bench) is refused while
-        another owner's lease on the thread is live.
-        """
+        """`SqliteSaver` whose writes are fenced by the thread's lease (`FencedWrites`) in one IMMEDIATE transaction."""
 
         @contextmanager
         def cursor(self, transaction: bool = True) -> Iterator[sqlite3.Cursor]:
@@ -210,10 +188,6 @@ class SqliteStorage(Storage):
     blob_column = "value"
     ts_columns = "c.type, c.checkpoint"
     edge_chunk = 500  # well under SQLite's limit of host parameters
-    lease_upsert = (
-        "INSERT OR REPLACE INTO review_leases (thread_id, owner, token, lease_until, kind, state, since, "
-        "checkpoint_id, error, tries) VALUES (?, ?, ?, ?, ?, 'running', ?, NULL, NULL, 0)"
-    )
     _saver: SqliteSaver | None
 
     def __init__(
@@ -239,14 +213,8 @@ class SqliteStorage(Storage):
         """An IMMEDIATE transaction: takes SQLite's write lock up front, so claims never interleave."""
         if self.read_only:
             raise StoreError(f"the review database {self.label} is read-only: nothing can be recorded")
-        with self.lock:
-            self.conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self.conn
-            except BaseException:
-                self.conn.execute("ROLLBACK")
-                raise
-            self.conn.execute("COMMIT")
+        with self.lock, _immediate(self.conn) as conn:
+            yield conn
 
     @override
     def _claim_transaction(self, thread_id: str) -> AbstractContextManager[sqlite3.Connection]:
@@ -326,22 +294,20 @@ class SqliteStorage(Storage):
             with self._snapshot() as conn:  # one read snapshot for both queries
                 changed: list[Any]
                 if not self._heads_know_paused():  # a read-only store of an older version: probe the writes
-                    changed = conn.execute(
-                        "SELECT thread_id, seq FROM review_thread_heads WHERE seq > ?", (seq,)
-                    ).fetchall()
+                    heads = conn.execute("SELECT thread_id, seq FROM review_thread_heads WHERE seq > ?", (seq,))
+                    changed = heads.fetchall()
                     top = max((row[1] for row in changed), default=seq)
                     paused = {row[0] for row in conn.execute(_PAUSED_SINCE, (seq, top))} if changed else set()
                     changed = [(thread_id, at, thread_id in paused) for thread_id, at in changed]
-                elif paused_only:
-                    changed = conn.execute(
-                        "SELECT thread_id, seq, 1 FROM review_thread_heads WHERE seq > ? AND paused = 1", (seq,)
-                    ).fetchall()
-                    top = conn.execute("SELECT COALESCE(MAX(seq), ?) FROM review_thread_heads", (seq,)).fetchone()[0]
                 else:
-                    changed = conn.execute(
-                        "SELECT thread_id, seq, paused FROM review_thread_heads WHERE seq > ?", (seq,)
-                    ).fetchall()
+                    only = " AND paused = 1" if paused_only else ""  # a cold start: through the paused heads' index
+                    sql = f"SELECT thread_id, seq, paused FROM review_thread_heads WHERE seq > ?{only}"
+                    changed = conn.execute(sql, (seq,)).fetchall()
                     top = max((row[1] for row in changed), default=seq)
+                    if paused_only:  # the top of the whole feed
+                        (top,) = conn.execute(
+                            "SELECT COALESCE(MAX(seq), ?) FROM review_thread_heads", (seq,)
+                        ).fetchone()
         return Changes([(r[0], r[1]) for r in changed], {r[0] for r in changed if r[2]}, top, generation)
 
     def _heads_know_paused(self) -> bool:
@@ -359,9 +325,6 @@ class SqliteStorage(Storage):
             install_feed(self.conn)
         row = self.conn.execute("SELECT value FROM review_meta WHERE key = 'feed_generation'").fetchone()
         return int(row[0]) if row else 0
-
-
-# --- opening ------------------------------------------------------------------------------------------
 
 
 def _connect(target: str, busy_timeout: float, *, uri: bool = False, tables: bool = False) -> sqlite3.Connection:
@@ -387,13 +350,9 @@ def _file_kind(path: Path) -> str:
     """ "sqlite", "empty" (0 bytes: what `sqlite3.connect` leaves before the first write) or "other".
 
     A WAL database's main file can be empty while its pages are still in `-wal`: that is "sqlite".
-
-    Never opened with Python's own file I/O: SQLite's locks are POSIX record locks, which the kernel drops
-    for the WHOLE process when any descriptor of the file is closed. A plain open+close here, in a process
-    already connected (the change route opening its reader beside the console), silently released the
-    console's locks: another process closing its connection then took the database for unused and deleted
-    the -wal file under the console, whose writes from then on went to a deleted file (decisions reported
-    applied that no other process ever saw). SQLite's own connections share one lock table per file.
+    Never opened with Python's own file I/O: SQLite's locks are POSIX record locks, which the kernel drops for
+    the WHOLE process when any descriptor of the file is closed; an open+close here once released a connected
+    console's locks, another process then deleted the -wal file under it, and its writes went to a deleted file.
     """
     if path.stat().st_size == 0:
         return "sqlite" if Path(f"{path}-wal").exists() else "empty"
@@ -454,7 +413,7 @@ def open_sqlite(
             return saver
 
         storage = SqliteStorage(path, conn, make_saver, created=created, read_only=False)
-        if light and not created and _current(conn):
+        if light and not created and is_current(_schema_version(conn), functools.partial(_columns, conn)):
             return storage
         storage.saver  # noqa: B018  # LangGraph's tables first: the change feed's triggers sit on them
         _migrate(conn)
@@ -510,39 +469,35 @@ def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
     return {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
 
 
-def _missing(conn: sqlite3.Connection, table: str) -> list[str]:
-    return add_columns(table, _columns(conn, table), "INTEGER NOT NULL DEFAULT 0")
-
-
-def _current(conn: sqlite3.Connection) -> bool:
-    """The store is of this version with every column it added within it: a light open may skip `_migrate`."""
-    return _schema_version(conn) == SCHEMA_VERSION and not any(_missing(conn, table) for table in LATER_COLUMNS)
+@contextmanager
+def _immediate(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """An IMMEDIATE transaction on an autocommit connection: SQLite's write lock, taken up front."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 def _migrate(conn: sqlite3.Connection) -> None:
     """Create the console's tables; carry a round-1 store (one decision row per interrupt) over to v2."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with _immediate(conn):
         version = _schema_version(conn) or 0
         if version > SCHEMA_VERSION:
             raise StoreError(
                 f"the review database was written by a newer console (schema {version}, this one knows "
                 f"{SCHEMA_VERSION}): upgrade this console"
             )
-        if _columns(conn, "review_thread_heads") and (added := _missing(conn, "review_thread_heads")):
-            for statement in added:
-                conn.execute(statement)
-            for name in _TRIGGER_NAMES:  # made again by install_feed, which also fills the new columns in
-                conn.execute(f"DROP TRIGGER IF EXISTS {name}")
         old = _columns(conn, "review_decisions")
         if old and "attempt_id" not in old:
             conn.execute("ALTER TABLE review_decisions RENAME TO review_decisions_v1")
             for index in ("review_decisions_status", "review_decisions_time"):
                 conn.execute(f"DROP INDEX IF EXISTS {index}")
-        for statement in _SCHEMA:
-            conn.execute(statement)
-        for statement in [*_missing(conn, "review_decisions"), CONTRADICTED_INDEX]:
-            conn.execute(statement)
+        if create_schema(conn.execute, _SCHEMA, functools.partial(_columns, conn), "INTEGER NOT NULL DEFAULT 0"):
+            for name in _TRIGGER_NAMES:  # made again by install_feed, which also fills the new columns in
+                conn.execute(f"DROP TRIGGER IF EXISTS {name}")
         if old and "attempt_id" not in old:
             # v1 stored the row id where the interrupt id belongs; v2 keeps both.
             conn.execute(
@@ -562,10 +517,6 @@ def _migrate(conn: sqlite3.Connection) -> None:
             "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             (str(SCHEMA_VERSION),),
         )
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
 
 
 def _feed_installed(conn: sqlite3.Connection) -> bool:
@@ -577,28 +528,24 @@ def _feed_installed(conn: sqlite3.Connection) -> bool:
 def install_feed(conn: sqlite3.Connection, *, only_if_missing: bool = False) -> None:
     """(Re)create the change-feed triggers, backfill heads of threads written without them, and start a
     new feed generation, so every running inbox re-reads everything once instead of trusting the gap."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        if not (only_if_missing and _feed_installed(conn)):
-            for statement in _TRIGGERS:
-                conn.execute(statement)
-            conn.execute(
-                "INSERT INTO review_thread_heads(thread_id, checkpoint_id, seq) "
-                "SELECT thread_id, MAX(checkpoint_id), 1 FROM checkpoints WHERE checkpoint_ns = '' GROUP BY thread_id "
-                "ON CONFLICT(thread_id) DO UPDATE SET checkpoint_id = excluded.checkpoint_id"
-            )
-            conn.execute(
-                "UPDATE review_thread_heads SET graph_id = COALESCE(graph_id, (SELECT "
-                + _GRAPH_OF.format(row="c")
-                + " FROM checkpoints AS c WHERE c.thread_id = review_thread_heads.thread_id "
-                "AND c.checkpoint_ns = '' AND c.checkpoint_id = review_thread_heads.checkpoint_id))"
-            )
-            conn.execute(_PAUSED)
-            conn.execute(
-                "INSERT INTO review_meta(key, value) VALUES ('feed_generation', '1') "
-                "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
-            )
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
+    with _immediate(conn):
+        if only_if_missing and _feed_installed(conn):
+            return
+        for statement in _TRIGGERS:
+            conn.execute(statement)
+        conn.execute(
+            "INSERT INTO review_thread_heads(thread_id, checkpoint_id, seq) "
+            "SELECT thread_id, MAX(checkpoint_id), 1 FROM checkpoints WHERE checkpoint_ns = '' GROUP BY thread_id "
+            "ON CONFLICT(thread_id) DO UPDATE SET checkpoint_id = excluded.checkpoint_id"
+        )
+        conn.execute(
+            "UPDATE review_thread_heads SET graph_id = COALESCE(graph_id, (SELECT "
+            + _GRAPH_OF.format(row="c")
+            + " FROM checkpoints AS c WHERE c.thread_id = review_thread_heads.thread_id "
+            "AND c.checkpoint_ns = '' AND c.checkpoint_id = review_thread_heads.checkpoint_id))"
+        )
+        conn.execute(_PAUSED)
+        conn.execute(
+            "INSERT INTO review_meta(key, value) VALUES ('feed_generation', '1') "
+            "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+        )
