@@ -32,6 +32,7 @@ import hashlib
 import hmac
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -166,15 +167,27 @@ def _when(epoch: float) -> str:
 class ActionLinks:
     """Makes and checks action links over one store and policy (the store keeps which links were used)."""
 
-    def __init__(self, tables: OutboxTables, key: bytes, policy: Policy, public_url: str) -> None:
+    def __init__(
+        self, tables: OutboxTables, key: bytes, policy: Policy | Callable[[], Policy], public_url: str
+    ) -> None:
         self.tables = tables
         self._key = key
-        self.policy = policy
+        self._policy = policy
         self.public_url = public_url
+
+    @property
+    def policy(self) -> Policy:
+        """The policy links are checked against (a callable given: asked each time, so a change applies)."""
+        return self._policy if isinstance(self._policy, Policy) else self._policy()
 
     @classmethod
     def open(
-        cls, store: Storage, policy: Policy, settings: Settings, *, tables: OutboxTables | None = None
+        cls,
+        store: Storage,
+        policy: Policy | Callable[[], Policy],
+        settings: Settings,
+        *,
+        tables: OutboxTables | None = None,
     ) -> ActionLinks:
         """Links with the key `REVIEW_LINK_KEY` (environment or secrets.toml), else the store's own random key
         (made once, shared by every replica of the store)."""

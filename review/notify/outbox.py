@@ -108,6 +108,8 @@ class Outbox:
                     recorded.append(done)
                 self._seen |= {(thread_id, row.row_id, _row_route(name, kind)) for row in batch}
             self._seen &= current  # forget rows no longer listed: the set stays the size of the listing
+            for decided in extras:
+                self._gone.pop(decided, None)
             return recorded
 
     def _routes_of(self, row: PendingInterrupt) -> tuple[str, ...]:
@@ -152,8 +154,7 @@ class Outbox:
             for row in gone:
                 holder = held.get(row.row_id)
                 since = self._gone[row.key][1]
-                if holder is not None and holder.status == "applied":
-                    del self._gone[row.key]
+                if holder is not None and holder.status == "applied":  # forgotten once its follow-up is recorded
                     extras[row.key] = {"by": holder.reviewer, "decision": holder.decision_type, "at": holder.decided_at}
                     for name in self._routed_before.get(row.key, ()):
                         wanted.setdefault((thread_id, name, "decided"), []).append(row)

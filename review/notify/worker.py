@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import socket
 import threading
 import time
 from collections.abc import Mapping
@@ -77,7 +78,7 @@ class DeliveryWorker:
         """Send what is due now (and what stopped senders left); returns how many were delivered."""
         now = time.time() if now is None else now
         sent = 0
-        for found in self.tables.due(now, self.batch):
+        for found in self.tables.due(now, self.batch, socket.gethostname()):
             if found.status == "sending" and (
                 found.owner == self.owner or not (found.lease_until < now or owner_is_gone(found.owner, self.owner))
             ):
@@ -162,7 +163,8 @@ class NotifyService:
         self.console = console
         settings = console.settings
         self.outbox = Outbox(console.storage, console.policy, settings)
-        self.links = ActionLinks.open(console.storage, console.policy, settings, tables=self.outbox.tables)
+        # The links ask the console's policy as it is when checked (the app tightens it when sign-in is on).
+        self.links = ActionLinks.open(console.storage, lambda: console.policy, settings, tables=self.outbox.tables)
         self.worker = DeliveryWorker(
             self.outbox.tables, console.policy, settings, links=self.links, owner=console.leases.owner, env=env
         )

@@ -281,16 +281,20 @@ class OutboxTables:
     # --- delivering -----------------------------------------------------------------------------------
 
     @_outbox_errors
-    def due(self, now: float, limit: int) -> list[NotificationRow]:
-        """Notifications a sender may take: queued and due, or being sent (the caller judges their lease)."""
-        return [
-            _notification(row)
-            for row in self.store._rows(
-                f"SELECT {NOTIFICATION_COLUMNS} FROM review_notifications "
-                "WHERE (status = 'queued' AND due_at <= ?) OR status = 'sending' ORDER BY due_at LIMIT ?",
-                (now, limit),
-            )
-        ]
+    def due(self, now: float, limit: int, host: str) -> list[NotificationRow]:
+        """Notifications a sender may take: queued and due; being sent past their lease, or by a process of `host`
+        (the caller tells whether it is gone). Two reads, so messages in flight never crowd out the due ones."""
+        queued = self.store._rows(
+            f"SELECT {NOTIFICATION_COLUMNS} FROM review_notifications WHERE status = 'queued' AND due_at <= ? "
+            "ORDER BY due_at LIMIT ?",
+            (now, limit),
+        )
+        sending = self.store._rows(
+            f"SELECT {NOTIFICATION_COLUMNS} FROM review_notifications WHERE status = 'sending' "
+            "AND (lease_until < ? OR owner LIKE ?) ORDER BY due_at LIMIT ?",
+            (now, host.replace("%", "").replace("_", "") + ":%", limit),
+        )
+        return [_notification(row) for row in [*sending, *queued]]
 
     @_outbox_errors
     def take(self, found: NotificationRow, owner: str, now: float, lease_until: float) -> int | None:

@@ -211,3 +211,18 @@ def test_a_missing_secret_is_named_and_never_shown(tmp_path: Path, store: Storag
     found = secret("HOOK_URL", settings, {"HOOK_URL": hidden})
     assert found is not None and found.reveal() == hidden
     assert "secret-token-xyz" not in f"{found} {found!r} {[found]}"
+
+
+def test_messages_another_replica_is_sending_never_crowd_out_the_due_ones(
+    tmp_path: Path, store: Storage, receiver: Receiver
+) -> None:
+    outbox, settings = _setup(tmp_path, store)
+    outbox.observe([make_row(f"busy{n}", "a") for n in range(30)])
+    now = time.time()
+    for found in outbox.tables.due(now, 100, "this-host"):  # a live replica elsewhere holds all 30
+        assert outbox.tables.take(found, "other-host:1:abc", now, now + 60) == 1
+    outbox.observe([make_row("waiting", "a")])
+    worker = _worker(outbox, settings, receiver)
+    assert worker.run_once() == 1  # the batch is 20: in-flight messages must not fill it
+    assert [got.json()["thread_id"] for got in receiver.wait_for(1)] == ["waiting"]
+    assert len(outbox.notifications(status="sending", limit=100)) == 30  # theirs, left alone
