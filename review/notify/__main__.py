@@ -38,15 +38,22 @@ def _run(parsed: argparse.Namespace) -> int:
     settings = from_arguments(parsed)
     if parsed.observe:
         from review.console import ReviewConsole
+        from review.notify.worker import NotifyService
 
         console = ReviewConsole.open(settings=settings, recover=False)
-        service = start_notifications(console)
+        running: NotifyService | None = None
         try:
-            while service is not None and not parsed.once:
+            if parsed.once:
+                service = NotifyService(console)
+                service.observe_now()
+                print(json.dumps({"delivered": service.worker.run_once()}))
+                return 0
+            running = start_notifications(console)
+            while running is not None:
                 time.sleep(3600)
         finally:
-            if service is not None:
-                service.stop()
+            if running is not None:
+                running.stop()
             console.close()
         return 0
     store = open_storage(settings, create=False, light=True)

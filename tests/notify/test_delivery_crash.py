@@ -130,3 +130,28 @@ def test_two_workers_on_one_store_send_each_notification_once(
     log = outbox.deliveries(limit=1000)
     assert Counter(e.outcome for e in log) == {"sent": count}
     print(f"\nsent by each worker: {sorted(Counter(e.owner for e in log).values())}")
+
+
+def test_the_command_records_and_delivers_in_one_pass(tmp_path: Path, receiver: Receiver) -> None:
+    """`python -m review.notify --observe --once`: a process of its own lists, records and sends."""
+    import json
+
+    db = str(tmp_path / "review.sqlite")
+    policy = write_policy(tmp_path, POLICY)
+    from review import ReviewConsole
+    from tests.conftest import THREE_SHAPES
+
+    console = ReviewConsole.open(db)
+    console.start_run(THREE_SHAPES).result(timeout=30)
+    console.close()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HOOK_URL": receiver.url, "HOOK_KEY": "k"}
+    run = [*WORKER, "--db", db, "--policy", policy, "--observe", "--once"]
+    done = subprocess.run(run, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"delivered": 1}, done.stderr
+    (got,) = receiver.wait_for(1)
+    assert len(got.json()["rows"]) == 3
+    again = subprocess.run(run, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert json.loads(again.stdout.strip().splitlines()[-1]) == {"delivered": 0}  # recorded once, sent once
+    bad = subprocess.run([*WORKER, "--db", str(tmp_path / "none.sqlite"), "--once"], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert bad.returncode == 2 and json.loads(bad.stdout)["error"].startswith("no review database at")

@@ -124,3 +124,32 @@ def test_the_readmes_routes_load_as_shown() -> None:
         ("audit hook", "webhook"),
         ("leads by mail", "email"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("env", "why"),
+    [
+        ({"REVIEW_NOTIFY_ATTEMPTS": "many"}, "REVIEW_NOTIFY_ATTEMPTS='many' is not a whole number"),
+        ({"REVIEW_NOTIFY_ATTEMPTS": "0"}, "must be a whole number from 1 to 100"),
+        ({"REVIEW_SMTP": "mail.example.org:25"}, "is not an SMTP server (smtp://host:port"),
+        ({"REVIEW_LINK_SECONDS": "-1"}, "REVIEW_LINK_SECONDS='-1' must be a number of seconds more than 0"),
+    ],
+)
+def test_a_wrong_notification_setting_is_refused_in_one_line(env: dict[str, str], why: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(why)):
+        Settings.from_env(env)
+
+
+def test_notification_settings_from_flags() -> None:
+    from review.settings import parse_arguments
+
+    chosen = parse_arguments(
+        ["--notify-attempts", "3", "--smtp", "smtps://bot@mail.example.org:465", "--public-url", "https://r.example"],
+        prog="app",
+        env={},
+    )
+    assert (chosen.notify_attempts, chosen.smtp, chosen.public_url) == (
+        3,
+        "smtps://bot@mail.example.org:465",
+        "https://r.example",
+    )
