@@ -226,3 +226,39 @@ def test_messages_another_replica_is_sending_never_crowd_out_the_due_ones(
     assert worker.run_once() == 1  # the batch is 20: in-flight messages must not fill it
     assert [got.json()["thread_id"] for got in receiver.wait_for(1)] == ["waiting"]
     assert len(outbox.notifications(status="sending", limit=100)) == 30  # theirs, left alone
+
+
+def test_rows_joining_a_digest_while_it_is_sent_are_each_delivered_once(
+    tmp_path: Path, store: Storage, receiver: Receiver
+) -> None:
+    """A thread raising a row every few ms while a worker sends: a row joins the open digest or starts the next
+    one, never one already taken (that one is locked while taken), so every row reaches the receiver once."""
+    import threading
+
+    text = ROUTES.split("[[notify]]")[1]
+    outbox, settings = _setup(tmp_path, store, "[[notify]]" + text + 'digest = "0.05s"\n')
+    worker = _worker(outbox, settings, receiver)
+    stop = threading.Event()
+
+    def send() -> None:
+        while not stop.is_set():
+            worker.run_once()
+            time.sleep(0.005)
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    listing = []
+    try:
+        for n in range(150):
+            listing.append(make_row("busy", f"r{n:03}"))
+            Outbox(store, outbox.policy, settings).observe(list(listing))  # each look from a "new process"
+            time.sleep(0.003)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and any(n.status != "sent" for n in outbox.notifications(limit=500)):
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        sender.join()
+    delivered = [row["row_id"] for got in receiver.got for row in got.json()["rows"]]
+    assert sorted(delivered) == [row.row_id for row in listing]  # each row once, none lost
+    assert 1 < len(receiver.got) < 150  # digests: several rows per message
