@@ -30,6 +30,7 @@ from review.storage import Storage
 from review.storage.outbox import DeliveryRow, NewNotification, NotificationRow, OutboxTables
 
 __all__ = ["DeliveryRow", "Enqueued", "NotificationRow", "Outbox"]
+_PENDING = ("pending",)  # what most rows call for
 
 
 @dataclass(frozen=True)
@@ -118,19 +119,20 @@ class Outbox:
             return ()
         return tuple(route.name for route in self.policy.routes(row))
 
-    def _kinds(self, row: PendingInterrupt, route: NotifyRule, when: datetime) -> list[str]:
+    def _kinds(self, row: PendingInterrupt, route: NotifyRule, when: datetime) -> tuple[str, ...]:
         """What the row calls for on `route` now: pending, and a reminder or an escalation when due."""
-        kinds = ["pending"]
+        if not self.policy.deadlines:
+            return _PENDING
         deadline = self.policy.deadline(row)
         raised = _raised(row)
         if deadline is None or raised is None:
-            return kinds
+            return _PENDING
         if deadline.due(row, when):
-            if deadline.escalate_to:
-                kinds.append("escalated")
-        elif route.remind_before is not None and when >= raised + deadline.after - route.remind_before:
-            kinds.append("reminder")
-        return kinds
+            return ("pending", "escalated") if deadline.escalate_to else _PENDING
+        remind = route.remind_before
+        if remind is not None and remind < deadline.after and when >= raised + deadline.after - remind:
+            return ("pending", "reminder")  # (a deadline shorter than the reminder's lead gets none)
+        return _PENDING
 
     def _decided(
         self,
