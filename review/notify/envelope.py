@@ -27,6 +27,7 @@ an edit is made on the card itself (`links.row`).
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -117,7 +118,8 @@ def envelope(
         if links is not None and note.kind != "decided":
             for decision in LINK_DECISIONS:
                 if decision in item.get("allowed_decisions", ()):
-                    nonce = f"{note.notification_id}:{decision}:{','.join(audience)}"
+                    seed = f"{note.notification_id}:{decision}:{','.join(audience)}".encode()
+                    nonce = hashlib.sha256(seed).hexdigest()[:16]  # the same on every try of this message
                     row_links[decision] = links.mint(item, decision, audience, note.expires_at, nonce)
         rows.append(
             {
