@@ -8,7 +8,7 @@ The other pages are Streamlit's `pages/` folder (New run, Thread, Audit); every 
 The page is drawn again when something changed (served by serve.py, the browser long-polls the store's
 change token, ui/live.py; else a fragment checks it every 0.2 s);
 the reviewer's unsent choices live in a draft keyed by row identity (ui/inbox.py), shared by the
-table and the detail pane and kept in the store per reviewer, so a refresh that adds, removes or
+table and the review card and kept in the store per reviewer, so a refresh that adds, removes or
 reorders rows never moves a decision onto another row, and a reload loses none. The table itself
 changes its rows only when the reviewer paused (ui/inbox_gate.py), so nothing typed into it is lost.
 """
@@ -17,7 +17,8 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from ui import inbox, inbox_gate, inbox_view, live
+from review import PendingInterrupt
+from ui import card, drafts, inbox, inbox_gate, inbox_view, live, page_style
 from ui.console import get_console
 from ui.format import md_escape, plural
 from ui.sidebar import page_frame
@@ -42,25 +43,51 @@ def follow() -> None:
 
 @st.fragment
 def inbox_body() -> None:
-    """The Inbox below the banner: finish this session's batch, fold the draft in, list the rows and the pane."""
+    """The Inbox below the title: finish this session's batch, fold the draft in, the tables beside the card."""
     inbox_view.finish_batch(console)
-    inbox_view.adopt_stored_draft(console)
-    edited = inbox_view.fold(console)
+    drafts.adopt_stored_draft(console)
+    edited = drafts.fold(console)
     state[inbox_view.STATE_TOKEN] = console.inbox_token()  # before reading: a later change redraws
     rows = console.pending()
     for problem in console.source_health():  # the rows it listed last stay below, decidable when it is back
         st.warning(md_escape(problem), icon=":material/cloud_off:")
     now = datetime.now(UTC)
+    inbox_view.follow_thread_link()  # before the rows are named: a linked thread is named in the filter too
     last = state.get(inbox.STATE_SHEET)  # the rows the table showed: named too, pending or not
     context = inbox_view.row_context(console, rows, now, also=[row.thread_id for row in last.rows] if last else [])
     draft = inbox.sync_draft(state[inbox.STATE_DRAFT], rows)
-    inbox_view.set_draft(console, draft)
+    drafts.set_draft(console, draft)
+    link_note = card.follow_link(rows)
 
     listed = rows or (last.rows if last else [])
     matching = inbox_view.filters(rows, context) if listed else []
     # The table keeps its rows while the reviewer types into it (a new set of rows is a new grid: ui/inbox.py).
     sheet = inbox_view.take_rows(matching, inbox_view.filter_values(), edited=bool(edited))
     shown = list(sheet.rows)
+    # The card beside the tables; under them in a window narrower than page_style.WIDE_PX (its style sheet).
+    with st.container(key=page_style.SPLIT_KEY):
+        tables, side = st.columns([2, 1], gap="small")
+    with tables:
+        queue(rows, sheet, shown, draft, context, now)
+    with side:
+        if shown or link_note or state.get(inbox.STATE_CARD):
+            card.show(console, rows, shown, draft, context, note=link_note)
+    inbox_view.runs(console, context.labels)
+    inbox_gate.mount(sheet)  # says when the reviewer paused, so held rows are taken, and which row is focused
+    if live.ROUTE_SERVED and not isinstance(state.get(inbox.STATE_BATCH), inbox_view.InFlight):
+        live.watch(state[inbox_view.STATE_TOKEN])  # the browser waits for a change; it reruns this body
+
+
+def queue(
+    rows: list[PendingInterrupt],
+    sheet: inbox.Sheet,
+    shown: list[PendingInterrupt],
+    draft: inbox.Draft,
+    context: inbox.RowContext,
+    now: datetime,
+) -> None:
+    """The tables, a line of counts, Submit and the banner of the last submit."""
+    listed = bool(rows or sheet.rows)
     if listed:
         inbox_view.bulk_buttons(console, enabled=bool(shown))
     if shown:
@@ -96,18 +123,12 @@ def inbox_body() -> None:
     elif not live.ROUTE_SERVED:
         check()
     inbox_view.report_banner(state[inbox.STATE_REPORT])
-    if shown:
-        inbox_view.detail_pane(console, rows, shown, draft, context)
-    inbox_view.runs(console, context.labels)
-    inbox_gate.mount(sheet)  # says when the reviewer paused, so held rows are taken
-    if live.ROUTE_SERVED and not busy:
-        live.watch(state[inbox_view.STATE_TOKEN])  # the browser waits for a change; it reruns this body
 
 
 st.title("Inbox")
 st.caption(
     "Every pending tool call and question of every thread, in tables by the decisions they allow: a row offers "
     "only its own. Decide per row (an edit's new arguments, a rejection's message, a question's answer), in the "
-    "table or in Details below it, then submit them together; rows left empty stay pending."
+    "table or on a row's card, then submit them together; rows left empty stay pending."
 )
 inbox_body()

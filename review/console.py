@@ -37,7 +37,7 @@ from review.threads import (
     read_thread_infos,
     thread_runs,
 )
-from review.validation import NOT_PENDING, InvalidDecision, check_request
+from review.validation import NOT_PENDING, InvalidDecision, check_request, tool_args_schema
 
 
 class InboxWatch:
@@ -376,6 +376,14 @@ class ReviewConsole:
         except InvalidDecision as exc:
             return str(exc)
         return None
+
+    def args_schema(self, row: PendingInterrupt) -> dict[str, Any] | None:
+        """The JSON Schema of a row's tool arguments, for a form of them: the one its interrupt carries, else the
+        loaded tool's (the schema an edit is checked against); None when neither is known."""
+        if row.args_schema is not None:
+            return row.args_schema
+        tool = self.runner.source_for(row.thread_id).tools(row.graph_id).get(row.tool or "")
+        return tool_args_schema(tool) if tool is not None else None
 
     def row_notes(self, rows: Iterable[PendingInterrupt]) -> dict[tuple[str, str], list[str]]:
         """What the policy and the co-signs say about each row: rules, deadlines, and each waiting proposal

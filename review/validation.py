@@ -189,6 +189,18 @@ def _checked_args(tool_name: str | None, args: dict[str, Any], tools: dict[str, 
     return validated.model_dump()
 
 
+def tool_args_schema(tool: BaseTool) -> dict[str, Any] | None:
+    """The JSON Schema of a loaded tool's arguments (what `_checked_args` checks an edit against); None when the
+    tool gives none a form can use."""
+    schema = tool.tool_call_schema
+    try:
+        if isinstance(schema, type) and issubclass(schema, BaseModel):
+            return schema.model_json_schema()
+        return dict(schema) if isinstance(schema, dict) else None
+    except Exception:  # a schema pydantic cannot render: no form (the tool still checks its edit)
+        return None
+
+
 def _checked_by_schema(args: dict[str, Any], schema: dict[str, Any] | None) -> dict[str, Any]:
     """The arguments checked against the interrupt's JSON Schema of them (as is, when it carries none)."""
     if schema is None:

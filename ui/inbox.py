@@ -11,7 +11,7 @@ A new key is a new grid in the browser: a cell editor open in the old one closes
 into it while the new one was being drawn is sent for a widget that no longer exists. Both lost typed
 text (issue 20: 2 of 12 quick edits). So the rows a table shows (`Sheet`) change only when nobody can be
 typing into it: never on the rerun an edit caused, and otherwise when the browser says the reviewer paused
-(ui/inbox_gate.py) or the reviewer asked (filters, bulk, submit, the pane). Meanwhile rows that left stay,
+(ui/inbox_gate.py) or the reviewer asked (filters, bulk, submit, the card). Meanwhile rows that left stay,
 marked, and new ones wait (`next_sheet`).
 
 The rows are shown in one table per set of decisions they offer (`group_rows`), whose decision column lists
@@ -24,7 +24,7 @@ core validator's words, the same a submit or the CLI gives: `RowContext.problems
 submit did to it, that its last decision failed (the error, who decided, when), that its thread is
 running, or which decisions it allows. Columns say what a row is and where first (tool, arguments, a
 short thread name), then its decision and message, so a laptop shows them side by side; the long text
-lives in the detail pane.
+lives in the review card (ui/card.py).
 
 A submit sends the decided rows the checks take; the others stay in the draft with their reason (`without`,
 `report_result(refused=...)`), unless the reviewer asked for all or nothing.
@@ -77,8 +77,12 @@ STATE_DRAFT_OWNER = "inbox_draft_owner"  # the reviewer whose stored draft was m
 TOOL_FILTER = "inbox_tool_filter"
 THREAD_FILTER = "inbox_thread_filter"
 STATE_FILTER = "inbox_state_filter"
+STATE_CARD = "inbox_card_row"  # the row key the review card shows (ui/card.py)
+STATE_CARD_MOVED = "inbox_card_moved"  # True: the card moved to another row by the grid's focus (URL follows)
+STATE_TABLES = "inbox_tables"  # {table widget key: [(row key, its first cells' text)]}: which row a focus is on
 
 GONE = "no longer pending (answered elsewhere): leaves the table when you pause"
+RAISED = "new: raised by your last submit"
 # Editable column -> field of a draft entry.
 _FIELDS = {"decision": "decision", "edited arguments": "edited", "message": "message"}
 
@@ -486,7 +490,7 @@ def _default_status(row: PendingInterrupt) -> str:
     if not row.allowed_decisions:
         return "cannot be decided here (unknown payload)"
     if row.payload_kind == "question":
-        return "a question: choose respond and type the answer (a JSON value: in Details)"
+        return "a question: choose respond and type the answer (a yes/no, a number or any JSON value: on its card)"
     if row.payload_kind == "breakpoint_node":
         return "a breakpoint: approve continues the run, reject stops it"
     if row.payload_kind.startswith("breakpoint"):
@@ -512,7 +516,7 @@ class BulkChoice:
         words = {
             "question": lambda n: plural(n, "question"),
             "read-only": lambda n: f"{n} read-only",
-            "failed": lambda n: f"{n} whose last attempt failed (retry in Details)",
+            "failed": lambda n: f"{n} whose last attempt failed (retry on its card)",
             "other": lambda n: f"{n} without {self.decision}",
         }
         parts = [words[why](count) for why, count in self.skipped.items()]
@@ -846,6 +850,8 @@ def report_result(
             level = "error"
         details.append(line)
         done.extend(key(thread_id, row_id) for row_id in outcome.applied)
+        for row in outcome.new_pending:  # the rows the batch raised, marked until they are decided
+            status[key(thread_id, row.row_id)] = RAISED
         for conflict in outcome.conflicts:
             conflict_key = key(thread_id, conflict.row_id)
             what = decided.get((thread_id, conflict.row_id)) or conflict.decision_type

@@ -1,9 +1,9 @@
-"""The Inbox page's Streamlit parts: the table, the detail pane, the submit and its progress, the banner.
+"""The Inbox page's Streamlit parts: the tables, the submit and its progress, the banner (the card: ui/card.py).
 
 app.py composes them; the logic they call is plain Python (ui/inbox.py, ui/detail.py); the preview is
 the picture the thread's graph draws (review/pictures.py, ui/picture.py).
-One draft (`inbox.STATE_DRAFT`, keyed by row) is shared by the table and the pane: every change, from
-either, goes through `set_draft`, which also keeps the reviewer's stored copy (`console.save_draft`)
+One draft (`inbox.STATE_DRAFT`, keyed by row) is shared by the tables and the card: every change, from
+either, goes through `set_draft` (ui/drafts.py), which also keeps the reviewer's stored copy (`console.save_draft`)
 in step, so a reload or a server restart loses no unsent decision.
 
 A submit never waits for a resume in the click handler: `submit` validates and claims (one call to
@@ -16,9 +16,6 @@ raised by another process, a run that ended): the table is drawn again only then
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -29,25 +26,19 @@ import streamlit as st
 
 from review import BatchResult, PendingInterrupt, ReviewConsole, StoreError
 from review.identity import Reviewer
-from review.pictures import proposed_call
 from review.submit import BatchHandle
-from review.threads import ThreadView
 from ui import inbox, inbox_gate, keys
 from ui.auth import current_reviewer
 from ui.console import reviewer_name
-from ui.detail import PANE_DECISIONS, arguments_json, edit_preview, history, pane_choice, row_option
+from ui.drafts import fold, retire_editor, set_draft
 from ui.format import (
-    format_time,
     frozen_labels,
     md_escape,
     plural,
     short_id,
-    show_controls,
     thread_label,
     unique_labels,
 )
-from ui.picture import show_picture
-from ui.runs import EXAMPLES
 from ui.sidebar import NEW_RUN
 
 GATE_WARNING = "Enter your name in the sidebar before sending decisions"
@@ -56,13 +47,12 @@ BUSY_SECONDS = 0.1  # while this session's batch resumes: how often its progress
 BUSY_REDRAW_SECONDS = 1.0  # while a batch resumes, the table is redrawn at most this often
 STATE_TOKEN = "inbox_token"  # the store's change token the page was last drawn at
 STATE_DEMO = "inbox_demo_started"
-PANE_PICK = "inbox_pane_pick"  # the pane's row picker (a widget key)
 ALL_OR_NOTHING = "inbox_all_or_nothing"  # ticked: a batch with a refused row sends nothing (a widget key)
 CONTRADICTED_SHOWN = 10  # decisions the graph contradicted, newest, listed under Runs (all on the Audit page)
 
 COLUMN_CONFIG = {
     "tool": st.column_config.TextColumn("tool", width=110, pinned=True),
-    "arguments": st.column_config.TextColumn("arguments", width=180, help="What the call does; in full in Details"),
+    "arguments": st.column_config.TextColumn("arguments", width=180, help="What the call does; in full on its card"),
     "thread": st.column_config.TextColumn(
         "thread", width=150, help="The thread's request (its short id first where two requests read the same)"
     ),
@@ -79,7 +69,7 @@ COLUMN_CONFIG = {
         "status",
         width=200,
         help="Why the decision cannot be sent, the last submit, a failed last attempt, or a running thread; "
-        "full text in Details",
+        "full text on its card",
     ),
     "waiting": st.column_config.TextColumn("waiting", width=62, help="Time since the interrupt was raised"),
 }
@@ -94,7 +84,7 @@ def group_columns(group: inbox.RowGroup) -> dict[str, Any]:
     )
     if group.answers:
         config["message"] = st.column_config.TextColumn(
-            "answer", width=160, help="The answer, sent with respond (a JSON value: in Details)"
+            "answer", width=160, help="The answer, sent with respond (a yes/no, a number, any JSON value: on its card)"
         )
     return config
 
@@ -124,75 +114,6 @@ def init_state() -> None:
     state.setdefault(inbox.STATE_STATUS, {})
     state.setdefault(inbox.STATE_REPORT, None)
     state.setdefault(STATE_TOKEN, None)
-
-
-# --- the draft --------------------------------------------------------------------------------
-
-
-def set_draft(console: ReviewConsole, draft: inbox.Draft) -> list[str]:
-    """Make `draft` the session's draft and write what changed to the reviewer's stored copy; the changed keys."""
-    state = st.session_state
-    before = state[inbox.STATE_DRAFT]
-    changed = inbox.changed_keys(before, draft)
-    state[inbox.STATE_DRAFT] = draft
-    if changed:  # the last submit's word on a row was about the decision it sent: a changed one is checked afresh
-        stale = set(changed)
-        state[inbox.STATE_STATUS] = {k: v for k, v in state[inbox.STATE_STATUS].items() if k not in stale}
-    reviewer = reviewer_name()
-    if changed and reviewer and state.get(inbox.STATE_DRAFT_OWNER) == reviewer:
-        # The stored copy is a convenience (a full disk must not stop a reviewer): the session keeps the draft.
-        with contextlib.suppress(StoreError, ValueError):
-            console.save_draft(reviewer, inbox.stored_changes(before, draft))
-    return changed
-
-
-def adopt_stored_draft(console: ReviewConsole) -> None:
-    """Once per reviewer name and session: merge the decisions this reviewer left unsent, then keep them in step."""
-    state = st.session_state
-    reviewer = reviewer_name()
-    if not reviewer or state.get(inbox.STATE_DRAFT_OWNER) == reviewer:
-        return
-    try:
-        stored = console.draft(reviewer)
-    except StoreError:
-        return
-    state[inbox.STATE_DRAFT_OWNER] = reviewer
-    before = state[inbox.STATE_DRAFT]
-    merged = inbox.merge_stored(before, stored)
-    state[inbox.STATE_DRAFT] = merged
-    mine = {key: entry for key, entry in merged.items() if inbox.has_intent(entry) and key not in stored}
-    if mine:  # decided before the name was typed: stored from now on too
-        with contextlib.suppress(StoreError, ValueError):
-            console.save_draft(reviewer, dict(mine))
-    if inbox.changed_keys(before, merged):
-        retire_editor()
-
-
-def fold(console: ReviewConsole) -> list[str]:
-    """Take the rendered editors' positional edits into the draft; the keys it changed. The pane follows the row
-    last edited."""
-    state = st.session_state
-    sheet = state.get(inbox.STATE_SHEET)
-    rows = {inbox.row_key(row): row for row in sheet.rows} if isinstance(sheet, inbox.Sheet) else {}
-    draft = state[inbox.STATE_DRAFT]
-    for key, rendered in state[inbox.STATE_EDITORS].items():
-        if key in state:
-            draft = inbox.fold_edits(draft, rendered, state[key], rows)
-    changed = set_draft(console, draft)
-    shown = [k for k in changed if k in state[inbox.STATE_RENDERED]]
-    if shown:
-        state[PANE_PICK] = shown[-1]
-    return changed
-
-
-def retire_editor() -> None:
-    """The draft changed outside the editors (the reviewer clicked something else): draw fresh editors from it,
-    never re-fold the old edits, and take the live rows now (nobody is typing into the table)."""
-    state = st.session_state
-    state[inbox.STATE_GENERATION] += 1
-    state[inbox.STATE_EDITORS] = {}
-    state[inbox.STATE_RENDERED] = []
-    state[inbox.STATE_ADOPT] = True
 
 
 def take_rows(live: Sequence[PendingInterrupt], filters: tuple[Any, ...], *, edited: bool) -> inbox.Sheet:
@@ -438,18 +359,19 @@ def conflict_decisions(console: ReviewConsole, result: BatchResult) -> dict[tupl
     return decided
 
 
-def start_demo(console: ReviewConsole) -> None:
-    """Start the demo's example runs as whoever is here: the policy's `starters` decide (never a viewer)."""
+def start_examples(console: ReviewConsole) -> None:
+    """Start the default graph's example runs (its `run_examples`) as whoever is here: the policy's `starters`
+    decide (never a viewer)."""
     starter = current_reviewer() or Reviewer.anonymous()
     started = []
-    for prompt in EXAMPLES.values():
+    for prompt in console.graphs.default.examples.values():
         try:
             started.append(console.start_run(prompt, reviewer=starter).thread_id)
         except ValueError as exc:
             st.session_state[STATE_DEMO] = f"Nothing started: {exc}"
             return
     st.session_state[STATE_DEMO] = (
-        f"Started {plural(len(started), 'demo run')}: their tool calls appear here in a moment."
+        f"Started {plural(len(started), 'example run')}: their tool calls appear here in a moment."
     )
 
 
@@ -469,6 +391,7 @@ def filters(rows: Sequence[PendingInterrupt], context: inbox.RowContext) -> list
         threads,
         key=inbox.THREAD_FILTER,
         format_func=context.name,
+        on_change=_thread_filter_changed,
         placeholder="All threads",
         help="Threads by their request and age",
     )
@@ -514,15 +437,28 @@ def table(sheet: inbox.Sheet, draft: inbox.Draft, context: inbox.RowContext, now
     status = {**{key: inbox.GONE for key in sheet.gone}, **state[inbox.STATE_STATUS]}
     groups = inbox.group_rows(sheet.rows, context)
     editors: dict[str, list[str]] = {}
+    tables: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
     for group in groups:
         keys_shown = group.keys
         st.caption(md_escape(group.title))
         frame = inbox.build_frame(group.rows, draft, status, now, context)
         height = min(36 + 35 * max(len(group.rows), 1), 36 + 35 * 10)
-        if not group.decisions:  # nothing to decide here: a plain table, no editor
-            st.dataframe(frame, hide_index=True, column_order=group.columns, column_config=COLUMN_CONFIG, height=height)
-            continue
         editor = inbox.editor_key(keys_shown, state[inbox.STATE_GENERATION])
+        # What a focused cell of this table is (ui/inbox_gate.py): its row's key and first cells, as shown.
+        first = frame[list(group.columns[:3])].fillna("").astype(str).itertuples(index=False)
+        tables[editor if group.decisions else editor.replace("editor", "table")] = [
+            (key, tuple(cells)) for key, cells in zip(keys_shown, first, strict=True)
+        ]
+        if not group.decisions:  # nothing to decide here: a plain table, no editor
+            st.dataframe(
+                frame,
+                key=editor.replace("editor", "table"),
+                hide_index=True,
+                column_order=group.columns,
+                column_config=COLUMN_CONFIG,
+                height=height,
+            )
+            continue
         st.data_editor(
             frame,
             key=editor,
@@ -537,6 +473,7 @@ def table(sheet: inbox.Sheet, draft: inbox.Draft, context: inbox.RowContext, now
         )
         editors[editor] = keys_shown
     state[inbox.STATE_EDITORS] = editors
+    state[inbox.STATE_TABLES] = tables
     state[inbox.STATE_RENDERED] = [key for group in groups for key in group.keys]
     state[inbox.STATE_GROUPS] = groups
 
@@ -631,14 +568,42 @@ def look(console: ReviewConsole) -> None:
 
 
 def report_banner(report: inbox.SubmitReport | None) -> None:
-    """The last submit's banner: the total line first, the lines worth reading, per-thread details folded."""
+    """The last submit's banner: the total line first, the lines worth reading, per-thread details folded. It
+    stays (a visit to another page included) until the reviewer dismisses it or submits again; the rows the
+    batch raised stay marked in their status cells ("new: raised by your last submit") until decided."""
     if report is None or (report.lines == [GATE_WARNING] and reviewer_name()):
         return
     body = "  \n".join(md_escape(line) for line in report.lines)
     {"success": st.success, "warning": st.warning, "error": st.error}.get(report.level, st.info)(body)
-    if report.details:
-        with st.expander(f"Per thread ({len(report.details)})"):
-            st.text("\n".join(report.details))
+    with st.container(horizontal=True, vertical_alignment="center"):
+        if report.details:
+            with st.expander(f"Per thread ({len(report.details)})"):
+                st.text("\n".join(report.details))
+        st.button("Dismiss", key="inbox_dismiss", type="tertiary", on_click=_dismiss, help="Hide this banner")
+
+
+def _dismiss() -> None:
+    st.session_state[inbox.STATE_REPORT] = None
+
+
+THREAD_PARAM = "thread"  # `/?thread=<id>`: the Inbox shows that thread's rows (the Thread page's links)
+STATE_THREAD_LINK = "inbox_thread_link"  # the `?thread=` value last followed
+
+
+def follow_thread_link() -> None:
+    """A link `/?thread=<id>` sets the Thread filter to that thread, once per link (the reviewer may clear it)."""
+    state = st.session_state
+    wanted = st.query_params.get(THREAD_PARAM)
+    if wanted and state.get(STATE_THREAD_LINK) != wanted:
+        state[STATE_THREAD_LINK] = wanted
+        state[inbox.THREAD_FILTER] = [wanted]
+
+
+def _thread_filter_changed() -> None:
+    """The reviewer changed the Thread filter: the URL no longer says one thread."""
+    wanted = st.query_params.get(THREAD_PARAM)
+    if wanted and st.session_state.get(inbox.THREAD_FILTER) != [wanted]:
+        del st.query_params[THREAD_PARAM]
 
 
 def empty_inbox(console: ReviewConsole, has_rows: bool) -> None:
@@ -647,17 +612,25 @@ def empty_inbox(console: ReviewConsole, has_rows: bool) -> None:
         st.info("No rows match the filters.")
         return
     st.info("No interrupts are waiting for review.")
-    demo, own = st.columns([2, 3])
-    demo.button(
-        "Start the demo scenarios",
-        key="inbox_demo",
-        icon=":material/rocket_launch:",
-        on_click=start_demo,
-        args=(console,),
-        help="Three runs of the demo agent: three parallel shapes, a 'then' sequence, and clear_canvas's two questions",
-    )
+    examples = console.graphs.default.examples  # the graph's own (`run_examples`): the demo's shapes, or none
+    if examples:
+        demo, own = st.columns([2, 3])
+        demo.button(
+            "Start the example runs",
+            key="inbox_demo",
+            icon=":material/rocket_launch:",
+            on_click=start_examples,
+            args=(console,),
+            help=f"{plural(len(examples), 'run')} of {console.graphs.default.graph_id}: " + "; ".join(examples),
+        )
+    else:
+        own = st.container()
     with own:
-        st.page_link(NEW_RUN, label="Or start a run of your own", icon=":material/play_circle:")
+        st.page_link(
+            NEW_RUN,
+            label="Start a run" if not examples else "Or start a run of your own",
+            icon=":material/play_circle:",
+        )
     note = st.session_state.get(STATE_DEMO)
     if note:
         st.caption(md_escape(note))
@@ -679,224 +652,3 @@ def runs(console: ReviewConsole, labels: dict[str, str]) -> None:
             st.error(md_escape(inbox.contradiction_text(entry, label)), icon=":material/gpp_bad:")
         if len(contradicted) > CONTRADICTED_SHOWN:
             st.caption(f"{len(contradicted) - CONTRADICTED_SHOWN} older contradicted decisions: see the Audit page")
-
-
-# --- the detail pane -----------------------------------------------------------------------------
-
-
-def _version(key: str, entry: dict[str, Any]) -> str:
-    """The pane's widgets are keyed by the row AND its draft entry: a change made in the table gives new
-    widgets, drawn from the draft, instead of widgets whose browser-side value would overwrite it."""
-    text = json.dumps(
-        [key, entry.get("decision"), entry.get("edited") or "", entry.get("message") or "", bool(entry.get("json"))]
-    )
-    return hashlib.sha1(text.encode()).hexdigest()[:12]
-
-
-def _pane_changed(console: ReviewConsole, key: str, allowed: Sequence[str], version: str) -> None:
-    """A decision made in the pane: into the same draft entry the table shows."""
-    fold(console)
-    state = st.session_state
-    draft = {k: dict(v) for k, v in state[inbox.STATE_DRAFT].items()}
-    if key not in draft:
-        return
-    choice = state.get(f"pane_decision_{version}")
-    entry = draft[key]
-    entry["decision"] = choice if choice in allowed and choice != "undecided" else None
-    edited_key, message_key = f"pane_edited_{version}", f"pane_message_{version}"
-    edited = str(state[edited_key] or "") if edited_key in state else str(entry.get("edited") or "")
-    message = str(state[message_key] or "") if message_key in state else str(entry.get("message") or "")
-    entry["edited"] = edited if entry["decision"] in (None, "edit") else ""
-    entry["message"] = message if entry["decision"] in (None, "reject", "respond") else ""
-    entry["json"] = bool(state.get(f"pane_json_{version}")) and entry["decision"] == "respond"
-    set_draft(console, draft)
-    retire_editor()
-
-
-def _retry(console: ReviewConsole, key: str, failure: Any) -> None:
-    fold(console)
-    draft = {k: dict(v) for k, v in st.session_state[inbox.STATE_DRAFT].items()}
-    if key in draft:
-        draft[key] = inbox.retry_entry(draft[key], failure)
-        set_draft(console, draft)
-        retire_editor()
-
-
-def _step(keys_shown: Sequence[str], by: int) -> None:
-    state = st.session_state
-    current = state.get(PANE_PICK)
-    index = keys_shown.index(current) if current in keys_shown else 0
-    state[PANE_PICK] = keys_shown[max(0, min(len(keys_shown) - 1, index + by))]
-
-
-def detail_pane(
-    console: ReviewConsole,
-    rows: Sequence[PendingInterrupt],
-    shown: Sequence[PendingInterrupt],
-    draft: inbox.Draft,
-    context: inbox.RowContext,
-) -> None:
-    """Context before a decision: request, history, description, JSON arguments, the edit's diff, the preview."""
-    state = st.session_state
-    by_key = {inbox.row_key(row): row for row in shown}
-    keys_shown = list(by_key)
-    if state.get(PANE_PICK) not in by_key:
-        state[PANE_PICK] = keys_shown[0]
-    st.subheader("Details", anchor=False)
-    st.selectbox(
-        "Row",
-        keys_shown,
-        key=PANE_PICK,
-        format_func=lambda k: row_option(by_key[k], context.name(by_key[k].thread_id)),
-        help="The row the details are about; editing a row in the table shows it here",
-    )
-    with st.container(horizontal=True):
-        st.button(
-            "Previous row",
-            key="pane_previous",
-            icon=":material/arrow_upward:",
-            on_click=_step,
-            args=(keys_shown, -1),
-            shortcut=keys.PREVIOUS_ROW,
-            help=keys.with_key("Details of the row above", keys.PREVIOUS_ROW),
-        )
-        st.button(
-            "Next row",
-            key="pane_next",
-            icon=":material/arrow_downward:",
-            on_click=_step,
-            args=(keys_shown, 1),
-            shortcut=keys.NEXT_ROW,
-            help=keys.with_key("Details of the row below", keys.NEXT_ROW),
-        )
-    key = state[PANE_PICK]
-    row = by_key[key]
-    entry = draft.get(key) or inbox.new_entry(row)
-    view = console.thread(row.thread_id, timeline=False)
-    with st.container(border=True):
-        st.markdown(
-            f"**{md_escape(inbox.row_name(row))}** in «{md_escape(context.label(row.thread_id))}»",
-            help=md_escape(f"Thread {row.thread_id}, interrupt {row.interrupt_id}"),
-        )
-        failure = context.failures.get(key)
-        if failure is not None:
-            st.error(
-                md_escape(
-                    f"Last attempt failed: {failure.error or 'unknown error'} — {failure.decision} by "
-                    f"{failure.reviewer} at {format_time(failure.decided_at)}. Deciding again retries it."
-                ),
-                icon=":material/error:",
-            )
-            st.button(
-                "Retry the same decision",
-                key=f"pane_retry_{_version(key, entry)}",
-                icon=":material/replay:",
-                on_click=_retry,
-                args=(console, key, failure),
-            )
-        left, right = st.columns([3, 2])
-        with left:
-            request = view.messages[0].content if view.messages and view.messages[0].type == "human" else ""
-            st.caption("Request")
-            st.text(show_controls(request) or "(no request message)")
-            lines = history(view.messages)
-            if lines:
-                st.caption("History")
-                st.text(show_controls("\n".join(lines)))
-            st.caption("What it does")
-            st.text(show_controls(row.description) or "(no description)")
-            edit = edit_preview(row, entry.get("edited") or "")
-            if edit is not None:
-                st.caption("Edit: arguments now → sent")
-                if edit.error:
-                    st.warning(md_escape(edit.error))
-                else:
-                    st.code(edit.diff, language="diff")
-            st.caption("Arguments")
-            st.code(show_controls(arguments_json(row.args)), language="json")
-        with right:
-            _pane_preview(console, view, rows, draft, context, row.thread_id)
-            problem = inbox.row_problem(key, entry, context)  # the status cell's, in full, beside the decision
-            if problem is not None and (edit is None or problem != edit.error):  # a bad edit's is said once
-                st.warning(md_escape(f"Cannot be sent: {problem}"), icon=":material/block:")
-            _pane_decision(console, key, row, entry)
-
-
-def _pane_preview(
-    console: ReviewConsole,
-    view: ThreadView,
-    rows: Sequence[PendingInterrupt],
-    draft: inbox.Draft,
-    context: inbox.RowContext,
-    thread_id: str,
-) -> None:
-    """The thread as its graph draws it if the draft's decisions were applied (nothing when it draws none)."""
-    proposed: list[dict[str, Any]] = []
-    for row in rows:
-        if row.thread_id != thread_id:
-            continue
-        key = inbox.row_key(row)
-        try:
-            decision = inbox.decision_of(draft.get(key) or inbox.new_entry(row))
-        except ValueError:  # a draft that does not parse yet proposes nothing
-            decision = None
-        if key in context.problems:  # nor one the core refuses (an approve with a message is no approve)
-            decision = None
-        proposed.append(proposed_call(row, decision))
-    picture = console.graphs.picture(view.graph_id, view.values, proposed)
-    if picture is not None:
-        show_picture(picture, headings=False)
-
-
-def _pane_decision(console: ReviewConsole, key: str, row: PendingInterrupt, entry: dict[str, Any]) -> None:
-    """The decision, in a form: its values reach the draft only when the reviewer saves them (a widget that
-    changed the draft on every edit would fight the table, whose edits the pane must show)."""
-    allowed = ["undecided", *[d for d in PANE_DECISIONS[1:] if d in row.allowed_decisions]]
-    if len(allowed) == 1:
-        st.caption("This interrupt cannot be decided from the console.")
-        return
-    choice = pane_choice(entry)
-    version = _version(key, entry)  # a new form whenever the entry changed, drawn from the draft
-    with st.form(f"pane_form_{version}", border=False, enter_to_submit=True):
-        st.radio(
-            "Decision",
-            allowed,
-            index=allowed.index(choice) if choice in allowed else 0,
-            key=f"pane_decision_{version}",
-            horizontal=True,
-        )
-        if "edit" in allowed:
-            st.text_input(
-                "Edited arguments",
-                value=entry.get("edited") or "",
-                key=f"pane_edited_{version}",
-                placeholder="color=yellow",
-                help="key=value pairs or a JSON object; given keys replace the originals (implies edit)",
-            )
-        if "reject" in allowed:
-            st.text_input("Message (with reject)", value=entry.get("message") or "", key=f"pane_message_{version}")
-        elif "respond" in allowed:
-            st.text_area(
-                "Answer (with respond)",
-                value=entry.get("message") or "",
-                key=f"pane_message_{version}",
-                height=100,
-                placeholder='text, or a JSON value such as false, 42 or {"approved": true}',
-            )
-        if row.payload_kind == "question" and row.answer_schema is None:
-            st.checkbox(
-                "Send the answer as a JSON value",
-                value=bool(entry.get("json")),
-                key=f"pane_json_{version}",
-                help="false, 42, [1, 2] or an object, sent as that value; unticked, the answer is sent as text",
-            )
-        elif row.payload_kind == "question":  # the schema says the type: typed text is read as JSON unless text
-            with st.expander("The answer must match this schema"):
-                st.code(json.dumps(row.answer_schema, indent=2, ensure_ascii=False), language="json")
-        st.form_submit_button(
-            "Use this decision",
-            icon=":material/check:",
-            on_click=_pane_changed,
-            args=(console, key, allowed, version),
-            help="Puts the decision in the draft (and the table); Submit decisions sends it",
-        )

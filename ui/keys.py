@@ -27,7 +27,8 @@ def with_key(text: str, shortcut: str) -> str:
 # A button given Streamlit's `shortcut=` carries the key in its accessible name ("Submit decisions Shortcut Ctrl +
 # Enter"); the send button's name must be exactly its label (screen readers and browser checks find it by it). So
 # its key is this small page script instead: Ctrl+Enter (Cmd+Enter on a Mac) clicks the button with that label,
-# unless a cell editor of a grid is open (Enter commits the cell first).
+# unless a cell editor of a grid is open (Enter commits the cell first) or the focus is in a text area (Streamlit
+# commits a text area on Ctrl+Enter: the card's answer or message).
 _PRESS_JS = """
 export default function (component) {
   const { data } = component;
@@ -39,6 +40,7 @@ export default function (component) {
     const chord = (event.ctrlKey || event.metaKey) && !event.altKey && !event.shiftKey;
     if (!label || event.key !== "Enter" || !chord) return;
     if (document.querySelector('[data-testid="portal"] [id^="gdg-overlay"]')) return;
+    if (event.target?.closest?.("textarea")) return;  // a text area's own Ctrl+Enter commits what was typed
     const buttons = document.querySelectorAll('[data-testid="stButton"] button');
     const shows = (b) => b.querySelector('[data-testid="stMarkdownContainer"]')?.innerText.trim() === label;
     const button = [...buttons].find(shows);

@@ -16,7 +16,7 @@ Three steps, each usable alone (the New run page builds a graph's input with the
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -27,6 +27,8 @@ Kind = Literal["text", "integer", "number", "boolean", "enum", "json"]
 _SIMPLE: dict[str, Kind] = {"string": "text", "integer": "integer", "number": "number", "boolean": "boolean"}
 _NO_CHOICE = "—"  # the empty choice of an optional enum
 JSON_ROWS = 4  # height of a JSON text area, in lines
+TEXT_ROWS = 6  # height of a long text's area, in lines
+LONG_TEXT = 60  # a text value this long (or with a line break) is edited in a text area
 
 
 class FormError(ValueError):
@@ -153,30 +155,43 @@ def initial(spec: FieldSpec, value: Any = None) -> Any:
     return int(value) if spec.kind == "integer" else float(value)
 
 
-def render(fields: Sequence[FieldSpec], values: Mapping[str, Any] | None, key_prefix: str) -> dict[str, Any]:
+def long_text(value: Any) -> bool:
+    """A text this long, or with a line break, is edited in a text area (an email body, a note)."""
+    return isinstance(value, str) and (len(value) > LONG_TEXT or "\n" in value)
+
+
+def render(
+    fields: Sequence[FieldSpec],
+    values: Mapping[str, Any] | None,
+    key_prefix: str,
+    *,
+    on_change: Callable[..., None] | None = None,
+    args: tuple[Any, ...] = (),
+) -> dict[str, Any]:
     """One widget per field, labelled with the property name, starting from `values` (then the defaults);
-    the widgets' values now, by name, for `parse`."""
+    the widgets' values now, by name, for `parse`. A text field whose value is long or has line breaks is a text
+    area. `on_change(*args)` runs when any of them changes (the Inbox card writes its draft then)."""
     raw: dict[str, Any] = {}
     for spec in fields:
         key = widget_key(key_prefix, spec.name)
         if key not in st.session_state:
             st.session_state[key] = initial(spec, (values or {}).get(spec.name))
-        helptext = _help(spec)
-        if spec.kind == "text":
-            raw[spec.name] = st.text_input(spec.name, key=key, help=helptext)
+        common: dict[str, Any] = {"key": key, "help": _help(spec), "on_change": on_change, "args": args}
+        if spec.kind == "text" and long_text(st.session_state[key]):
+            raw[spec.name] = st.text_area(spec.name, height=TEXT_ROWS * 24 + 20, **common)
+        elif spec.kind == "text":
+            raw[spec.name] = st.text_input(spec.name, **common)
         elif spec.kind == "integer":
-            raw[spec.name] = st.number_input(spec.name, key=key, step=1, help=helptext, placeholder=_hint(spec))
+            raw[spec.name] = st.number_input(spec.name, step=1, placeholder=_hint(spec), **common)
         elif spec.kind == "number":
-            raw[spec.name] = st.number_input(spec.name, key=key, format="%g", help=helptext, placeholder=_hint(spec))
+            raw[spec.name] = st.number_input(spec.name, format="%g", placeholder=_hint(spec), **common)
         elif spec.kind == "boolean":
-            raw[spec.name] = st.checkbox(spec.name, key=key, help=helptext)
+            raw[spec.name] = st.checkbox(spec.name, **common)
         elif spec.kind == "enum":
             options = ([None] if _has_no_choice(spec) else []) + list(spec.options)
-            raw[spec.name] = st.selectbox(spec.name, options, key=key, help=helptext, format_func=_choice_text)
+            raw[spec.name] = st.selectbox(spec.name, options, format_func=_choice_text, **common)
         else:
-            raw[spec.name] = st.text_area(
-                spec.name, key=key, help=helptext, placeholder=_json_hint(spec), height=JSON_ROWS * 24 + 20
-            )
+            raw[spec.name] = st.text_area(spec.name, placeholder=_json_hint(spec), height=JSON_ROWS * 24 + 20, **common)
     return raw
 
 

@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 import streamlit as st
 
-from ui import auth, keys
+from ui import auth, keys, page_style
 from ui.console import REVIEWER_KEY, db_label_or_problem, get_console, reviewer_name
 from ui.format import md_escape
 
@@ -98,6 +98,7 @@ def page_frame(title: str) -> None:
             st.caption("Required before decisions are sent; stored with every decision, marked unverified.")
             st.caption("Sign-in is not configured (see .streamlit/secrets.example.toml).")
         st.caption(f"Database: {md_escape(db_label_or_problem())}")  # never a password
+        page_style.mount()
     console = get_console()  # a database that cannot be opened stops the page here, with the reason
     graphs = console.graphs.ids
     st.sidebar.caption(f"{'Graphs' if len(graphs) > 1 else 'Graph'}: {md_escape(', '.join(graphs))}")

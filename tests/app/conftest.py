@@ -118,7 +118,8 @@ def threads_shown(at: AppTest) -> list[str]:
 
 def details(at: AppTest) -> list[str]:
     """The per-thread lines of the last banner (folded in an expander)."""
-    return [line for e in at.expander for t in e.text for line in t.value.split("\n")]
+    banner = [e for e in at.expander if e.label.startswith("Per thread")]
+    return [line for e in banner for t in e.text for line in t.value.split("\n")]
 
 
 def shown_text(markdown: str) -> str:

@@ -1,4 +1,4 @@
-"""The Inbox's detail pane under AppTest: context before a decision, the preview of its effect, one shared draft."""
+"""The review card's context under AppTest: the preview of the decisions' effect, one draft shared with the table."""
 
 from __future__ import annotations
 
@@ -8,9 +8,14 @@ import time
 from streamlit.testing.v1 import AppTest
 
 from review import ReviewConsole
-from tests.app.conftest import alerts, click, editor_frame, run, set_edits, shown_text, submit
+from tests.app.conftest import alerts, click, editor_frame, run, set_edits, submit
 from tests.conftest import CLEAR, THREE_SHAPES
-from ui import inbox, inbox_view, keys
+from ui import card, inbox, keys
+
+
+def field(key: str, group: str, name: str) -> str:
+    """The widget key of a card's form field (`arg` or `answer`): ui/schema_form.py under the card's prefix."""
+    return f"{card.widget_key(key, group)}.{name}"
 
 
 def seed(console: ReviewConsole, prompt: str = THREE_SHAPES) -> str:
@@ -18,10 +23,10 @@ def seed(console: ReviewConsole, prompt: str = THREE_SHAPES) -> str:
 
 
 def pick(at: AppTest, tool: str) -> str:
-    """Show the row of `tool` in the pane (its picker lists the shown rows, by row key); that key."""
+    """Show the card of `tool`'s row (its picker lists the shown rows, by row key); that key."""
     rendered = at.session_state[inbox.STATE_RENDERED]
     key = rendered[editor_frame(at)["tool"].tolist().index(tool)]
-    at.selectbox(key=inbox_view.PANE_PICK).set_value(key)
+    at.selectbox(key="inbox_card_picker").set_value(key)
     run(at)
     return key
 
@@ -35,21 +40,6 @@ def preview(at: AppTest) -> str:
     return canvas
 
 
-def test_the_pane_gives_the_request_history_description_and_json_arguments(
-    app: AppTest, console: ReviewConsole
-) -> None:
-    thread_id = seed(console)
-    run(app)
-    assert [s.value for s in app.subheader] == ["Details"]
-    pick(app, "create_square")
-    assert THREE_SHAPES in texts(app)  # the thread's request
-    assert any(t.startswith("Agent planned 3 tool call(s): ") for t in texts(app))  # a short history
-    assert "Draw a blue square 's1' on the canvas." in texts(app)  # the interrupt's description
-    assert [c.value for c in app.code] == ['{\n  "shape_id": "s1",\n  "color": "blue"\n}']
-    heading = next(m for m in app.markdown if "create\\_square" in m.value)
-    assert shown_text(heading.help) == f"Thread {thread_id}, interrupt {console.pending(thread_id)[1].interrupt_id}"
-
-
 def test_an_edit_in_the_table_shows_its_diff_and_the_preview_ghosts_new_shapes(
     app: AppTest, console: ReviewConsole
 ) -> None:
@@ -57,11 +47,10 @@ def test_an_edit_in_the_table_shows_its_diff_and_the_preview_ghosts_new_shapes(
     run(app)
     set_edits(app, {0: {"decision": "approve"}, 1: {"edited arguments": "color=yellow"}, 2: {"decision": "reject"}})
     run(app)
-    # The pane follows the row edited last... pick the square to see its diff.
-    pick(app, "create_square")
-    [diff, arguments] = [c.value for c in app.code]  # the edit first, then the arguments as they are
-    assert arguments == '{\n  "shape_id": "s1",\n  "color": "blue"\n}'
-    assert '-  "color": "blue"' in diff and '+  "color": "yellow"' in diff
+    assert app.session_state[inbox.STATE_CARD] == app.session_state[inbox.STATE_RENDERED][2]  # the row edited last
+    key = pick(app, "create_square")
+    assert "color:\n    blue\n  → yellow" in texts(app)  # the edit, argument by argument
+    assert app.text_input(key=field(key, "arg", "color")).value == "yellow"  # the table's edit, in its field
     canvas = preview(app)
     # Approved and edited shapes drawn, ghosted (dashed, "new"); the rejected triangle absent.
     assert re.search(r'data-shape-id="c1" data-kind="circle" data-fill="red" data-preview="new"', canvas)
@@ -69,28 +58,26 @@ def test_an_edit_in_the_table_shows_its_diff_and_the_preview_ghosts_new_shapes(
     assert "t1" not in canvas and "dashed" in canvas
 
 
-def test_a_decision_made_in_the_pane_is_the_tables_and_is_sent(app: AppTest, console: ReviewConsole) -> None:
+def test_a_decision_made_on_the_card_is_the_tables_and_the_tables_is_the_cards(
+    app: AppTest, console: ReviewConsole
+) -> None:
     thread_id = seed(console)
     run(app)
     app.session_state["reviewer"] = "pam"
     key = pick(app, "create_triangle")
-    [form] = app.get("form")
-    form.radio[0].set_value("reject")
-    form.text_input(key=next(w.key for w in form.text_input if w.label == "Message (with reject)")).input(
-        "no triangles"
-    )
-    form.button[0].click()  # "Use this decision"
+    app.text_area(key=card.widget_key(key, "message")).input("no triangles")
+    run(app)
+    app.button(key=card.widget_key(key, "decide:reject")).click()
     run(app)
     assert app.session_state[inbox.STATE_DRAFT][key]["decision"] == "reject"
     assert editor_frame(app)["decision"].tolist() == [None, None, "reject"]
     assert editor_frame(app)["message"].tolist()[2] == "no triangles"
-    # ...and an edit typed in the table shows in the pane's form.
+    # ...and an edit typed in the table shows in the card's fields, its Edit button chosen.
     set_edits(app, {1: {"edited arguments": "color=green"}})
     run(app)
-    pick(app, "create_square")
-    [form] = app.get("form")
-    assert form.radio[0].value == "edit"
-    assert [w.value for w in form.text_input if w.label == "Edited arguments"] == ["color=green"]
+    square = pick(app, "create_square")
+    assert app.text_input(key=field(square, "arg", "color")).value == "green"
+    assert app.button(key=card.widget_key(square, "decide:edit")).proto.type == "primary"
 
     submit(app)
     assert alerts(app, "success") == ["Applied 2 · conflicts 0 · refused 0 · new interrupts 0 (1 thread)"]
@@ -136,10 +123,10 @@ def test_the_rows_buttons_and_pages_have_keyboard_shortcuts_named_in_their_help(
     assert send.help.endswith(f"({keys.SUBMIT})")
     assert shortcuts["Approve all shown"][1].endswith(f"({keys.APPROVE_ALL})")
     assert shortcuts["Reject all shown"][1].endswith(f"({keys.REJECT_ALL})")
-    assert shortcuts["Next row"][1].endswith(f"({keys.NEXT_ROW})")
+    assert shortcuts["Next"][1].endswith(f"({keys.NEXT_ROW})")
     assert {label for label in shortcuts} >= {"Inbox", "New run", "Thread", "Audit"}
-    click(app, "pane_next")
-    assert app.session_state[inbox_view.PANE_PICK] == app.session_state[inbox.STATE_RENDERED][1]
+    click(app, "card_next")
+    assert app.session_state[inbox.STATE_CARD] == app.session_state[inbox.STATE_RENDERED][1]
 
 
 def test_an_empty_inbox_starts_the_demo_scenarios_in_one_click(app: AppTest, app_console: ReviewConsole) -> None:

@@ -1,5 +1,5 @@
 """The Inbox asks the core's validator as the reviewer types: a drafted decision a submit would refuse says why on
-its row (the status cell) and in Details BEFORE Submit, in the words a submit and the CLI give
+its row (the status cell) and on its card BEFORE Submit, in the words a submit and the CLI give
 (tests/cli/test_one_validator.py holds the CLI side of the same words).
 """
 
@@ -46,7 +46,7 @@ def test_a_refused_draft_says_why_on_its_row_and_in_details_before_submit(
     app.session_state["reviewer"] = "alice"
     set_edits(app, {0: {"decision": "approve", "message": "looks fine"}})
     run(app)
-    # Before any click: the core's words on the row and in Details (the pane follows the row edited last).
+    # Before any click: the core's words on the row and on its card (which follows the row edited last).
     circle = console.pending()[0]
     said = app_console.check_decision(
         circle.thread_id, circle.row_id, {"type": "approve", "message": "looks fine"}, "alice"
@@ -54,7 +54,7 @@ def test_a_refused_draft_says_why_on_its_row_and_in_details_before_submit(
     assert said == APPROVE_WITH_MESSAGE
     status = editor_frame(app)["status"].tolist()
     assert status == [f"cannot be sent: {APPROVE_WITH_MESSAGE}", "", ""]
-    listed, pane = alerts(app, "warning")  # under the tables (whatever the width shows of the row), and in Details
+    listed, pane = alerts(app, "warning")  # under the tables (whatever the width shows of the row), and on its card
     assert re.fullmatch(
         r"1 row cannot be sent as decided:\ncreate_circle\(shape_id=c1, color=red\) in «Create a red circle c1, "
         rf"a blue… · \d+s»: {re.escape(APPROVE_WITH_MESSAGE)}",

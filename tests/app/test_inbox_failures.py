@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from review import ReviewConsole
 from tests.app.conftest import APP, alerts, click, editor_frame, run, set_edits, settle, shown_text, submit
 from tests.conftest import THREE_SHAPES
-from ui import inbox, inbox_view
+from ui import inbox
 
 
 def failing(console: ReviewConsole, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -60,10 +60,10 @@ def test_a_failed_decision_shows_for_every_reviewer_and_is_retried_explicitly(
     # Approving everything shown leaves the failed row alone: sending it again must be chosen.
     click(bob, "inbox_approve_all")
     assert editor_frame(bob)["decision"].tolist() == [None, "approve", "approve"]
-    note = "Approve: 2 rows marked; 1 skipped: 1 whose last attempt failed (retry in Details)"
+    note = "Approve: 2 rows marked; 1 skipped: 1 whose last attempt failed (retry on its card)"
     assert any(note in shown_text(c.value) for c in bob.caption)
     # The pane says what failed, who decided it, and offers the retry.
-    bob.selectbox(key=inbox_view.PANE_PICK).set_value(bob.session_state[inbox.STATE_RENDERED][0])
+    bob.selectbox(key="inbox_card_picker").set_value(bob.session_state[inbox.STATE_RENDERED][0])
     run(bob)
     [pane_error] = [e.value for e in bob.error if "Last attempt failed" in e.value]
     assert "approve by ann" in pane_error

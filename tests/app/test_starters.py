@@ -85,7 +85,7 @@ def test_the_demo_button_starts_for_a_decider(app_db: Path, policy: Path, app_co
     at.button(key="inbox_demo").click()
     run(at)
     # Only the note the click left: once the runs pause, the Inbox lists their rows instead of the empty state.
-    assert str(at.session_state[STATE_DEMO]).startswith("Started 3 demo runs")
+    assert str(at.session_state[STATE_DEMO]).startswith("Started 3 example runs")
     deadline = time.monotonic() + 30
     while len(app_console.threads()) < 3:  # the runs go on in the console's worker
         assert time.monotonic() < deadline, app_console.threads()

@@ -167,7 +167,7 @@ def test_rows_are_grouped_by_the_decisions_they_offer_and_read_only_rows_come_la
     choice = inbox.bulk_choice(groups, "approve", failed=[inbox.row_key(B)])
     assert choice.keys == [inbox.row_key(A), inbox.row_key(pair)]
     assert choice.note() == (
-        "Approve: 2 rows marked; 4 skipped: 1 question, 1 whose last attempt failed (retry in Details), 2 read-only"
+        "Approve: 2 rows marked; 4 skipped: 1 question, 1 whose last attempt failed (retry on its card), 2 read-only"
     )
     assert inbox.bulk_choice(groups[1:2], "reject").note() == "Reject: 2 rows marked"
     assert (
@@ -359,6 +359,7 @@ def test_reports_summarise_per_thread_and_mark_rows() -> None:
     assert report.status == {
         inbox.row_key(B): "already decided by bob at 2025-01-01 11:59:58 UTC: edit → color=blue",
         inbox.row_key(C): "run failed: boom",
+        "t1:d": inbox.RAISED,  # the row the batch raised, marked until decided
     }
     assert report.done == [inbox.row_key(A), inbox.row_key(B)]
     # Without the words, the conflict's decision type.

@@ -1,9 +1,10 @@
-"""Questions answered from the Details pane in the browser: text, and a JSON value (`false` for the docs'
-`is_approved = interrupt(...)`, which text would have approved)."""
+"""Questions answered from the review card in the browser, opened by a `?row=` link: text, and a yes/no (`false`
+for the docs' `is_approved = interrupt(...)`, which the text "no" would have approved)."""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -25,36 +26,42 @@ def questions_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve
         yield server
 
 
-def answer_in_pane(app: App, text: str, *, as_json: bool) -> None:
-    pane = app.page.get_by_test_id("stForm")
-    pane.get_by_text("respond", exact=True).click()  # inside a form: no rerun until its button
-    pane.get_by_label("Answer (with respond)").fill(text)
-    if as_json:
-        pane.get_by_text("Send the answer as a JSON value").click()
-    app.click("Use this decision")
+def answer_on_card(app: App, text: str, *, as_boolean: bool) -> None:
+    card = app.page.locator(".st-key-inbox_card")
+    if as_boolean:
+        with app.clock.rerun():
+            card.get_by_test_id("stButtonGroup").get_by_text("yes/no", exact=True).click()  # "Answer as"
+        with app.clock.rerun():
+            card.get_by_role("radiogroup", name="Answer").get_by_text(text, exact=True).click()
+    else:
+        box = card.get_by_role("textbox", name="Answer")
+        box.fill(text)
+        with app.clock.rerun():
+            box.press("Control+Enter")  # a text area commits on Ctrl+Enter (or when it loses the focus)
+    # An answer typed with no decision chosen is the decision it is typed for: respond.
+    expect(card.get_by_text("Decision: respond", exact=False)).to_be_visible(timeout=TIMEOUT_MS)
 
 
 @pytest.mark.parametrize(
-    ("typed", "as_json", "status", "sent"), [("false", True, "rejected", "false"), ("no", False, "approved", '"no"')]
+    ("typed", "as_boolean", "status", "sent"), [("no", True, "rejected", "false"), ("no", False, "approved", '"no"')]
 )
-def test_a_question_is_answered_from_the_details_pane_with_text_or_a_json_value(
-    questions_server: Server, new_app: Callable[..., App], typed: str, as_json: bool, status: str, sent: str
+def test_a_question_linked_by_its_row_is_answered_on_its_card_as_text_or_yes_no(
+    questions_server: Server, new_app: Callable[..., App], typed: str, as_boolean: bool, status: str, sent: str
 ) -> None:
     started = review_cli(
         questions_server.db, "--graph", TARGET, "start", "--input", json.dumps({"action_details": "drop tables"})
     )
     thread_id = started["thread_id"]
-    app = new_app(on=questions_server)
+    [row] = started["pending"]
+    app = new_app(path=f"?row={row['row_id']}", on=questions_server)
+    card = app.page.locator(".st-key-inbox_card")
+    # The linked row's card, without any other click: its heading names "Question" and the thread.
+    expect(card.get_by_role("heading", name=re.compile("^Question · "))).to_be_visible(timeout=TIMEOUT_MS)
+    expect(card.get_by_text(f"Thread {thread_id}", exact=False)).to_be_visible()
+    expect(card.get_by_role("button", name="Answer", exact=True)).to_be_visible()
+    assert card.get_by_role("button", name="Approve", exact=True).count() == 0  # only what the row allows
     app.set_reviewer(reviewer("quinn"))
-    row = app.page.get_by_test_id("stSelectbox").filter(has=app.page.get_by_text("Row", exact=True))
-    box = row.get_by_role("combobox")
-    if thread_id[:8] not in (box.input_value() or ""):  # another thread's question is shown first
-        with app.clock.rerun():
-            box.click()
-            app.page.get_by_role("option").filter(has_text=thread_id[:8]).click()
-    expect(app.page.get_by_test_id("stForm").get_by_text("respond", exact=True)).to_be_visible(timeout=TIMEOUT_MS)
-    assert thread_id[:8] in box.input_value()  # the pane is about this thread's question
-    answer_in_pane(app, typed, as_json=as_json)
+    answer_on_card(app, typed, as_boolean=as_boolean)
     app.click("Submit decisions")
     expect(app.page.get_by_text(summary(1, 0, 0))).to_be_visible(timeout=TIMEOUT_MS)
     saved = store_query(

@@ -1,5 +1,6 @@
-"""Issue 10's flows in Chromium: the detail pane and its preview on a laptop and a wide screen, a keyboard-only
-review, and a 300-thread submit whose banner starts with the totals while the table keeps refreshing.
+"""Issue 10's flows in Chromium: the review card and its preview on a laptop and a wide screen (issue 20: a click
+on a row opens its card, the card's fields edit, its buttons decide), a keyboard-only review, and a 300-thread
+submit whose banner starts with the totals while the table keeps refreshing.
 
 Every step waits on what the page shows (Streamlit's own websocket messages, a locator's state), never on a
 fixed time; screenshots land in tests/e2e/artifacts/.
@@ -18,7 +19,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import ARTIFACTS, Server
-from tests.e2e.helpers import TIMEOUT_MS, App, Grid, start_thread
+from tests.e2e.helpers import HEADER_PX, ROW_PX, TIMEOUT_MS, App, Grid, start_thread
 from tests.e2e.test_flows import expect_banner, expect_rows, filter_thread, reviewer, shapes_saved, summary
 from ui.inbox_view import COLUMN_CONFIG
 
@@ -41,6 +42,19 @@ def preview_shapes(app: App) -> dict[str, str | None]:
         "els => els.map(e => [e.dataset.shapeId, e.dataset.preview || null])"
     )
     return dict(marks)
+
+
+def open_card(app: App, grid: Grid, row: int, tool: str) -> None:
+    """Click a row's tool cell (read-only: nothing to type into) and wait for its card."""
+    grid.root.scroll_into_view_if_needed()
+    box = grid.root.get_by_test_id("data-grid-canvas").bounding_box()
+    assert box is not None
+    x, y = box["x"] + 12, box["y"] + HEADER_PX + ROW_PX * row + ROW_PX / 2
+    app.page.mouse.move(x - 4, y)
+    with app.clock.rerun():  # the page script says which row was clicked: the card's rerun
+        app.page.mouse.click(x, y, delay=50)
+    heading = app.page.locator(".st-key-inbox_card").get_by_role("heading", name=re.compile(f"^{tool} · "))
+    expect(heading).to_be_visible(timeout=TIMEOUT_MS)
 
 
 def labels_fit(app: App, *names: str) -> None:
@@ -71,29 +85,28 @@ def test_four_shapes_decided_with_the_detail_pane_and_its_preview(
     assert grid.headers()[: len(DECIDING)] == list(DECIDING)
     labels_fit(app, "Approve all shown", "Reject all shown", "Submit decisions")
 
-    # Decide in the table and in the pane: one draft.
+    # Decide in the table and on the card: one draft. A click on a row opens its card.
     first = grid.find_row("arguments", f"shape_id={tag}1, color=orange")
     grid.choose("decision", first, "approve")
     triangle = grid.find_row("tool", "create_triangle")
     grid.choose("decision", triangle, "reject")
     grid.type_text("message", triangle, "No triangles on this canvas")
-    app.selectbox("Row", f"create_square · shape_id={tag}2, color=blue", prefix=True)
-    pane = app.page.get_by_test_id("stForm")
-    pane.get_by_role("radiogroup").get_by_text("edit", exact=True).click()
-    box_input = pane.get_by_role("textbox", name="Edited arguments")
-    box_input.fill("color=yellow")
-    with app.clock.rerun():
-        pane.get_by_role("button", name=re.compile("Use this decision")).click()
+    card = app.page.locator(".st-key-inbox_card")
     square = grid.find_row("tool", "create_square")
-    expect(grid.cell("decision", square)).to_have_text("edit")
-    expect(grid.cell("edited arguments", square)).to_have_text("color=yellow")
-    expect(app.page.get_by_test_id("stCode").filter(has_text='+  "color": "yellow"')).to_be_visible()  # the diff
-    app.selectbox("Row", f"create_circle · shape_id={tag}4, color=pink", prefix=True)
-    pane = app.page.get_by_test_id("stForm")
-    pane.get_by_role("radiogroup").get_by_text("approve", exact=True).click()
+    open_card(app, grid, square, "create_square")
+    color = card.get_by_role("textbox", name="color", exact=True)
+    expect(color).to_have_value("blue")
+    color.fill("yellow")
     with app.clock.rerun():
-        pane.get_by_role("button", name=re.compile("Use this decision")).click()
-    expect(grid.cell("decision", grid.find_row("arguments", f"shape_id={tag}4, color=pink"))).to_have_text("approve")
+        color.press("Enter")
+    expect(grid.cell("decision", square)).to_have_text("edit")
+    expect(grid.cell("edited arguments", square)).to_have_text('{"color": "yellow"}')
+    expect(card.get_by_text("→ yellow")).to_be_visible()  # the edit, argument by argument
+    pink = grid.find_row("arguments", f"shape_id={tag}4, color=pink")
+    open_card(app, grid, pink, "create_circle")
+    with app.clock.rerun():
+        card.get_by_role("button", name="Approve", exact=True).click()
+    expect(grid.cell("decision", pink)).to_have_text("approve")
 
     # The preview: the canvas as it would be, new shapes ghosted, the rejected triangle absent.
     expect(app.page.locator(f'[aria-label^="Preview"] [data-shape-id="{tag}4"]')).to_be_visible()
@@ -102,7 +115,7 @@ def test_four_shapes_decided_with_the_detail_pane_and_its_preview(
     assert ghost.evaluate("e => getComputedStyle(e).outlineStyle") == "dashed"
     assert ghost.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(255, 255, 0)"  # the edit's colour
     app.page.locator('[aria-label^="Preview"]').scroll_into_view_if_needed()
-    shot(app, f"pane-preview-{viewport['width']}x{viewport['height']}")
+    shot(app, f"card-preview-{viewport['width']}x{viewport['height']}")
 
     app.click("Submit decisions")
     expect_banner(app, summary(4, 0, 0))
@@ -126,10 +139,9 @@ def test_a_keyboard_only_review(fresh_server: Server, new_app: Callable[..., App
     app.press("Alt+A")  # Approve all shown
     for row in range(3):
         expect(grid.cell("decision", row)).to_have_text("approve")
-    app.press("Alt+ArrowDown")  # the detail pane's next row
-    expect(app.page.get_by_test_id("stSelectbox").filter(has_text="Row").get_by_role("combobox")).to_have_value(
-        re.compile("^create_square")
-    )
+    app.press("Alt+ArrowDown")  # the next row's card
+    card_heading = app.page.locator(".st-key-inbox_card").get_by_role("heading", name=re.compile("^create_square · "))
+    expect(card_heading).to_be_visible()
     app.press("Control+Enter")  # Submit decisions
     expect_banner(app, summary(3, 0, 0))
     shot(app, "keyboard-submitted")

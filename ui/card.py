@@ -1,0 +1,490 @@
+"""The focused review card: one row and everything needed to decide it, with only the decisions it allows.
+
+The card shows the row the reviewer is on: a click (or the arrow keys) on a row of a table (the grid's focus,
+reported by ui/inbox_gate.py), Previous / Next, the Row picker, or a link `/?row=<row_id>` (a notification's,
+the Thread page's); the URL then names the row shown, so a reload or a shared link opens the same card.
+
+It shows the thread's request and history, the description as markdown, the arguments as fields typed from the
+tool's JSON schema (ui/detail.py), a button per decision the row allows, a message with reject, an answer input
+that fits the answer's type, what an edit changes argument by argument, the core's refusal as the reviewer
+types, and the picture the thread's graph draws of the decisions (the demo's canvas).
+
+Its widgets write the same draft as the table on every committed change (`_changed`): a decision is never half
+in the card and half in the table. They are keyed by the row, not by the draft, so what the reviewer is typing
+survives the page's reruns (a row raised elsewhere, a tick of the ages); when the row's draft entry changed
+elsewhere (a cell of the table, a bulk button, a reload of the stored draft), its values are written into the
+widgets before they are drawn (`_sync`). What may be sent is the core's to say (`RowContext.problems`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import streamlit as st
+
+from review import PendingInterrupt, ReviewConsole
+from review.pictures import proposed_call
+from review.threads import ThreadView
+from ui import detail, drafts, inbox, keys, schema_form
+from ui.format import format_time, md_escape, show_controls
+from ui.picture import show_picture
+from ui.schema_form import FieldSpec
+from ui.sidebar import THREAD
+
+CARD_ROW = inbox.STATE_CARD
+CARD_SYNCED = "inbox_card_synced"  # row key -> the draft entry's version its widgets were last given
+CARD_BAD = "inbox_card_bad"  # row key -> {field: why its typed text is not in the draft yet}
+CARD_LINK = "inbox_card_link"  # the `?row=` value last followed (a link opens its card once, not on every run)
+ROW_PARAM = "row"
+CLEAR = "clear"  # the Clear button's "decision": none, the row stays pending
+
+
+def widget_key(key: str, name: str) -> str:
+    """A card widget's key: the row's (stable across reruns and draft changes) and the field's."""
+    return f"card_{hashlib.sha1(key.encode()).hexdigest()[:12]}_{name}"
+
+
+def entry_version(entry: dict[str, Any]) -> str:
+    """What the card's widgets show of a draft entry, as one value: a change means new values to show."""
+    return json.dumps(
+        [entry.get("decision"), entry.get("edited") or "", entry.get("message") or "", bool(entry.get("json"))]
+    )
+
+
+# --- which row ----------------------------------------------------------------------------------------------
+
+
+def follow_link(rows: Sequence[PendingInterrupt]) -> str | None:
+    """Open the card of the row a `?row=` link names, once per link (`&thread=` picks among rows of several
+    threads with that id); one line when it names no pending row."""
+    state = st.session_state
+    wanted = st.query_params.get(ROW_PARAM)
+    if not wanted or state.get(CARD_LINK) == wanted:
+        return None
+    state[CARD_LINK] = wanted
+    thread = st.query_params.get("thread")
+    found = [row for row in rows if row.row_id == wanted and (not thread or row.thread_id == thread)]
+    if not found:
+        return f"The linked row {wanted[:40]} is not pending: it was decided, or its run moved on (see the Audit page)."
+    state[CARD_ROW] = inbox.row_key(found[0])
+    return None
+
+
+def pick(key: str, row: PendingInterrupt | None = None) -> None:
+    """Show `key`'s card (and name its row in the URL, so a reload opens it again)."""
+    st.session_state[CARD_ROW] = key
+    if row is not None:
+        st.query_params[ROW_PARAM] = row.row_id
+        st.session_state[CARD_LINK] = row.row_id
+
+
+def _step(by_key: dict[str, PendingInterrupt], by: int) -> None:
+    keys_shown = list(by_key)
+    current = st.session_state.get(CARD_ROW)
+    index = keys_shown.index(current) if current in keys_shown else 0
+    key = keys_shown[max(0, min(len(keys_shown) - 1, index + by))]
+    pick(key, by_key[key])
+
+
+def _picked(by_key: dict[str, PendingInterrupt]) -> None:
+    key = st.session_state.get("inbox_card_picker")
+    if key in by_key:
+        pick(key, by_key[key])
+
+
+# --- the draft ----------------------------------------------------------------------------------------------
+
+
+def _sync(key: str, row: PendingInterrupt, entry: dict[str, Any], fields: Sequence[FieldSpec]) -> None:
+    """Give the card's widgets the draft entry's values when it changed since they were given them (or they are
+    new: a card shown again)."""
+    state = st.session_state
+    synced = state.setdefault(CARD_SYNCED, {})
+    version = entry_version(entry)
+    probe = widget_key(key, "message")
+    if synced.get(key) == version and probe in state:
+        return
+    synced[key] = version
+    state.setdefault(CARD_BAD, {}).pop(key, None)
+    view = detail.edit_view(row, entry.get("edited") or "")
+    for spec in fields:
+        state[schema_form.widget_key(widget_key(key, "arg"), spec.name)] = schema_form.initial(
+            spec, view.args.get(spec.name)
+        )
+    state[probe] = entry.get("message") or ""
+    if row.payload_kind == "question":
+        _sync_answer(key, row, entry)
+
+
+def _sync_answer(key: str, row: PendingInterrupt, entry: dict[str, Any]) -> None:
+    state = st.session_state
+    mode = detail.answer_mode(row.answer_schema)
+    value = detail.answer_value(entry) if entry.get("json") or mode not in ("text", "free") else None
+    if mode == "free":
+        mode = {"yes/no": "boolean", "number": "number", "JSON": "json", "text": "text"}[detail.free_mode(entry)]
+        state[widget_key(key, "answer_as")] = detail.free_mode(entry)
+    if mode == "boolean":
+        state[widget_key(key, "answer")] = None if value is None else ("yes" if value else "no")
+    elif mode in ("number", "integer"):
+        state[widget_key(key, "answer")] = value if isinstance(value, int | float) else None
+    elif mode == "enum":
+        options = (row.answer_schema or {}).get("enum") or []
+        raw = entry.get("message") or ""
+        state[widget_key(key, "answer")] = next((o for o in options if o in (value, raw)), None)
+    elif mode == "object":
+        for spec in schema_form.fields(row.answer_schema):
+            got = value.get(spec.name) if isinstance(value, dict) else None
+            state[schema_form.widget_key(widget_key(key, "answer"), spec.name)] = schema_form.initial(spec, got)
+    state[widget_key(key, "answer_text")] = entry.get("message") or ""
+
+
+def _field_values(key: str, fields: Sequence[FieldSpec], prefix: str) -> tuple[dict[str, Any], str | None]:
+    """The fields' values as an object (ui/schema_form.py's parse), or why they cannot make one."""
+    state = st.session_state
+    raw = {spec.name: state.get(schema_form.widget_key(prefix, spec.name)) for spec in fields}
+    try:
+        return schema_form.parse(fields, raw), None
+    except schema_form.FormError as exc:
+        return {}, str(exc)
+
+
+def _answer(key: str, row: PendingInterrupt) -> tuple[str, bool]:
+    """The answer the card's inputs give: (text for the draft, whether it is a JSON value)."""
+    state = st.session_state
+    mode = detail.answer_mode(row.answer_schema)
+    if mode == "free":
+        mode = {"yes/no": "boolean", "number": "number", "JSON": "json", "text": "text"}[
+            state.get(widget_key(key, "answer_as")) or "text"
+        ]
+        if mode == "text":
+            return str(state.get(widget_key(key, "answer_text")) or ""), False
+    got = state.get(widget_key(key, "answer"))
+    if mode == "boolean":
+        return ("" if got is None else ("true" if got == "yes" else "false")), True
+    if mode in ("number", "integer"):
+        return detail.answer_text(got), True
+    if mode == "enum":
+        if got is None:
+            return "", False
+        return (got, False) if isinstance(got, str) else (json.dumps(got), True)
+    if mode == "object":
+        values, _bad = _field_values(key, schema_form.fields(row.answer_schema), widget_key(key, "answer"))
+        return (json.dumps(values, ensure_ascii=False) if values else ""), True
+    text = str(state.get(widget_key(key, "answer_text")) or "")
+    return text, mode == "json"
+
+
+def _changed(console: ReviewConsole, key: str, row: PendingInterrupt, decision: str | None = None) -> None:
+    """A field or a decision button of the card: its values into the row's draft entry (the table shows them)."""
+    drafts.fold(console)
+    state = st.session_state
+    draft = {k: dict(v) for k, v in state[inbox.STATE_DRAFT].items()}
+    entry = draft.get(key) or inbox.new_entry(row)
+    allowed = row.allowed_decisions
+    if "edit" in allowed:
+        fields = detail.arg_fields(row.args, console.args_schema(row))
+        values, bad = _field_values(key, fields, widget_key(key, "arg"))
+        state.setdefault(CARD_BAD, {})[key] = bad
+        if bad is None:
+            entry["edited"] = detail.edited_text(row.args, values)
+            # Changed fields are an edit, as typed edited arguments are in the table; fields back as they were
+            # take an edit back.
+            if entry["edited"] and entry.get("decision") is None:
+                entry["decision"] = "edit"
+            elif not entry["edited"] and entry.get("decision") == "edit":
+                entry["decision"] = None
+    if row.payload_kind == "question":
+        entry["message"], entry["json"] = _answer(key, row)
+    else:
+        entry["message"] = str(state.get(widget_key(key, "message")) or "")
+    if decision is not None:  # a button: that decision (Clear: none, the row stays pending)
+        entry["decision"] = None if decision == CLEAR else decision
+    elif entry.get("decision") is None and entry["message"].strip():
+        # An answer, or a rejection's message, typed with no decision chosen: the decision it is typed for.
+        wants = [d for d in ("respond", "reject") if d in allowed]
+        if len(wants) == 1 and (wants[0] == "respond") == (row.payload_kind == "question"):
+            entry["decision"] = wants[0]
+    draft[key] = entry
+    state.setdefault(CARD_SYNCED, {})[key] = entry_version(entry)  # the widgets hold these values already
+    drafts.set_draft(console, draft)
+    drafts.retire_editor()
+
+
+# --- drawing -------------------------------------------------------------------------------------------------
+
+
+def show(
+    console: ReviewConsole,
+    rows: Sequence[PendingInterrupt],
+    shown: Sequence[PendingInterrupt],
+    draft: inbox.Draft,
+    context: inbox.RowContext,
+    *,
+    note: str | None = None,
+) -> None:
+    """The card of the row the reviewer is on (the first shown row until they pick one)."""
+    state = st.session_state
+    pending = {inbox.row_key(row): row for row in rows}
+    by_key = {inbox.row_key(row): row for row in shown}
+    if note:
+        st.info(md_escape(note), icon=":material/link_off:")
+    key = state.get(CARD_ROW)
+    if key not in pending and key not in by_key:
+        key = next(iter(by_key), None)
+        state[CARD_ROW] = key
+    if key is None:
+        return
+    row = pending.get(key) or by_key[key]
+    if state.pop(inbox.STATE_CARD_MOVED, False):  # the grid's focus moved it: the URL names the row shown
+        pick(key, row)
+    if key not in by_key:  # a linked row the filters hide: listed first in the picker, so it can be left
+        by_key = {key: row, **by_key}
+    _navigation(by_key, key, context)
+    entry = draft.get(key) or inbox.new_entry(row)
+    with st.container(border=True, key="inbox_card"):
+        _card(console, rows, draft, context, key, row, entry)
+
+
+def _navigation(by_key: dict[str, PendingInterrupt], key: str, context: inbox.RowContext) -> None:
+    """The row picker and Previous / Next, above the card."""
+    state = st.session_state
+    state["inbox_card_picker"] = key
+    st.selectbox(
+        "Row",
+        list(by_key),
+        key="inbox_card_picker",
+        format_func=lambda k: detail_option(by_key[k], context),
+        on_change=_picked,
+        args=(by_key,),
+        label_visibility="collapsed",
+        help="The row the card is about; a click on a row of a table shows it here",
+    )
+    with st.container(horizontal=True):
+        for label, by, icon, shortcut in (
+            ("Previous", -1, ":material/arrow_upward:", keys.PREVIOUS_ROW),
+            ("Next", 1, ":material/arrow_downward:", keys.NEXT_ROW),
+        ):
+            st.button(
+                label,
+                key=f"card_{label.lower()}",
+                icon=icon,
+                on_click=_step,
+                args=(by_key, by),
+                shortcut=shortcut,
+                help=keys.with_key(f"The card of the {'next' if by > 0 else 'previous'} row", shortcut),
+            )
+
+
+def detail_option(row: PendingInterrupt, context: inbox.RowContext) -> str:
+    """A row as the card's picker lists it: tool, arguments, thread."""
+    return f"{inbox.tool_label(row, context)} · {inbox.arguments_text(row)[:40]} · {context.name(row.thread_id)}"
+
+
+def _card(
+    console: ReviewConsole,
+    rows: Sequence[PendingInterrupt],
+    draft: inbox.Draft,
+    context: inbox.RowContext,
+    key: str,
+    row: PendingInterrupt,
+    entry: dict[str, Any],
+) -> None:
+    view = console.thread(row.thread_id, timeline=False)
+    st.markdown("#### " + md_escape(detail.heading(row, context.cell(row.thread_id))))
+    if row.description:
+        st.markdown(detail.safe_markdown(row.description))
+    failure = context.failures.get(key)
+    if failure is not None:
+        st.error(
+            md_escape(
+                f"Last attempt failed: {failure.error or 'unknown error'} — {failure.decision} by "
+                f"{failure.reviewer} at {format_time(failure.decided_at)}. Deciding again retries it."
+            ),
+            icon=":material/error:",
+        )
+        st.button(
+            "Retry the same decision",
+            key=widget_key(key, "retry"),
+            icon=":material/replay:",
+            on_click=_retry,
+            args=(console, key, failure),
+        )
+    allowed = context.offered.get(key, tuple(row.allowed_decisions))
+    decidable = bool(allowed) and key not in context.refusals and not row.blocked and not row.unverified
+    fields = detail.arg_fields(row.args, console.args_schema(row)) if "edit" in allowed and decidable else []
+    _sync(key, row, entry, fields)
+    if decidable:  # first, so that a quick decision needs no scrolling
+        _buttons(console, key, row, entry, allowed)
+    else:
+        reason = context.refusals.get(key) or row.blocked or inbox.status_text(row, {}, context)
+        st.info(md_escape(f"Read-only: {reason}"), icon=":material/visibility:")
+    if fields:
+        _argument_fields(console, key, row, fields)
+    elif row.args:
+        st.caption("Arguments")
+        st.code(show_controls(detail.field_text(row.args)), language="json")
+    if decidable:
+        _inputs(console, key, row, allowed)
+    # Below the inputs, so that a line coming or going never moves a field the reviewer is typing into.
+    _edit_diff(row, entry)
+    bad = st.session_state.get(CARD_BAD, {}).get(key)
+    if bad:
+        st.warning(md_escape(f"{bad} — not in your decision until it reads"), icon=":material/edit_off:")
+    problem = inbox.row_problem(key, entry, context)
+    if problem is not None:
+        st.warning(md_escape(f"Cannot be sent: {problem}"), icon=":material/block:")
+    _thread_context(view, row)
+    _preview(console, view, rows, draft, context, row.thread_id)
+
+
+def _thread_context(view: ThreadView, row: PendingInterrupt) -> None:
+    """The thread's request and recent history, its ids, and a link to its page."""
+    request = view.messages[0].content if view.messages and view.messages[0].type == "human" else ""
+    if request:
+        st.caption("Request")
+        st.text(show_controls(request))
+    lines = detail.history(view.messages)
+    if lines:
+        with st.expander(f"History ({len(lines)})"):
+            st.text(show_controls("\n".join(lines)))
+    st.caption(md_escape(f"Thread {row.thread_id} · interrupt {row.interrupt_id}"))
+    st.page_link(THREAD, label="Open its thread", icon=":material/timeline:", query_params={"thread": row.thread_id})
+
+
+def _argument_fields(console: ReviewConsole, key: str, row: PendingInterrupt, fields: Sequence[FieldSpec]) -> None:
+    st.caption("Arguments (a change makes this an edit)")
+    schema_form.render(fields, None, widget_key(key, "arg"), on_change=_changed, args=(console, key, row))
+
+
+def _inputs(console: ReviewConsole, key: str, row: PendingInterrupt, allowed: Sequence[str]) -> None:
+    """The message sent with reject (a tool request's respond), or the answer to a question."""
+    change: dict[str, Any] = {"on_change": _changed, "args": (console, key, row)}
+    if row.payload_kind == "question":
+        _answer_input(console, key, row)
+    elif "reject" in allowed or "respond" in allowed:
+        st.text_area(
+            "Message",
+            key=widget_key(key, "message"),
+            height=80,
+            help="Sent with reject (or respond): what the agent is told",
+            **change,
+        )
+
+
+def _answer_input(console: ReviewConsole, key: str, row: PendingInterrupt) -> None:
+    change: dict[str, Any] = {"on_change": _changed, "args": (console, key, row)}
+    schema = row.answer_schema
+    mode = detail.answer_mode(schema)
+    if mode == "free":
+        st.segmented_control(
+            "Answer as",
+            list(detail.FREE_MODES),
+            key=widget_key(key, "answer_as"),
+            help="The question names no type: say what the answer is (LangGraph resumes with that value)",
+            **change,
+        )
+        mode = {"yes/no": "boolean", "number": "number", "JSON": "json", "text": "text"}[
+            st.session_state.get(widget_key(key, "answer_as")) or "text"
+        ]
+    name = widget_key(key, "answer")
+    if mode == "boolean":
+        st.radio("Answer", ["yes", "no"], index=None, key=name, horizontal=True, **change)
+    elif mode in ("number", "integer"):
+        st.number_input("Answer", value=None, step=1 if mode == "integer" else None, key=name, **change)
+    elif mode == "enum":
+        st.selectbox("Answer", list((schema or {}).get("enum") or []), index=None, key=name, **change)
+    elif mode == "object":
+        st.caption("Answer")
+        schema_form.render(schema_form.fields(schema), None, widget_key(key, "answer"), **change)
+    else:
+        st.text_area(
+            "Answer",
+            key=widget_key(key, "answer_text"),
+            height=100,
+            placeholder='a JSON value: false, 42 or {"approved": true}' if mode == "json" else None,
+            **change,
+        )
+    if schema is not None:
+        with st.expander("The answer must match this schema"):
+            st.code(json.dumps(schema, indent=2, ensure_ascii=False), language="json")
+
+
+def _buttons(
+    console: ReviewConsole, key: str, row: PendingInterrupt, entry: dict[str, Any], allowed: Sequence[str]
+) -> None:
+    """A button per decision the row allows, its accessible name exactly its label; the chosen one is primary, and
+    Clear takes it back (what was typed stays)."""
+    chosen = entry.get("decision") or ("edit" if (entry.get("edited") or "").strip() else None)
+    with st.container(horizontal=True, key="inbox_card_decisions"):
+        for decision, label in detail.decision_buttons(row, allowed):
+            st.button(
+                label,
+                key=widget_key(key, "decide:" + decision),
+                type="primary" if decision == chosen else "secondary",
+                on_click=_changed,
+                args=(console, key, row, decision),
+            )
+        st.button(
+            "Clear",
+            key=widget_key(key, "decide:" + CLEAR),
+            type="tertiary",
+            disabled=entry.get("decision") is None,
+            on_click=_changed,
+            args=(console, key, row, CLEAR),
+            help="No decision: the row stays pending (the fields keep what you typed)",
+        )
+    st.caption(md_escape(f"Decision: {chosen or 'none yet (stays pending)'} · Submit decisions sends it"))
+
+
+def _edit_diff(row: PendingInterrupt, entry: dict[str, Any]) -> None:
+    """What the edit changes, argument by argument: before → after."""
+    view = detail.edit_view(row, entry.get("edited") or "")
+    if view.error:
+        st.warning(md_escape(f"Edited arguments {view.typed!r}: {view.error}"), icon=":material/edit_off:")
+        return
+    changes = detail.arg_changes(row.args, view.args)
+    if not changes:
+        return
+    st.caption("The edit: before → after")
+    for change in changes:
+        before = "(not given)" if change.before is None else change.before
+        after = "(removed)" if change.after is None else change.after
+        st.text(show_controls(f"{change.name}:\n  {before}\n→ {after}".replace("\n", "\n  ")))
+
+
+def _retry(console: ReviewConsole, key: str, failure: Any) -> None:
+    drafts.fold(console)
+    draft = {k: dict(v) for k, v in st.session_state[inbox.STATE_DRAFT].items()}
+    if key in draft:
+        draft[key] = inbox.retry_entry(draft[key], failure)
+        drafts.set_draft(console, draft)
+        drafts.retire_editor()
+
+
+def _preview(
+    console: ReviewConsole,
+    view: ThreadView,
+    rows: Sequence[PendingInterrupt],
+    draft: inbox.Draft,
+    context: inbox.RowContext,
+    thread_id: str,
+) -> None:
+    """The thread as its graph draws it if the draft's decisions were applied (nothing when it draws none)."""
+    proposed: list[dict[str, Any]] = []
+    for row in rows:
+        if row.thread_id != thread_id:
+            continue
+        key = inbox.row_key(row)
+        try:
+            decision = inbox.decision_of(draft.get(key) or inbox.new_entry(row))
+        except ValueError:  # a draft that does not parse yet proposes nothing
+            decision = None
+        if key in context.problems:  # nor one the core refuses (an approve with a message is no approve)
+            decision = None
+        proposed.append(proposed_call(row, decision))
+    picture = console.graphs.picture(view.graph_id, view.values, proposed)
+    if picture is not None:
+        show_picture(picture, headings=False)
