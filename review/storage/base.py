@@ -36,11 +36,17 @@ def _awaited(name: str) -> Any:
     return method
 
 
-class AsyncFromSync:
-    """Async saver methods served by the sync (fenced) ones, for graphs whose nodes are `async def`.
+class FencedWrites:
+    """The part of a fenced saver both backends share: each write names the thread and lease token it is
+    fenced by (`fence_target()`, per OS thread), which the backend's write transaction checks.
 
-    The console drives such a graph on an event loop of its own worker thread, so blocking that loop
-    for a write is fine, and every write still goes through the fence of the sync method.
+    A write whose config carries a lease token (LEASE_TOKEN_KEY) commits only if, in the same transaction, the
+    thread's lease row still has that token; else nothing of it is written and `LeaseLost` is raised, so a
+    process paused past its lease cannot write after recovery took the thread over. A write without a token
+    (a tool script, the seeding bench) is refused while another owner's lease on the thread is live.
+
+    The async methods are the sync ones, for graphs whose nodes are `async def`: the console drives such a graph
+    on an event loop of its own worker thread, so blocking it for a write is fine, and every write is fenced.
     """
 
     aget_tuple = _awaited("get_tuple")
@@ -52,17 +58,6 @@ class AsyncFromSync:
         """The sync listing, as an async iterator."""
         for item in self.list(config, **kwargs):  # type: ignore[attr-defined]
             yield item
-
-
-class FencedWrites(AsyncFromSync):
-    """The part of a fenced saver both backends share: each write names the thread and lease token it is
-    fenced by (`fence_target()`, per OS thread), which the backend's write transaction checks.
-
-    A write whose config carries a lease token (LEASE_TOKEN_KEY) commits only if, in the same transaction, the
-    thread's lease row still has that token; else nothing of it is written and `LeaseLost` is raised, so a
-    process paused past its lease cannot write after recovery took the thread over. A write without a token
-    (a tool script, the seeding bench) is refused while another owner's lease on the thread is live.
-    """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

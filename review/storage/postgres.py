@@ -152,6 +152,10 @@ _TRIGGERS = {
     "review_heads_on_write_delete": ("checkpoint_writes", "DELETE", "OLD", "review_head_deleted"),
 }
 _TRIGGER_NAMES = sorted(_TRIGGERS)
+_TRIGGER_COUNT = (  # of the feed's triggers, those there and enabled
+    "SELECT COUNT(*) FROM pg_trigger WHERE tgname = ANY(?) AND tgenabled <> 'D' "
+    "AND tgrelid IN ('checkpoints'::regclass, 'checkpoint_writes'::regclass)"
+)
 
 # One statement (one snapshot): the feed's health, its generation and top, and the threads changed since a
 # position with the "paused" prefilter (head checkpoint holds an interrupt write: kept by the triggers).
@@ -159,10 +163,7 @@ _CHANGES_SQL = """
 WITH changed AS MATERIALIZED (  -- the few changed heads (seq index; a cold start: the paused heads' index)
     SELECT thread_id, seq, paused FROM review_thread_heads WHERE seq > ? {only}
 ), meta AS (
-    SELECT
-        (SELECT COUNT(*) FROM pg_trigger
-         WHERE tgname = ANY(?) AND tgenabled <> 'D'
-           AND tgrelid IN ('checkpoints'::regclass, 'checkpoint_writes'::regclass)) AS triggers,
+    SELECT ({triggers}) AS triggers,
         (SELECT value FROM review_meta WHERE key = 'feed_generation') AS generation,
         (SELECT MAX(seq) FROM review_thread_heads) AS top
 )
@@ -394,8 +395,6 @@ class PostgresStorage(Storage):
                 self._listener = ChangeListener(self.url, self._app)
             return self._listener
 
-    # --- dialect hooks (see review/storage/sql.py) ------------------------------------------------
-
     @override
     def _describe(self, exc: BaseException) -> str:
         return describe_pg_error(exc, self.url)
@@ -481,8 +480,6 @@ class PostgresStorage(Storage):
         ts = columns[0]  # read by the query from the JSONB checkpoint
         return ts if isinstance(ts, str) else None
 
-    # --- plumbing ---------------------------------------------------------------------------------
-
     @override
     def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[Row]:
         with self.tables.connection() as conn, conn.cursor(row_factory=_row_factory) as cur:
@@ -511,8 +508,6 @@ class PostgresStorage(Storage):
         listener = self._listener
         return [listener.last_error] if listener is not None and listener.last_error else []
 
-    # --- change feed --------------------------------------------------------------------------------
-
     @override
     @store_errors
     def changes_since(self, seq: int, *, paused_only: bool = False) -> Changes:
@@ -532,7 +527,10 @@ class PostgresStorage(Storage):
         return Changes(changed, paused, top, generation)
 
     def _changes(self, seq: int, paused_only: bool) -> list[Row]:
-        return self._rows(_CHANGES_SQL.format(only="AND paused" if paused_only else ""), (seq, _TRIGGER_NAMES))
+        return self._rows(
+            _CHANGES_SQL.format(only="AND paused" if paused_only else "", triggers=_TRIGGER_COUNT),
+            (seq, _TRIGGER_NAMES),
+        )
 
 
 def open_postgres(
@@ -660,21 +658,13 @@ def _prepare(
         conn.execute("SELECT pg_advisory_unlock(%s, 0)", (_SETUP_LOCK,))
 
 
-def _triggers_present(conn: psycopg.Connection[Any]) -> int:
-    row = conn.execute(
-        "SELECT COUNT(*) FROM pg_trigger WHERE tgname = ANY(%s) AND tgenabled <> 'D' "
-        "AND tgrelid IN ('checkpoints'::regclass, 'checkpoint_writes'::regclass)",
-        (_TRIGGER_NAMES,),
-    ).fetchone()
-    return int(row[0]) if row else 0
-
-
 def install_feed(conn: psycopg.Connection[Any], *, only_if_missing: bool = False) -> None:
     """(Re)create the change-feed triggers, backfill heads of threads written without them, and start a
     new feed generation, so every running inbox re-reads everything once instead of trusting the gap."""
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (_FEED_LOCK,))
-        if only_if_missing and _triggers_present(conn) == len(_TRIGGER_NAMES):
+        present = conn.execute(_dialect(_TRIGGER_COUNT), (_TRIGGER_NAMES,)).fetchall()[0][0]
+        if only_if_missing and present == len(_TRIGGER_NAMES):
             return
         for statement in _FEED_FUNCTIONS:
             conn.execute(statement)

@@ -345,9 +345,7 @@ class Storage:
 
     def wait_for_change(self, token: ChangeToken, timeout: float) -> ChangeToken:
         """Block until `change_token()` differs from `token`, or `timeout` seconds; returns the token.
-
-        Here by polling the token every `POLL_SECONDS` (SQLite: the feed's top, ~20 µs a read).
-        """
+        Here by polling it every `POLL_SECONDS` (SQLite: the feed's top, ~20 µs a read)."""
         deadline = time.monotonic() + timeout
         while True:
             current = self.change_token()

@@ -1,13 +1,8 @@
-"""The SQLite backend: one file holds LangGraph's checkpoints and the console's tables.
+"""The SQLite backend: one file holds LangGraph's checkpoints and the console's tables (review/storage/sql.py).
 
-The only module that speaks SQLite's dialect (the console's queries are review/storage/sql.py's). It provides:
-- `FencedSqliteSaver`, LangGraph's `SqliteSaver` whose checkpoint writes check, inside the same
-  IMMEDIATE transaction, that the run's lease token still holds the thread (fencing);
-- the console's tables (review/storage/sql.py: an append-only decision log with a unique index over the rows
-  that hold an interrupt, the leases, which double as run records), and a change feed kept by triggers on
-  the checkpoint tables, whose installation is checked on every refresh;
-- read-only opening (a file or file system the process cannot write), and errors turned into one
-  readable `StoreError` line.
+What differs from PostgreSQL: `FencedSqliteSaver` checks the lease in the same IMMEDIATE transaction as the
+write; the change feed is kept by triggers on the checkpoint tables, whose installation every refresh checks;
+a file or file system the process cannot write opens read-only; errors become one readable `StoreError` line.
 """
 
 from __future__ import annotations
@@ -205,8 +200,6 @@ class SqliteStorage(Storage):
         self._paused_column: bool | None = None  # the heads table has `paused` (every store this version writes)
         self.lock = self._lazy = threading.RLock()
 
-    # --- dialect hooks (see review/storage/sql.py) ------------------------------------------------
-
     @override
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -250,8 +243,6 @@ class SqliteStorage(Storage):
     def _ts(self, *columns: Any) -> str | None:
         return checkpoint_ts(*columns)  # SQLite keeps the checkpoint as msgpack bytes
 
-    # --- plumbing ---------------------------------------------------------------------------------
-
     @override
     def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         with self.lock:
@@ -284,8 +275,6 @@ class SqliteStorage(Storage):
                 return {}
             raise
 
-    # --- change feed --------------------------------------------------------------------------------
-
     @override
     @store_errors
     def changes_since(self, seq: int, *, paused_only: bool = False) -> Changes:
@@ -316,11 +305,8 @@ class SqliteStorage(Storage):
         return self._paused_column
 
     def _check_feed(self) -> int:
-        """The feed's generation; reinstalls missing triggers first (which starts a new generation).
-
-        Cheap: sqlite_master is a small table. Without this, a dropped trigger would make the inbox
-        serve a stale list forever; with it, the next refresh sees a new generation and re-reads all.
-        """
+        """The feed's generation; reinstalls missing triggers first (which starts a new generation), so a dropped
+        trigger cannot make the inbox serve a stale list forever (cheap: sqlite_master is a small table)."""
         if not _feed_installed(self.conn) and not self.read_only:
             install_feed(self.conn)
         row = self.conn.execute("SELECT value FROM review_meta WHERE key = 'feed_generation'").fetchone()
