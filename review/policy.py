@@ -597,6 +597,13 @@ class _NotifyTable(_Table):
     def _args(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
         return _named_args(value)
 
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if "#" in value:  # the store keys a route's reminders etc. as <name>#<kind>
+            raise ValueError(f"{value!r} has a '#': name the route without one")
+        return value
+
     @field_validator("channel")
     @classmethod
     def _channel(cls, value: str) -> str:

@@ -18,7 +18,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,6 +31,7 @@ from review.storage.outbox import DeliveryRow, NewNotification, NotificationRow,
 
 __all__ = ["DeliveryRow", "Enqueued", "NotificationRow", "Outbox"]
 _PENDING = ("pending",)  # what most rows call for
+FOLLOW_UP_WINDOW = 3600.0  # seconds: decisions older than this get no "decided" follow-up (a new process's look)
 
 
 @dataclass(frozen=True)
@@ -56,17 +57,15 @@ class Outbox:
         self._seen: set[tuple[str, str, str]] = set()  # (thread, row, route) known notified: no query for them
         self._routed: dict[tuple[str, str], tuple[str, ...]] = {}  # a listed row's routes, worked out once
         self._routes = {route.name: route for route in policy.notify}
-        self._listed: dict[tuple[str, str], PendingInterrupt] = {}  # routed rows of the last look
-        self._routed_before: dict[tuple[str, str], tuple[str, ...]] = {}  # their routes (for a follow-up)
-        self._gone: dict[tuple[str, str], tuple[PendingInterrupt, float]] = {}  # left the listing: decided?
+        self._followed: dict[tuple[str, str, str], str] = {}  # decided follow-ups recorded: no query for them
         self._lock = threading.Lock()
 
     def observe(self, rows: Iterable[PendingInterrupt], now: float | None = None) -> list[Enqueued]:
         """Record what the listing calls for, per thread, route and kind; returns what was recorded.
 
         Kinds: `pending` (rows not notified yet), `reminder` (a route's `remind_before` a row's deadline),
-        `escalated` (its deadline passed and escalated: to `escalate_to`), `decided` (a row notified before left
-        the listing, applied: who decided what). Each (thread, row, route, kind) once, in any number of processes.
+        `escalated` (its deadline passed and escalated: to `escalate_to`), `decided` (a row notified before was
+        applied: who decided what). Each (thread, row, route, kind) once, in any number of processes.
         """
         if not self.policy.notify:
             return []
@@ -76,7 +75,6 @@ class Outbox:
             wanted: dict[tuple[str, str, str], list[PendingInterrupt]] = {}
             current: set[tuple[str, str, str]] = set()
             routed: dict[tuple[str, str], tuple[str, ...]] = {}
-            listed: dict[tuple[str, str], PendingInterrupt] = {}
             for row in rows:
                 names = self._routed.get(row.key)
                 if names is None:
@@ -84,8 +82,6 @@ class Outbox:
                     if row.unverified or row.blocked:
                         continue  # may change when read or loaded: looked at again next time
                 routed[row.key] = names
-                if names:
-                    listed[row.key] = row
                 for name in names:
                     for kind in self._kinds(row, self._routes[name], when):
                         key = (row.thread_id, row.row_id, _row_route(name, kind))
@@ -93,7 +89,7 @@ class Outbox:
                         if key not in self._seen:
                             wanted.setdefault((row.thread_id, name, kind), []).append(row)
             self._routed = routed  # a row's routes never change (its tool and arguments are its interrupt's)
-            extras = self._decided(listed, now, wanted)
+            extras = self._decided(now, wanted)
             if wanted and not self._seen:  # a new process: most rows were notified by an earlier one
                 known = self.tables.notified(sorted({thread_id for thread_id, _, _ in wanted}))
                 self._seen |= known
@@ -109,8 +105,6 @@ class Outbox:
                     recorded.append(done)
                 self._seen |= {(thread_id, row.row_id, _row_route(name, kind)) for row in batch}
             self._seen &= current  # forget rows no longer listed: the set stays the size of the listing
-            for decided in extras:
-                self._gone.pop(decided, None)
             return recorded
 
     def _routes_of(self, row: PendingInterrupt) -> tuple[str, ...]:
@@ -135,36 +129,22 @@ class Outbox:
         return _PENDING
 
     def _decided(
-        self,
-        listed: dict[tuple[str, str], PendingInterrupt],
-        now: float,
-        wanted: dict[tuple[str, str, str], list[PendingInterrupt]],
+        self, now: float, wanted: dict[tuple[str, str, str], list[PendingInterrupt]]
     ) -> dict[tuple[str, str], dict[str, Any]]:
-        """Rows that left the listing since the last look and were applied: a `decided` follow-up on each route
-        that carried them (added to `wanted`); their items' `decided` part, by row. A row whose decision is still
-        being applied is looked at again; one gone without a decision for a minute is forgotten."""
-        for key, row in self._listed.items():
-            if key not in listed:
-                self._gone.setdefault(key, (row, now))
-        self._listed = listed
+        """Notified rows applied within the last `FOLLOW_UP_WINDOW` seconds: a `decided` follow-up on each route
+        that carried them (added to `wanted`); their items' `decided` part, by row. Read from the store (the
+        decision log joined to the notified rows), so a process that restarted in between still sends it."""
+        since = datetime.fromtimestamp(now - FOLLOW_UP_WINDOW, UTC).isoformat(timespec="milliseconds")
+        self._followed = {key: at for key, at in self._followed.items() if at >= since}
         extras: dict[tuple[str, str], dict[str, Any]] = {}
-        by_thread: dict[str, list[PendingInterrupt]] = {}
-        for row, _ in self._gone.values():
-            by_thread.setdefault(row.thread_id, []).append(row)
-        for thread_id, gone in by_thread.items():
-            held = self.tables.store.holders(thread_id, [row.interrupt_id for row in gone])
-            for row in gone:
-                holder = held.get(row.row_id)
-                since = self._gone[row.key][1]
-                if holder is not None and holder.status == "applied":  # forgotten once its follow-up is recorded
-                    extras[row.key] = {"by": holder.reviewer, "decision": holder.decision_type, "at": holder.decided_at}
-                    for name in self._routed_before.get(row.key, ()):
-                        wanted.setdefault((thread_id, name, "decided"), []).append(row)
-                elif holder is None and now - since > 60:
-                    del self._gone[row.key]
-        self._routed_before = {key: names for key, names in self._routed.items() if names} | {
-            key: self._routed_before[key] for key in self._gone if key in self._routed_before
-        }
+        for thread_id, row_id, name, item, by, decision, at in self.tables.decided_since(since):
+            key = (thread_id, row_id, _row_route(name, "decided"))
+            if key in self._followed or name not in self._routes:
+                continue
+            row = _row_of(json.loads(item))
+            extras[row.key] = {"by": by, "decision": decision, "at": at}
+            wanted.setdefault((thread_id, name, "decided"), []).append(row)
+            self._followed[key] = at
         return extras
 
     def _enqueue(
@@ -240,6 +220,14 @@ class Outbox:
 def _row_route(name: str, kind: str) -> str:
     """How review_notify_rows keys a row's route for a kind (NewNotification.row_route)."""
     return name if kind == "pending" else f"{name}#{kind}"
+
+
+def _row_of(item: dict[str, Any]) -> PendingInterrupt:
+    """A notified row back from its item (what the follow-up needs: its keys, tool, graph, arguments)."""
+    known = {f.name for f in fields(PendingInterrupt)}
+    given = {key: value for key, value in item.items() if key in known}
+    given["allowed_decisions"] = tuple(given.get("allowed_decisions") or ())
+    return PendingInterrupt(**given)
 
 
 def _raised(row: PendingInterrupt) -> datetime | None:

@@ -268,6 +268,23 @@ class OutboxTables:
                 found.add((str(row[0]), str(row[1]), str(row[2])))
         return found
 
+    @_outbox_errors
+    def decided_since(self, since: str) -> list[tuple[str, str, str, str, str, str, str]]:
+        """Rows notified (as pending) whose decision was applied, decided at `since` or later (an ISO time, as the
+        decision log writes them): (thread, row, route, the notified item, reviewer, decision, decided at).
+        Read through the log's time index: it costs the window's decisions, not the history."""
+        return [
+            (str(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4]), str(r[5]), str(r[6]))
+            for r in self.store._rows(
+                "SELECT n.thread_id, n.row_id, n.route, n.item, d.reviewer, d.decision_type, d.decided_at "
+                "FROM review_decisions d JOIN review_notify_rows n "
+                "ON n.thread_id = d.thread_id AND n.row_id = d.row_id "
+                "WHERE d.decided_at >= ? AND d.status = 'applied' AND n.route NOT LIKE '%#%' "
+                "ORDER BY d.decided_at, n.added_at, n.position",
+                (since,),
+            )
+        ]
+
     def _open_notification(self, conn: Any, new: NewNotification, now: float) -> str | None:
         """The thread's and route's notification rows may still join, locked against a sender claiming it."""
         found = self.store._run(

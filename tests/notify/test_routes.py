@@ -20,6 +20,7 @@ WEBHOOK = {"name": "ops", "channel": "webhook", "url_secret": "OPS_URL"}
 @pytest.mark.parametrize(
     ("route", "why"),
     [
+        ({"name": "a#b", "channel": "email"}, "name: 'a#b' has a '#': name the route without one"),
         ({"name": "ops", "channel": "fax"}, "[notify.ops] channel: 'fax' is not a channel (use webhook, slack, email)"),
         ({"name": "ops", "channel": "slack"}, '[notify.ops] needs url_secret = "NAME"'),
         ({**WEBHOOK, "url_secret": "https://hooks.slack.com/x"}, "url_secret must name a secret"),
