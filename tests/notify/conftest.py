@@ -105,6 +105,7 @@ def receiver() -> Iterator[Receiver]:
 class Mailbox:
     url: str
     messages: list[tuple[str, list[str], bytes]] = field(default_factory=list)  # (from, to, raw message)
+    refuse: set[str] = field(default_factory=set)  # recipients answered 550
 
 
 @pytest.fixture
@@ -115,6 +116,12 @@ def smtp() -> Iterator[Mailbox]:
     box = Mailbox(f"smtp://127.0.0.1:{port}")
 
     class Handler:
+        async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+            if address in box.refuse:
+                return "550 no such mailbox"
+            envelope.rcpt_tos.append(address)
+            return "250 OK"
+
         async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
             box.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
             return "250 OK"

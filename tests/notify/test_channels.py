@@ -8,6 +8,7 @@ import email.policy
 import json
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from review import ReviewConsole, Settings
 from review.identity import Reviewer
 from review.notify import NotifyService, verify_signature
 from review.notify.channels import slack_blocks
+from review.storage import Storage
 from tests.conftest import CLEAR, THREE_SHAPES
 from tests.notify.conftest import Mailbox, Receiver, wait_until, write_policy
 
@@ -159,3 +161,26 @@ def test_slack_text_from_an_agent_cannot_mention_or_link() -> None:
     }
     text = json.dumps(slack_blocks(data)["blocks"])
     assert "<!channel>" not in text and "<!here>" not in text and "<https://evil" not in text and "<@U123>" not in text
+
+
+def test_a_mailbox_the_server_refuses_is_a_dead_letter_and_a_missing_server_is_retried(
+    tmp_path: Path, store: Storage, smtp: Mailbox
+) -> None:
+    from review.notify import DeliveryWorker, Outbox
+    from review.policy import load_policy
+    from tests.notify.conftest import make_row
+
+    policy = write_policy(tmp_path, '[[notify]]\nname = "mail"\nchannel = "email"\nto = ["gone@example.org"]\n')
+    settings = Settings(db="unused", policy=policy, smtp=smtp.url, secrets_file=str(tmp_path / "none.toml"))
+    outbox = Outbox(store, load_policy(policy), settings)
+    outbox.observe([make_row("t1", "a")])
+    smtp.refuse.add("gone@example.org")
+    worker = DeliveryWorker(outbox.tables, outbox.policy, settings, links=None, env={})
+    assert worker.run_once() == 0
+    (dead,) = outbox.dead_letters()
+    assert dead.last_error == "the mail server refused the recipients ['gone@example.org']" and dead.attempts == 1
+    offline = replace(settings, smtp="smtp://127.0.0.1:9")  # nobody listens: worth retrying
+    outbox.retry(dead.notification_id)
+    DeliveryWorker(outbox.tables, outbox.policy, offline, links=None, env={}).run_once()
+    (queued,) = outbox.notifications(status="queued")
+    assert queued.last_error is not None and queued.last_error.startswith("could not send mail:")
