@@ -27,7 +27,7 @@ import random
 import socket
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from review.leases import new_owner, owner_is_gone
@@ -214,20 +214,21 @@ class NotifyService:
 
     def _deliver(self) -> None:
         while not self._stop.is_set():
-            self._guard("deliver", self.worker.run_once)
-            self._wake.wait(self.poll)
-            self._wake.clear()
+            if not self._guard("deliver", self.worker.run_once):  # something sent: more may be due at once
+                self._wake.wait(self.poll)
+                self._wake.clear()
 
-    def _guard(self, what: str, step: Any) -> None:
+    def _guard(self, what: str, step: Callable[[], int]) -> int:
+        """`step()`'s result; 0 when it failed (the failure kept for `health`, cleared by the next success)."""
         try:
-            step()
+            done = step()
         except Exception as exc:
-            if self._stop.is_set():
-                return
-            self._errors[what] = f"notifications: {what} failed: {exc}"
-            log.warning("%s", self._errors[what])
-        else:
-            self._errors.pop(what, None)
+            if not self._stop.is_set():
+                self._errors[what] = f"notifications: {what} failed: {exc}"
+                log.warning("%s", self._errors[what])
+            return 0
+        self._errors.pop(what, None)
+        return done
 
 
 def start_notifications(console: ReviewConsole, *, env: Mapping[str, str] | None = None) -> NotifyService | None:
