@@ -8,7 +8,8 @@
   the next animation frame painted); medians of `--changes` writes;
 - (B3) one decision chosen in the 1,000-row table -> Submit -> the banner's total line visible;
 - (B4) server CPU of `--sessions` open, idle Inbox tabs over those rows (the server's own user+system
-  time over 10 s, as the kernel accounts it, divided by 10 s).
+  time over 10 s, as the kernel accounts it, divided by 10 s);
+- (B5) a click on a row of the 1,000-row table -> its review card shown (the card's heading names it).
 
 It seeds its own store (bench.seed), starts its own server on a free port, and stops it at the end.
 Nothing here is a pass/fail test: tests/e2e/ checks behaviour, this measures it.
@@ -113,6 +114,34 @@ def open_inbox(browser: object, url: str, rows: int, context: object | None = No
     return page, time.perf_counter() - started
 
 
+_CARD_SHOWS = """([before]) => {
+    const heading = document.querySelector('.st-key-inbox_card h4');
+    return !!heading && heading.textContent !== before;
+}"""
+
+
+def card_after_click(page: object, clicks: int = 8) -> list[float]:
+    """Seconds from a click on a row's tool cell (rows 1, 2, ... of the first table) to the review card's heading
+    naming another row, until the next animation frame painted it."""
+    from tests.e2e.helpers import HEADER_PX, ROW_PX
+
+    canvas = page.get_by_test_id("data-grid-canvas").first  # type: ignore[attr-defined]
+    box = canvas.bounding_box()
+    heading = page.locator(".st-key-inbox_card h4")  # type: ignore[attr-defined]
+    heading.wait_for(timeout=30_000)
+    seconds = []
+    for n in range(clicks):
+        before = heading.text_content()
+        y = box["y"] + HEADER_PX + ROW_PX * (1 + n % 8) + ROW_PX / 2
+        page.mouse.move(box["x"] + 8, y)  # type: ignore[attr-defined]
+        time.sleep(0.3)  # quiet between clicks
+        started = time.perf_counter()
+        page.mouse.click(box["x"] + 12, y)  # type: ignore[attr-defined]
+        page.wait_for_function(_CARD_SHOWS, arg=[before], timeout=30_000, polling="raf")  # type: ignore[attr-defined]
+        seconds.append(time.perf_counter() - started)
+    return seconds
+
+
 @contextmanager
 def private_postgres(work: Path) -> Iterator[str | None]:
     """A database on a private PostgreSQL cluster in `work` (None when PostgreSQL is not installed)."""
@@ -171,6 +200,22 @@ def measure(db: str, backend: str, args: argparse.Namespace, work: Path) -> list
             )
         )
         print("B1 done", flush=True)
+
+        page, _ = open_inbox(browser, url, rows)
+        clicks = card_after_click(page)
+        median = statistics.median(clicks)
+        figures.append(
+            Figure(
+                f"(B5) click on a row -> its review card shown, {rows:,}-row Inbox [{backend}]",
+                median,
+                target="<= 300 ms",
+                met=median <= 0.30,
+                note=f"{len(clicks)} clicks on other rows' tool cells; min {min(clicks) * 1e3:.0f} ms, "
+                f"max {max(clicks) * 1e3:.0f} ms (click to the card's heading naming the row)",
+            )
+        )
+        page.context.close()  # type: ignore[attr-defined]
+        print("B5 done", flush=True)
 
         page, _ = open_inbox(browser, url, rows)
         latencies = []

@@ -1,7 +1,9 @@
-"""Take the README's screenshots: `python docs/screenshots.py` (Debian's Chromium, 1280x800, its own server and store).
+"""Take the README's screenshots: `python docs/screenshots.py` (Debian's Chromium, its own servers and stores).
 
-docs/inbox.png         the Inbox on a 1280x800 laptop: decisions in the table, a failed last attempt, the filters
-docs/detail-pane.png   the detail pane: request, history, the edit's diff, the canvas preview (new shapes ghosted)
+docs/inbox.png         the Inbox on a 1280x800 laptop: decisions in the tables, the review card of a clicked row beside
+docs/card-preview.png  the card further down: the edit argument by argument, the canvas preview (new shapes ghosted)
+docs/own-graph.png     a team's create_agent support agent: its email's card, the multi-line body in a text area
+docs/card-phone.png    the card on a phone (390x844), opened by its link `/?row=<row_id>`
 docs/thread-canvas.png a thread after the batch: the canvas, and the conversation with each decision where it happened
 """
 
@@ -21,12 +23,15 @@ sys.path.insert(0, str(ROOT))
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 from bench.browser import CHROMIUM, CHROMIUM_ARGS, server  # noqa: E402
-from review import ReviewConsole  # noqa: E402
-from tests.e2e.helpers import App, Grid  # noqa: E402
+from review import ReviewConsole, Settings  # noqa: E402
+from tests.e2e.helpers import HEADER_PX, ROW_PX, App, Grid  # noqa: E402
 
 FOUR = "Create a red circle c1, a blue square s1, a green triangle t1 and a purple circle c2"
 STEPS = "Draw an orange square q1, then a pink circle p1"
 VIEW = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+SHOTS = ("inbox.png", "card-preview.png", "own-graph.png", "card-phone.png", "thread-canvas.png")
+SUPPORT = str(ROOT / "tests/agents/support_agent.py") + ":graph"
 
 
 def seed(db: Path) -> str:
@@ -51,8 +56,16 @@ def seed(db: Path) -> str:
         console.close()
 
 
+def click_row(app: App, grid: Grid, row: int) -> None:
+    """A click on a row's tool cell: its review card."""
+    box = grid.root.get_by_test_id("data-grid-canvas").bounding_box()
+    assert box is not None
+    with app.clock.rerun():
+        app.page.mouse.click(box["x"] + 12, box["y"] + HEADER_PX + ROW_PX * row + ROW_PX / 2)
+
+
 def main() -> None:
-    """Serve the seeded store, open it in Chromium at 1280x800 and save each screenshot in docs/."""
+    """Serve the seeded stores, open them in Chromium and save each screenshot in docs/."""
     out = ROOT / "docs"
     with tempfile.TemporaryDirectory(prefix="review-shots-") as tmp:
         db = Path(tmp) / "review.sqlite"
@@ -72,22 +85,33 @@ def main() -> None:
             grid.type_text("message", triangle, "No triangles on this canvas")
             grid.choose("decision", grid.find_row("arguments", "shape_id=c2, color=purple"), "approve")
             page.keyboard.press("Escape")
+            click_row(app, grid, square)
+            card = page.locator(".st-key-inbox_card")
+            expect(card.get_by_role("heading", name=re.compile("^create_square · "))).to_be_visible()
             page.mouse.move(5, 5)
             time.sleep(0.5)  # let the last redraw settle before the picture (not a test: nothing is asserted)
             page.screenshot(path=str(out / "inbox.png"))
 
-            app.selectbox("Row", "create_square · shape_id=s1, color=blue", prefix=True)
-            details = page.get_by_role("heading", name="Details")
-            details.scroll_into_view_if_needed()
-            page.mouse.move(640, 400)
-            page.mouse.wheel(0, 330)
-            expect(page.locator('[aria-label^="Preview"] [data-shape-id="s1"]')).to_be_visible()
+            preview = page.locator('[aria-label^="Preview"]')
+            expect(preview.locator('[data-shape-id="s1"]')).to_be_visible()
+            card.get_by_text("The edit: before → after").scroll_into_view_if_needed()
+            page.mouse.move(1100, 400)
             time.sleep(0.5)
-            page.screenshot(path=str(out / "detail-pane.png"))
+            page.screenshot(path=str(out / "card-preview.png"))
 
             with app.clock.rerun():
                 page.get_by_role("button", name=re.compile("^Submit decisions")).first.click()
             page.get_by_test_id("stAlertContainer").filter(has_text="Applied ").first.wait_for()
+            reader = ReviewConsole.open(db)
+            [row] = [r for r in reader.pending() if r.payload_kind == "question"][:1]
+            reader.close()
+            phone = browser.new_context(viewport=PHONE).new_page()
+            App(phone, url).open(f"?row={row.row_id}&reviewer=alice")
+            expect(phone.locator(".st-key-inbox_card").get_by_role("heading", level=4)).to_be_visible()
+            phone.locator(".st-key-inbox_card").scroll_into_view_if_needed()
+            time.sleep(0.5)
+            phone.screenshot(path=str(out / "card-phone.png"))
+
             app.open(f"thread?thread={thread_id}&reviewer=alice", "Thread")
             expect(page.locator('[data-shape-id="c2"]')).to_be_visible()
             page.mouse.move(640, 400)
@@ -95,7 +119,31 @@ def main() -> None:
             time.sleep(0.5)
             page.screenshot(path=str(out / "thread-canvas.png"))
             browser.close()
-    print("written:", ", ".join(f"docs/{name}" for name in ("inbox.png", "detail-pane.png", "thread-canvas.png")))
+        own_graph(Path(tmp), out)
+    print("written:", ", ".join(f"docs/{name}" for name in SHOTS))
+
+
+def own_graph(tmp: Path, out: Path) -> None:
+    """docs/own-graph.png: a create_agent support agent's email card (its body over several lines)."""
+    os.environ["REVIEW_GRAPH"] = SUPPORT
+    db = tmp / "support.sqlite"
+    console = ReviewConsole.open(settings=Settings.from_env(db=str(db)))
+    try:
+        console.start_run("Refund order 1042 and tell Ana").result(timeout=60)
+    finally:
+        console.close()
+    with server(db, tmp / "support.log") as (url, _pid), sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_context(viewport=VIEW).new_page()
+        app = App(page, url)
+        app.open("?reviewer=alice")
+        grid = Grid(app)
+        click_row(app, grid, grid.find_row("tool", "email_customer"))
+        expect(page.locator(".st-key-inbox_card").get_by_role("textbox", name="body")).to_be_visible()
+        page.mouse.move(5, 5)
+        time.sleep(0.5)
+        page.screenshot(path=str(out / "own-graph.png"))
+        browser.close()
 
 
 if __name__ == "__main__":

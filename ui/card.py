@@ -105,7 +105,10 @@ def _sync(key: str, row: PendingInterrupt, entry: dict[str, Any], fields: Sequen
     synced = state.setdefault(CARD_SYNCED, {})
     version = entry_version(entry)
     probe = widget_key(key, "message")
-    if synced.get(key) == version and probe in state:
+    # Every widget this card draws must hold a value: a field drawn for the first time since the last sync (the
+    # row was read-only a moment ago, the reviewer not named yet) starts from the draft, never empty.
+    needed = [probe, *(schema_form.widget_key(widget_key(key, "arg"), spec.name) for spec in fields)]
+    if synced.get(key) == version and all(name in state for name in needed):
         return
     synced[key] = version
     state.setdefault(CARD_BAD, {}).pop(key, None)
@@ -141,10 +144,17 @@ def _sync_answer(key: str, row: PendingInterrupt, entry: dict[str, Any]) -> None
     state[widget_key(key, "answer_text")] = entry.get("message") or ""
 
 
-def _field_values(key: str, fields: Sequence[FieldSpec], prefix: str) -> tuple[dict[str, Any], str | None]:
-    """The fields' values as an object (ui/schema_form.py's parse), or why they cannot make one."""
+def _field_values(
+    fields: Sequence[FieldSpec], prefix: str, fallback: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], str | None]:
+    """The fields' values as an object (ui/schema_form.py's parse), or why they cannot make one. A field with no
+    widget value (not drawn in the last run) counts with its `fallback` value, never as empty."""
     state = st.session_state
-    raw = {spec.name: state.get(schema_form.widget_key(prefix, spec.name)) for spec in fields}
+    raw = {
+        spec.name: state[name] if name in state else schema_form.initial(spec, (fallback or {}).get(spec.name))
+        for spec in fields
+        for name in [schema_form.widget_key(prefix, spec.name)]
+    }
     try:
         return schema_form.parse(fields, raw), None
     except schema_form.FormError as exc:
@@ -171,7 +181,7 @@ def _answer(key: str, row: PendingInterrupt) -> tuple[str, bool]:
             return "", False
         return (got, False) if isinstance(got, str) else (json.dumps(got), True)
     if mode == "object":
-        values, _bad = _field_values(key, schema_form.fields(row.answer_schema), widget_key(key, "answer"))
+        values, _bad = _field_values(schema_form.fields(row.answer_schema), widget_key(key, "answer"))
         return (json.dumps(values, ensure_ascii=False) if values else ""), True
     text = str(state.get(widget_key(key, "answer_text")) or "")
     return text, mode == "json"
@@ -186,7 +196,8 @@ def _changed(console: ReviewConsole, key: str, row: PendingInterrupt, decision: 
     allowed = row.allowed_decisions
     if "edit" in allowed:
         fields = detail.arg_fields(row.args, console.args_schema(row))
-        values, bad = _field_values(key, fields, widget_key(key, "arg"))
+        shown = detail.edit_view(row, entry.get("edited") or "").args
+        values, bad = _field_values(fields, widget_key(key, "arg"), shown)
         state.setdefault(CARD_BAD, {})[key] = bad
         if bad is None:
             entry["edited"] = detail.edited_text(row.args, values)
@@ -322,7 +333,7 @@ def _card(
         reason = context.refusals.get(key) or row.blocked or inbox.status_text(row, {}, context)
         st.info(md_escape(f"Read-only: {reason}"), icon=":material/visibility:")
     if fields:
-        _argument_fields(console, key, row, fields)
+        _argument_fields(console, key, row, entry, fields)
     elif row.args:
         st.caption("Arguments")
         st.code(show_controls(detail.field_text(row.args)), language="json")
@@ -354,9 +365,12 @@ def _thread_context(view: ThreadView, row: PendingInterrupt) -> None:
     st.page_link(THREAD, label="Open its thread", icon=":material/timeline:", query_params={"thread": row.thread_id})
 
 
-def _argument_fields(console: ReviewConsole, key: str, row: PendingInterrupt, fields: Sequence[FieldSpec]) -> None:
+def _argument_fields(
+    console: ReviewConsole, key: str, row: PendingInterrupt, entry: dict[str, Any], fields: Sequence[FieldSpec]
+) -> None:
     st.caption("Arguments (a change makes this an edit)")
-    schema_form.render(fields, None, widget_key(key, "arg"), on_change=_changed, args=(console, key, row))
+    shown = detail.edit_view(row, entry.get("edited") or "").args  # what a field not synced yet starts from
+    schema_form.render(fields, shown, widget_key(key, "arg"), on_change=_changed, args=(console, key, row))
 
 
 def _inputs(console: ReviewConsole, key: str, row: PendingInterrupt, allowed: Sequence[str]) -> None:

@@ -324,3 +324,21 @@ def test_an_empty_inbox_of_a_graph_without_examples_offers_only_new_run(
     assert "No interrupts are waiting for review." in alerts(at, "info")
     assert not [b for b in at.button if b.key == "inbox_demo"]  # the demo's scenarios are the demo's
     assert [link.label for link in at.main.get("page_link")] == ["Start a run"]
+
+
+def test_fields_drawn_for_the_first_time_start_from_the_draft_never_empty(app: AppTest, console: ReviewConsole) -> None:
+    """A card drawn read-only first (the reviewer not known yet: no fields) was synced without its fields; when the
+    fields appear they hold the row's arguments, and a decision button keeps them (the edit stays empty)."""
+    thread_id = seed(console)
+    row = console.pending(thread_id)[0]
+    key = f"{thread_id}:{row.row_id}"
+    app.session_state[card.CARD_ROW] = key
+    app.session_state[card.CARD_SYNCED] = {key: card.entry_version(inbox.new_entry(row))}
+    app.session_state[card.widget_key(key, "message")] = ""  # what the read-only card's sync left behind
+    run(app)
+    assert app.text_input(key=field(key, "arg", "color")).value == "red"
+    widget(app, "button", key, "decide:approve").click()
+    run(app)
+    entry = app.session_state[inbox.STATE_DRAFT][key]
+    assert (entry["decision"], entry["edited"]) == ("approve", "")
+    assert not [w for w in alerts(app, "warning") if w.startswith("Cannot be sent")]

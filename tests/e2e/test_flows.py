@@ -30,6 +30,7 @@ from tests.e2e.helpers import ROOT, TIMEOUT_MS, App, Grid, review_cli, start_thr
 from tests.e2e.xss_agent import COLOUR, DESCRIPTION, IMG, PROMPT, SCRIPT, SHAPE_ID
 from tests.helpers import store_query
 from ui.format import request_words
+from ui.threads import PENDING_COLUMNS as THREAD_PENDING_COLUMNS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 SavedState = Callable[[str], Any]  # thread id -> LangGraph StateSnapshot
@@ -37,7 +38,7 @@ SavedState = Callable[[str], Any]  # thread id -> LangGraph StateSnapshot
 THREE_SHAPES = "Create a red circle c1, a blue square s1 and a green triangle t1"
 THEN_SEQUENCE = "Draw a red circle c1, then a blue square s1"
 AUDIT_COLUMNS = ("pick", "time", "reviewer", "thread", "tool", "decision", "status")  # "pick": row selection
-PENDING_COLUMNS = ("tool", "arguments", "description", "interrupt")
+PENDING_COLUMNS = THREAD_PENDING_COLUMNS  # the Thread page's pending table, as ui/threads.py orders it
 CSS_COLOURS = {"red": "rgb(255, 0, 0)", "yellow": "rgb(255, 255, 0)", "blue": "rgb(0, 0, 255)"}
 # Rows raised by another process must show within 2 s; the bound leaves room for a machine under load.
 OTHER_PROCESS_ROW_S = 5.0
@@ -159,8 +160,11 @@ def test_three_parallel_shapes_from_new_run(
     assert len(pending_ids(saved_state, thread_id)) == 3
     shot(app, "flow1-new-run")
 
-    app.go_link("Review in Inbox", "Inbox")
-    grid = filter_thread(app, THREE_SHAPES)
+    app.go_link("Review in Inbox", "Inbox")  # its link names the thread (?thread=): the Inbox shows only its rows
+    chip = app.page.get_by_role("button", name=re.compile("^Remove " + re.escape(request_words(THREE_SHAPES))))
+    expect(chip).to_be_visible(timeout=TIMEOUT_MS)
+    grid = Grid(app)
+    expect_rows(grid, 3)
     decide_three_shapes(grid, "No triangles today")
     shot(app, "flow1-inbox-decided")
     app.click("Submit decisions")  # once, for all three rows

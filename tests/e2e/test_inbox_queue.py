@@ -101,8 +101,8 @@ def test_each_row_offers_only_its_decisions_and_bulk_approve_says_what_it_skippe
     expect_rows(question, 1)
     expect_rows(read_only, 1)
     # (The grid lists the headers of the columns it draws: those in view, from the left.)
-    assert starts(calls.headers(), INBOX_COLUMNS[:6])
-    assert starts(question.headers(), ("tool", "arguments", "thread", "decision", "answer", "status"))
+    assert starts(calls.headers(), INBOX_COLUMNS[:5])
+    assert starts(question.headers(), ("tool", "arguments", "thread", "decision", "answer"))
     assert starts(read_only.headers(), READ_ONLY_COLUMNS[:4])  # no decision column at all
     # One table per graph and set of decisions, named by both (the tool cells name the tool alone).
     for title in ("shapes · Tool calls · approve, edit or reject (6)", "questions · Questions · respond (1)"):
