@@ -113,6 +113,9 @@ class Settings:
     notify_poll_seconds: float = _setting(
         1.0, "REVIEW_NOTIFY_POLL_SECONDS", "how often a console looks for notifications due", kind="seconds"
     )
+    notify_settle_seconds: float = _setting(
+        0.2, "REVIEW_NOTIFY_SETTLE_SECONDS", "how long new rows wait for the rest of their batch", kind="seconds"
+    )
     notify_attempts: int = _setting(
         8, "REVIEW_NOTIFY_ATTEMPTS", "deliveries tried before a notification is a dead letter", kind="count"
     )

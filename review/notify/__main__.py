@@ -45,7 +45,8 @@ def _run(parsed: argparse.Namespace) -> int:
         try:
             if parsed.once:
                 service = NotifyService(console)
-                service.observe_now()
+                if service.observe_now():
+                    time.sleep(settings.notify_settle_seconds)  # what it recorded is due then
                 print(json.dumps({"delivered": service.worker.run_once()}))
                 return 0
             running = start_notifications(console)

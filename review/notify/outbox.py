@@ -17,7 +17,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
@@ -43,6 +43,7 @@ class Enqueued:
     thread_id: str
     row_ids: tuple[str, ...]
     kind: str = "pending"
+    due_at: float = 0.0  # when it may go (epoch seconds)
 
 
 class Outbox:
@@ -58,19 +59,27 @@ class Outbox:
         self._routed: dict[tuple[str, str], tuple[str, ...]] = {}  # a listed row's routes, worked out once
         self._routes = {route.name: route for route in policy.notify}
         self._followed: dict[tuple[str, str, str], str] = {}  # decided follow-ups recorded: no query for them
+        self.held = False  # the last look held rows back (their thread's run was still writing)
         self._lock = threading.Lock()
 
-    def observe(self, rows: Iterable[PendingInterrupt], now: float | None = None) -> list[Enqueued]:
+    def observe(
+        self, rows: Iterable[PendingInterrupt], now: float | None = None, *, busy: Collection[str] = ()
+    ) -> list[Enqueued]:
         """Record what the listing calls for, per thread, route and kind; returns what was recorded.
 
         Kinds: `pending` (rows not notified yet), `reminder` (a route's `remind_before` a row's deadline),
         `escalated` (its deadline passed and escalated: to `escalate_to`), `decided` (a row notified before was
         applied: who decided what). Each (thread, row, route, kind) once, in any number of processes.
+
+        `busy`: threads a run is writing right now (a lease is held): their rows wait, since the run's parallel
+        tasks write their interrupts one by one and the batch is whole only when it paused (`held` says so).
+        Rows written by a process without a lease wait `notify_settle_seconds` for the rest of their batch.
         """
         if not self.policy.notify:
             return []
         now = time.time() if now is None else now
         when = _utc(now)
+        held = False
         with self._lock:
             wanted: dict[tuple[str, str, str], list[PendingInterrupt]] = {}
             current: set[tuple[str, str, str]] = set()
@@ -86,8 +95,12 @@ class Outbox:
                     for kind in self._kinds(row, self._routes[name], when):
                         key = (row.thread_id, row.row_id, _row_route(name, kind))
                         current.add(key)
-                        if key not in self._seen:
-                            wanted.setdefault((row.thread_id, name, kind), []).append(row)
+                        if key in self._seen:
+                            continue
+                        if row.thread_id in busy:
+                            held = True
+                            continue
+                        wanted.setdefault((row.thread_id, name, kind), []).append(row)
             self._routed = routed  # a row's routes never change (its tool and arguments are its interrupt's)
             extras = self._decided(now, wanted)
             if wanted and not self._seen:  # a new process: most rows were notified by an earlier one
@@ -105,6 +118,7 @@ class Outbox:
                     recorded.append(done)
                 self._seen |= {(thread_id, row.row_id, _row_route(name, kind)) for row in batch}
             self._seen &= current  # forget rows no longer listed: the set stays the size of the listing
+            self.held = held
             return recorded
 
     def _routes_of(self, row: PendingInterrupt) -> tuple[str, ...]:
@@ -160,7 +174,8 @@ class Outbox:
         for row, item in zip(batch, items, strict=True):
             if row.key in extras:
                 item["decided"] = extras[row.key]
-        due = now + (route.digest.total_seconds() if kind == "pending" else 0)
+        settle = max(route.digest.total_seconds(), self.settings.notify_settle_seconds)
+        due = now + (settle if kind == "pending" else 0)
         quiet = route.quiet_until(_utc(due))
         if quiet is not None:
             due = quiet.timestamp()
@@ -182,14 +197,14 @@ class Outbox:
                 due_at=due,
                 expires_at=expires,
                 give_up_after=self.settings.notify_attempts,
-                merge=kind == "pending" and route.digest.total_seconds() > 0,
+                merge=kind == "pending",
                 kind=kind,
             ),
             now,
         )
         if found is None:
             return None
-        return Enqueued(found[0], route.name, thread_id, tuple(found[1]), kind)
+        return Enqueued(found[0], route.name, thread_id, tuple(found[1]), kind, due)
 
     # --- what the UI reads ----------------------------------------------------------------------------
 

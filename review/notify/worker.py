@@ -196,18 +196,29 @@ class NotifyService:
         return list(self._errors.values())
 
     def observe_now(self) -> int:
-        """Record notifications for the rows listed now (what the observing thread does on each change)."""
-        recorded = self.outbox.observe(self.console.pending())
+        """Record notifications for the rows listed now (what the observing thread does on each change); the
+        delivery thread is woken when the first of them is due."""
+        busy = {
+            lease.thread_id
+            for lease in self.console.storage.leases()
+            if lease.state == "running" and not self.console.leases.abandoned(lease.owner, lease.lease_until)
+        }
+        recorded = self.outbox.observe(self.console.pending(), busy=busy)
         if recorded:
-            self._wake.set()
+            delay = max(0.0, min(e.due_at for e in recorded) - time.time()) + 0.005
+            timer = threading.Timer(delay, self._wake.set)
+            timer.daemon = True
+            timer.start()
         return len(recorded)
 
     def _observe(self) -> None:
         token = self.console.change_token()
         while not self._stop.is_set():
             self._guard("observe", self.observe_now)
+            # Rows held back while their thread's run writes: look again soon (its end moves no checkpoint).
+            wait = min(self.poll, 0.05) if self.outbox.held else self.poll
             try:
-                token = self.console.wait_for_change(token, self.poll)
+                token = self.console.wait_for_change(token, wait)
             except Exception as exc:  # a closed or failing store: say so, look again after a pause
                 self._errors["observe"] = f"notifications: watching for new rows failed: {exc}"
                 self._stop.wait(self.poll)

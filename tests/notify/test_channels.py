@@ -171,7 +171,9 @@ def test_a_mailbox_the_server_refuses_is_a_dead_letter_and_a_missing_server_is_r
     from tests.notify.conftest import make_row
 
     policy = write_policy(tmp_path, '[[notify]]\nname = "mail"\nchannel = "email"\nto = ["gone@example.org"]\n')
-    settings = Settings(db="unused", policy=policy, smtp=smtp.url, secrets_file=str(tmp_path / "none.toml"))
+    settings = Settings(
+        db="unused", policy=policy, smtp=smtp.url, secrets_file=str(tmp_path / "none.toml"), notify_settle_seconds=1e-6
+    )
     outbox = Outbox(store, load_policy(policy), settings)
     outbox.observe([make_row("t1", "a")])
     smtp.refuse.add("gone@example.org")

@@ -77,7 +77,7 @@ def test_a_follow_up_says_who_decided_a_notified_row(tmp_path: Path, store_url: 
                           '\nurl_secret = "HOOK_URL"\nsigning_secret = "HOOK_KEY"\n')  # fmt: skip
     console = ReviewConsole.open(settings=Settings(db=store_url, policy=policy))
     try:
-        settings = replace(console.settings, public_url="https://r.example")
+        settings = replace(console.settings, public_url="https://r.example", notify_settle_seconds=1e-6)
         outbox = Outbox(console.storage, console.policy, settings)
         job = console.start_run(THREE_SHAPES)
         job.result(timeout=30)

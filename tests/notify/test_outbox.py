@@ -38,6 +38,7 @@ signing_secret = "HOOK_KEY"
 
 def _setup(tmp_path: Path, store: Storage, text: str = ROUTES, **given: object) -> tuple[Outbox, Settings]:
     settings = Settings(db="unused", policy=write_policy(tmp_path, text), public_url="https://review.example")
+    given.setdefault("notify_settle_seconds", 1e-6)  # due at once (a test of the settle window gives its own)
     settings = replace(settings, notify_backoff_seconds=0.05, **given)  # type: ignore[arg-type]
     return Outbox(store, load_policy(settings.policy), settings), settings
 
@@ -262,3 +263,17 @@ def test_rows_joining_a_digest_while_it_is_sent_are_each_delivered_once(
     delivered = [row["row_id"] for got in receiver.got for row in got.json()["rows"]]
     assert sorted(delivered) == [row.row_id for row in listing]  # each row once, none lost
     assert 1 < len(receiver.got) < 150  # digests: several rows per message
+
+
+def test_a_batch_is_whole_before_its_message_goes(tmp_path: Path, store: Storage) -> None:
+    """Parallel tasks write their interrupts one by one: a thread whose run holds its lease is not notified yet,
+    and rows written without a lease (another process's agent) wait the settle window for the rest."""
+    outbox, _ = _setup(tmp_path, store, notify_settle_seconds=0.2)
+    assert outbox.observe([make_row("t1", "a")], busy={"t1"}) == [] and outbox.held
+    (whole,) = outbox.observe([make_row("t1", "a"), make_row("t1", "b")])
+    assert whole.row_ids == ("a", "b") and not outbox.held
+    now = time.time()
+    (first,) = outbox.observe([make_row("t2", "c")], now=now)
+    (joined,) = outbox.observe([make_row("t2", "c"), make_row("t2", "d")], now=now + 0.1)
+    assert joined.notification_id == first.notification_id and first.due_at == now + 0.2
+    assert [row["row_id"] for row in outbox.rows_of(first.notification_id)] == ["c", "d"]
