@@ -9,6 +9,8 @@ It serves the same pages as `streamlit run app.py` (app.py is the Inbox, pages/ 
   resumes on a server carry a webhook to it, so the server says when such a run ends and the rows it left are
   read at once instead of at the next poll (runs other clients start are still seen by polling). The URL is this
   server's `server.address` (loopback when unset) and port, with a key only this process knows;
+- `/metrics` for Prometheus (review/metrics.py): the store's figures read at scrape time (the same in every
+  replica) and this process's own; no identities, arguments or thread ids;
 - the review console opened as the server starts (in a thread, so the server answers meanwhile), so the
   recovery of what a stopped process left does not wait for somebody to open a page. It is closed when the
   server stops (ui/console.py: its life is the process's, never a cache entry's).
@@ -26,6 +28,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from streamlit.logger import get_logger
 
+from review import ReviewConsole, metrics
 from review.sources.server import RUN_ENDED_ROUTE, run_ended, serve_webhook, stop_webhook
 from ui import live
 from ui.auth import session_may_watch
@@ -42,6 +45,22 @@ async def changes(request: Request) -> PlainTextResponse:
         return PlainTextResponse("Sign in first.", status_code=401, headers={"Cache-Control": "no-store"})
     token = await feed.wait(request.query_params.get("since"), gone=request.is_disconnected)
     return PlainTextResponse(token, headers={"Cache-Control": "no-store"})
+
+
+def _console_if_any() -> ReviewConsole | None:
+    try:
+        return open_console(db_setting())
+    except Exception:  # not openable (yet): the scrape says review_up 0
+        return None
+
+
+scraped = metrics.registry(_console_if_any)
+
+
+async def metrics_route(_request: Request) -> Response:
+    """`GET /metrics`: Prometheus' text format, read from the store in a worker thread."""
+    body = await asyncio.to_thread(metrics.render, scraped)
+    return Response(body, media_type=metrics.CONTENT_TYPE, headers={"Cache-Control": "no-store"})
 
 
 async def server_run_ended(request: Request) -> Response:
@@ -63,7 +82,7 @@ def _own_url() -> str:
 
 def _open_at_start() -> None:
     try:
-        open_console(db_setting())
+        metrics.watch(open_console(db_setting()))  # this process's batches counted from the start
     except Exception as exc:  # the pages show the reason (and try again) when somebody opens one
         log.error("the review console could not be opened at start: %s", exc)
 
@@ -82,6 +101,10 @@ async def lifespan(_app: Any) -> AsyncIterator[None]:
 live.ROUTE_SERVED = True
 app = st.App(
     "app.py",
-    routes=[Route(live.ROUTE, changes), Route(RUN_ENDED_ROUTE, server_run_ended, methods=["POST"])],
+    routes=[
+        Route(live.ROUTE, changes),
+        Route(RUN_ENDED_ROUTE, server_run_ended, methods=["POST"]),
+        Route(metrics.ROUTE, metrics_route),
+    ],
     lifespan=lifespan,
 )
