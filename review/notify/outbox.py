@@ -60,6 +60,7 @@ class Outbox:
         self._routes = {route.name: route for route in policy.notify}
         self._followed: dict[tuple[str, str, str], str] = {}  # decided follow-ups recorded: no query for them
         self.held = False  # the last look held rows back (their thread's run was still writing)
+        self._held_threads: set[str] = set()  # held back while their run wrote: once it ended, their batch is whole
         self._lock = threading.Lock()
 
     def observe(
@@ -99,6 +100,7 @@ class Outbox:
                             continue
                         if row.thread_id in busy:
                             held = True
+                            self._held_threads.add(row.thread_id)
                             continue
                         wanted.setdefault((row.thread_id, name, kind), []).append(row)
             self._routed = routed  # a row's routes never change (its tool and arguments are its interrupt's)
@@ -118,6 +120,7 @@ class Outbox:
                     recorded.append(done)
                 self._seen |= {(thread_id, row.row_id, _row_route(name, kind)) for row in batch}
             self._seen &= current  # forget rows no longer listed: the set stays the size of the listing
+            self._held_threads &= set(busy)  # a run that ended: its batch was recorded just now
             self.held = held
             return recorded
 
@@ -174,7 +177,9 @@ class Outbox:
         for row, item in zip(batch, items, strict=True):
             if row.key in extras:
                 item["decided"] = extras[row.key]
-        settle = max(route.digest.total_seconds(), self.settings.notify_settle_seconds)
+        # A batch seen whole (its run ended after holding it back) need not wait for more rows.
+        whole = thread_id in self._held_threads
+        settle = max(route.digest.total_seconds(), 0.0 if whole else self.settings.notify_settle_seconds)
         due = now + (settle if kind == "pending" else 0)
         quiet = route.quiet_until(_utc(due))
         if quiet is not None:

@@ -270,8 +270,9 @@ def test_a_batch_is_whole_before_its_message_goes(tmp_path: Path, store: Storage
     and rows written without a lease (another process's agent) wait the settle window for the rest."""
     outbox, _ = _setup(tmp_path, store, notify_settle_seconds=0.2)
     assert outbox.observe([make_row("t1", "a")], busy={"t1"}) == [] and outbox.held
-    (whole,) = outbox.observe([make_row("t1", "a"), make_row("t1", "b")])
+    (whole,) = outbox.observe([make_row("t1", "a"), make_row("t1", "b")], now=100.0)
     assert whole.row_ids == ("a", "b") and not outbox.held
+    assert whole.due_at == 100.0  # seen whole (its run ended): no settle window
     now = time.time()
     (first,) = outbox.observe([make_row("t2", "c")], now=now)
     (joined,) = outbox.observe([make_row("t2", "c"), make_row("t2", "d")], now=now + 0.1)
