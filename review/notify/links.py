@@ -8,9 +8,12 @@ card's confirm runs the normal path (validate -> claim -> record -> resume, four
 
 For the UI (the card behind `?row=<row_id>&action=<token>`):
 
-    links = ActionLinks.open(console.storage, console.policy, console.settings)
-    row = next((r for r in console.pending() if r.row_id == row_id), None)   # None: not pending any more
+    links = service.links                                 # start_notifications(console)'s; or, made ONCE per process:
+    # links = ActionLinks.open(console.storage, lambda: console.policy, console.settings)
     try:
+        claims, _ = links.read(token)                     # which thread and row it names (signature checked)
+        rows = console.pending(claims.thread_id)
+        row = next((r for r in rows if r.row_id == row_id), None)   # None: not pending any more
         grant = links.verify(token, row, reviewer)        # on opening the card: nothing is written
     except LinkRefused as refused:
         show(str(refused))                                # one line: tampered, expired, used, decided...
