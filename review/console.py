@@ -19,6 +19,7 @@ from review.cosign import proposals
 from review.graphs import GraphSet, LoadedGraph, attach, load_config, read_config, resolve_target
 from review.identity import Reviewer, as_reviewer
 from review.inbox import Inbox, listing_reader
+from review.insights import Insights, compute, log_time
 from review.leases import Leases, now_iso
 from review.policy import NotAllowed, load_policy
 from review.recovery import Recovery, Sweeper
@@ -28,6 +29,7 @@ from review.settings import Settings, graphs_key
 from review.sources import ServerSet, ServerSource, ServerTarget, parse_server_config
 from review.sources.server import live_token
 from review.storage import ChangeToken, Storage, open_storage
+from review.storage.insight import InsightTables
 from review.submit import BatchHandle, submit_batch
 from review.threads import (
     ThreadInfo,
@@ -305,6 +307,34 @@ class ReviewConsole:
     def audit_csv(self, *, reviewer: str | None = None) -> str:
         """The decision log (of one reviewer) as guarded CSV."""
         return to_csv(self.audit(reviewer=reviewer))
+
+    # --- insights ----------------------------------------------------------------------------
+
+    def _insight_tables(self) -> InsightTables:
+        """The insight reads and the suggested rules' table of this store (made once, on first use)."""
+        found: InsightTables | None = getattr(self, "_insight", None)
+        if found is None:
+            found = self._insight = InsightTables(self.storage)
+        return found
+
+    def insights(self, since: datetime | None, until: datetime | None = None) -> Insights:
+        """Time to decide, approve / edit / reject rates, deadline breaches and notification -> decision latency of
+        the decisions made in [since, until) (None: since the first; until: now). review/insights.py says how."""
+        until = until or datetime.now(UTC)
+        tables = self._insight_tables()
+        entries = [
+            entry_from_row(row)
+            for row in tables.decisions_between(log_time(since) if since is not None else None, log_time(until))
+        ]
+        notified = tables.notified_at([(e.thread_id, e.row_id) for e in entries if e.status == "applied"])
+        return compute(
+            entries,
+            since=since,
+            until=until,
+            deadlines=self.policy.deadlines,
+            pending=self.pending(),
+            notified_at=notified,
+        )
 
     # --- acting ----------------------------------------------------------------------------
 

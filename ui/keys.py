@@ -16,7 +16,7 @@ APPROVE_ALL = "Alt+A"
 REJECT_ALL = "Alt+X"
 PREVIOUS_ROW = "Alt+Up"
 NEXT_ROW = "Alt+Down"
-PAGES = ("Alt+1", "Alt+2", "Alt+3", "Alt+4")  # Inbox, New run, Thread, Audit, in the sidebar's order
+PAGES = ("Alt+1", "Alt+2", "Alt+3", "Alt+4", "Alt+5")  # Inbox, New run, Thread, Audit, Insights (the sidebar's order)
 
 
 def with_key(text: str, shortcut: str) -> str:

@@ -1,11 +1,11 @@
 """The frame every page shares: page settings, the sidebar's navigation, the reviewer's name, the database.
 
 Streamlit runs each page file on its own (its `pages/` folder mechanism: app.py is the Inbox at `/`,
-pages/*.py are `/new_run`, `/thread`, `/audit`), so every page calls `page_frame(title)` first; a
+pages/*.py are `/new_run`, `/thread`, `/audit`, `/insights`), so every page calls `page_frame(title)` first; a
 page opened straight from its URL gets the same sidebar as one reached by a link. Streamlit's own
 sidebar list (file names, the main page labelled "app") is hidden in .streamlit/config.toml
 (`client.showSidebarNavigation = false`) and `NAVIGATION` is drawn instead: one button per page,
-each with a keyboard shortcut (Alt+1..4; `st.page_link` takes none).
+each with a keyboard shortcut (Alt+1..5; `st.page_link` takes none).
 
 The reviewer's name is also kept in the URL (`?reviewer=`), so a reload or a bookmark keeps it
 until sign-in replaces the name box; nothing else about the reviewer is stored in the browser.
@@ -43,6 +43,7 @@ NAVIGATION = (
     NavLink("pages/new_run.py", "New run", ":material/play_circle:", keys.PAGES[1]),
     NavLink("pages/thread.py", "Thread", ":material/timeline:", keys.PAGES[2]),
     NavLink("pages/audit.py", "Audit", ":material/history:", keys.PAGES[3]),
+    NavLink("pages/insights.py", "Insights", ":material/insights:", keys.PAGES[4]),
 )
 INBOX, NEW_RUN, THREAD = (link.page for link in NAVIGATION[:3])  # the pages others link to
 

@@ -27,6 +27,7 @@ PAGES = {
     "pages/new_run.py": "New run",
     "pages/thread.py": "Thread",
     "pages/audit.py": "Audit",
+    "pages/insights.py": "Insights",
 }
 
 
@@ -56,11 +57,11 @@ def nodes(block: Block | Node) -> Iterator[Any]:
         yield from nodes(child)
 
 
-NAV = ["Inbox", "New run", "Thread", "Audit"]
+NAV = ["Inbox", "New run", "Thread", "Audit", "Insights"]
 
 
 def assert_sidebar(at: AppTest) -> None:
-    """The shared sidebar: the four pages once each, in order, with their shortcuts, then the reviewer's name."""
+    """The shared sidebar: the five pages once each, in order, with their shortcuts, then the reviewer's name."""
     assert [button.label for button in at.sidebar.button] == NAV
     assert [button.help for button in at.sidebar.button] == [
         f"Go to {label} (Alt+{number})" for number, label in enumerate(NAV, start=1)

@@ -31,7 +31,7 @@ AUTH = {
 ANA = {"is_logged_in": True, "email": "ana@example.org", "sub": "ana", "iss": "http://id.test", "groups": ["ops"]}
 
 
-PAGES = ("app.py", "pages/new_run.py", "pages/thread.py", "pages/audit.py")
+PAGES = ("app.py", "pages/new_run.py", "pages/thread.py", "pages/audit.py", "pages/insights.py")
 
 
 def _sidebar_text(at: AppTest) -> str:
