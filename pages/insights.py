@@ -1,16 +1,27 @@
 """Insights: how long decisions take (p50 / p90 by tool and by reviewer), how often each tool is approved, edited
-or rejected, which deadlines were missed, over a chosen period. The figures are review/insights.py's; this page
-only draws them (ui/insight_view.py)."""
+or rejected, which deadlines were missed, over a chosen period; then the auto-approve rules the log argues for,
+their shadow mode, promotion and drop. The figures are review/insights.py's and review/rules.py's; this page only
+draws them (ui/insight_view.py) and hands the buttons to the console."""
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 
+import pandas as pd
 import streamlit as st
 
+from review.identity import Reviewer
 from review.insights import PERIODS, duration_text
+from review.policy import NotAllowed
+from review.rules import MIN_DECISIONS, MIN_SHARE, RuleError, describe
+from ui.auth import current_reviewer
 from ui.charts import CHART_HEIGHT
 from ui.console import get_console
+from ui.format import md_escape
 from ui.insight_view import breaches_frame, rates_chart, rates_frame, waits_chart, waits_frame
 from ui.sidebar import page_frame
+
+DONE_KEY = "insights_rule_done"  # what the last rule button did, shown once after its rerun
 
 page_frame("Insights")
 console = get_console()
@@ -56,3 +67,65 @@ if found.breaches:
     st.dataframe(breaches_frame(found.breaches), hide_index=True, key="insights_deadlines")
 else:
     st.caption("The policy sets no deadline ([[deadline]] in the policy file).")
+
+st.subheader("Rules earned from history")
+reviewer = current_reviewer() or Reviewer.anonymous()
+done = st.session_state.pop(DONE_KEY, None)
+if done:
+    st.success(md_escape(done))
+
+
+def act(what: str, action: Callable[[], object]) -> None:
+    """Run a rule button's action: what it did shows after the rerun, a refusal (one line) at once."""
+    try:
+        result = action()
+    except (NotAllowed, RuleError, ValueError) as exc:
+        st.error(md_escape(str(exc)))
+        return
+    st.session_state[DONE_KEY] = what.format(result=result)
+    st.rerun()
+
+
+suggestions = console.rule_suggestions()
+if not suggestions:
+    st.caption(
+        f"No tool has earned an auto-approve rule yet: it takes at least {MIN_DECISIONS} decisions, "
+        f"{MIN_SHARE:.0%} of them approved as asked, none contradicted by the graph."
+    )
+for suggestion in suggestions:
+    text, button = st.columns([5, 1], vertical_alignment="center")
+    text.text(suggestion.text)
+    if button.button(
+        "Shadow",
+        key=f"shadow_{suggestion.tool}",
+        help="Hold this rule against every new decision, without deciding anything, until you promote or drop it",
+    ):
+        act(
+            f"{suggestion.name} is in shadow mode.",
+            partial(console.start_shadow, suggestion.tool, reviewer, evidence=suggestion.text),
+        )
+for report in console.shadow_rules():
+    rule = report.rule
+    with st.container(border=True):
+        ended = f" by {rule.ended_by} at {(rule.ended_at or '')[:16].replace('T', ' ')}" if rule.ended_at else ""
+        st.markdown(f"**{md_escape(rule.name)}** · {md_escape(rule.state + ended)}")
+        st.text(report.text)
+        if rule.evidence:
+            st.caption(f"Evidence when shadowed: {md_escape(rule.evidence)}")
+        disagreements = [v for v in report.verdicts if v.disagrees]
+        if disagreements:
+            st.dataframe(pd.DataFrame(describe(disagreements)), hide_index=True, key=f"disagree_{rule.name}")
+        else:
+            st.caption("No disagreement so far.")
+        with st.expander(f"Every decision held against it ({len(report.verdicts)})"):
+            st.dataframe(pd.DataFrame(describe(report.verdicts)), hide_index=True, key=f"verdicts_{rule.name}")
+        if rule.state == "shadow":
+            promote, drop = st.columns(2)
+            if promote.button(
+                "Promote into the policy",
+                key=f"promote_{rule.name}",
+                help="Write it into the policy file as an [[auto_approve]] rule; it decides from now on",
+            ):
+                act(f"{rule.name} was written to {{result}}.", partial(console.promote_rule, rule.name, reviewer))
+            if drop.button("Drop", key=f"drop_{rule.name}", help="Stop shadowing it; it stays in the history"):
+                act(f"{rule.name} was dropped.", partial(console.drop_rule, rule.name, reviewer))

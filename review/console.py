@@ -21,15 +21,29 @@ from review.identity import Reviewer, as_reviewer
 from review.inbox import Inbox, listing_reader
 from review.insights import Insights, compute, log_time
 from review.leases import Leases, now_iso
-from review.policy import NotAllowed, load_policy
+from review.notify.links import ActionLinks
+from review.policy import NotAllowed, Policy, load_policy
 from review.recovery import Recovery, Sweeper
+from review.rules import (
+    MIN_DECISIONS,
+    MIN_SHARE,
+    NAME_PREFIX,
+    RuleError,
+    ShadowReport,
+    ShadowRule,
+    Suggestion,
+    promoted_policy_text,
+    shadow,
+    stored_args,
+    suggest,
+)
 from review.runner import RunJob, Runner
 from review.serde import allow_graph_types, parse_allowed_types
-from review.settings import Settings, graphs_key
+from review.settings import DEFAULT_POLICY_FILE, Settings, graphs_key
 from review.sources import ServerSet, ServerSource, ServerTarget, parse_server_config
 from review.sources.server import live_token
 from review.storage import ChangeToken, Storage, open_storage
-from review.storage.insight import InsightTables
+from review.storage.insight import InsightTables, RuleEvent, RuleRow
 from review.submit import BatchHandle, submit_batch
 from review.threads import (
     ThreadInfo,
@@ -116,6 +130,7 @@ class ReviewConsole:
         self.policy = load_policy(settings.policy)
         self.recovered: list[ThreadOutcome] = []
         self._sweeper: Sweeper | None = None
+        self._links: ActionLinks | None = None
 
     @classmethod
     def open(
@@ -336,6 +351,94 @@ class ReviewConsole:
             notified_at=notified,
         )
 
+    # --- rules earned from history ------------------------------------------------------------
+
+    def rule_suggestions(self, *, min_decisions: int = MIN_DECISIONS, min_share: float = MIN_SHARE) -> list[Suggestion]:
+        """Auto-approve rules the decision log argues for (review/rules.py), leaving out tools that already have a
+        rule in shadow mode, promoted or dropped."""
+        tables = self._insight_tables()
+        entries = [entry_from_row(row) for row in tables.decisions_between(None, None)]
+        stored = {row.tool for row in tables.rules()}
+        return suggest(entries, self.policy, min_decisions=min_decisions, min_share=min_share, skip=stored)
+
+    def shadow_rules(self) -> list[ShadowReport]:
+        """Every rule put in shadow mode (newest first), each held against the decisions people made since."""
+        tables = self._insight_tables()
+        stored = [_shadow_rule(row) for row in tables.rules()]
+        if not stored:
+            return []
+        entries = [entry_from_row(row) for row in tables.decisions_between(min(r.since for r in stored), None)]
+        return [shadow(rule, entries) for rule in stored]
+
+    def rule_events(self) -> list[RuleEvent]:
+        """Who shadowed, promoted or dropped which rule, when (newest first)."""
+        return self._insight_tables().rule_events()
+
+    def start_shadow(
+        self, tool: str, reviewer: Reviewer | str, *, args: dict[str, Any] | None = None, evidence: str = ""
+    ) -> ShadowRule:
+        """Put an auto-approve rule for `tool` (matching `args`; all its calls when None) in shadow mode: from now on
+        every decision of the tool is held against it. Whoever may decide the tool may; NotAllowed if not."""
+        who = self._rule_keeper(tool, reviewer)
+        rule = ShadowRule(f"{NAME_PREFIX}{tool}", tool, dict(args or {}), "shadow", now_iso(), who.identity, evidence)
+        rule.rule()  # its arguments as the policy file's schema checks them (PolicyError names what is wrong)
+        row = RuleRow(
+            rule.name, rule.tool, stored_args(rule), rule.state, rule.since, rule.created_by, evidence, None, None
+        )
+        if not self._insight_tables().add_rule(row):
+            raise RuleError(f"a rule named {rule.name!r} was shadowed before (see the rules' history)")
+        return rule
+
+    def promote_rule(self, name: str, reviewer: Reviewer | str) -> Path:
+        """Write the shadowed rule `name` into the policy file as an `[[auto_approve]]` table (checked by the policy's
+        loader first), record who promoted it, and use the new policy at once; returns the file written.
+
+        The file is the console's policy (`--policy`), else review-policy.toml. Another console reads it when it
+        opens. RuleError when the rule is not in shadow mode or the file would not load."""
+        rule = self._shadowed(name)
+        who = self._rule_keeper(rule.tool, reviewer)
+        path = Path(self.settings.policy).expanduser() if self.settings.policy else DEFAULT_POLICY_FILE
+        existed = path.exists()
+        current = path.read_text(encoding="utf-8") if existed else ""
+        at = now_iso()
+        _write_atomically(path, promoted_policy_text(current, rule, who.label, at, str(path)))
+        if not self._insight_tables().end_rule(name, "promoted", who.identity, at, f"written to {path}"):
+            if existed:
+                _write_atomically(path, current)
+            else:
+                path.unlink()
+            raise RuleError(f"the rule {name!r} was promoted or dropped meanwhile: the policy file is as it was")
+        self.policy = _reloaded(self.policy, path)
+        return path
+
+    def drop_rule(self, name: str, reviewer: Reviewer | str) -> None:
+        """Stop shadowing the rule `name` (it is kept, dropped, in the rules' history)."""
+        rule = self._shadowed(name)
+        who = self._rule_keeper(rule.tool, reviewer)
+        if not self._insight_tables().end_rule(name, "dropped", who.identity, now_iso(), None):
+            raise RuleError(f"the rule {name!r} was promoted or dropped meanwhile")
+
+    def _shadowed(self, name: str) -> ShadowRule:
+        found = next((row for row in self._insight_tables().rules() if row.name == name), None)
+        if found is None:
+            raise RuleError(f"no rule named {name!r} is in shadow mode")
+        if found.state != "shadow":
+            raise RuleError(f"the rule {name!r} was {found.state} by {found.ended_by} at {found.ended_at}")
+        return _shadow_rule(found)
+
+    def _rule_keeper(self, tool: str, reviewer: Reviewer | str) -> Reviewer:
+        """Who may shadow, promote or drop a rule of `tool`: whoever the policy lets approve its calls."""
+        who = as_reviewer(reviewer)
+        if self.storage.read_only:
+            raise ValueError(f"{self.storage.label} is read-only: rules cannot be changed")
+        if not who.identity:
+            raise NotAllowed("say who you are (sign in, or enter your name in the sidebar) before changing rules")
+        row = PendingInterrupt("", "", "", None, tool, {}, "", ("approve",), None)
+        refused = self.policy.may_decide(who, row, "approve")
+        if refused:
+            raise NotAllowed(refused)
+        return who
+
     # --- acting ----------------------------------------------------------------------------
 
     def start_run(
@@ -406,6 +509,13 @@ class ReviewConsole:
         except InvalidDecision as exc:
             return str(exc)
         return None
+
+    def action_links(self) -> ActionLinks:
+        """The store's signed action links (review/notify/links.py): made by any replica's notifier, checked here
+        against the policy as it is when asked. Their key is REVIEW_LINK_KEY, else the store's own."""
+        if self._links is None:
+            self._links = ActionLinks.open(self.storage, lambda: self.policy, self.settings)
+        return self._links
 
     def args_schema(self, row: PendingInterrupt) -> dict[str, Any] | None:
         """The JSON Schema of a row's tool arguments, for a form of them: the one its interrupt carries, else the
@@ -508,3 +618,33 @@ def _allow_graph_types(storage: Storage, graphs: list[LoadedGraph], settings: Se
 
 def _item(row: PendingInterrupt, decision: dict[str, Any]) -> dict[str, Any]:
     return {"thread_id": row.thread_id, "row_id": row.row_id, "decision": decision}
+
+
+def _shadow_rule(row: RuleRow) -> ShadowRule:
+    return ShadowRule(
+        row.name,
+        row.tool,
+        json.loads(row.args),
+        row.state,
+        row.since,
+        row.created_by,
+        row.evidence,
+        row.ended_at,
+        row.ended_by,
+    )
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Replace the file's text at once (a console reading it meanwhile sees the old or the new, never half)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    if path.exists():
+        os.chmod(temporary, path.stat().st_mode & 0o7777)
+    os.replace(temporary, path)
+
+
+def _reloaded(policy: Policy, path: Path) -> Policy:
+    """The policy file as written now, no weaker in verification than the policy in use (sign-in's requirement)."""
+    fresh = load_policy(str(path))
+    return fresh.requiring(sorted(policy.verifications)) if policy.verifications is not None else fresh

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.app.conftest import run
+from tests.app.conftest import run, shown_text
 from tests.insights.history import record
 from tests.insights.test_insights import DEADLINE, KNOWN
 from ui.console import open_console
@@ -88,3 +88,57 @@ def test_the_charts_keep_their_labels_at_1024_px() -> None:
     rates = [Rates(w.key, 4, 2, 1, 1, 0) for w in waits]
     spec = rates_chart(rates).to_dict()
     assert spec["encoding"]["x"]["stack"] == "normalize" and spec["height"] == BAR_PX * len(rates)
+
+
+def test_a_suggested_rule_is_shadowed_then_promoted_from_the_page(
+    app: AppTest, app_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from review.policy import load_policy
+    from tests.insights.history import Past
+    from tests.insights.test_rules import POLICY, earned_history
+    from ui.console import REVIEWER_KEY
+
+    policy = tmp_path / "policy.toml"
+    policy.write_text(POLICY)
+    monkeypatch.setenv("REVIEW_POLICY", str(policy))
+    console = open_console(str(app_db.resolve()))
+    record(console, earned_history())
+    app.session_state[REVIEWER_KEY] = "ana"
+    run(app)
+    app.switch_page("pages/insights.py")
+    at = run(app)
+    assert "create_circle: 48 of 50 approved unedited, 0 contradicted outcomes" in [t.value for t in at.text]
+
+    at.button(key="shadow_create_circle").click()
+    run(at)
+    assert [shown_text(s.value) for s in at.success] == ["earned create_circle is in shadow mode."]
+    assert not [b for b in at.button if b.key == "shadow_create_circle"]  # suggested once
+    record(
+        console,
+        [
+            Past("create_circle", "approve", "bob", at=0, waited=3, args={"color": "red"}),
+            Past("create_circle", "reject", "bob", at=1, waited=3, args={"color": "blue"}),
+        ],
+        base=datetime.now(UTC) + timedelta(seconds=5),
+        first=500,
+    )
+    run(at)
+    [report] = [t.value for t in at.text if t.value.startswith("earned create_circle:")]
+    assert "would have approved 2 of 2 create_circle decisions" in report and report.endswith(
+        "1 against what the reviewer did"
+    )
+    [disagreement] = at.dataframe[-2].value.to_dict("records")  # the disagreements, then every decision
+    assert (disagreement["rule would"], disagreement["reviewer did"], disagreement["agree"]) == (
+        "approve",
+        "reject",
+        False,
+    )
+
+    at.button(key="promote_earned create_circle").click()
+    run(at)
+    assert [shown_text(s.value) for s in at.success] == [f"earned create_circle was written to {policy}."]
+    assert [r.name for r in load_policy(str(policy)).auto_approve] == ["earned create_circle"]
+    assert [r.name for r in console.policy.auto_approve] == ["earned create_circle"]  # the app's console uses it
+    assert not [b for b in at.button if (b.key or "").startswith(("promote_", "drop_"))]

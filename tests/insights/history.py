@@ -34,12 +34,13 @@ class Past:
     outcome: str | None = "verified"
 
 
-def record(console: ReviewConsole, history: list[Past]) -> list[int]:
-    """Write `history` to the console's log; returns the attempt ids, in order."""
+def record(console: ReviewConsole, history: list[Past], base: datetime = T0, first: int = 0) -> list[int]:
+    """Write `history` to the console's log (minutes counted from `base`; threads and rows numbered from `first`);
+    returns the attempt ids, in order."""
     store = console.storage
     ids: list[int] = []
-    for n, past in enumerate(history):
-        raised = T0 + timedelta(minutes=past.at)
+    for n, past in enumerate(history, start=first):
+        raised = base + timedelta(minutes=past.at)
         decided = raised + timedelta(seconds=past.waited)
         after = {**past.args, "edited": True} if past.decision == "edit" else None
         new = NewDecision(
@@ -63,6 +64,7 @@ def record(console: ReviewConsole, history: list[Past]) -> list[int]:
         (attempt,) = [c.attempt_id for c in store.claims(new.thread_id, owner)]
         assert claimed
         verdicts = {attempt: past.outcome} if past.outcome and past.status == "applied" else None
+        assert attempt is not None
         store.finish([attempt], owner, status=past.status, error=None, at=iso(decided), verdicts=verdicts)
         ids.append(attempt)
     return ids
