@@ -26,9 +26,11 @@ from typing import Any
 import streamlit as st
 
 from review import PendingInterrupt, ReviewConsole
+from review.notify import LinkRefused
 from review.pictures import proposed_call
 from review.threads import ThreadView
 from ui import detail, drafts, inbox, keys, schema_form
+from ui.auth import current_reviewer
 from ui.format import format_time, md_escape, show_controls
 from ui.picture import show_picture
 from ui.schema_form import FieldSpec
@@ -39,6 +41,9 @@ CARD_SYNCED = "inbox_card_synced"  # row key -> the draft entry's version its wi
 CARD_BAD = "inbox_card_bad"  # row key -> {field: why its typed text is not in the draft yet}
 CARD_LINK = "inbox_card_link"  # the `?row=` value last followed (a link opens its card once, not on every run)
 ROW_PARAM = "row"
+ACTION_PARAM = "action"  # a notification's signed action link: `/?row=<row_id>&action=<token>` (review/notify)
+CARD_ACTION = "inbox_card_action"  # {"row_id", "token"} of the link the card was opened with, until used
+CARD_ACTION_NOTE = "inbox_card_action_note"  # why the link was refused, or what confirming it did
 CLEAR = "clear"  # the Clear button's "decision": none, the row stays pending
 
 
@@ -59,12 +64,17 @@ def entry_version(entry: dict[str, Any]) -> str:
 
 def follow_link(rows: Sequence[PendingInterrupt]) -> str | None:
     """Open the card of the row a `?row=` link names, once per link (`&thread=` picks among rows of several
-    threads with that id); one line when it names no pending row."""
+    threads with that id); one line when it names no pending row. A notification's `&action=<token>` is kept for
+    the card, which asks the reviewer to confirm (a link never acts by itself)."""
     state = st.session_state
     wanted = st.query_params.get(ROW_PARAM)
     if not wanted or state.get(CARD_LINK) == wanted:
         return None
     state[CARD_LINK] = wanted
+    token = st.query_params.get(ACTION_PARAM)
+    if token:
+        state[CARD_ACTION] = {"row_id": wanted, "token": token}
+        del st.query_params[ACTION_PARAM]  # a reload, a shared URL: the card, not the action again
     thread = st.query_params.get("thread")
     found = [row for row in rows if row.row_id == wanted and (not thread or row.thread_id == thread)]
     if not found:
@@ -256,7 +266,67 @@ def show(
     _navigation(by_key, key, context)
     entry = draft.get(key) or inbox.new_entry(row)
     with st.container(border=True, key="inbox_card"):
+        _action(console, key, row)
         _card(console, rows, draft, context, key, row, entry)
+
+
+def _action(console: ReviewConsole, key: str, row: PendingInterrupt) -> None:
+    """A notification's action link for this row: checked (review/notify/links.py: signed, unexpired, unused, the
+    row unchanged and undecided, sent to this identity, allowed by the policy), then offered as ONE button that
+    sends it through the same validate -> claim -> record -> resume path as Submit. Refused: one line, nothing
+    claimed."""
+    state = st.session_state
+    note = state.pop(CARD_ACTION_NOTE, None)
+    if note:
+        st.warning(md_escape(note), icon=":material/link_off:")
+    action = state.get(CARD_ACTION)
+    if not action or action.get("row_id") != row.row_id:
+        return
+    reviewer = current_reviewer()
+    if reviewer is None:
+        st.info("This row was opened from a notification's link: sign in or enter your name to use it.")
+        return
+    try:
+        grant = console.action_links().verify(str(action["token"]), row, reviewer)
+    except LinkRefused as refused:
+        state.pop(CARD_ACTION, None)
+        st.warning(md_escape(f"The link cannot be used: {refused}"), icon=":material/link_off:")
+        return
+    label = dict(detail.decision_buttons(row, row.allowed_decisions)).get(grant.decision, grant.decision)
+    with st.container(horizontal=True, vertical_alignment="center"):
+        st.info(md_escape(f"From a notification: {label.lower()} this row? Nothing is sent until you confirm."))
+        st.button(
+            f"Confirm: {label}",
+            key=widget_key(key, "confirm_link"),
+            type="primary",
+            on_click=_confirm_link,
+            args=(console, key, row),
+            help="Sends this one decision now, as Submit would (the link is then used up)",
+        )
+
+
+def _confirm_link(console: ReviewConsole, key: str, row: PendingInterrupt) -> None:
+    """Redeem the link (its one use, recorded atomically) and send its decision as a batch of one row."""
+    from ui.inbox_view import InFlight  # the page's batch in flight (inbox_view does not import this module)
+
+    state = st.session_state
+    action = state.get(CARD_ACTION) or {}
+    reviewer = current_reviewer()
+    if reviewer is None or isinstance(state.get(inbox.STATE_BATCH), InFlight):
+        state[CARD_ACTION_NOTE] = "Not sent yet: name yourself, and wait for the last batch to be applied"
+        return
+    now = next((r for r in console.pending(row.thread_id) if r.row_id == row.row_id), None)
+    try:
+        grant = console.action_links().redeem(str(action.get("token")), now, reviewer)
+    except LinkRefused as refused:
+        state.pop(CARD_ACTION, None)
+        state[CARD_ACTION_NOTE] = f"The link cannot be used: {refused}"
+        return
+    state.pop(CARD_ACTION, None)
+    message = str(state.get(widget_key(key, "message")) or "").strip() or None
+    plan = inbox.BatchPlan(items=[grant.request(message)], keys=[key])
+    entry = {**inbox.new_entry(row), "decision": grant.decision, "message": message or ""}
+    state[inbox.STATE_BATCH] = InFlight(console.submit_batch(plan.items, reviewer), plan, {key: entry}, {})
 
 
 def _navigation(by_key: dict[str, PendingInterrupt], key: str, context: inbox.RowContext) -> None:

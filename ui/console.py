@@ -25,6 +25,7 @@ from streamlit.logger import get_logger
 
 from review import ReviewConsole, Settings, StoreError
 from review.console import InboxWatch
+from review.notify import NotifyService, start_notifications
 from review.settings import parse_arguments
 from review.storage import redact_url
 from ui.auth import REVIEWER_KEY, auth_configured, current_reviewer
@@ -34,6 +35,7 @@ __all__ = ["REVIEWER_KEY", "close_consoles", "get_console", "open_console", "rev
 
 log = get_logger(__name__)  # Streamlit's handler: the server's log shows it
 _consoles: dict[str, ReviewConsole] = {}
+_notifiers: dict[str, NotifyService] = {}  # the notifier of each console that has [[notify]] routes
 _consoles_lock = threading.Lock()  # held while a console opens: a second caller waits for that one
 
 
@@ -66,6 +68,10 @@ def open_console(path: str) -> ReviewConsole:
             if auth_configured():  # sign-in is on: here only a signed-in identity may decide or start runs
                 console.policy = console.policy.requiring("signed-in")
             _consoles[path] = console
+            # The policy's [[notify]] routes: every replica runs a notifier, the store sends each message once.
+            service = start_notifications(console)
+            if service is not None:
+                _notifiers[path] = service
             log.info("review console opened on %s (console %x)", redact_url(path), id(console))
         return console
 
@@ -74,7 +80,14 @@ def close_consoles() -> None:
     """Close every console this process opened (at interpreter exit, or a test's teardown)."""
     with _consoles_lock:
         opened = list(_consoles.values())
+        notifiers = list(_notifiers.values())
         _consoles.clear()
+        _notifiers.clear()
+    for service in notifiers:  # before their consoles: a delivery in flight finishes or is left to a retry
+        try:
+            service.stop()
+        except Exception:
+            log.exception("stopping a notifier failed")
     for console in opened:
         log.info("review console closed (console %x)", id(console))
         try:

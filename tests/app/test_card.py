@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from review import ReviewConsole, Settings
 from tests.agents import support_agent
-from tests.app.conftest import APP, alerts, editor_frame, run, set_edits, submit
+from tests.app.conftest import APP, alerts, editor_frame, run, set_edits, settle, submit
 from tests.cli.test_cli import ROOT
 from tests.conftest import THREE_SHAPES
 from ui import card, inbox
@@ -342,3 +344,105 @@ def test_fields_drawn_for_the_first_time_start_from_the_draft_never_empty(app: A
     entry = app.session_state[inbox.STATE_DRAFT][key]
     assert (entry["decision"], entry["edited"]) == ("approve", "")
     assert not [w for w in alerts(app, "warning") if w.startswith("Cannot be sent")]
+
+
+def _action_link(console: ReviewConsole, row: object, decision: str, to: str, seconds: float = 600) -> str:
+    """A notification's action link for `row` (review/notify/links.py), as the worker mints it; its token."""
+    url = console.action_links().mint(row, decision, (to,), time.time() + seconds, nonce="test")  # type: ignore[arg-type]
+    return parse_qs(urlsplit(url).query)["action"][0]
+
+
+def open_link(row_id: str, token: str, reviewer: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.query_params["row"] = row_id
+    at.query_params["action"] = token
+    at.session_state["reviewer"] = reviewer
+    return run(at)
+
+
+def test_an_action_link_opens_the_card_and_acts_only_when_its_recipient_confirms(
+    app: AppTest, console: ReviewConsole
+) -> None:
+    thread_id = seed(console)
+    row = console.pending(thread_id)[0]
+    token = _action_link(console, row, "approve", "pam")
+
+    at = open_link(row.row_id, token, "pam")
+    assert "From a notification: approve this row? Nothing is sent until you confirm." in alerts(at, "info")
+    assert "action" not in at.query_params  # a reload opens the card, not the action again
+    assert console.audit(thread_id=thread_id) == []  # opening a link never acts
+    [confirm] = [b for b in at.button if b.label == "Confirm: Approve"]
+    confirm.click()
+    settle(run(at))
+    assert alerts(at, "success") == ["Applied 1 · conflicts 0 · refused 0 · new interrupts 0 (1 thread)"]
+    [entry] = console.audit(thread_id=thread_id)
+    assert (entry.row_id, entry.decision, entry.reviewer, entry.status) == (row.row_id, "approve", "pam", "applied")
+
+    replay = open_link(row.row_id, token, "pam")  # the row was applied: the link opens nothing, claims nothing
+    assert any("is not pending" in line for line in alerts(replay, "info"))
+    assert not [b for b in replay.button if b.label.startswith("Confirm:")]
+    assert len(console.audit(thread_id=thread_id)) == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ("tampered", "this link is damaged or was altered"),
+        ("expired", "this link expired at"),
+        ("recipient", "this link was sent to pam, not to eve"),
+        ("decided", "was already decided (reject by bob)"),
+    ],
+)
+def test_a_bad_action_link_is_refused_in_one_line_and_claims_nothing(
+    app: AppTest, console: ReviewConsole, change: str, words: str
+) -> None:
+    thread_id = seed(console)
+    row = console.pending(thread_id)[1]
+    token = _action_link(console, row, "approve", "pam", seconds=-5 if change == "expired" else 600)
+    who = "eve" if change == "recipient" else "pam"
+    if change == "tampered":
+        token = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
+    if change == "decided":  # another reviewer holds a decision on the row: the claim is theirs
+        console.submit([{"thread_id": thread_id, "row_id": row.row_id, "decision": {"type": "reject"}}], "bob")
+        token = _action_link(console, row, "approve", "pam")
+    before = len(console.audit(thread_id=thread_id))
+    at = open_link(row.row_id, token, who)
+    if change == "decided":  # the row was resumed: no longer pending, the link names no row of the Inbox
+        assert any("is not pending" in line for line in alerts(at, "info"))
+    else:
+        [line] = [w for w in alerts(at, "warning") if w.startswith("The link cannot be used: ")]
+        assert words in line
+    assert not [b for b in at.button if b.label.startswith("Confirm:")]
+    assert len(console.audit(thread_id=thread_id)) == before
+
+
+def test_an_action_link_is_the_second_of_four_eyes_and_the_tool_runs_once(
+    app_db: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    policy = tmp_path / "review-policy.toml"
+    policy.write_text("[tools.create_circle]\napprovals = 2\n", encoding="utf-8")
+    monkeypatch.setenv("REVIEW_POLICY", str(policy))
+    close_consoles()
+    console = ReviewConsole.open(settings=Settings.from_env(db=str(app_db)))
+    try:
+        thread_id = seed(console, "Draw a red circle c8")
+        [row] = console.pending(thread_id)
+        token = _action_link(console, row, "approve", "pam")
+        # ann approves in the console: one of two; the row stays pending.
+        first = console.submit([{"thread_id": thread_id, "row_id": row.row_id, "decision": {"type": "approve"}}], "ann")
+        assert first.exit_code == 0 and [r.row_id for r in console.pending(thread_id)] == [row.row_id]
+
+        at = open_link(row.row_id, token, "pam")  # pam, from the notification: the second pair of eyes
+        [confirm] = [b for b in at.button if b.label == "Confirm: Approve"]
+        confirm.click()
+        settle(run(at))
+        assert console.pending(thread_id) == []
+        applied = [e for e in console.audit(thread_id=thread_id) if e.status == "applied"]
+        assert len(applied) == 1 and applied[0].co_signers and "ann" in applied[0].co_signers
+        shapes = console.thread(thread_id).values["canvas"]
+        assert [s["shape_id"] for s in shapes] == ["c8"]  # the tool ran once
+
+        again = open_link(row.row_id, token, "pam")  # used up
+        assert not [b for b in again.button if b.label.startswith("Confirm:")]
+    finally:
+        console.close()

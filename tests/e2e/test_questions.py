@@ -17,6 +17,8 @@ from tests.helpers import store_query
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 TARGET = str(ROOT / "tests/agents/docs_questions.py") + ":approval"
+LAPTOP = {"width": 1024, "height": 768}
+PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture(scope="module")
@@ -70,3 +72,28 @@ def test_a_question_linked_by_its_row_is_answered_on_its_card_as_text_or_yes_no(
     assert [r[0] for r in saved] == [sent]
     shown = review_cli(questions_server.db, "--graph", TARGET, "show", thread_id)
     assert shown["values"]["status"] == status  # text "no" is truthy: the docs' graph proceeds on it
+
+
+@pytest.mark.parametrize("viewport", [LAPTOP, PHONE], ids=["1024x768", "390x844"])
+def test_a_row_link_opens_its_card_and_it_is_decided_on_a_laptop_and_a_phone(
+    questions_server: Server, new_app: Callable[..., App], viewport: dict[str, int]
+) -> None:
+    started = review_cli(
+        questions_server.db, "--graph", TARGET, "start", "--input", json.dumps({"action_details": "wire $10"})
+    )
+    thread_id = started["thread_id"]
+    [row] = started["pending"]
+    name = reviewer("pia")  # in the link: a phone's sidebar (the name box) is folded away
+    app = new_app(path=f"?row={row['row_id']}&reviewer={name}", on=questions_server, viewport=viewport)
+    card = app.page.locator(".st-key-inbox_card")
+    heading = card.get_by_role("heading", name=re.compile("^Question · "))
+    expect(heading).to_be_visible(timeout=TIMEOUT_MS)
+    box = card.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"]  # one column, whole
+    card.scroll_into_view_if_needed()
+    answer_on_card(app, "no", as_boolean=True)
+    app.screenshot(ARTIFACTS / f"card-link-{viewport['width']}x{viewport['height']}.png")
+    app.click("Submit decisions")
+    expect(app.page.get_by_text(summary(1, 0, 0))).to_be_visible(timeout=TIMEOUT_MS)
+    shown = review_cli(questions_server.db, "--graph", TARGET, "show", thread_id)
+    assert shown["values"]["status"] == "rejected"
