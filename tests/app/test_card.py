@@ -24,6 +24,7 @@ from ui.format import request_words
 from ui.inbox import CELL_WORDS
 
 SUPPORT = str(ROOT / "tests/agents/support_agent.py")
+QUESTIONS = str(ROOT / "tests/agents/docs_questions.py")
 
 
 def field(key: str, group: str, name: str) -> str:
@@ -197,17 +198,33 @@ def test_a_multi_line_body_edited_in_the_card_reaches_the_checkpoint_with_its_ne
         after.close()
 
 
-def test_a_boolean_question_is_answered_no_from_the_card_and_the_graph_holds(
-    app_db: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("REVIEW_GRAPH", f"{SUPPORT}:confirm_shipping")
+def started_question(app_db: Path, monkeypatch: pytest.MonkeyPatch, target: str, run_input: Any) -> tuple[str, AppTest]:
+    """A question graph loaded as the app's graph, one run started from `run_input`: its thread and the Inbox."""
+    monkeypatch.setenv("REVIEW_GRAPH", target)
     close_consoles()
     console = ReviewConsole.open(settings=Settings.from_env(db=str(app_db)))
     try:
-        thread_id = console.start_run("", run_input={"order": "1042"}).result(timeout=30).thread_id
+        thread_id = console.start_run("", run_input=run_input).result(timeout=30).thread_id
     finally:
         console.close()
-    at = run(AppTest.from_file(APP, default_timeout=30))
+    return thread_id, run(AppTest.from_file(APP, default_timeout=30))
+
+
+def values_after(at: AppTest, app_db: Path, thread_id: str) -> dict[str, Any]:
+    """Submit as kim; the thread's state values once the batch was applied."""
+    at.session_state["reviewer"] = "kim"
+    submit(at)
+    after = ReviewConsole.open(settings=Settings.from_env(db=str(app_db)))
+    try:
+        return dict(after.thread(thread_id).values)
+    finally:
+        after.close()
+
+
+def test_a_boolean_question_is_answered_no_from_the_card_and_the_graph_holds(
+    app_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    thread_id, at = started_question(app_db, monkeypatch, f"{SUPPORT}:confirm_shipping", {"order": "1042"})
     key = shown(at)
     assert heading(at).startswith("Question · ")
     assert decision_labels(at) == ["Answer"]
@@ -217,49 +234,23 @@ def test_a_boolean_question_is_answered_no_from_the_card_and_the_graph_holds(
     run(at)
     entry = at.session_state[inbox.STATE_DRAFT][key]
     assert (entry["decision"], entry["message"], entry["json"]) == ("respond", "false", True)
-    at.session_state["reviewer"] = "kim"
-    submit(at)
-    after = ReviewConsole.open(settings=Settings.from_env(db=str(app_db)))
-    try:
-        assert after.thread(thread_id).values["status"] == "held"  # the reject branch: False, not the text "no"
-    finally:
-        after.close()
+    assert values_after(at, app_db, thread_id)["status"] == "held"  # the reject branch: False, not the text "no"
 
 
 def test_a_question_without_a_schema_is_answered_as_the_type_the_reviewer_says(
     app_db: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("REVIEW_GRAPH", str(ROOT / "tests/agents/docs_questions.py") + ":approval")
-    close_consoles()
-    console = ReviewConsole.open(settings=Settings.from_env(db=str(app_db)))
-    try:
-        thread_id = console.start_run("", run_input={"action_details": "wire $10"}).result(timeout=30).thread_id
-    finally:
-        console.close()
-    at = run(AppTest.from_file(APP, default_timeout=30))
+    thread_id, at = started_question(app_db, monkeypatch, f"{QUESTIONS}:approval", {"action_details": "wire $10"})
     key = shown(at)
     widget(at, "segmented_control", key, "answer_as").set_value("yes/no")
     run(at)
     widget(at, "radio", key, "answer").set_value("no")
     run(at)
-    at.session_state["reviewer"] = "kim"
-    submit(at)
-    after = ReviewConsole.open(settings=Settings.from_env(db=str(app_db)))
-    try:
-        assert after.thread(thread_id).values["status"] == "rejected"
-    finally:
-        after.close()
+    assert values_after(at, app_db, thread_id)["status"] == "rejected"
 
 
 def test_an_object_answer_is_a_form_of_its_fields(app_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("REVIEW_GRAPH", str(ROOT / "tests/agents/docs_questions.py") + ":refund")
-    close_consoles()
-    console = ReviewConsole.open(settings=Settings.from_env(db=str(app_db)))
-    try:
-        thread_id = console.start_run("", run_input={"order": "7"}).result(timeout=30).thread_id
-    finally:
-        console.close()
-    at = run(AppTest.from_file(APP, default_timeout=30))
+    thread_id, at = started_question(app_db, monkeypatch, f"{QUESTIONS}:refund", {"order": "7"})
     key = shown(at)
     at.checkbox(key=field(key, "answer", "approved")).check()
     run(at)
@@ -267,14 +258,8 @@ def test_an_object_answer_is_a_form_of_its_fields(app_db: Path, monkeypatch: pyt
     run(at)
     entry = at.session_state[inbox.STATE_DRAFT][key]
     assert json.loads(entry["message"]) == {"approved": True, "note": "goodwill"} and entry["json"]
-    at.session_state["reviewer"] = "kim"
-    submit(at)
-    after = ReviewConsole.open(settings=Settings.from_env(db=str(app_db)))
-    try:
-        values = after.thread(thread_id).values
-        assert (values["approved"], values["note"]) == (True, "goodwill")
-    finally:
-        after.close()
+    values = values_after(at, app_db, thread_id)
+    assert (values["approved"], values["note"]) == (True, "goodwill")
 
 
 def test_the_description_is_markdown_without_images_or_script_links() -> None:
