@@ -85,6 +85,9 @@ st.caption(f"Thread id: {md_escape(selected)}")
 
 state[TOKEN_KEY] = console.inbox_token()  # before reading the thread: a later change is seen
 view = console.thread(selected)
+source = next((row.source for row in view.pending if row.source), None)
+for link in console.trace_links(selected, source):  # its run's LangSmith trace, an Agent Server's thread in Studio
+    st.link_button(link.label, link.url, icon=":material/open_in_new:")
 picture = console.graphs.picture(view.graph_id, view.values)
 if picture is not None:  # drawn by the thread's graph (the demo's canvas); most graphs draw none
     show_picture(picture)

@@ -53,6 +53,7 @@ from review.threads import (
     read_thread_infos,
     thread_runs,
 )
+from review.traces import SERVER_PREFIX, TraceLink, links
 from review.validation import NOT_PENDING, InvalidDecision, check_request, tool_args_schema
 
 
@@ -350,6 +351,22 @@ class ReviewConsole:
             pending=self.pending(),
             notified_at=notified,
         )
+
+    # --- trace links -------------------------------------------------------------------------
+
+    def trace_links(self, thread_id: str, source: str | None = None) -> list[TraceLink]:
+        """Where the thread's latest run went (review/traces.py): its LangSmith trace when `REVIEW_TRACE_URL` is set
+        (run and thread ids from the metadata of the thread's head checkpoint: the one that raised its rows), and
+        its Studio view when `source` says an Agent Server holds it (a row's `source`). No network."""
+        metadata = None
+        if self.settings.trace_url and not (source or "").startswith(SERVER_PREFIX):
+            head = self.storage.saver.get_tuple({"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}})
+            metadata = dict(head.metadata) if head is not None else None
+        return links(self.settings.trace_url, self.settings.studio_url, thread_id, metadata, source)
+
+    def row_links(self, row: PendingInterrupt) -> list[TraceLink]:
+        """`trace_links` of a row's thread and source."""
+        return self.trace_links(row.thread_id, row.source)
 
     # --- rules earned from history ------------------------------------------------------------
 

@@ -84,8 +84,8 @@ def watch(console: ReviewConsole) -> ProcessCounters:
         counters = _COUNTERS[id(console)] = ProcessCounters()
     submit = console.submit_batch
 
-    def counted(items: Iterable[Any], reviewer: Any) -> Any:
-        handle = submit(items, reviewer)
+    def counted(items: Iterable[Any], reviewer: Any, *args: Any, **kwargs: Any) -> Any:
+        handle = submit(items, reviewer, *args, **kwargs)
         counters.count(handle.result_so_far)
         return handle
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import string
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
@@ -49,6 +50,25 @@ def _smtp(raw: str) -> str:
     return raw.strip()
 
 
+TEMPLATE_FIELDS = ("run_id", "thread_id", "server_url")  # what a link template may name (review/traces.py fills them)
+
+
+def _template(name: str, raw: str) -> str:
+    """A link template: an http(s) URL naming only `{run_id}`, `{thread_id}` (and `{server_url}`)."""
+    text = raw.strip()
+    if not text.lower().startswith(("http://", "https://")):
+        raise ValueError(f"{name}={raw!r} is not a link template (https://...{{run_id}}...)")
+    try:
+        named = [field for _, field, _, _ in string.Formatter().parse(text) if field is not None]
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} has an unmatched brace (write a literal one as {{{{ or }}}})") from None
+    unknown = [field for field in named if field not in TEMPLATE_FIELDS]
+    if unknown:
+        known = ", ".join("{" + field + "}" for field in TEMPLATE_FIELDS)
+        raise ValueError(f"{name}={raw!r} names {{{unknown[0]}}}: a template may name {known}")
+    return text
+
+
 def _urls(raw: str | None) -> tuple[str, ...]:
     """Server URLs from a comma-separated value; each must be http(s)://..."""
     urls = tuple(part.strip() for part in (raw or "").split(",") if part.strip())
@@ -66,7 +86,7 @@ def _setting(default: Any, env: str, help: str, *, kind: str = "text", flag: str
     """A field with its environment variable, its flag (default: `--name-with-dashes`) and how to read both.
 
     `kind`: text | seconds | count (1..100) | smtp (an smtp:// URL) | urls (comma-separated, repeatable flag) |
-    items (likewise).
+    items (likewise) | template (a link template, `_template`).
     """
     return field(default=default, metadata={"env": env, "help": help, "kind": kind, "flag": flag})
 
@@ -130,6 +150,16 @@ class Settings:
     secrets_file: str = _setting(
         str(DEFAULT_SECRETS_FILE), "REVIEW_SECRETS_FILE", "where secrets are read when not in the environment"
     )
+    # Trace links (review/traces.py): a row's run in LangSmith, an Agent Server thread in Studio.
+    trace_url: str | None = _setting(
+        None, "REVIEW_TRACE_URL", "a run's LangSmith trace: {run_id}, {thread_id} from its metadata", kind="template"
+    )
+    studio_url: str = _setting(
+        "https://smith.langchain.com/studio/thread/{thread_id}?baseUrl={server_url}",
+        "REVIEW_STUDIO_URL",
+        "an Agent Server thread in Studio: {thread_id}, {server_url}",
+        kind="template",
+    )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -174,6 +204,8 @@ def _read(kind: str, name: str, raw: str) -> Any:
         return _urls(raw)
     if kind == "items":
         return _items(raw)
+    if kind == "template":
+        return _template(name, raw)
     return raw
 
 
@@ -220,6 +252,8 @@ def from_arguments(parsed: argparse.Namespace, env: Mapping[str, str] | None = N
             value = _count(flag_of(spec.name), value)
         elif kind == "smtp":
             value = _smtp(value)
+        elif kind == "template":
+            value = _template(flag_of(spec.name), value)
         elif kind in ("urls", "items"):
             value = ",".join(value)
         given[spec.name] = value
