@@ -51,8 +51,9 @@ CREATE TABLE IF NOT EXISTS review_rule_events (
 """
 _SETUP_LOCK = 0x5256524C  # PostgreSQL: one replica creates the tables at a time ("RVRL")
 
-# How a decision reached the console, from what the log records: the policy's rules, the command line, an action
-# link the same identity redeemed for the row (review/notify/links.py), else a page of the console.
+# How a decision reached the console, for attempts recorded before the log kept it (its `channel` column): the
+# policy's rules, the command line, an action link the same identity redeemed for the row (review/notify/links.py),
+# else a page of the console.
 _CHANNEL = (
     "CASE WHEN d.verification = 'rule' THEN 'rule' WHEN d.verification = 'cli' THEN 'cli' {link}ELSE 'console' END"
 )
@@ -125,10 +126,10 @@ class InsightTables:
         if not store.read_only and not self._has("review_rules"):
             self._create()
 
-    def _has(self, table: str) -> bool:
-        """The table exists (a read that fails says it does not; no catalog query differs by dialect)."""
+    def _has(self, table: str, column: str = "1") -> bool:
+        """The table (and its `column`) exists: a read that fails says it does not (no dialect's catalog asked)."""
         try:
-            self.store._rows(f"SELECT 1 FROM {table} WHERE 1 = 0")
+            self.store._rows(f"SELECT {column} FROM {table} WHERE 1 = 0")
         except self.store.errors:
             return False
         return True
@@ -150,7 +151,10 @@ class InsightTables:
         return f"GREATEST(0, ROUND(EXTRACT(EPOCH FROM (CAST({end} AS timestamptz) - CAST({start} AS timestamptz))), 3))"
 
     def _channel(self) -> str:
-        return _CHANNEL.format(link=_LINK if self._has("review_link_uses") else "")
+        """The channel of a decision `d`: the log's own `channel` column where a store has it (decisions recorded
+        since it was added), else worked out from the verification and the action links redeemed."""
+        derived = _CHANNEL.format(link=_LINK if self._has("review_link_uses") else "")
+        return f"COALESCE(d.channel, {derived})" if self._has("review_decisions", "channel") else derived
 
     # --- for /metrics ---------------------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -34,6 +34,13 @@ class Past:
     outcome: str | None = "verified"
 
 
+def _channel(verification: str) -> dict[str, str]:
+    """The channel a batch records for this kind of reviewer, where the log keeps one (`NewDecision.channel`)."""
+    if "channel" not in {f.name for f in fields(NewDecision)}:
+        return {}
+    return {"channel": {"rule": "rule", "cli": "cli"}.get(verification, "console")}
+
+
 def record(console: ReviewConsole, history: list[Past], base: datetime = T0, first: int = 0) -> list[int]:
     """Write `history` to the console's log (minutes counted from `base`; threads and rows numbered from `first`);
     returns the attempt ids, in order."""
@@ -58,6 +65,7 @@ def record(console: ReviewConsole, history: list[Past], base: datetime = T0, fir
             identity=past.reviewer if past.verification != "rule" else f"rule:{past.reviewer}",
             verification=past.verification,
             raised_at=iso(raised),
+            **_channel(past.verification),
         )
         owner = f"history:{uuid.uuid4().hex[:6]}"
         claimed, _, _ = store.claim([new], uuid.uuid4().hex, owner, 1e12, iso(decided))
