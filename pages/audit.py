@@ -66,7 +66,9 @@ if rows and rows[0] < len(shown):
         title = f"{md_escape(entry.tool or '(unknown payload)')}** · {md_escape(entry.decision)}"
         st.markdown(f"**{title} · {md_escape(entry.status)}")
         cut = False
-        for name, value in audit_detail(entry):
+        details = audit_detail(entry)
+        details.insert(1, ("channel", entry.channel or "not recorded (decided before the log kept it)"))
+        for name, value in details:
             if value:
                 left, right = st.columns([1, 4])
                 left.caption(name)

@@ -9,7 +9,9 @@ verified. An entry says when recovery finished it (`recovered_from`: the owner i
 from) and when recovery re-sent it after a resume had started (`rerun`: its tool may have run twice;
 an idempotent tool made the effect once). After the resume, `outcome_check` says whether the
 checkpoint shows the graph honoured the decision (review/verify.py): `verified`, `contradicted: <what>`
-(shown like a failure) or `not checkable`; empty for attempts that were never applied.
+(shown like a failure) or `not checkable`; empty for attempts that were never applied. `channel` says where it
+was decided: `console`, `link` (a notification's action link), `cli`, `rule` or `api`; None for attempts
+recorded before the log kept it.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ AUDIT_FIELDS = (
     "identity",
     "issuer",
     "verification",
+    "channel",
     "co_signers",
     "thread_id",
     "row_id",
@@ -86,6 +89,7 @@ class AuditEntry:
     raised_at: str | None = None  # when the interrupt was raised (None for decisions logged before v3)
     outcome_check: str | None = None  # verified | contradicted: <what> | not checkable (None: not checked)
     answer_type: str | None = None  # a respond's answer: text, boolean, integer, number, array or object
+    channel: str | None = None  # console | link | cli | rule | api (None: recorded before the log kept it)
 
     @property
     def contradicted(self) -> bool:
@@ -126,6 +130,7 @@ def entry_from_row(row: dict[str, Any]) -> AuditEntry:
         raised_at=row.get("raised_at"),
         outcome_check=row.get("outcome_check"),
         answer_type=_answer_type(row["decision_type"], row.get("resume_json")),
+        channel=row.get("channel"),
     )
 
 

@@ -491,16 +491,24 @@ class ReviewConsole:
             raise ValueError(f"{self.storage.label} is read-only: no run can be started")
         return self.runner.start(graph, run_input)
 
-    def submit_batch(self, items: Iterable[DecisionRequest | dict[str, Any]], reviewer: Reviewer | str) -> BatchHandle:
+    def submit_batch(
+        self,
+        items: Iterable[DecisionRequest | dict[str, Any]],
+        reviewer: Reviewer | str,
+        *,
+        channel: str | None = None,
+    ) -> BatchHandle:
         """Validate, claim and start resuming a batch; returns at once with a handle.
 
         `reviewer`: who decides (a typed name is an unverified reviewer); the policy checks every row.
+        `channel`: where it was decided, for the audit (review/submit.py's CHANNELS: "link" from an action link,
+        "api" from a program); None: the reviewer's kind says it (cli, rule, else console).
         """
         requests = [
             item if isinstance(item, DecisionRequest) else DecisionRequest.from_dict(item, position)
             for position, item in enumerate(items, start=1)
         ]
-        return submit_batch(self.storage, self.runner, requests, reviewer, self.policy)
+        return submit_batch(self.storage, self.runner, requests, reviewer, self.policy, channel)
 
     def may_decide(self, reviewer: Reviewer | str, row: PendingInterrupt) -> str | None:
         """None when this reviewer may decide the row; else why not (the page shows it read-only)."""
@@ -583,9 +591,11 @@ class ReviewConsole:
             results.append(handle.result() if wait else handle.result_so_far)
         return results
 
-    def submit(self, items: Iterable[DecisionRequest | dict[str, Any]], reviewer: Reviewer | str) -> BatchResult:
+    def submit(
+        self, items: Iterable[DecisionRequest | dict[str, Any]], reviewer: Reviewer | str, *, channel: str | None = None
+    ) -> BatchResult:
         """`submit_batch` and wait for every thread's resume."""
-        return self.submit_batch(items, reviewer).result()
+        return self.submit_batch(items, reviewer, channel=channel).result()
 
     def job(self, job_id: str) -> RunJob | None:
         """A run of this process by its id, while it is kept (`RunJob`)."""

@@ -5,6 +5,9 @@ claim    -> each row under the decision log's holding index, a thread's rows in 
             two racing batches never split a thread; a row someone holds is a conflict naming who
             and when (checked once, inside that transaction), and is not sent;
 resume   -> one `Command(resume={interrupt_id: decision})` per thread, strict, in the worker.
+
+Every attempt records its channel, where it was decided (`CHANNELS`): the caller says it (the card's action-link
+confirm says "link"), else the reviewer's kind tells it (a rule's, the command line's, else the console's).
 """
 
 from __future__ import annotations
@@ -70,6 +73,20 @@ class BatchHandle:
         return result
 
 
+# Where a decision was made: the console's pages, a notification's action link, `python -m review`, a policy rule,
+# or a program calling the core's API itself (it says so: `channel="api"`).
+CHANNELS = ("console", "link", "cli", "rule", "api")
+
+
+def channel_of(reviewer: Reviewer, channel: str | None = None) -> str:
+    """The channel recorded for a decision: `channel` when given (one of CHANNELS), else the reviewer's kind's."""
+    if channel is None:
+        return reviewer.verification if reviewer.verification in ("cli", "rule") else "console"
+    if channel not in CHANNELS:
+        raise ValueError(f"{channel!r} is not a channel (use {', '.join(CHANNELS)})")
+    return channel
+
+
 def _conflict(thread_id: str, row_id: str, holder: Holder) -> Conflict:
     return Conflict(thread_id, row_id, holder.reviewer, holder.decided_at, holder.decision_type)
 
@@ -80,13 +97,16 @@ def submit_batch(
     items: Iterable[DecisionRequest],
     reviewer: Reviewer | str,
     policy: Policy | None = None,
+    channel: str | None = None,
 ) -> BatchHandle:
     """Validate, claim and start resuming a batch that may span several threads.
 
-    Raises ValueError for a bad reviewer name, StoreError when the store refuses the claims
-    (read-only, full, locked): then nothing was recorded.
+    `channel`: where it was decided (`channel_of`), recorded with each attempt. Raises ValueError for a bad
+    reviewer name or channel, StoreError when the store refuses the claims (read-only, full, locked): then
+    nothing was recorded.
     """
     who = as_reviewer(reviewer)
+    channel = channel_of(who, channel)
     policy = policy or Policy()
     items = list(items)
     result = BatchResult(batch_id=uuid.uuid4().hex)
@@ -101,7 +121,7 @@ def submit_batch(
     handle = BatchHandle(result)
     for thread_id, rows in accepted.items():
         with runner.reserving(thread_id):
-            if _claim(storage, runner, result, thread_id, rows, who, policy):
+            if _claim(storage, runner, result, thread_id, rows, who, policy, channel):
                 handle.jobs.append(runner.apply(thread_id, result.batch_id))
     return handle
 
@@ -182,6 +202,7 @@ def _claim(
     rows: list[tuple[PendingInterrupt, Decision]],
     reviewer: Reviewer,
     policy: Policy,
+    channel: str,
 ) -> int:
     """Claim and record a thread's rows in one transaction; the rows someone holds become conflicts."""
     outcome = result.threads.setdefault(thread_id, ThreadOutcome(thread_id))
@@ -204,6 +225,7 @@ def _claim(
             verification=reviewer.verification,
             approvals=policy.approvals(row.tool),
             raised_at=row.raised_at,
+            channel=channel,
         )
         for row, decision in rows
     ]

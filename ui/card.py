@@ -326,7 +326,9 @@ def _confirm_link(console: ReviewConsole, key: str, row: PendingInterrupt) -> No
     message = str(state.get(widget_key(key, "message")) or "").strip() or None
     plan = inbox.BatchPlan(items=[grant.request(message)], keys=[key])
     entry = {**inbox.new_entry(row), "decision": grant.decision, "message": message or ""}
-    state[inbox.STATE_BATCH] = InFlight(console.submit_batch(plan.items, reviewer), plan, {key: entry}, {})
+    state[inbox.STATE_BATCH] = InFlight(
+        console.submit_batch(plan.items, reviewer, channel="link"), plan, {key: entry}, {}
+    )
 
 
 def _navigation(by_key: dict[str, PendingInterrupt], key: str, context: inbox.RowContext) -> None:

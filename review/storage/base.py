@@ -132,6 +132,7 @@ class NewDecision:
     issuer: str | None = None
     verification: str = "unverified"
     approvals: int = 1  # approvers the policy requires before it may run (four eyes: 2)
+    channel: str = "console"  # where it was decided: console | link | cli | rule | api
 
     def __post_init__(self) -> None:
         if not self.identity:

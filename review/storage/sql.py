@@ -96,7 +96,8 @@ CREATE TABLE IF NOT EXISTS review_decisions (
     co_signers        TEXT,              -- four eyes: every approver of the claim, in order
     raised_at         TEXT,              -- when the interrupt was raised (how long it waited)
     outcome_check     TEXT,              -- read after the resume: verified | contradicted: <what> | not checkable
-    proposal          TEXT               -- four eyes: digest of what co-signers agree on (review/cosign.py)
+    proposal          TEXT,              -- four eyes: digest of what co-signers agree on (review/cosign.py)
+    channel           TEXT               -- where it was decided: console | link | cli | rule | api
 );
 review_decisions;  -- a table's name: `create_schema` adds its LATER_COLUMNS here, when missing (before its indexes)
 -- Applied decisions the graph did not honour (review/verify.py): the Inbox shows them like failed runs.
@@ -145,7 +146,7 @@ CREATE TABLE IF NOT EXISTS review_leases (
 # Columns that came within schema version 3, in the order they came: a full open adds those a store lacks (only
 # those: ALTER TABLE takes the table's exclusive lock even when the column is there).
 LATER_COLUMNS = {
-    "review_decisions": "warning identity issuer verification co_signers raised_at outcome_check proposal",
+    "review_decisions": "warning identity issuer verification co_signers raised_at outcome_check proposal channel",
     "review_thread_heads": "graph_id paused",
 }
 
@@ -219,7 +220,7 @@ def lease_row(row: Any) -> LeaseRow:
 _RECORDED_COLUMNS = (
     "thread_id, row_id, interrupt_id, batch_id, reviewer, identity, issuer, verification, decided_at, tool, "
     "tool_call_id, decision_type, resume_json, args_before, args_after, message, status, owner, lease_until, "
-    "warning, co_signers, raised_at, proposal"
+    "warning, co_signers, raised_at, proposal, channel"
 )
 _RECORDED = tuple(name.strip() for name in _RECORDED_COLUMNS.split(","))
 # What a run's idempotency keys are made of: every holding decision of the thread (review/idempotency.py).
