@@ -67,8 +67,8 @@ class ProcessCounters:
             self.refused += len(result.invalid)
 
 
-_COUNTERS: dict[int, ProcessCounters] = {}
-_COUNTERS_LOCK = threading.Lock()
+_WATCH_LOCK = threading.Lock()
+_COUNTERS_ATTRIBUTE = "_metrics_counters"  # kept on the console itself: one set of counters per console object
 
 
 def watch(console: ReviewConsole) -> ProcessCounters:
@@ -77,19 +77,20 @@ def watch(console: ReviewConsole) -> ProcessCounters:
     The console's `submit_batch` is wrapped on the instance: every caller goes through it, and the core's submit
     path stays as it is.
     """
-    with _COUNTERS_LOCK:
-        found = _COUNTERS.get(id(console))
+    with _WATCH_LOCK:
+        found: ProcessCounters | None = getattr(console, _COUNTERS_ATTRIBUTE, None)
         if found is not None:
             return found
-        counters = _COUNTERS[id(console)] = ProcessCounters()
-    submit = console.submit_batch
+        counters = ProcessCounters()
+        submit = console.submit_batch
 
-    def counted(items: Iterable[Any], reviewer: Any, *args: Any, **kwargs: Any) -> Any:
-        handle = submit(items, reviewer, *args, **kwargs)
-        counters.count(handle.result_so_far)
-        return handle
+        def counted(items: Iterable[Any], reviewer: Any, *args: Any, **kwargs: Any) -> Any:
+            handle = submit(items, reviewer, *args, **kwargs)
+            counters.count(handle.result_so_far)
+            return handle
 
-    setattr(console, "submit_batch", counted)  # noqa: B010 (an instance attribute over the method, on purpose)
+        setattr(console, "submit_batch", counted)  # noqa: B010 (an instance attribute over the method, on purpose)
+        setattr(console, _COUNTERS_ATTRIBUTE, counters)
     return counters
 
 
