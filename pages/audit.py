@@ -1,15 +1,18 @@
 """Audit: the decision log (who decided what, when, with the arguments before and after): charts, the key
 columns in a table, every field of the row picked, and the CSV. A long value (arguments, a message) is shown
-cut, with the entry's whole JSON to download: a megabyte of text would stall the browser."""
+cut, with the entry's whole JSON to download: a megabyte of text would stall the browser. Then the
+notifications' outbox: the delivery log and dead letters (ui/outbox_view.py)."""
 
 import json
 from datetime import UTC, datetime
 
 import streamlit as st
 
+from ui.auth import current_reviewer
 from ui.charts import CHART_HEIGHT, decisions_chart, waits_chart
 from ui.console import get_console
 from ui.format import md_escape, thread_label, unique_labels
+from ui.outbox_view import outbox_section
 from ui.sidebar import page_frame
 from ui.threads import audit_detail, audit_frame, decisions_over_time
 
@@ -92,3 +95,4 @@ st.download_button(
     mime="text/csv",
     on_click="ignore",
 )
+outbox_section(console, current_reviewer())
