@@ -419,12 +419,12 @@ def _card(
     problem = inbox.row_problem(key, entry, context)
     if problem is not None:
         st.warning(md_escape(f"Cannot be sent: {problem}"), icon=":material/block:")
-    _thread_context(view, row)
+    _thread_context(console, view, row)
     _preview(console, view, rows, draft, context, row.thread_id)
 
 
-def _thread_context(view: ThreadView, row: PendingInterrupt) -> None:
-    """The thread's request and recent history, its ids, and a link to its page."""
+def _thread_context(console: ReviewConsole, view: ThreadView, row: PendingInterrupt) -> None:
+    """The thread's request and recent history, its ids, a link to its page and to its run's trace."""
     request = view.messages[0].content if view.messages and view.messages[0].type == "human" else ""
     if request:
         st.caption("Request")
@@ -434,7 +434,11 @@ def _thread_context(view: ThreadView, row: PendingInterrupt) -> None:
         with st.expander(f"History ({len(lines)})"):
             st.text(show_controls("\n".join(lines)))
     st.caption(md_escape(f"Thread {row.thread_id} · interrupt {row.interrupt_id}"))
-    st.page_link(THREAD, label="Open its thread", icon=":material/timeline:", query_params={"thread": row.thread_id})
+    with st.container(horizontal=True):
+        thread = {"thread": row.thread_id}
+        st.page_link(THREAD, label="Open its thread", icon=":material/timeline:", query_params=thread)
+        for link in console.row_links(row):  # its run's LangSmith trace (REVIEW_TRACE_URL), a server's Studio view
+            st.link_button(link.label, link.url, icon=":material/open_in_new:", type="tertiary")
 
 
 def _argument_fields(

@@ -431,3 +431,17 @@ def test_an_action_link_is_the_second_of_four_eyes_and_the_tool_runs_once(
         assert not [b for b in again.button if b.label.startswith("Confirm:")]
     finally:
         console.close()
+
+
+def test_the_card_links_a_traced_run_to_its_trace(app: AppTest, app_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.insights.test_traces import LANGSMITH, traced_run
+    from ui.console import open_console
+
+    monkeypatch.setenv("REVIEW_TRACE_URL", LANGSMITH)
+    console = open_console(str(app_db.resolve()))
+    run_id = "5b1c2f0e-0000-4000-8000-000000000001"
+    traced_run(console, "t-traced", run_id)
+    run(app)
+    assert shown(app).startswith("t-traced:")
+    url = f"https://smith.langchain.com/o/org-1/projects/p/proj-1/r/{run_id}?trace_id={run_id}"
+    assert [(b.proto.label, b.proto.url) for b in app.get("link_button")] == [("LangSmith trace", url)]
