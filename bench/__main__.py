@@ -25,7 +25,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from bench import benchmarks, reference
+from bench import benchmarks, notifications, reference
 from bench.benchmarks import Figure
 from bench.seed import seed
 from review import ReviewConsole
@@ -133,6 +133,7 @@ def suite(backend: str, stores: tuple[str, str, str], args: argparse.Namespace, 
         if backend == "SQLite":  # a whole CLI process; its saved listing is read the same way on both backends
             figures += benchmarks.bench_cli_pending(big_db, repeats=3 if args.quick else 7)
         figures += benchmarks.bench_notify_latency(big_db, baseline_s, trials=5 if args.quick else 20, work=work)
+        figures += notifications.bench_notifications(big_db, work, trials=5 if args.quick else 20)  # fresh stores
         figures += benchmarks.bench_inbox_page(page_db, runs=3 if args.quick else 5)
         if not args.quick:  # the same page with every pending row of the full store
             figures += benchmarks.bench_inbox_page(big_db, runs=5)
