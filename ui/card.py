@@ -197,41 +197,71 @@ def _answer(key: str, row: PendingInterrupt) -> tuple[str, bool]:
     return text, mode == "json"
 
 
-def _changed(console: ReviewConsole, key: str, row: PendingInterrupt, decision: str | None = None) -> None:
-    """A field or a decision button of the card: its values into the row's draft entry (the table shows them)."""
-    drafts.fold(console)
+ARGS, MESSAGE, ANSWER = "args", "message", "answer"  # the parts of a card whose widgets change a draft entry
+
+
+def _changed(
+    console: ReviewConsole,
+    key: str,
+    row: PendingInterrupt,
+    decision: str | None = None,
+    part: str | None = None,
+    name: str | None = None,
+) -> None:
+    """A decision button (`decision`), or one widget of the card (`part`: the argument `name`, the message, the
+    answer): that one change into the row's draft entry (the table shows it).
+
+    Only the widget that changed is read. A redraw can make the browser report a widget's value as it was before
+    the draft gave it a new one (Streamlit fires its on_change by itself); a stale value of another field must never
+    land in the draft, so a button never reads the fields (each field's own change came first), and a widget of a
+    card no longer shown is ignored."""
     state = st.session_state
+    if part is not None and state.get(CARD_ROW) != key:
+        return
+    drafts.fold(console)
     draft = {k: dict(v) for k, v in state[inbox.STATE_DRAFT].items()}
     entry = draft.get(key) or inbox.new_entry(row)
-    allowed = row.allowed_decisions
-    if "edit" in allowed:
-        fields = detail.arg_fields(row.args, console.args_schema(row))
-        shown = detail.edit_view(row, entry.get("edited") or "").args
-        values, bad = _field_values(fields, widget_key(key, "arg"), shown)
-        state.setdefault(CARD_BAD, {})[key] = bad
-        if bad is None:
-            entry["edited"] = detail.edited_text(row.args, values)
-            # Changed fields are an edit, as typed edited arguments are in the table; fields back as they were
-            # take an edit back.
-            if entry["edited"] and entry.get("decision") is None:
-                entry["decision"] = "edit"
-            elif not entry["edited"] and entry.get("decision") == "edit":
-                entry["decision"] = None
-    if row.payload_kind == "question":
-        entry["message"], entry["json"] = _answer(key, row)
-    else:
+    if part == ARGS and name is not None:
+        _argument_changed(console, key, row, entry, name)
+    elif part == MESSAGE:
         entry["message"] = str(state.get(widget_key(key, "message")) or "")
+    elif part == ANSWER:
+        entry["message"], entry["json"] = _answer(key, row)
     if decision is not None:  # a button: that decision (Clear: none, the row stays pending)
         entry["decision"] = None if decision == CLEAR else decision
-    elif entry.get("decision") is None and entry["message"].strip():
+    elif part in (MESSAGE, ANSWER) and entry.get("decision") is None and str(entry.get("message") or "").strip():
         # An answer, or a rejection's message, typed with no decision chosen: the decision it is typed for.
-        wants = [d for d in ("respond", "reject") if d in allowed]
+        wants = [d for d in ("respond", "reject") if d in row.allowed_decisions]
         if len(wants) == 1 and (wants[0] == "respond") == (row.payload_kind == "question"):
             entry["decision"] = wants[0]
     draft[key] = entry
     state.setdefault(CARD_SYNCED, {})[key] = entry_version(entry)  # the widgets hold these values already
     drafts.set_draft(console, draft)
     drafts.retire_editor()
+
+
+def _argument_changed(
+    console: ReviewConsole, key: str, row: PendingInterrupt, entry: dict[str, Any], name: str
+) -> None:
+    """One argument's field changed: the entry's edit with that argument as typed (the others as the draft has
+    them). Changed arguments are an edit, as typed edited arguments are in the table; back as they were, none."""
+    state = st.session_state
+    specs = [spec for spec in detail.arg_fields(row.args, console.args_schema(row)) if spec.name == name]
+    now = detail.edit_view(row, entry.get("edited") or "").args
+    values, bad = _field_values(specs, widget_key(key, "arg"), now)
+    state.setdefault(CARD_BAD, {})[key] = bad
+    if bad is not None:
+        return
+    after = {**now, **values}
+    if name not in values:  # an optional field emptied: the argument as the row has it (or left out)
+        after.pop(name, None)
+        if name in row.args:
+            after[name] = row.args[name]
+    entry["edited"] = detail.edited_text(row.args, after)
+    if entry["edited"] and entry.get("decision") is None:
+        entry["decision"] = "edit"
+    elif not entry["edited"] and entry.get("decision") == "edit":
+        entry["decision"] = None
 
 
 # --- drawing -------------------------------------------------------------------------------------------------
@@ -446,12 +476,13 @@ def _argument_fields(
 ) -> None:
     st.caption("Arguments (a change makes this an edit)")
     shown = detail.edit_view(row, entry.get("edited") or "").args  # what a field not synced yet starts from
-    schema_form.render(fields, shown, widget_key(key, "arg"), on_change=_changed, args=(console, key, row))
+    # Each field's change names its argument (render adds the name to the callback's arguments).
+    schema_form.render(fields, shown, widget_key(key, "arg"), on_change=_changed, args=(console, key, row, None, ARGS))
 
 
 def _inputs(console: ReviewConsole, key: str, row: PendingInterrupt, allowed: Sequence[str]) -> None:
     """The message sent with reject (a tool request's respond), or the answer to a question."""
-    change: dict[str, Any] = {"on_change": _changed, "args": (console, key, row)}
+    change: dict[str, Any] = {"on_change": _changed, "args": (console, key, row, None, MESSAGE)}
     if row.payload_kind == "question":
         _answer_input(console, key, row)
     elif "reject" in allowed or "respond" in allowed:
@@ -465,7 +496,7 @@ def _inputs(console: ReviewConsole, key: str, row: PendingInterrupt, allowed: Se
 
 
 def _answer_input(console: ReviewConsole, key: str, row: PendingInterrupt) -> None:
-    change: dict[str, Any] = {"on_change": _changed, "args": (console, key, row)}
+    change: dict[str, Any] = {"on_change": _changed, "args": (console, key, row, None, ANSWER)}
     schema = row.answer_schema
     mode = detail.answer_mode(schema)
     if mode == "free":

@@ -170,13 +170,13 @@ def render(
 ) -> dict[str, Any]:
     """One widget per field, labelled with the property name, starting from `values` (then the defaults);
     the widgets' values now, by name, for `parse`. A text field whose value is long or has line breaks is a text
-    area. `on_change(*args)` runs when any of them changes (the Inbox card writes its draft then)."""
+    area. `on_change(*args, name)` runs when the field `name` changes (the Inbox card writes that one field)."""
     raw: dict[str, Any] = {}
     for spec in fields:
         key = widget_key(key_prefix, spec.name)
         if key not in st.session_state:
             st.session_state[key] = initial(spec, (values or {}).get(spec.name))
-        common: dict[str, Any] = {"key": key, "help": _help(spec), "on_change": on_change, "args": args}
+        common: dict[str, Any] = {"key": key, "help": _help(spec), "on_change": on_change, "args": (*args, spec.name)}
         if spec.kind == "text" and long_text(st.session_state[key]):
             raw[spec.name] = st.text_area(spec.name, height=TEXT_ROWS * 24 + 20, **common)
         elif spec.kind == "text":

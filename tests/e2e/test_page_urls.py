@@ -16,7 +16,7 @@ from tests.e2e.helpers import App
 
 pytestmark = [pytest.mark.e2e]
 
-NAV = ["Inbox", "New run", "Thread", "Audit"]
+NAV = ["Inbox", "New run", "Thread", "Audit", "Insights"]
 
 
 def nav_labels(app: App) -> list[str]:

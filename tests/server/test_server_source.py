@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -140,6 +141,10 @@ def test_the_page_token_is_the_change_routes_token_with_a_server(agent_server: A
         assert "|servers=" in before and read() == before
         start(agent_server, THREE_SHAPES)
         console.servers.refresh()
+        # The server's background readers may move its version once more between two reads: both settle on it.
+        deadline = time.monotonic() + 30
+        while read() != console.inbox_token() and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert read() == console.inbox_token() != before
     finally:
         console.close()
