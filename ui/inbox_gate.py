@@ -7,7 +7,11 @@ editor) and, while the page holds rows back (`mount(sheet)` with a held sheet), 
 trigger that reruns the Inbox body, whose callback lets that run take the live rows (`inbox.STATE_ADOPT`).
 
 A pause is IDLE_MS without input and no cell editor open; GRID_IDLE_MS when the last input was in a grid (the
-reviewer works down the rows). The script reports once per page load that it runs (`alive`): until then (AppTest,
+reviewer works down the rows). Typing (a cell editor open, or a grid key less than TYPING_MS ago: Streamlit sends a
+committed cell ~150 ms later) is also told to the page's change watcher (`window.__reviewTyping`, ui/live.py), which
+holds its rerun meanwhile: a rerun that redrew the grid while a cell editor was open lost the typed text (no edit
+ever reached the server; 2 of ~300 quick edits in tests/e2e/test_typed_edits.py).
+The script reports once per page load that it runs (`alive`): until then (AppTest,
 a page still loading) nothing holds rows but the run an edit caused.
 
 The same script says two more things the server cannot see. Which row of which table the reviewer clicked: a click
@@ -34,7 +38,9 @@ GATE_HELD = "inbox_gate_held"
 IDLE_MS = 1500
 FOCUS_MS = 120  # a clicked row the grid's focus rested on this long is the card's
 GRID_IDLE_MS = 5000
+TYPING_MS = 600  # after a grid key, the reviewer counts as typing this long (ui/live.py's watcher waits)
 _GATE_JS = r"""
+const TYPING_MS = __TYPING_MS__;
 export default function (component) {
   const { parentElement, data, setStateValue, setTriggerValue } = component;
   if (!window.__reviewInput) {
@@ -48,6 +54,11 @@ export default function (component) {
     for (const type of ["keydown", "pointerdown", "input", "paste", "compositionstart", "wheel"]) {
       document.addEventListener(type, mark, true);
     }
+    // Typing into a grid: a cell editor is open, or was committed a moment ago (Streamlit sends the edit
+    // ~150 ms later). A redraw of the page then can lose the typed text: ui/live.py's watcher waits meanwhile.
+    window.__reviewTyping = () =>
+      document.querySelector('[data-testid="portal"] [id^="gdg-overlay"]') !== null ||
+      (input.inGrid && Date.now() - input.last < TYPING_MS);
   }
   if (!window.__reviewFocus) {
     // the row the reviewer is on: the grid focuses a cell of its accessibility table on a click or an arrow key
@@ -157,7 +168,9 @@ def mount(sheet: inbox.Sheet) -> None:
     """Mount the idle gate (inside the Inbox body, which its trigger reruns); it acts only while rows are held."""
     global _gate
     if _gate is None:
-        _gate = st.components.v2.component("review_idle_gate", js=_GATE_JS, html="<span></span>")
+        _gate = st.components.v2.component(
+            "review_idle_gate", js=_GATE_JS.replace("__TYPING_MS__", str(TYPING_MS)), html="<span></span>"
+        )
     state = st.session_state
     _gate(
         key=GATE_KEY,

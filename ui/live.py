@@ -64,6 +64,11 @@ export default function (component) {
         if (!response.ok) { await pause(1000); continue; }
         const token = (await response.text()).trim();
         if (!token || token === live.drawn) continue;
+        // Not while the reviewer types into an Inbox grid (ui/inbox_gate.py): a redraw can lose an open cell's
+        // text. A run drawn meanwhile (the edit's own) asks the route again with its token.
+        const waited = live.drawn;
+        while (parentElement.isConnected && window.__reviewTyping?.()) await pause(50);
+        if (live.drawn !== waited) continue;
         if (token !== live.asked || Date.now() - live.askedAt >= RETRY_MS) {
           live.asked = token;
           live.askedAt = Date.now();
