@@ -1,11 +1,12 @@
 """From new pending rows to notifications in the store: the outbox's producing side.
 
 `Outbox.observe(rows)` is handed the console's listing (`console.pending()`, which re-reads only threads the
-change feed says moved). For each thread and `[[notify]]` route it records the rows not notified on that
-route yet as ONE notification, in one transaction (review/storage/outbox.py): each (thread, row, route) is
-notified once, whichever replica looks first, and nothing depends on a page being open. Rows an
-`auto_approve` rule decides, rows this console cannot decide (`blocked`) and Agent Server rows not read yet
-(`unverified`) are not notified.
+change feed says moved), or, with `only=`, just the rows of the threads that moved since the last look (what the
+notifier's thread does on a change: O(changed threads); the whole listing is looked at on a slower timer). For
+each thread and `[[notify]]` route it records the rows not notified on that route yet as ONE notification, in
+one transaction (review/storage/outbox.py): each (thread, row, route) is notified once, whichever replica looks
+first, and nothing depends on a page being open. Rows an `auto_approve` rule decides, rows this console cannot
+decide (`blocked`) and Agent Server rows not read yet (`unverified`) are not notified.
 
 A route's digest window delays the message (`due_at`) and lets the thread's next rows join it until then;
 quiet hours move `due_at` to their end; links expire after `link_seconds`, never after a row's deadline.
@@ -61,10 +62,16 @@ class Outbox:
         self._followed: dict[tuple[str, str, str], str] = {}  # decided follow-ups recorded: no query for them
         self.held = False  # the last look held rows back (their thread's run was still writing)
         self._held_threads: set[str] = set()  # held back while their run wrote: once it ended, their batch is whole
+        self._notified: set[str] = set()  # the threads of `_seen`: a change of one may be a decision to follow up
         self._lock = threading.Lock()
 
     def observe(
-        self, rows: Iterable[PendingInterrupt], now: float | None = None, *, busy: Collection[str] = ()
+        self,
+        rows: Iterable[PendingInterrupt],
+        now: float | None = None,
+        *,
+        busy: Collection[str] = (),
+        only: Collection[str] | None = None,
     ) -> list[Enqueued]:
         """Record what the listing calls for, per thread, route and kind; returns what was recorded.
 
@@ -75,6 +82,11 @@ class Outbox:
         `busy`: threads a run is writing right now (a lease is held): their rows wait, since the run's parallel
         tasks write their interrupts one by one and the batch is whole only when it paused (`held` says so).
         Rows written by a process without a lease wait `notify_settle_seconds` for the rest of their batch.
+
+        `only`: `rows` are the rows of these threads alone (those that changed since the last look, and those held
+        back): the other threads' rows were looked at already and are not forgotten. Follow-ups are read only when
+        a thread notified before is among them. Reminders and escalations of unchanged threads, and forgetting
+        rows no longer listed, wait for the next look at the whole listing (`only=None`).
         """
         if not self.policy.notify:
             return []
@@ -103,11 +115,16 @@ class Outbox:
                             self._held_threads.add(row.thread_id)
                             continue
                         wanted.setdefault((row.thread_id, name, kind), []).append(row)
-            self._routed = routed  # a row's routes never change (its tool and arguments are its interrupt's)
-            extras = self._decided(now, wanted)
+            if only is None:
+                self._routed = routed  # a row's routes never change (its tool and arguments are its interrupt's)
+            else:
+                self._routed.update(routed)
+            follow = only is None or not self._notified.isdisjoint(only)
+            extras = self._decided(now, wanted) if follow else {}
             if wanted and not self._seen:  # a new process: most rows were notified by an earlier one
                 known = self.tables.notified(sorted({thread_id for thread_id, _, _ in wanted}))
                 self._seen |= known
+                self._notified |= {thread_id for thread_id, _, _ in known}
                 wanted = {
                     (thread_id, name, kind): kept
                     for (thread_id, name, kind), batch in wanted.items()
@@ -119,10 +136,19 @@ class Outbox:
                 if done is not None:
                     recorded.append(done)
                 self._seen |= {(thread_id, row.row_id, _row_route(name, kind)) for row in batch}
-            self._seen &= current  # forget rows no longer listed: the set stays the size of the listing
+                self._notified.add(thread_id)
+            if only is None:
+                self._seen &= current  # forget rows no longer listed: the set stays the size of the listing
+                self._notified = {thread_id for thread_id, _, _ in self._seen}
             self._held_threads &= set(busy)  # a run that ended: its batch was recorded just now
             self.held = held
             return recorded
+
+    @property
+    def held_threads(self) -> frozenset[str]:
+        """The threads whose rows the last looks held back (a look at changed threads looks at these too)."""
+        with self._lock:
+            return frozenset(self._held_threads)
 
     def _routes_of(self, row: PendingInterrupt) -> tuple[str, ...]:
         """The routes that carry `row`: none for a row a rule decides, or one this console cannot decide."""

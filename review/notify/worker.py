@@ -8,8 +8,12 @@ stopped (its process gone, or its lease run out) is taken over by another replic
 delivery id, so a receiver that drops repeated ids sees it once; a late sender's outcome is recorded as "lease
 lost" and changes nothing.
 
-`NotifyService` runs it in a console process: one thread records notifications from the change feed
-(`Outbox.observe(console.pending())`, woken by the store's change token), one delivers them. For the UI:
+`NotifyService` runs it in a console process: one thread records notifications from the change feed, one
+delivers them. Woken by the store's change token, the observing thread looks only at the threads whose heads
+moved since its last look (the store's `changes_since`, then `console.pending(thread)` for each: O(changed
+threads), so a process's Inbox refreshes barely pay for its notifier); at least every `notify_poll_seconds` it
+looks at the whole listing (`Outbox.observe(console.pending())`: reminders, escalations, follow-ups, rows gone).
+For the UI:
 
     service = start_notifications(console)      # None when the policy has no [[notify]] routes
     ...
@@ -34,7 +38,7 @@ from review.leases import new_owner, owner_is_gone
 from review.notify.channels import DeliveryFailed, email_message, send_email, send_slack, send_webhook
 from review.notify.envelope import body, envelope
 from review.notify.links import ActionLinks
-from review.notify.outbox import Outbox
+from review.notify.outbox import Enqueued, Outbox
 from review.policy import NotifyRule, Policy
 from review.settings import Secret, Settings, secret
 from review.storage.outbox import NotificationRow, OutboxTables
@@ -47,6 +51,7 @@ log = logging.getLogger(__name__)
 WEBHOOK_KEY_SECRET = "REVIEW_WEBHOOK_KEY"  # a webhook route's signing key when it names none
 SMTP_PASSWORD_SECRET = "REVIEW_SMTP_PASSWORD"
 MAX_BACKOFF = 3600.0
+CHANGED_LIMIT = 32  # more threads changed since the last look than this: one look at the whole listing is cheaper
 
 
 class DeliveryWorker:
@@ -172,6 +177,10 @@ class NotifyService:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._errors: dict[str, str] = {}
+        self._looking = threading.Lock()  # one look at a time (the thread's, or a caller's observe_now)
+        self._seq: int | None = None  # the change feed's position at the last look (None: no whole look yet)
+        self._generation: int | None = None  # of the feed at the last whole look: a new one means a possible gap
+        self._full_at = float("-inf")  # time.monotonic() of the last look at the whole listing
         self._threads = [
             threading.Thread(target=self._observe, name="review-notify-observe", daemon=True),
             threading.Thread(target=self._deliver, name="review-notify-deliver", daemon=True),
@@ -196,14 +205,46 @@ class NotifyService:
         return list(self._errors.values())
 
     def observe_now(self) -> int:
-        """Record notifications for the rows listed now (what the observing thread does on each change); the
-        delivery thread is woken when the first of them is due."""
-        busy = {
+        """Record notifications for every row listed now (a look at the whole listing: what the observing thread
+        does at least every `notify_poll_seconds`); the delivery thread is woken when the first of them is due."""
+        with self._looking:
+            self._full_at = time.monotonic()
+            changes = self.console.storage.changes_since(self._seq or 0, paused_only=True)  # the feed's top
+            recorded = self.outbox.observe(self.console.pending(), busy=self._busy())
+            self._seq, self._generation = changes.top, changes.generation
+            return self._recorded(recorded)
+
+    def observe_changes(self) -> int:
+        """Record notifications for the rows of the threads whose heads moved since the last look, and of those
+        held back (what the observing thread does on a change): O(changed threads), not O(listing). A look at
+        the whole listing instead when there was none yet, the feed may have a gap, many threads changed, or
+        rows come from Agent Servers (not in the store's change feed)."""
+        with self._looking:
+            seq = self._seq
+            if seq is not None and not self.console.sources.servers:
+                changes = self.console.storage.changes_since(seq)
+                threads = {thread_id for thread_id, _ in changes.changed} | self.outbox.held_threads
+                if changes.generation == self._generation and len(threads) <= CHANGED_LIMIT:
+                    if threads:
+                        busy = self._busy()
+                        rows = [row for thread_id in sorted(threads) for row in self.console.pending(thread_id)]
+                        recorded = self.outbox.observe(rows, busy=busy, only=threads)
+                    else:
+                        recorded = []
+                    self._seq = changes.top
+                    return self._recorded(recorded)
+        return self.observe_now()
+
+    def _busy(self) -> set[str]:
+        """Threads a run of a live process is writing now (a lease held)."""
+        return {
             lease.thread_id
             for lease in self.console.storage.leases()
             if lease.state == "running" and not self.console.leases.abandoned(lease.owner, lease.lease_until)
         }
-        recorded = self.outbox.observe(self.console.pending(), busy=busy)
+
+    def _recorded(self, recorded: list[Enqueued]) -> int:
+        """Wake the delivery thread when the first of `recorded` is due; how many."""
         if recorded:
             delay = max(0.0, min(e.due_at for e in recorded) - time.time()) + 0.005
             timer = threading.Timer(delay, self._wake.set)
@@ -214,7 +255,8 @@ class NotifyService:
     def _observe(self) -> None:
         token = self.console.change_token()
         while not self._stop.is_set():
-            self._guard("observe", self.observe_now)
+            whole = time.monotonic() - self._full_at >= self.poll  # reminders, escalations, rows gone: on a timer
+            self._guard("observe", self.observe_now if whole else self.observe_changes)
             # Rows held back while their thread's run writes: look again soon (its end moves no checkpoint).
             wait = min(self.poll, 0.05) if self.outbox.held else self.poll
             try:
