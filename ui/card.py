@@ -38,8 +38,9 @@ from ui.sidebar import THREAD
 
 CARD_ROW = inbox.STATE_CARD
 CARD_SYNCED = "inbox_card_synced"  # row key -> the draft entry's version its widgets were last given
+CARD_ROUND = "inbox_card_round"  # row key -> bumped when the entry changed outside the card: new widgets from it
 CARD_BAD = "inbox_card_bad"  # row key -> {field: why its typed text is not in the draft yet}
-CARD_LINK = "inbox_card_link"  # the `?row=` value last followed (a link opens its card once, not on every run)
+CARD_LINK = "inbox_card_link"  # set once the Inbox's `?row=` was followed on this visit (ui/sidebar.py resets it)
 ROW_PARAM = "row"
 ACTION_PARAM = "action"  # a notification's signed action link: `/?row=<row_id>&action=<token>` (review/notify)
 CARD_ACTION = "inbox_card_action"  # {"row_id", "token"} of the link the card was opened with, until used
@@ -48,8 +49,15 @@ CLEAR = "clear"  # the Clear button's "decision": none, the row stays pending
 
 
 def widget_key(key: str, name: str) -> str:
-    """A card widget's key: the row's (stable across reruns and draft changes) and the field's."""
-    return f"card_{hashlib.sha1(key.encode()).hexdigest()[:12]}_{name}"
+    """A card widget's key: the row's, its round's (`CARD_ROUND`: stable while only the card changes the entry)
+    and the field's."""
+    base = f"card_{hashlib.sha1(key.encode()).hexdigest()[:12]}"
+    round_ = _round(key)
+    return f"{base}_{name}" if not round_ else f"{base}_r{round_}_{name}"
+
+
+def _round(key: str) -> int:
+    return int((st.session_state.get(CARD_ROUND) or {}).get(key, 0))
 
 
 def entry_version(entry: dict[str, Any]) -> str:
@@ -67,10 +75,14 @@ def follow_link(rows: Sequence[PendingInterrupt]) -> str | None:
     threads with that id); one line when it names no pending row. A notification's `&action=<token>` is kept for
     the card, which asks the reviewer to confirm (a link never acts by itself)."""
     state = st.session_state
-    wanted = st.query_params.get(ROW_PARAM)
-    if not wanted or state.get(CARD_LINK) == wanted:
+    if CARD_LINK in state:
+        # Followed already on this visit of the Inbox (or a row was picked since): the URL now names the card shown.
+        # A rerun the browser sent before it saw the URL change brings the old URL back; that is no new link.
         return None
-    state[CARD_LINK] = wanted
+    wanted = st.query_params.get(ROW_PARAM)
+    state[CARD_LINK] = wanted or ""
+    if not wanted:
+        return None
     token = st.query_params.get(ACTION_PARAM)
     if token:
         state[CARD_ACTION] = {"row_id": wanted, "token": token}
@@ -120,6 +132,14 @@ def _sync(key: str, row: PendingInterrupt, entry: dict[str, Any], fields: Sequen
     needed = [probe, *(schema_form.widget_key(widget_key(key, "arg"), spec.name) for spec in fields)]
     if synced.get(key) == version and all(name in state for name in needed):
         return
+    if key in synced and synced[key] != version and probe in state:
+        # The entry changed outside the card (a cell of the table, a bulk button) while its widgets are on the
+        # page: new widgets (a new round) start from it. Values written into the drawn ones would race the browser,
+        # which may report the old ones from a rerun it sent before it drew the new (Streamlit then fires their
+        # on_change by itself, and the old value would overwrite the table's); the old round's callbacks are ignored.
+        rounds = state.setdefault(CARD_ROUND, {})
+        rounds[key] = rounds.get(key, 0) + 1
+        probe = widget_key(key, "message")
     synced[key] = version
     state.setdefault(CARD_BAD, {}).pop(key, None)
     view = detail.edit_view(row, entry.get("edited") or "")
@@ -206,6 +226,7 @@ def _changed(
     row: PendingInterrupt,
     decision: str | None = None,
     part: str | None = None,
+    round_: int | None = None,
     name: str | None = None,
 ) -> None:
     """A decision button (`decision`), or one widget of the card (`part`: the argument `name`, the message, the
@@ -216,8 +237,8 @@ def _changed(
     land in the draft, so a button never reads the fields (each field's own change came first), and a widget of a
     card no longer shown is ignored."""
     state = st.session_state
-    if part is not None and state.get(CARD_ROW) != key:
-        return
+    if part is not None and (state.get(CARD_ROW) != key or round_ != _round(key)):
+        return  # a widget of a card no longer shown, or of an older round: never the reviewer's change now
     drafts.fold(console)
     draft = {k: dict(v) for k, v in state[inbox.STATE_DRAFT].items()}
     entry = draft.get(key) or inbox.new_entry(row)
@@ -236,8 +257,8 @@ def _changed(
             entry["decision"] = wants[0]
     draft[key] = entry
     state.setdefault(CARD_SYNCED, {})[key] = entry_version(entry)  # the widgets hold these values already
-    drafts.set_draft(console, draft)
-    drafts.retire_editor()
+    if drafts.set_draft(console, draft):  # the table shows it: new editors, drawn from the draft
+        drafts.retire_editor()
 
 
 def _argument_changed(
@@ -477,12 +498,13 @@ def _argument_fields(
     st.caption("Arguments (a change makes this an edit)")
     shown = detail.edit_view(row, entry.get("edited") or "").args  # what a field not synced yet starts from
     # Each field's change names its argument (render adds the name to the callback's arguments).
-    schema_form.render(fields, shown, widget_key(key, "arg"), on_change=_changed, args=(console, key, row, None, ARGS))
+    args = (console, key, row, None, ARGS, _round(key))
+    schema_form.render(fields, shown, widget_key(key, "arg"), on_change=_changed, args=args)
 
 
 def _inputs(console: ReviewConsole, key: str, row: PendingInterrupt, allowed: Sequence[str]) -> None:
     """The message sent with reject (a tool request's respond), or the answer to a question."""
-    change: dict[str, Any] = {"on_change": _changed, "args": (console, key, row, None, MESSAGE)}
+    change: dict[str, Any] = {"on_change": _changed, "args": (console, key, row, None, MESSAGE, _round(key))}
     if row.payload_kind == "question":
         _answer_input(console, key, row)
     elif "reject" in allowed or "respond" in allowed:
@@ -496,7 +518,7 @@ def _inputs(console: ReviewConsole, key: str, row: PendingInterrupt, allowed: Se
 
 
 def _answer_input(console: ReviewConsole, key: str, row: PendingInterrupt) -> None:
-    change: dict[str, Any] = {"on_change": _changed, "args": (console, key, row, None, ANSWER)}
+    change: dict[str, Any] = {"on_change": _changed, "args": (console, key, row, None, ANSWER, _round(key))}
     schema = row.answer_schema
     mode = detail.answer_mode(schema)
     if mode == "free":

@@ -587,15 +587,18 @@ def _dismiss() -> None:
 
 
 THREAD_PARAM = "thread"  # `/?thread=<id>`: the Inbox shows that thread's rows (the Thread page's links)
-STATE_THREAD_LINK = "inbox_thread_link"  # the `?thread=` value last followed
+STATE_THREAD_LINK = "inbox_thread_link"  # set once the Inbox's `?thread=` was followed on this visit
 
 
 def follow_thread_link() -> None:
-    """A link `/?thread=<id>` sets the Thread filter to that thread, once per link (the reviewer may clear it)."""
+    """A link `/?thread=<id>` sets the Thread filter to that thread, once per visit of the Inbox (the reviewer may
+    clear it; ui/sidebar.py forgets the visit when another page is shown)."""
     state = st.session_state
+    if STATE_THREAD_LINK in state:  # followed on this visit of the Inbox: a URL a late rerun brings back is no link
+        return
     wanted = st.query_params.get(THREAD_PARAM)
-    if wanted and state.get(STATE_THREAD_LINK) != wanted:
-        state[STATE_THREAD_LINK] = wanted
+    state[STATE_THREAD_LINK] = wanted or ""
+    if wanted:
         state[inbox.THREAD_FILTER] = [wanted]
 
 

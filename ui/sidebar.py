@@ -26,7 +26,9 @@ APP_TITLE = "Review console"
 NEW_DATABASE_NOTE = "No database was at this path: a new, empty one was created."
 SIDEBAR_PX = 220  # narrow: a 1024 px laptop keeps ~640 px for the Inbox table
 REVIEWER_PARAM = "reviewer"
-INBOX_ONLY_STATE = ("inbox_report", "inbox_status")  # a submit's banner and row statuses stay on the Inbox
+# The links the Inbox followed on this visit (`?row=`, `?thread=`): forgotten on another page, so that coming back
+# through a link (the Thread page's) follows it. (A submit's banner stays until dismissed.)
+INBOX_ONLY_STATE = ("inbox_card_link", "inbox_thread_link")
 
 
 class NavLink(NamedTuple):

@@ -368,7 +368,8 @@ def test_a_second_click_on_submit_sends_nothing_again(
 
 
 def test_the_banner_belongs_to_the_inbox(app: AppTest, console: ReviewConsole) -> None:
-    """A submit's banner shows on the Inbox after the submit, not on other pages, nor when coming back."""
+    """A submit's banner shows on the Inbox after the submit, not on other pages, and again when coming back (until
+    it is dismissed)."""
     seed(console)
     run(app)
     app.session_state["reviewer"] = "uma"
@@ -380,6 +381,9 @@ def test_the_banner_belongs_to_the_inbox(app: AppTest, console: ReviewConsole) -
     run(app)
     assert alerts(app, "success") == [] and alerts(app, "error") == []
     app.switch_page("app.py")
+    run(app)
+    assert alerts(app, "success")
+    app.button(key="inbox_dismiss").click()
     run(app)
     assert alerts(app, "success") == []
 
