@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from review.audit import AuditEntry
 from review.contract import PendingInterrupt
 from review.policy import Deadline
+from review.times import parse_time
 
 SETTLED = "applied"
 NO_TOOL = "(question)"  # a row that names no tool: a question, a breakpoint
@@ -30,17 +31,6 @@ PERIODS: dict[str, timedelta | None] = {
     "Last 30 days": timedelta(days=30),
     "All time": None,
 }
-
-
-def parse_time(value: str | None) -> datetime | None:
-    """An ISO time of the log as an aware UTC datetime (None when absent or unreadable)."""
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def log_time(when: datetime) -> str:

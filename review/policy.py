@@ -73,6 +73,7 @@ from pydantic_core import ErrorDetails
 from review.contract import DECISION_TYPES, PendingInterrupt
 from review.identity import Reviewer, identity_key, normalise_identity
 from review.settings import DEFAULT_POLICY_FILE
+from review.times import parse_time
 
 LEVELS = ("signed-in", "cli", "unverified")  # what `require_verification` may name
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
@@ -269,7 +270,7 @@ class Deadline:
 
     def due(self, row: PendingInterrupt, now: datetime) -> bool:
         """True when `row` is this rule's tool and has been pending at least `after` by `now`."""
-        raised = _time(row.raised_at)
+        raised = parse_time(row.raised_at)
         return row.tool == self.tool and raised is not None and now - raised >= self.after
 
 
@@ -447,7 +448,7 @@ class Policy:
             notes.append(f"auto-approved by rule {rule.name!r}")
         deadline = self.deadline(row)
         if deadline is not None:
-            raised = _time(row.raised_at)
+            raised = parse_time(row.raised_at)
             when = (raised + deadline.after).strftime("%H:%M:%S UTC") if raised else f"after {deadline.after}"
             action = f"escalates to {deadline.escalate_to}" if deadline.escalate_to else "is rejected"
             notes.append(f"deadline: {action} at {when}")
@@ -458,16 +459,6 @@ class Policy:
 
 def _who(reviewer: Reviewer) -> str:
     return reviewer.identity or reviewer.name
-
-
-def _time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 # --- loading: the file's schema -----------------------------------------------------------------------

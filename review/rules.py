@@ -27,8 +27,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from review.audit import AuditEntry
-from review.insights import parse_time, settled
+from review.insights import settled
 from review.policy import AutoApprove, Policy, args_match, parse_policy
+from review.times import parse_time
 
 MIN_DECISIONS = 20
 MIN_SHARE = 0.95

@@ -6,6 +6,7 @@ import re
 from datetime import UTC, datetime
 
 from review.editing import format_args
+from review.times import parse_time
 
 __all__ = [
     "clip_text",
@@ -104,17 +105,6 @@ def frozen_labels(frozen: dict[str, str], live: dict[str, str]) -> dict[str, str
 def plural(count: int, word: str, many: str | None = None) -> str:
     """`1 conflict`, `2 conflicts`."""
     return f"{count} {word if count == 1 else (many or word + 's')}"
-
-
-def parse_time(value: str | None) -> datetime | None:
-    """An ISO time as stored by LangGraph and the console (naive times are taken as UTC)."""
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def format_waiting(seconds: float) -> str:
