@@ -242,12 +242,21 @@ def _changed(
     drafts.fold(console)
     draft = {k: dict(v) for k, v in state[inbox.STATE_DRAFT].items()}
     entry = draft.get(key) or inbox.new_entry(row)
+    if part == ANSWER and name == "answer_as":
+        return  # the kind of answer only changes which input is shown; that input's change writes the answer
     if part == ARGS and name is not None:
-        _argument_changed(console, key, row, entry, name)
-    elif part == MESSAGE:
-        entry["message"] = str(state.get(widget_key(key, "message")) or "")
-    elif part == ANSWER:
-        entry["message"], entry["json"] = _answer(key, row)
+        if not _argument_changed(console, key, row, entry, name):
+            return
+    elif part in (MESSAGE, ANSWER):
+        message, as_json = (
+            (str(state.get(widget_key(key, "message")) or ""), False) if part == MESSAGE else _answer(key, row)
+        )
+        if not message.strip() and str(entry.get("message") or "").strip():
+            _redraw(key)  # a widget drawn anew that reports itself empty: the draft's text stays, shown again
+            return
+        entry["message"] = message
+        if part == ANSWER:
+            entry["json"] = as_json
     if decision is not None:  # a button: that decision (Clear: none, the row stays pending)
         entry["decision"] = None if decision == CLEAR else decision
     elif part in (MESSAGE, ANSWER) and entry.get("decision") is None and str(entry.get("message") or "").strip():
@@ -261,18 +270,32 @@ def _changed(
         drafts.retire_editor()
 
 
+def _redraw(key: str) -> None:
+    """Draw the card's widgets anew from the draft on the next run (a new round: the old ones' reports ignored)."""
+    state = st.session_state
+    rounds = state.setdefault(CARD_ROUND, {})
+    rounds[key] = rounds.get(key, 0) + 1
+    state.setdefault(CARD_SYNCED, {}).pop(key, None)
+
+
 def _argument_changed(
     console: ReviewConsole, key: str, row: PendingInterrupt, entry: dict[str, Any], name: str
-) -> None:
+) -> bool:
     """One argument's field changed: the entry's edit with that argument as typed (the others as the draft has
-    them). Changed arguments are an edit, as typed edited arguments are in the table; back as they were, none."""
+    them); False when nothing is to be written. Changed arguments are an edit, as typed edited arguments are in the
+    table; back as they were, none. A field that reports itself empty while the draft holds a value for it is a
+    widget drawn anew, not the reviewer: the card is drawn again from the draft."""
     state = st.session_state
     specs = [spec for spec in detail.arg_fields(row.args, console.args_schema(row)) if spec.name == name]
     now = detail.edit_view(row, entry.get("edited") or "").args
+    raw = state.get(schema_form.widget_key(widget_key(key, "arg"), name))
+    if raw in ("", None) and now.get(name) not in ("", None):
+        _redraw(key)
+        return False
     values, bad = _field_values(specs, widget_key(key, "arg"), now)
     state.setdefault(CARD_BAD, {})[key] = bad
     if bad is not None:
-        return
+        return False
     after = {**now, **values}
     if name not in values:  # an optional field emptied: the argument as the row has it (or left out)
         after.pop(name, None)
@@ -283,6 +306,7 @@ def _argument_changed(
         entry["decision"] = "edit"
     elif not entry["edited"] and entry.get("decision") == "edit":
         entry["decision"] = None
+    return True
 
 
 # --- drawing -------------------------------------------------------------------------------------------------
@@ -527,7 +551,8 @@ def _answer_input(console: ReviewConsole, key: str, row: PendingInterrupt) -> No
             list(detail.FREE_MODES),
             key=widget_key(key, "answer_as"),
             help="The question names no type: say what the answer is (LangGraph resumes with that value)",
-            **change,
+            on_change=_changed,
+            args=(console, key, row, None, ANSWER, _round(key), "answer_as"),
         )
         mode = {"yes/no": "boolean", "number": "number", "JSON": "json", "text": "text"}[
             st.session_state.get(widget_key(key, "answer_as")) or "text"
