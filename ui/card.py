@@ -157,7 +157,7 @@ def _sync_answer(key: str, row: PendingInterrupt, entry: dict[str, Any]) -> None
     mode = detail.answer_mode(row.answer_schema)
     value = detail.answer_value(entry) if entry.get("json") or mode not in ("text", "free") else None
     if mode == "free":
-        mode = {"yes/no": "boolean", "number": "number", "JSON": "json", "text": "text"}[detail.free_mode(entry)]
+        mode = detail.FREE_MODES[detail.free_mode(entry)]
         state[widget_key(key, "answer_as")] = detail.free_mode(entry)
     if mode == "boolean":
         state[widget_key(key, "answer")] = None if value is None else ("yes" if value else "no")
@@ -196,9 +196,7 @@ def _answer(key: str, row: PendingInterrupt) -> tuple[str, bool]:
     state = st.session_state
     mode = detail.answer_mode(row.answer_schema)
     if mode == "free":
-        mode = {"yes/no": "boolean", "number": "number", "JSON": "json", "text": "text"}[
-            state.get(widget_key(key, "answer_as")) or "text"
-        ]
+        mode = detail.FREE_MODES[state.get(widget_key(key, "answer_as")) or "text"]
         if mode == "text":
             return str(state.get(widget_key(key, "answer_text")) or ""), False
     got = state.get(widget_key(key, "answer"))
@@ -554,9 +552,7 @@ def _answer_input(console: ReviewConsole, key: str, row: PendingInterrupt) -> No
             on_change=_changed,
             args=(console, key, row, None, ANSWER, _round(key), "answer_as"),
         )
-        mode = {"yes/no": "boolean", "number": "number", "JSON": "json", "text": "text"}[
-            st.session_state.get(widget_key(key, "answer_as")) or "text"
-        ]
+        mode = detail.FREE_MODES[st.session_state.get(widget_key(key, "answer_as")) or "text"]
     name = widget_key(key, "answer")
     if mode == "boolean":
         st.radio("Answer", ["yes", "no"], index=None, key=name, horizontal=True, **change)

@@ -34,7 +34,8 @@ HISTORY_LINES = 6
 LABELS = {"approve": "Approve", "edit": "Edit", "reject": "Reject", "respond": "Respond", "ignore": "Ignore"}
 BREAKPOINT_LABELS = {"approve": "Continue", "reject": "Stop"}
 # A question without a schema: the reviewer says what the answer is.
-FREE_MODES = ("text", "yes/no", "number", "JSON")
+# A question without a schema: the kinds of answer the reviewer may give, and the input each is typed into.
+FREE_MODES = {"text": "text", "yes/no": "boolean", "number": "number", "JSON": "json"}
 
 
 def history(messages: Sequence[ChatLine], limit: int = HISTORY_LINES) -> list[str]:
