@@ -608,6 +608,7 @@ class ReviewConsole:
         self.sources.stop()
         self.runner.shutdown()
         self.leases.stop()
+        self.inbox.close()
         self.storage.close()
 
 

@@ -38,6 +38,7 @@ import re
 import threading
 import zlib
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import MISSING, dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
@@ -359,6 +360,8 @@ class Inbox:
         self.last_state_reads = 0  # of which decoded (head writes or get_state; the rest: prefilter, already read)
         self.last_get_state = 0  # of those, read with get_state (the fast read could not vouch for them)
         self.last_saved_hits = 0  # paused threads taken from the saved listing (cold start)
+        self._saving: ThreadPoolExecutor | None = None  # writes the saved listing behind the refresh (`_save`)
+        self._saved: Future[None] | None = None  # its last write
 
     def refresh(self) -> int:
         """Re-read the threads changed since the last refresh; return how many changed."""
@@ -442,9 +445,19 @@ class Inbox:
         return set(to_read) - unreadable, by_state  # an unreadable thread is not saved: the next process looks again
 
     def _save(self, reader: str, found: list[tuple[str, _Known]], decoded: set[str]) -> None:
-        """Save what this refresh read (threads no longer paused leave the saved listing)."""
+        """Save what this refresh read (threads no longer paused leave the saved listing), behind the refresh.
+
+        The saved listing is only a new process's shortcut, so the refresh does not wait for its write: on
+        PostgreSQL that is a transaction's round trips and a commit, a third of a refresh of one changed thread.
+        One writer thread keeps the saves in order; `close()` (and `flush()`) wait for the last one.
+        """
         if self._storage.read_only:
             return
+        if self._saving is None:
+            self._saving = ThreadPoolExecutor(1, thread_name_prefix="review-listing")
+        self._saved = self._saving.submit(self._write_listing, reader, found, decoded)
+
+    def _write_listing(self, reader: str, found: list[tuple[str, _Known]], decoded: set[str]) -> None:
         entries = [
             (thread_id, entry.seq, rows_to_json(entry.rows) if entry.rows else None)
             for thread_id, entry in found
@@ -452,8 +465,22 @@ class Inbox:
         ]
         if self._breakpoints:  # the saved listing cannot see breakpoints: readers without graphs must not use it
             entries.append((BREAKPOINTS_MARK, 0, "[]"))
-        with contextlib.suppress(StoreError):  # a full or locked disk: the listing is only a shortcut
+        try:
             self._storage.save_listing(reader, entries)
+        except Exception as exc:  # a full or locked disk, a closed store: the listing is only a shortcut
+            log.debug("the saved listing was not written: %s", exc)
+
+    def flush(self) -> None:
+        """Wait until the saved listing holds what the last refresh read (another process is about to read it)."""
+        saved = self._saved
+        if saved is not None:
+            saved.result()
+
+    def close(self) -> None:
+        """Finish writing the saved listing (before the store closes)."""
+        self.flush()
+        if self._saving is not None:
+            self._saving.shutdown()
 
     def read(self, thread_id: str) -> list[PendingInterrupt]:
         """One thread's rows from its latest checkpoint; decoded only if it changed since this inbox read it."""

@@ -162,7 +162,8 @@ def test_listing_equals_get_state_after_each_kind_of_change(
     rows = assert_same(console, db_path, changed=3)
 
     # A console opened fresh (cold start) lists the same rows as the one that followed every change:
-    # from the saved listing, decoding nothing...
+    # from the saved listing (written behind the first console's refresh: waited for), decoding nothing...
+    console.inbox.flush()
     fresh = ReviewConsole.open(db_path, recover=False)
     try:
         assert fresh.pending() == rows
