@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 import streamlit as st
 
 from review import PendingInterrupt
-from ui import card, drafts, inbox, inbox_gate, inbox_view, live, page_style
+from ui import card, drafts, inbox, inbox_gate, inbox_view, live, page_style, row_focus
 from ui.console import get_console
 from ui.format import md_escape, plural
 from ui.sidebar import page_frame
@@ -42,8 +42,21 @@ def follow() -> None:
 
 
 @st.fragment
+def review_card(
+    rows: list[PendingInterrupt], shown: list[PendingInterrupt], context: inbox.RowContext, note: str | None
+) -> None:
+    """The review card, in a fragment of its own: a click on a row (ui/row_focus.py), Previous / Next and the picker
+    rerun only the card, not the tables. A card widget that changed the draft reruns the page (the tables show it)."""
+    card.rerun_page_if_asked(in_card=True)
+    row_focus.mount()
+    if shown or note or state.get(inbox.STATE_CARD):
+        card.show(console, rows, shown, state[inbox.STATE_DRAFT], context, note=note)
+
+
+@st.fragment
 def inbox_body() -> None:
     """The Inbox below the title: finish this session's batch, fold the draft in, the tables beside the card."""
+    card.rerun_page_if_asked(in_card=False)
     inbox_view.finish_batch(console)
     drafts.adopt_stored_draft(console)
     edited = drafts.fold(console)
@@ -70,10 +83,9 @@ def inbox_body() -> None:
     with tables:
         queue(rows, sheet, shown, draft, context, now)
     with side:
-        if shown or link_note or state.get(inbox.STATE_CARD):
-            card.show(console, rows, shown, draft, context, note=link_note)
+        review_card(rows, shown, context, link_note)
     inbox_view.runs(console, context.labels)
-    inbox_gate.mount(sheet)  # says when the reviewer paused, so held rows are taken, and which row is focused
+    inbox_gate.mount(sheet)  # says when the reviewer paused, so held rows are taken
     if live.ROUTE_SERVED and not isinstance(state.get(inbox.STATE_BATCH), inbox_view.InFlight):
         live.watch(state[inbox_view.STATE_TOKEN])  # the browser waits for a change; it reruns this body
 

@@ -46,6 +46,9 @@ ACTION_PARAM = "action"  # a notification's signed action link: `/?row=<row_id>&
 CARD_ACTION = "inbox_card_action"  # {"row_id", "token"} of the link the card was opened with, until used
 CARD_ACTION_NOTE = "inbox_card_action_note"  # why the link was refused, or what confirming it did
 CLEAR = "clear"  # the Clear button's "decision": none, the row stays pending
+# The card is drawn in a fragment of its own (app.py), so its widgets rerun only the card. One that changed the
+# draft or sent a batch sets this: the next run of the card reruns the whole page instead (`rerun_page_if_asked`).
+TABLES_STALE = "inbox_card_tables_stale"
 
 
 def widget_key(key: str, name: str) -> str:
@@ -232,11 +235,12 @@ def _changed(
 
     Only the widget that changed is read. A redraw can make the browser report a widget's value as it was before
     the draft gave it a new one (Streamlit fires its on_change by itself); a stale value of another field must never
-    land in the draft, so a button never reads the fields (each field's own change came first), and a widget of a
-    card no longer shown is ignored."""
+    land in the draft, so a button never reads the fields (each field's own change came first), and a widget of an
+    older round is ignored. A field's change counts even when the card moved on in the same rerun: the text typed
+    before a click on Next is committed by that very click, and the two may come in one request, Next's first."""
     state = st.session_state
-    if part is not None and (state.get(CARD_ROW) != key or round_ != _round(key)):
-        return  # a widget of a card no longer shown, or of an older round: never the reviewer's change now
+    if part is not None and round_ != _round(key):
+        return  # a widget of an older round: never the reviewer's change now
     drafts.fold(console)
     draft = {k: dict(v) for k, v in state[inbox.STATE_DRAFT].items()}
     entry = draft.get(key) or inbox.new_entry(row)
@@ -266,6 +270,7 @@ def _changed(
     state.setdefault(CARD_SYNCED, {})[key] = entry_version(entry)  # the widgets hold these values already
     if drafts.set_draft(console, draft):  # the table shows it: new editors, drawn from the draft
         drafts.retire_editor()
+        state[TABLES_STALE] = True
 
 
 def _redraw(key: str) -> None:
@@ -308,6 +313,13 @@ def _argument_changed(
 
 
 # --- drawing -------------------------------------------------------------------------------------------------
+
+
+def rerun_page_if_asked(*, in_card: bool) -> None:
+    """A card widget changed what the tables show (`TABLES_STALE`): from the card's own run, rerun the whole page
+    (the tables, the counts, Submit); a run of the whole page draws them anyway and only forgets the request."""
+    if st.session_state.pop(TABLES_STALE, False) and in_card:
+        st.rerun()
 
 
 def show(
@@ -402,6 +414,7 @@ def _confirm_link(console: ReviewConsole, key: str, row: PendingInterrupt) -> No
     state[inbox.STATE_BATCH] = InFlight(
         console.submit_batch(plan.items, reviewer, channel="link"), plan, {key: entry}, {}
     )
+    state[TABLES_STALE] = True  # the page follows the batch
 
 
 def _navigation(by_key: dict[str, PendingInterrupt], key: str, context: inbox.RowContext) -> None:
@@ -626,6 +639,7 @@ def _retry(console: ReviewConsole, key: str, failure: Any) -> None:
         draft[key] = inbox.retry_entry(draft[key], failure)
         drafts.set_draft(console, draft)
         drafts.retire_editor()
+        st.session_state[TABLES_STALE] = True
 
 
 def _preview(

@@ -15,6 +15,8 @@ signing in, and that clears every resource cache of the process.
 from __future__ import annotations
 
 import atexit
+import functools
+import os
 import sys
 import threading
 from collections.abc import Sequence
@@ -42,7 +44,14 @@ _consoles_lock = threading.Lock()  # held while a console opens: a second caller
 def settings(argv: Sequence[str] | None = None) -> Settings:
     """This server's settings: the `--` arguments of `streamlit run app.py -- ...` over the environment, read by
     the CLI's own parser (review/settings.py); an unknown argument is a ValueError naming it, never ignored."""
-    return parse_arguments(list(sys.argv[1:] if argv is None else argv), prog="streamlit run app.py --")
+    return _parsed(tuple(sys.argv[1:] if argv is None else argv), tuple(sorted(os.environ.items())))
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed(argv: tuple[str, ...], env: tuple[tuple[str, str], ...]) -> Settings:
+    # Every page run asks (a few times): building the parser is ~3 ms; the same arguments and environment
+    # give the same settings.
+    return parse_arguments(list(argv), prog="streamlit run app.py --", env=dict(env))
 
 
 def db_setting(argv: Sequence[str] | None = None) -> str:

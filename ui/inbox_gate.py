@@ -14,18 +14,11 @@ ever reached the server; 2 of ~300 quick edits in tests/e2e/test_typed_edits.py)
 The script reports once per page load that it runs (`alive`): until then (AppTest,
 a page still loading) nothing holds rows but the run an edit caused.
 
-The same script says two more things the server cannot see. Which row of which table the reviewer clicked: a click
-moves the grid's focus to a cell of its accessibility table (`glide-cell-<col>-<row>`), and the row, with its first
-cells' text, is sent (`focus`) once it rested FOCUS_MS, so the review card follows it (`focused_row`). Keys do not
-move the card (arrows walk the cells to type into; Alt+Up / Alt+Down walk the cards), so typing in the grid never
-causes a rerun of its own; where the card is under the tables (a window narrower than WIDE_PX: the script's style sheet
-stacks the two columns, no rerun, no new grid). The page never scrolls by itself: a click that only enters the grid
-must not carry the reviewer away from the cell they meant to type into.
+Which row the reviewer clicked is told by another component, in the review card's fragment (ui/row_focus.py).
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import streamlit as st
@@ -36,7 +29,6 @@ GATE_KEY = "inbox_idle_gate"
 GATE_ALIVE = "inbox_gate_alive"
 GATE_HELD = "inbox_gate_held"
 IDLE_MS = 1500
-FOCUS_MS = 120  # a clicked row the grid's focus rested on this long is the card's
 GRID_IDLE_MS = 5000
 TYPING_MS = 600  # after a grid key, the reviewer counts as typing this long (ui/live.py's watcher waits)
 _GATE_JS = r"""
@@ -60,24 +52,6 @@ export default function (component) {
       document.querySelector('[data-testid="portal"] [id^="gdg-overlay"]') !== null ||
       (input.inGrid && Date.now() - input.last < TYPING_MS);
   }
-  if (!window.__reviewFocus) {
-    // the row the reviewer is on: the grid focuses a cell of its accessibility table on a click or an arrow key
-    const focus = (window.__reviewFocus = { at: null, since: 0, pointer: 0 });
-    document.addEventListener("pointerdown", () => { focus.pointer = Date.now(); }, true);
-    document.addEventListener("focusin", (event) => {
-      const cell = event.target?.closest?.('[data-testid^="glide-cell-"]');
-      const match = cell && /^glide-cell-(\d+)-(\d+)$/.exec(cell.getAttribute("data-testid"));
-      const box = cell && cell.closest('[class*="st-key-inbox_editor_"], [class*="st-key-inbox_table_"]');
-      // a click on a row, not the keys: arrows walk the cells to type into, and glide moves its focus after an edit
-      if (!match || !box || Date.now() - focus.pointer > 1000) return;
-      const table = [...box.classList].find((c) => c.startsWith("st-key-inbox_")).slice("st-key-".length);
-      const row = Number(match[2]);
-      const grid = cell.closest('[data-testid="stDataFrame"]');
-      const text = (c) => grid.querySelector(`[data-testid="glide-cell-${c}-${row}"]`)?.textContent ?? "";
-      focus.at = { table, row, cells: [text(0), text(1), text(2)] };
-      focus.since = Date.now();
-    }, true);
-  }
   const gate = parentElement.__reviewGate || (parentElement.__reviewGate = { loop: null, asked: 0, sent: 0 });
   gate.data = data;
   if (!data.alive && !gate.told) {
@@ -99,15 +73,6 @@ export default function (component) {
         gate.sent += 1;
         setTriggerValue("idle", d.held + "#" + gate.sent);
       }
-      const focus = window.__reviewFocus;
-      const at = focus.at;
-      if (at && !editing() && Date.now() - focus.since >= d.focus_ms) {
-        const said = JSON.stringify([at.table, at.row]);
-        if (said !== gate.focused) {
-          gate.focused = said;
-          setTriggerValue("focus", JSON.stringify(at));
-        }
-      }
       await pause(100);
     }
     gate.loop = null;
@@ -123,35 +88,6 @@ def _gate_alive() -> None:
 
 def _reviewer_paused() -> None:
     st.session_state[inbox.STATE_ADOPT] = True
-
-
-def _focused() -> None:
-    """The grid's focus rested on a row: that row's card (`focused_row` finds it)."""
-    raw = (st.session_state.get(GATE_KEY) or {}).get("focus")
-    try:
-        said = json.loads(raw) if isinstance(raw, str) else None
-    except ValueError:
-        return
-    if isinstance(said, dict):
-        key = focused_row(st.session_state.get(inbox.STATE_TABLES) or {}, said)
-        if key is not None:
-            st.session_state[inbox.STATE_CARD] = key
-            st.session_state[inbox.STATE_CARD_MOVED] = True
-
-
-def focused_row(tables: dict[str, list[tuple[str, tuple[str, ...]]]], said: dict[str, Any]) -> str | None:
-    """The row key of the row the browser says has the grid's focus: `tables` maps each table's widget key to
-    its rows (key and first cells, in the frame's order). The position is checked against the cells' text (a
-    sorted grid shows another order): where they differ, the row whose cells match, if only one does."""
-    rows = tables.get(str(said.get("table")))
-    position = said.get("row")
-    if not rows or not isinstance(position, int):
-        return None
-    cells = tuple(str(c) for c in said.get("cells") or ())
-    if 0 <= position < len(rows) and rows[position][1][: len(cells)] == cells:
-        return rows[position][0]
-    matching = [key for key, shown in rows if shown[: len(cells)] == cells]
-    return matching[0] if len(matching) == 1 else None
 
 
 def alive() -> bool:
@@ -180,10 +116,8 @@ def mount(sheet: inbox.Sheet) -> None:
             "idle_ms": IDLE_MS,
             "grid_idle_ms": GRID_IDLE_MS,
             "retry_ms": 1000,
-            "focus_ms": FOCUS_MS,
         },
         on_alive_change=_gate_alive,
         on_idle_change=_reviewer_paused,
-        on_focus_change=_focused,
         height=0,
     )
