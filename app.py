@@ -13,6 +13,7 @@ reorders rows never moves a decision onto another row, and a reload loses none. 
 changes its rows only when the reviewer paused (ui/inbox_gate.py), so nothing typed into it is lost.
 """
 
+import time
 from datetime import UTC, datetime
 
 import streamlit as st
@@ -61,6 +62,7 @@ def inbox_body() -> None:
     drafts.adopt_stored_draft(console)
     edited = drafts.fold(console)
     state[inbox_view.STATE_TOKEN] = console.inbox_token()  # before reading: a later change redraws
+    state[inbox_view.STATE_DRAWN] = time.monotonic()
     rows = console.pending()
     for problem in console.source_health():  # the rows it listed last stay below, decidable when it is back
         st.warning(md_escape(problem), icon=":material/cloud_off:")

@@ -107,8 +107,9 @@ def plural(count: int, word: str, many: str | None = None) -> str:
     return f"{count} {word if count == 1 else (many or word + 's')}"
 
 
-def format_waiting(seconds: float) -> str:
-    """A wait as `12s`, `3m 4s`, `2h 5m` or `1d 3h`."""
+def format_waiting(seconds: float, *, minutes_only: bool = False) -> str:
+    """A wait as `12s`, `3m 4s`, `2h 5m` or `1d 3h`; `minutes_only`: `<1m`, `3m`, `2h 5m` (a view redrawn every
+    AGE_TICK_SECONDS, not every second, never shows seconds that stood still)."""
     total = max(0, int(seconds))
     days, rest = divmod(total, 86400)
     hours, rest = divmod(rest, 3600)
@@ -117,15 +118,20 @@ def format_waiting(seconds: float) -> str:
         return f"{days}d {hours}h"
     if hours:
         return f"{hours}h {minutes}m"
+    if minutes_only:
+        return f"{minutes}m" if minutes else "<1m"
     if minutes:
         return f"{minutes}m {secs}s"
     return f"{secs}s"
 
 
-def waiting_since(raised_at: str | None, now: datetime) -> str:
+AGE_TICK_SECONDS = 20.0  # how often a view that shows ages in minutes is drawn again when nothing else moved it
+
+
+def waiting_since(raised_at: str | None, now: datetime, *, minutes_only: bool = False) -> str:
     """How long a row has waited, or `?` when the time is unknown."""
     since = parse_time(raised_at)
-    return format_waiting((now - since).total_seconds()) if since else "?"
+    return format_waiting((now - since).total_seconds(), minutes_only=minutes_only) if since else "?"
 
 
 def format_time(value: str | None) -> str:

@@ -403,9 +403,21 @@ def row_name(row: PendingInterrupt) -> str:
 
 def arguments_text(row: PendingInterrupt) -> str:
     """The readable arguments cell; a tool without arguments shows its description instead."""
-    if row.args:
-        return show_controls(format_args(row.args))
-    return show_controls(f"(no arguments) {row.description}".strip())
+    cached = _ARGUMENT_TEXTS.get(id(row))
+    if cached is not None and cached[0] is row:
+        return cached[1]
+    text = show_controls(format_args(row.args) if row.args else f"(no arguments) {row.description}".strip())
+    if len(_ARGUMENT_TEXTS) >= _ARGUMENT_TEXTS_KEPT:
+        _ARGUMENT_TEXTS.clear()
+    _ARGUMENT_TEXTS[id(row)] = (row, text)
+    return text
+
+
+# Every run of the Inbox writes each row's arguments twice (its cell, the card's picker): the listing keeps the same
+# row objects while their thread is unchanged, so the text is kept per row object (held here, so its id is not
+# reused while kept). Not per interrupt id: a node's second interrupt() has its first one's id.
+_ARGUMENT_TEXTS: dict[int, tuple[PendingInterrupt, str]] = {}
+_ARGUMENT_TEXTS_KEPT = 20_000
 
 
 def failure_text(entry: AuditEntry) -> str:
@@ -468,7 +480,7 @@ def build_frame(
                 "status": f"cannot be sent: {problem}" if problem else status_text(row, status, context),
                 "arguments": arguments_text(row),
                 "thread": context.cell(row.thread_id),
-                "waiting": waiting_since(row.raised_at, now),
+                "waiting": waiting_since(row.raised_at, now, minutes_only=True),  # redrawn every AGE_TICK_SECONDS
             }
         )
     # Every column is text, whatever the cells hold: a stable schema keeps the editor's identity (and

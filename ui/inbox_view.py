@@ -32,6 +32,7 @@ from ui.auth import current_reviewer
 from ui.console import reviewer_name
 from ui.drafts import fold, retire_editor, set_draft
 from ui.format import (
+    AGE_TICK_SECONDS,
     frozen_labels,
     md_escape,
     plural,
@@ -46,6 +47,7 @@ LIVE_SECONDS = 0.2  # without serve.py's route: how often an open Inbox checks t
 BUSY_SECONDS = 0.1  # while this session's batch resumes: how often its progress is looked at
 BUSY_REDRAW_SECONDS = 1.0  # while a batch resumes, the table is redrawn at most this often
 STATE_TOKEN = "inbox_token"  # the store's change token the page was last drawn at
+STATE_DRAWN = "inbox_drawn_at"  # time.monotonic() of the Inbox body's last run (its ages then)
 STATE_DEMO = "inbox_demo_started"
 ALL_OR_NOTHING = "inbox_all_or_nothing"  # ticked: a batch with a refused row sends nothing (a widget key)
 CONTRADICTED_SHOWN = 10  # decisions the graph contradicted, newest, listed under Runs (all on the Audit page)
@@ -114,6 +116,7 @@ def init_state() -> None:
     state.setdefault(inbox.STATE_STATUS, {})
     state.setdefault(inbox.STATE_REPORT, None)
     state.setdefault(STATE_TOKEN, None)
+    state.setdefault(STATE_DRAWN, time.monotonic())
 
 
 def take_rows(live: Sequence[PendingInterrupt], filters: tuple[Any, ...], *, edited: bool) -> inbox.Sheet:
@@ -563,8 +566,8 @@ def look(console: ReviewConsole) -> None:
             batch.redrawn = now
             st.rerun()  # the table shows rows leaving while the batch resumes
         return
-    if console.inbox_token() != state[STATE_TOKEN]:
-        st.rerun()
+    if console.inbox_token() != state[STATE_TOKEN] or time.monotonic() - state[STATE_DRAWN] >= AGE_TICK_SECONDS:
+        st.rerun()  # a change; or the ages shown (in minutes) move on
 
 
 def report_banner(report: inbox.SubmitReport | None) -> None:

@@ -12,7 +12,8 @@ With sign-in configured it answers only a browser holding Streamlit's signed sig
 
 In the page, `watch(token)` mounts a tiny component (no visible element) whose script keeps that
 request open and, when the token moved, sets a trigger value: Streamlit reruns the fragment the
-component sits in (the Inbox body), which draws the table again. The script asks with the token the
+component sits in (the Inbox body), which draws the table again; with no change for AGE_TICK_SECONDS it does
+too (not while the reviewer types into a grid), so the ages the table shows move on. The script asks with the token the
 page was last drawn at, so a rerun that got lost is asked for again (RETRY_SECONDS) rather than
 leaving the tab on a stale table. Served by plain `streamlit run
 app.py` (or AppTest), the route does not exist: `ROUTE_SERVED` is False and the page falls back to a
@@ -28,6 +29,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import streamlit as st
+
+from ui.format import AGE_TICK_SECONDS
 
 ROUTE = "/review/changes"
 CHECK_SECONDS = 0.05  # the server's look at the store (one query, shared by every tab)
@@ -51,8 +54,10 @@ export default function (component) {
   const live = parentElement.__reviewLive ||
     (parentElement.__reviewLive = { loop: null, asked: null, askedAt: 0, sent: 0 });
   live.drawn = data.token;  // the token the page was drawn at (updated on every rerun)
+  live.drawnAt = Date.now();
   if (live.loop) return;
   const RETRY_MS = %(retry_ms)d;
+  const TICK_MS = %(tick_ms)d;
   const pause = (ms) => new Promise((done) => setTimeout(done, ms));
   live.loop = (async () => {
     while (parentElement.isConnected) {
@@ -63,7 +68,16 @@ export default function (component) {
         if (!parentElement.isConnected) break;
         if (!response.ok) { await pause(1000); continue; }
         const token = (await response.text()).trim();
-        if (!token || token === live.drawn) continue;
+        if (!token || token === live.drawn) {
+          // Nothing changed: the ages the page shows (in minutes) still move on, every TICK_MS, not while the
+          // reviewer types into a grid.
+          if (Date.now() - live.drawnAt >= TICK_MS && !window.__reviewTyping?.()) {
+            live.drawnAt = Date.now();
+            live.sent += 1;
+            setTriggerValue("changed", "tick#" + live.sent);
+          }
+          continue;
+        }
         // Not while the reviewer types into an Inbox grid (ui/inbox_gate.py): a redraw can lose an open cell's
         // text. A run drawn meanwhile (the edit's own) asks the route again with its token.
         const waited = live.drawn;
@@ -98,7 +112,9 @@ def watch(token: str) -> None:
     global _component
     if _component is None:
         _component = st.components.v2.component(
-            "review_change_watcher", js=_JS % {"retry_ms": int(RETRY_SECONDS * 1000)}, html="<span></span>"
+            "review_change_watcher",
+            js=_JS % {"retry_ms": int(RETRY_SECONDS * 1000), "tick_ms": int(AGE_TICK_SECONDS * 1000)},
+            html="<span></span>",
         )
     _component(data={"token": token, "route": ROUTE}, key="review_change_watcher", on_changed_change=lambda: None)
 

@@ -60,7 +60,7 @@ def test_rows_show_every_pending_tool_call_readably(app: AppTest, console: Revie
     ]
     assert frame["thread"].tolist() == ["Create a red circle…"] * 3  # its request, short
     assert threads_shown(app) == [thread_id] * 3
-    assert all(re.fullmatch(r"\d+s|\d+m \d+s", w) for w in frame["waiting"])
+    assert all(re.fullmatch(r"<1m|\d+m", w) for w in frame["waiting"])  # minutes: the page ticks every 20 s
     assert frame["decision"].isna().all()
 
 
@@ -406,3 +406,34 @@ def test_a_chosen_thread_keeps_its_filter_label_while_it_has_no_rows(app: AppTes
     picker = app.multiselect(key=inbox.THREAD_FILTER)
     assert picker.value == [three]
     assert picker.format_func(three) == chosen_label
+
+
+def _look_script() -> None:
+    """The fallback watcher's look (no serve.py route) with the store unchanged: it reruns only for the ages."""
+    import time
+
+    import streamlit as st
+
+    from ui import inbox_view
+
+    class Unchanged:
+        def inbox_token(self) -> str:
+            return "same"
+
+    state = st.session_state
+    state["runs"] = state.get("runs", 0) + 1
+    inbox_view.init_state()
+    state[inbox_view.STATE_TOKEN] = "same"
+    drawn_ago = state.get("drawn_ago", 0.0) if state["runs"] == 1 else 0.0
+    state[inbox_view.STATE_DRAWN] = time.monotonic() - drawn_ago
+    inbox_view.look(Unchanged())  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("drawn_ago", "runs"), [(5.0, 1), (25.0, 2)])
+def test_an_unchanged_inbox_is_drawn_again_only_when_its_ages_are_due(drawn_ago: float, runs: int) -> None:
+    """Ages in the table are in minutes and move on every AGE_TICK_SECONDS (20 s) when nothing else redrew it."""
+    at = AppTest.from_function(_look_script)
+    at.session_state["drawn_ago"] = drawn_ago
+    at.run()
+    assert not at.exception
+    assert at.session_state["runs"] == runs

@@ -127,7 +127,7 @@ def test_the_frame_has_the_contract_columns_and_the_draft_merged_in() -> None:
         "thread": "#t1",  # no request known: its short id
         "tool": "create_square",
         "arguments": "shape_id=b, color=red",
-        "waiting": "3m 4s",
+        "waiting": "3m",  # minutes: the Inbox ticks every AGE_TICK_SECONDS
         "decision": "approve",
         "edited arguments": "",
         "message": "",
@@ -450,6 +450,13 @@ def test_the_canvas_escapes_every_value_and_only_uses_known_colours() -> None:
 )
 def test_waiting_times_are_short(seconds: float, text: str) -> None:
     assert format_waiting(seconds) == text
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"), [(0, "<1m"), (59.9, "<1m"), (184, "3m"), (7500, "2h 5m"), (97200, "1d 3h")]
+)
+def test_waiting_in_minutes_never_shows_seconds_that_stand_still(seconds: float, text: str) -> None:
+    assert format_waiting(seconds, minutes_only=True) == text
 
 
 def test_times_and_markdown_escaping() -> None:
