@@ -100,20 +100,13 @@ def queue(
     context: inbox.RowContext,
     now: datetime,
 ) -> None:
-    """The tables, a line of counts, Submit and the banner of the last submit."""
+    """A line of counts, the tables, Submit and the banner of the last submit."""
     listed = bool(rows or sheet.rows)
     if listed:
         inbox_view.bulk_buttons(console, enabled=bool(shown))
-    if shown:
-        inbox_view.table(sheet, draft, context, now)
-        inbox_view.refused_rows(shown, draft, context)
-    else:
-        inbox_view.empty_inbox(console, has_rows=bool(rows))
-        state[inbox.STATE_EDITORS] = {}
-        state[inbox.STATE_RENDERED] = []
-        state[inbox.STATE_GROUPS] = []
-
-    rendered = set(state[inbox.STATE_RENDERED])
+    # The counts first: a row another process raised lands at the end of a long table, where the reviewer sees
+    # it only by scrolling; the count above the tables says so at once (drawn before the tables are built).
+    rendered = {inbox.row_key(row) for row in shown}
     pending_keys = {inbox.row_key(row) for row in rows}
     decided = {key for key, entry in draft.items() if inbox.ready_count({key: entry})}
     notes = [plural(len(rows), "row") + " pending", f"{len(shown)} shown", f"{len(decided)} decided"]
@@ -130,6 +123,14 @@ def queue(
     if state.get("inbox_bulk_note"):
         notes.append(state["inbox_bulk_note"])
     st.caption(md_escape(" · ".join(notes)))
+    if shown:
+        inbox_view.table(sheet, draft, context, now)
+        inbox_view.refused_rows(shown, draft, context)
+    else:
+        inbox_view.empty_inbox(console, has_rows=bool(rows))
+        state[inbox.STATE_EDITORS] = {}
+        state[inbox.STATE_RENDERED] = []
+        state[inbox.STATE_GROUPS] = []
     inbox_view.submit_controls(console, sendable=inbox_view.sendable(draft, decided, context))
     busy = isinstance(state.get(inbox.STATE_BATCH), inbox_view.InFlight)
     if busy:
