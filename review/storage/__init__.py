@@ -3,19 +3,17 @@
 SQLite (a file path) is the embedded default; a `postgresql://` URL opens the PostgreSQL backend (several replicas).
 Every saver is opened with a RESTRICTED serializer: langgraph-checkpoint's default revives any Python type named
 in a checkpoint row, so a crafted row could run code when the inbox reads it; here only LangGraph's safe types
-(messages, Send, Interrupt, Command, datetimes...) and the types the agent declares are revived.
-"""
+(messages, Send, Interrupt, Command, datetimes...) and the types the agent declares are revived."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from review.settings import Settings
 from review.storage.base import (
-    HOLDING,
     LEASE_TOKEN_KEY,
-    Changes,
     ChangeToken,
     Claim,
     HeadWrites,
@@ -24,31 +22,24 @@ from review.storage.base import (
     LeaseRow,
     NewDecision,
     StoreError,
-    TaskWrite,
-    ThreadStart,
 )
 from review.storage.sql import Storage
-from review.storage.sqlite import SqliteStorage, open_sqlite
+from review.storage.sqlite import open_sqlite
 
 if TYPE_CHECKING:
     from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
 __all__ = [
-    "HOLDING",
     "LEASE_TOKEN_KEY",
     "ChangeToken",
-    "Changes",
     "Claim",
     "HeadWrites",
     "Holder",
     "LeaseLost",
     "LeaseRow",
     "NewDecision",
-    "SqliteStorage",
     "Storage",
     "StoreError",
-    "TaskWrite",
-    "ThreadStart",
     "open_storage",
     "redact_url",
     "restricted_serde",
@@ -73,34 +64,23 @@ def restricted_serde(allowed: Iterable[tuple[str, ...] | type] = ()) -> JsonPlus
     """A serializer that revives only LangGraph's safe types plus `allowed` ((module, name) or classes)."""
     from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
-    extra = tuple(allowed)
-    return JsonPlusSerializer(allowed_msgpack_modules=extra or None)
+    return JsonPlusSerializer(allowed_msgpack_modules=tuple(allowed) or None)
 
 
 def open_storage(
-    settings: Settings,
-    *,
-    create: bool,
-    allowed_types: Iterable[tuple[str, ...] | type] = (),
-    light: bool = False,
+    settings: Settings, *, create: bool, allowed_types: Iterable[tuple[str, ...] | type] = (), light: bool = False
 ) -> Storage:
-    """Open the store `settings.db` names; only `create` makes a new one. Raises StoreError with the reason.
-
-    `light`: only the console's tables, LangGraph's saver made on first use (to read the saved listing).
-    """
-    allowed = tuple(allowed_types)
-    target = settings.db.strip()
+    """Open the store `settings.db` names; only `create` makes a new one. Raises StoreError with the reason. `light`:
+    only the console's tables, LangGraph's saver made on first use (to read the saved listing)."""
+    serde, target = functools.partial(restricted_serde, tuple(allowed_types)), settings.db.strip()
     if is_postgres_url(target):
         from review.storage.postgres import open_postgres  # psycopg is only loaded by consoles that use PostgreSQL
 
         timeout = settings.connect_timeout_seconds
-        return open_postgres(
-            target, create=create, serde=lambda: restricted_serde(allowed), connect_timeout=timeout, light=light
-        )
+        return open_postgres(target, create=create, serde=serde, connect_timeout=timeout, light=light)
     if "://" in target:
         scheme = target.split("://", 1)[0]
         raise StoreError(f"{scheme}:// databases are not supported; use a SQLite file path or a postgresql:// URL")
-    timeout = settings.busy_timeout_seconds
     return open_sqlite(
-        settings.db_path, create=create, busy_timeout=timeout, serde=lambda: restricted_serde(allowed), light=light
+        settings.db_path, create=create, busy_timeout=settings.busy_timeout_seconds, serde=serde, light=light
     )

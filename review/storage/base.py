@@ -1,12 +1,9 @@
-"""The records the review core and `Storage` (review/storage/sql.py) exchange, and the fencing every saver shares.
-
-A backend's checkpointer is FENCED: every checkpoint write of a run that carries a lease token is refused, in
-the same transaction as the write, unless that token still holds the thread's lease (`LeaseLost`).
+"""The records the review core and `Storage` (review/storage/sql.py) exchange, and the fencing every saver shares
+(`FencedWrites`: a run's checkpoint write is refused unless its lease token still holds the thread's lease).
 
 Change tokens: `inbox_token()` moves whenever anything the Inbox shows may have changed; `change_token()` /
 `wait_for_change` end the change route's pause as soon as any process writes a checkpoint. The truth is still
-read by `changes_since`; a token only says when it is worth reading.
-"""
+read by `changes_since`; a token only says when it is worth reading."""
 
 from __future__ import annotations
 
@@ -20,8 +17,6 @@ ChangeToken = tuple[int, int]
 
 # The run config key that carries a run's lease token down to the fenced saver.
 LEASE_TOKEN_KEY = "__review_lease_token"  # "__": LangGraph keeps it out of checkpoint metadata
-
-HOLDING = ("claimed", "applied")  # statuses that hold a row: nobody else may decide it
 
 # The log's columns of a waiting co-sign, in the order `Signature.from_columns` takes them (review/cosign.py).
 SIGNATURE_COLUMNS = (
@@ -46,8 +41,7 @@ class FencedWrites:
     (a tool script, the seeding bench) is refused while another owner's lease on the thread is live.
 
     The async methods are the sync ones, for graphs whose nodes are `async def`: the console drives such a graph
-    on an event loop of its own worker thread, so blocking it for a write is fine, and every write is fenced.
-    """
+    on an event loop of its own worker thread, so blocking it for a write is fine, and every write is fenced."""
 
     aget_tuple = _awaited("get_tuple")
     aput = _awaited("put")
@@ -186,11 +180,9 @@ class Changes:
 
 @dataclass(frozen=True)
 class TaskWrite:
-    """One pending write of a thread's head checkpoint, as the checkpointer saved it.
-
-    `value` is the serialized `(type, bytes)` pair, given only for `__interrupt__` writes (what the
-    listing decodes); for every other channel it is None: that a task wrote it is all that matters.
-    """
+    """One pending write of a thread's head checkpoint, as the checkpointer saved it. `value` is the serialized
+    `(type, bytes)` pair, given only for `__interrupt__` writes (what the listing decodes); for every other channel
+    it is None: that a task wrote it is all that matters."""
 
     task_id: str
     task_path: str  # LangGraph's task path, e.g. "~__pregel_push, 0000000001, 0000000000" ('' if not saved)

@@ -9,8 +9,7 @@ What differs from SQLite (the console's queries are review/storage/sql.py's), fo
   slow transaction commit position 5 after a reader moved past 6 and lose it);
 - `ChangeListener`: a thread LISTENs, so a console learns of any process's write within milliseconds;
 - claims under a per-thread advisory lock plus the partial unique index, so replicas never split a thread's rows;
-- pooled connections (a lost one is replaced at the next use); errors that never show the password.
-"""
+- pooled connections (a lost one is replaced at the next use); errors that never show the password."""
 
 from __future__ import annotations
 
@@ -83,21 +82,21 @@ BEGIN
 END $$""",
 ]
 
+# Whether the head checkpoint of heads row `h` carries an interrupt write (the head's `paused`).
+_HAS_INTERRUPT = """EXISTS (SELECT 1 FROM checkpoint_writes AS w
+    WHERE w.thread_id = h.thread_id AND w.checkpoint_ns = '' AND w.checkpoint_id = h.checkpoint_id
+        AND w.channel = '__interrupt__')"""
 # A new or rewritten checkpoint or write of a thread moves its head to the next feed position. Deferred to
 # commit and serialised by the feed lock, so positions are handed out in commit order (see the docstring).
 # The trigger fires per row; the thread's further rows in the same transaction leave the head alone unless
 # they carry a newer checkpoint id (one update per thread and transaction: a bulk copy or a put_writes of
 # many writes does not leave thousands of dead head rows behind for every refresh to step over).
 _FEED_FUNCTIONS = [
-    # Whether the thread's head checkpoint carries an interrupt write: run at commit (the triggers are deferred),
-    # so it sees the transaction's own writes; rewritten only when it changes (no dead head rows).
-    """CREATE OR REPLACE FUNCTION review_set_paused(p_thread TEXT) RETURNS void LANGUAGE sql AS $$
+    # `paused`, set at commit (the triggers are deferred), so it sees the transaction's own writes; rewritten
+    # only when it changes (no dead head rows).
+    f"""CREATE OR REPLACE FUNCTION review_set_paused(p_thread TEXT) RETURNS void LANGUAGE sql AS $$
     UPDATE review_thread_heads AS h SET paused = NOT h.paused
-    WHERE h.thread_id = p_thread AND h.paused IS DISTINCT FROM EXISTS (
-        SELECT 1 FROM checkpoint_writes AS w
-        WHERE w.thread_id = h.thread_id AND w.checkpoint_ns = '' AND w.checkpoint_id = h.checkpoint_id
-            AND w.channel = '__interrupt__'
-    )
+    WHERE h.thread_id = p_thread AND h.paused IS DISTINCT FROM {_HAS_INTERRUPT}
 $$""",
     f"""CREATE OR REPLACE FUNCTION review_head_moves() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
@@ -178,10 +177,8 @@ def redact_url(url: str) -> str:
         parts = urlsplit(url.strip())
     except ValueError:
         return "a PostgreSQL URL that cannot be parsed"
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, host = netloc.rsplit("@", 1)
-        netloc = f"{userinfo.split(':', 1)[0]}@{host}"
+    userinfo, at, host = parts.netloc.rpartition("@")
+    netloc = f"{userinfo.split(':', 1)[0]}{at}{host}"
     query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "password"])
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
@@ -192,9 +189,7 @@ def _secrets(url: str) -> list[str]:
         parts = urlsplit(url.strip())
     except ValueError:
         return []
-    found = [parts.password] if parts.password else []
-    found += [v for k, v in parse_qsl(parts.query) if k == "password" and v]
-    return [s for s in found if s]
+    return [s for s in (parts.password, *(v for k, v in parse_qsl(parts.query) if k == "password")) if s]
 
 
 def describe_pg_error(exc: BaseException, url: str) -> str:
@@ -216,9 +211,7 @@ def describe_pg_error(exc: BaseException, url: str) -> str:
         reason = "the host name cannot be resolved"
     elif "no pg_hba.conf entry" in lowered:
         reason = "the server does not accept connections from this host for that user (pg_hba.conf)"
-    elif isinstance(exc, psycopg.OperationalError) and (
-        "terminat" in lowered or "closed" in lowered or "lost" in lowered
-    ):
+    elif isinstance(exc, psycopg.OperationalError) and any(w in lowered for w in ("terminat", "closed", "lost")):
         reason = "the connection to the server was lost"
     elif "couldn't get a connection" in lowered:
         reason = "no connection to the server could be had in time (is it running?)"
@@ -245,9 +238,7 @@ class Row(tuple[Any, ...]):
         return row
 
     def __getitem__(self, key: Any) -> Any:
-        if isinstance(key, str):
-            return tuple.__getitem__(self, self._names.index(key))
-        return tuple.__getitem__(self, key)
+        return tuple.__getitem__(self, self._names.index(key) if isinstance(key, str) else key)
 
     def keys(self) -> list[str]:
         """The column names, so `dict(row)` works."""
@@ -265,10 +256,8 @@ def fenced_saver_class() -> type[PostgresSaver]:
     from langgraph.checkpoint.postgres import PostgresSaver
 
     class FencedPostgresSaver(FencedWrites, PostgresSaver):
-        """`PostgresSaver` whose writes are fenced by the thread's lease (`FencedWrites`), in `review_fence`.
-
-        Connections come from a pool (no process-wide lock: a console's workers read and write concurrently).
-        """
+        """`PostgresSaver` whose writes are fenced by the thread's lease (`FencedWrites`), in `review_fence`; its
+        connections come from a pool (no process-wide lock: a console's workers read and write concurrently)."""
 
         def __init__(self, pool: ConnectionPool, *, serde: SerializerProtocol | None = None) -> None:
             super().__init__(pool, serde=serde)
@@ -298,16 +287,12 @@ def fenced_saver_class() -> type[PostgresSaver]:
 
 class ChangeListener:
     """LISTENs on its own connection in a daemon thread; `token()`, (epoch, count), moves on every notification.
-
-    The epoch moves whenever it (re)connects: notifications sent while it was away are lost, so re-read the table.
-    """
+    The epoch moves whenever it (re)connects: notifications sent while it was away are lost, so re-read the table."""
 
     def __init__(self, url: str, application_name: str) -> None:
-        self._url = url
-        self._application_name = application_name
+        self._url, self._application_name = url, application_name
         self._cond = threading.Condition()
-        self._epoch = 0
-        self._count = 0
+        self._epoch = self._count = 0
         self.connected = threading.Event()
         self.last_error: str | None = None
         self._stop = threading.Event()
@@ -402,19 +387,17 @@ class PostgresStorage(Storage):
     @override
     @contextmanager
     def transaction(self, *, durable: bool = False) -> Iterator[psycopg.Connection[Any]]:
-        """A transaction on a pooled connection (READ COMMITTED; per-thread advisory locks where needed).
-
-        `durable`: the commit waits for the WAL flush (decisions); else it does not (bookkeeping).
-        """
+        """A transaction on a pooled connection (READ COMMITTED; per-thread advisory locks where needed). `durable`: the
+        commit waits for the WAL flush (decisions); else it does not (bookkeeping)."""
         with (self.saver.pool if durable else self.tables).connection() as conn, conn.transaction():  # type: ignore[attr-defined]
             yield conn
 
     @override
     @contextmanager
     def _claim_transaction(self, thread_id: str) -> Iterator[psycopg.Connection[Any]]:
-        """Durable, under the thread's claim lock: a racing batch of another replica waits, then sees these rows
-        as held (the unique index alone would make it fail instead of naming the winner), and racing
-        co-signers count each other."""
+        """Durable, under the thread's claim lock: a racing batch of another replica waits, then sees these rows as
+        held (the unique index alone would make it fail instead of naming the winner); racing co-signers count each
+        other."""
         with self.transaction(durable=True) as conn:
             conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (_CLAIM_LOCK, thread_id))
             yield conn
@@ -440,28 +423,18 @@ class PostgresStorage(Storage):
                 copy.write_row(row)
 
     @override
-    def _finish_checked(
-        self, conn: psycopg.Connection[Any], verdicts: Mapping[int, str], outcome: tuple[Any, ...]
+    def _set_verdicts(
+        self, conn: psycopg.Connection[Any], verdicts: Mapping[int, str], outcome: tuple[Any, ...] = ()
     ) -> int:
-        """One statement for any number of attempts: each row is written once, with its outcome and its check."""
+        """One statement for any number of attempts (an executemany is a statement per attempt)."""
+        sets, where = (f"{self._finishing}, ", " AND d.owner = ? AND d.status = 'claimed'") if outcome else ("", "")
         return int(
             self._run(
                 conn,
-                f"UPDATE review_decisions AS d SET {self._finishing}, outcome_check = v.verdict "
-                "FROM unnest(?::bigint[], ?::text[]) AS v(attempt_id, verdict) "
-                "WHERE d.attempt_id = v.attempt_id AND d.owner = ? AND d.status = 'claimed'",
-                (*outcome, list(verdicts), list(verdicts.values()), outcome[3]),
+                f"UPDATE review_decisions AS d SET {sets}outcome_check = v.verdict FROM unnest(?::bigint[], ?::text[]) "
+                f"AS v(attempt_id, verdict) WHERE d.attempt_id = v.attempt_id{where}",
+                (*outcome, list(verdicts), list(verdicts.values()), *outcome[3:4]),  # outcome[3]: the owner
             ).rowcount
-        )
-
-    @override
-    def _set_verdicts(self, conn: psycopg.Connection[Any], verdicts: Mapping[int, str]) -> None:
-        """One statement for any number of verdicts (an executemany is a statement per attempt)."""
-        self._run(
-            conn,
-            "UPDATE review_decisions AS d SET outcome_check = v.verdict "
-            "FROM unnest(?::bigint[], ?::text[]) AS v(attempt_id, verdict) WHERE d.attempt_id = v.attempt_id",
-            (list(verdicts), list(verdicts.values())),
         )
 
     @override
@@ -474,11 +447,6 @@ class PostgresStorage(Storage):
     def _snapshot(self) -> Iterator[psycopg.Connection[Any]]:
         with self.tables.connection() as conn, conn.transaction():
             yield conn
-
-    @override
-    def _ts(self, *columns: Any) -> str | None:
-        ts = columns[0]  # read by the query from the JSONB checkpoint
-        return ts if isinstance(ts, str) else None
 
     @override
     def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[Row]:
@@ -534,30 +502,18 @@ class PostgresStorage(Storage):
 
 
 def open_postgres(
-    url: str,
-    *,
-    create: bool,
-    serde: Callable[[], SerializerProtocol],
-    connect_timeout: float,
-    light: bool = False,
+    url: str, *, create: bool, serde: Callable[[], SerializerProtocol], connect_timeout: float, light: bool = False
 ) -> PostgresStorage:
-    """Open the review tables in the database `url` names; only `create` makes them.
-
-    The database itself must exist (an operator's `createdb`); a schema of another version is refused.
-    `serde` makes the checkpoint serializer. `light`: a current store's tables only, without LangGraph's setup
-    (its migrations run on every full open); the saver is made when first used.
-    """
+    """Open the review tables in the database `url` names; only `create` makes them. The database itself must exist (an
+    operator's `createdb`); a schema of another version is refused. `serde` makes the checkpoint serializer. `light`: a
+    current store's tables only, without LangGraph's setup (its migrations run on every full open); the saver is made
+    when first used."""
     app = f"review-console:{os.getpid()}"  # in pg_stat_activity: which console process holds a connection
     timeout = max(1, int(connect_timeout))
     try:
         with psycopg.connect(url, autocommit=True, connect_timeout=timeout, application_name=app) as conn:
-            created = (
-                False
-                if light and is_current(_version(conn), functools.partial(_columns, conn))
-                else _prepare(conn, redact_url(url), create=create, serde=serde)
-            )
-    except StoreError:
-        raise
+            current = light and is_current(_version(conn), functools.partial(_columns, conn))
+            created = False if current else _prepare(conn, redact_url(url), create=create, serde=serde)
     except (psycopg.Error, ValueError) as exc:  # ValueError: a malformed URL or option
         raise StoreError(describe_pg_error(exc, url)) from None
 
@@ -608,14 +564,8 @@ def _version(conn: psycopg.Connection[Any]) -> str | None:
 
 
 def _columns(conn: psycopg.Connection[Any], table: str) -> list[str]:
-    return [
-        row[0]
-        for row in conn.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
-            "AND table_name = %s",
-            (table,),
-        ).fetchall()
-    ]
+    sql = "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = %s"
+    return [row[0] for row in conn.execute(sql, (table,)).fetchall()]
 
 
 def _prepare(
@@ -646,11 +596,6 @@ def _prepare(
         with conn.transaction():
             refill = create_schema(
                 conn.execute, _SCHEMA, functools.partial(_columns, conn), "BOOLEAN NOT NULL DEFAULT false"
-            )
-            conn.execute(
-                "INSERT INTO review_meta(key, value) VALUES ('schema_version', %s) "
-                "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
-                (str(SCHEMA_VERSION),),
             )
         install_feed(conn, only_if_missing=not refill)  # new head columns: the feed made again fills them in
         return created
@@ -686,11 +631,7 @@ def install_feed(conn: psycopg.Connection[Any], *, only_if_missing: bool = False
             "FROM checkpoints AS c WHERE c.thread_id = h.thread_id AND c.checkpoint_ns = '' "
             "AND c.checkpoint_id = h.checkpoint_id"
         )
-        conn.execute(
-            "UPDATE review_thread_heads AS h SET paused = EXISTS (SELECT 1 FROM checkpoint_writes AS w "
-            "WHERE w.thread_id = h.thread_id AND w.checkpoint_ns = '' AND w.checkpoint_id = h.checkpoint_id "
-            "AND w.channel = '__interrupt__')"
-        )
+        conn.execute("UPDATE review_thread_heads AS h SET paused = " + _HAS_INTERRUPT)
         conn.execute(
             "INSERT INTO review_meta(key, value) VALUES ('feed_generation', '1') "
             "ON CONFLICT (key) DO UPDATE SET value = (review_meta.value::integer + 1)::text"

@@ -1,12 +1,11 @@
 """The console's tables in SQL, written once: `Storage`, what the review core asks of its database.
 
-Its methods read and write the console's tables (decisions, co-signs, leases, drafts, the saved listing,
-verdicts) in one SQL text with `?` placeholders. A backend (sqlite.py, postgres.py) subclasses it with what truly
-differs: connecting, schema creation and migration, the change feed, the fenced saver's transaction, error text,
-and the dialect hooks (`_rows`, `transaction`, `_run`, `_in`, `_lock_lease`...) and words (`greatest`...).
-The claim rules (batched requests, conflicts, four eyes) are `review.cosign.claim`; storage gives it the small
-steps it runs inside one transaction.
-"""
+Its methods read and write the console's tables (decisions, co-signs, leases, drafts, the saved listing, verdicts)
+in one SQL text with `?` placeholders. A backend (sqlite.py, postgres.py) subclasses it with what truly differs:
+connecting, schema creation and migration, the change feed, the fenced saver's transaction, error text, and the
+dialect hooks (`_rows`, `transaction`, `_run`, `_in`, `_lock_lease`...) and words (`greatest`...). The claim rules
+(batched requests, conflicts, four eyes) are `review.cosign.claim`; storage gives it the steps it runs in one
+transaction."""
 
 from __future__ import annotations
 
@@ -45,16 +44,9 @@ _P = ParamSpec("_P")
 _R = TypeVar("_R")
 _S = TypeVar("_S", bound="Storage")
 _E = TypeVar("_E", HeadWrites, ThreadStart)
+_Make = Callable[[str, str, str | None, str | None], _E]  # (thread id, checkpoint id, ts, graph id) -> edge
 
-CLAIM_COLUMNS = (
-    "attempt_id, thread_id, row_id, interrupt_id, tool_call_id, resume_json, owner, lease_until, "
-    "resume_started_at, tries"
-)
-# Only interrupt values are decoded by the listing; other writes only say that their task wrote output.
-INTERRUPT_VALUES = (
-    f"CASE WHEN w.channel = '{INTERRUPT_CHANNEL}' THEN w.type END, "
-    f"CASE WHEN w.channel = '{INTERRUPT_CHANNEL}' THEN {{blob}} END"
-)
+CLAIM_COLUMNS = ", ".join(field.name for field in fields(Claim)).replace("resume_started", "resume_started_at")
 
 # The console's own tables, one text for both dialects but for a few types: {serial} (the attempt id key), {real}
 # (lease times) and {bigint} (feed positions). Each backend adds its change feed's heads and its own indexes.
@@ -160,7 +152,7 @@ def create_schema(
     run: Callable[[str], object], schema: Sequence[str], columns: Callable[[str], Iterable[str]], paused: str
 ) -> bool:
     """Run `schema`, adding at a table's name the LATER_COLUMNS `columns(table)` lacks (`paused`: its dialect's
-    type). True when the heads gained a column: the change feed must be made again and fill it in."""
+    type), and record SCHEMA_VERSION. True when the heads gained a column: the change feed must be made again."""
     refill = False
     for statement in schema:
         if statement not in LATER_COLUMNS:
@@ -171,6 +163,10 @@ def create_schema(
         for name in added:
             run(f"ALTER TABLE {statement} ADD COLUMN {name} {paused if name == 'paused' else 'TEXT'}")
         refill = refill or (statement == "review_thread_heads" and bool(added))
+    run(
+        f"INSERT INTO review_meta(key, value) VALUES ('schema_version', '{SCHEMA_VERSION}') "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+    )
     return refill
 
 
@@ -200,11 +196,6 @@ def store_errors(method: Callable[Concatenate[_S, _P], _R]) -> Callable[Concaten
     return wrapper
 
 
-def holder(row: Any) -> Holder:
-    """A holding decision read from its row."""
-    return Holder(row["row_id"], row["reviewer"], row["decided_at"], row["decision_type"], row["status"])
-
-
 def claim_row(row: Any) -> Claim:
     """A claimed attempt read from its row (`CLAIM_COLUMNS`)."""
     values: dict[str, Any] = {field.name: row[field.name] for field in fields(Claim) if field.name != "resume_started"}
@@ -222,7 +213,7 @@ _RECORDED_COLUMNS = (
     "tool_call_id, decision_type, resume_json, args_before, args_after, message, status, owner, lease_until, "
     "warning, co_signers, raised_at, proposal, channel"
 )
-_RECORDED = tuple(name.strip() for name in _RECORDED_COLUMNS.split(","))
+_RECORDED = tuple(_RECORDED_COLUMNS.split(", "))
 # What a run's idempotency keys are made of: every holding decision of the thread (review/idempotency.py).
 _DECISION_KEYS = (
     "SELECT tool_call_id, interrupt_id, row_id FROM review_decisions "
@@ -355,11 +346,9 @@ class Storage:
             time.sleep(min(self.POLL_SECONDS, max(0.0, deadline - time.monotonic())))
 
     def changes_since(self, seq: int, *, paused_only: bool = False) -> Changes:
-        """The threads whose head moved past feed position `seq`, which of them are paused, the new top.
-
-        `paused_only`: list only the paused ones (a cold start: a thread with nothing pending needs no entry),
-        read through an index of the paused heads alone, so it costs the paused threads, not the store.
-        """
+        """The threads whose head moved past feed position `seq`, which of them are paused, the new top. `paused_only`:
+        list only the paused ones (a cold start: a thread with nothing pending needs no entry), read through an index of
+        the paused heads alone, so it costs the paused threads, not the store."""
         raise NotImplementedError
 
     @store_errors
@@ -381,13 +370,14 @@ class Storage:
         raise NotImplementedError
 
     def _claim_transaction(self, thread_id: str) -> AbstractContextManager[Any]:
-        raise NotImplementedError
+        """`claim`'s transaction (SQLite: the write lock, held from the first read: racing claims take turns)."""
+        return self.transaction()
 
     def _run(self, conn: Any, sql: str, params: tuple[Any, ...] = ()) -> Any:
-        raise NotImplementedError
+        return conn.execute(sql, params)  # the DB-API's (SQLite's); PostgreSQL's placeholders differ
 
     def _many(self, conn: Any, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
-        raise NotImplementedError
+        conn.executemany(sql, rows)
 
     def _in(self, column: str, values: Sequence[Any]) -> tuple[str, tuple[Any, ...]]:
         """A membership test and its parameters: one array (PostgreSQL) or a mark per value (SQLite)."""
@@ -411,8 +401,8 @@ class Storage:
         raise NotImplementedError
 
     def _ts(self, *columns: Any) -> str | None:
-        """A checkpoint's `ts` from the columns `ts_columns` selected of it."""
-        raise NotImplementedError
+        """A checkpoint's `ts` from the columns `ts_columns` selected of it (here read by the query from JSONB)."""
+        return columns[0] if isinstance(columns[0], str) else None
 
     def _has_decision_column(self, column: str) -> bool:
         """A read-only store may predate a column added within the schema version."""
@@ -424,9 +414,7 @@ class Storage:
     def holders(self, thread_id: str, interrupt_ids: Iterable[str]) -> dict[str, Holder]:
         """Holding decisions of these interrupts, by row id."""
         ids = sorted(set(interrupt_ids))
-        if not ids:
-            return {}
-        return {h.row_id: h for h in self._holders(thread_id, ids)}
+        return {h.row_id: h for h in self._holders(thread_id, ids)} if ids else {}
 
     def _holders(self, thread_id: str, interrupt_ids: Sequence[str], conn: Any = None) -> list[Holder]:
         among, params = self._in("interrupt_id", interrupt_ids)
@@ -436,16 +424,14 @@ class Storage:
         )
         params = (thread_id, *params)
         rows = self._rows(sql, params) if conn is None else self._run(conn, sql, params).fetchall()
-        return [holder(row) for row in rows]
+        return [Holder(*row) for row in rows]  # the columns in the record's order
 
     @store_errors
     def claim(
         self, decisions: Sequence[NewDecision], batch_id: str, owner: str, lease_until: float, now: str
     ) -> tuple[list[str], dict[str, Holder], dict[str, CoSigns]]:
-        """Record the decisions of ONE thread in one transaction: claimed, held by someone, or waiting for co-signs.
-
-        The backend's claim transaction makes racing claims of the thread take turns (co-signers count each other).
-        """
+        """Record the decisions of ONE thread in one transaction: claimed, held by someone, or waiting for co-signs. The
+        backend's claim transaction makes racing claims of the thread take turns (co-signers count each other)."""
         if not decisions:
             return [], {}, {}
         thread_id = decisions[0].thread_id
@@ -458,16 +444,12 @@ class Storage:
     @store_errors
     def cosigns(self, thread_id: str | None = None) -> dict[tuple[str, str], tuple[Signature, ...]]:
         """Waiting co-signs by (thread, row), oldest first."""
-        columns = SIGNATURE_COLUMNS
-        if not self._has_decision_column("proposal"):
-            columns = columns.replace("proposal", "NULL AS proposal")
-        sql = f"SELECT {columns} FROM review_decisions WHERE status = 'cosign'"
-        params: tuple[Any, ...] = ()
-        if thread_id is not None:
-            sql += " AND thread_id = ?"
-            params = (thread_id,)
+        known = self._has_decision_column("proposal")
+        columns = SIGNATURE_COLUMNS if known else SIGNATURE_COLUMNS.replace("proposal", "NULL AS proposal")
+        where, params = ("", ()) if thread_id is None else (" AND thread_id = ?", (thread_id,))
         found: dict[tuple[str, str], tuple[Signature, ...]] = {}
-        for row in self._rows(sql + " ORDER BY attempt_id", params):
+        sql = f"SELECT {columns} FROM review_decisions WHERE status = 'cosign'{where} ORDER BY attempt_id"
+        for row in self._rows(sql, params):
             sign = Signature.from_columns(*row)
             key = (sign.thread_id, sign.row_id)
             found[key] = (*found.get(key, ()), sign)
@@ -476,12 +458,9 @@ class Storage:
     @store_errors
     def claims(self, thread_id: str, owner: str, batch_id: str | None = None) -> list[Claim]:
         """The attempts this owner holds claimed in the thread (of one batch, if given), oldest first."""
+        where, batch = ("", ()) if batch_id is None else (" AND batch_id = ?", (batch_id,))
         sql = f"SELECT {CLAIM_COLUMNS} FROM review_decisions WHERE thread_id = ? AND owner = ? AND status = 'claimed'"
-        params: tuple[Any, ...] = (thread_id, owner)
-        if batch_id is not None:
-            sql += " AND batch_id = ?"
-            params += (batch_id,)
-        return [claim_row(row) for row in self._rows(sql + " ORDER BY attempt_id", params)]
+        return [claim_row(row) for row in self._rows(f"{sql}{where} ORDER BY attempt_id", (thread_id, owner, *batch))]
 
     @store_errors
     def mark_resume_started(self, attempt_ids: Sequence[int], at: str) -> None:
@@ -518,10 +497,8 @@ class Storage:
         rerun: bool = False,
         verdicts: Mapping[int, str] | None = None,
     ) -> int:
-        """Record the outcome of claimed attempts this owner still holds; returns how many it recorded.
-
-        `verdicts`: their outcome checks (`record_verdicts`), in the same statement as the outcome.
-        """
+        """Record the outcome of claimed attempts this owner still holds; returns how many it recorded. `verdicts`:
+        their outcome checks (`record_verdicts`), in the same statement as the outcome."""
         if not attempt_ids:
             return 0
         given = verdicts or {}
@@ -538,27 +515,13 @@ class Storage:
                     (*outcome, *params, owner),
                 ).rowcount
             if checked:
-                done += self._finish_checked(conn, checked, outcome)
+                done += self._set_verdicts(conn, checked, outcome)
             return int(done)
 
     @property
     def _finishing(self) -> str:
         """The columns `finish` sets, given (status, error, at, owner, rerun)."""
         return f"status = ?, error = ?, applied_at = ?, applied_by = ?, rerun = {self.greatest}(rerun, ?)"
-
-    def _finish_checked(self, conn: Any, verdicts: Mapping[int, str], outcome: tuple[Any, ...]) -> int:
-        """`finish` of attempts with their verdicts (attempt id -> verdict): how many it recorded. A statement
-        per attempt (cheap in process); a dialect may do them all in one."""
-        owner = outcome[3]
-        return sum(
-            self._run(
-                conn,
-                f"UPDATE review_decisions SET {self._finishing}, outcome_check = ? "
-                "WHERE attempt_id = ? AND owner = ? AND status = 'claimed'",
-                (*outcome, verdict, attempt_id, owner),
-            ).rowcount
-            for attempt_id, verdict in verdicts.items()
-        )
 
     @store_errors
     def release_claims(self, attempt_ids: Sequence[int], owner: str) -> None:
@@ -596,16 +559,10 @@ class Storage:
     @store_errors
     def decisions(self, *, reviewer: str | None = None, thread_id: str | None = None) -> list[dict[str, Any]]:
         """Every attempt, newest first, optionally of one reviewer or one thread."""
-        sql = "SELECT * FROM review_decisions WHERE 1 = 1"
-        params: list[Any] = []
-        if reviewer:
-            sql += " AND reviewer = ?"
-            params.append(reviewer)
-        if thread_id:
-            sql += " AND thread_id = ?"
-            params.append(thread_id)
-        sql += " ORDER BY decided_at DESC, attempt_id DESC"
-        return [dict(row) for row in self._rows(sql, tuple(params))]
+        given = {name: value for name, value in (("reviewer", reviewer), ("thread_id", thread_id)) if value}
+        where = "".join(f" AND {name} = ?" for name in given)
+        sql = f"SELECT * FROM review_decisions WHERE 1 = 1{where} ORDER BY decided_at DESC, attempt_id DESC"
+        return [dict(row) for row in self._rows(sql, tuple(given.values()))]
 
     # --- leases ---------------------------------------------------------------------------------------
 
@@ -714,11 +671,8 @@ class Storage:
     @store_errors
     def thread_ids(self, limit: int) -> list[str]:
         """Thread ids, most recently changed first."""
-        rows = self._rows(
-            "SELECT thread_id FROM review_thread_heads WHERE checkpoint_id IS NOT NULL ORDER BY seq DESC LIMIT ?",
-            (limit,),
-        )
-        return [row[0] for row in rows]
+        sql = "SELECT thread_id FROM review_thread_heads WHERE checkpoint_id IS NOT NULL ORDER BY seq DESC LIMIT ?"
+        return [row[0] for row in self._rows(sql, (limit,))]
 
     @store_errors
     def inbox_token(self) -> str:
@@ -739,10 +693,8 @@ class Storage:
 
     @store_errors
     def head_writes(self, thread_ids: Sequence[str]) -> dict[str, HeadWrites]:
-        """The head checkpoint (id, `ts`) and its pending writes of each thread, in ONE read (none: absent).
-
-        The core keeps the interrupts of tasks that wrote no output: exactly what `get_state().interrupts` lists.
-        """
+        """The head checkpoint (id, `ts`) and its pending writes of each thread, in ONE read (none: absent). The core
+        keeps the interrupts of tasks that wrote no output: exactly what `get_state().interrupts` lists."""
 
         def keep(head: HeadWrites, task_id: str, task_path: str | None, channel: str, kind: Any, blob: Any) -> None:
             value = (kind, bytes(blob)) if channel == INTERRUPT_CHANNEL and kind is not None else None
@@ -781,13 +733,7 @@ class Storage:
         rows.sort(key=lambda row: row[0], reverse=True)  # stable: each checkpoint's writes keep that order
         return [CheckpointWrite(row[0], row[1], row[2], (row[3], bytes(row[4]))) for row in rows]
 
-    def _read_edges(
-        self,
-        ids: Sequence[str],
-        edge: str,
-        make: Callable[[str, str, str | None, str | None], _E],
-        keep: Callable[..., None],
-    ) -> dict[str, _E]:
+    def _read_edges(self, ids: Sequence[str], edge: str, make: _Make[_E], keep: Callable[..., None]) -> dict[str, _E]:
         """Each thread's edge checkpoint (`make`) and the writes of that very checkpoint (`keep`)."""
         found: dict[str, _E] = {}
         unique = list(dict.fromkeys(ids))
@@ -810,10 +756,10 @@ class Storage:
             f"WHERE checkpoint_ns = '' AND {among} GROUP BY thread_id) "
         )
         on = "ON {t}.thread_id = edge.thread_id AND {t}.checkpoint_ns = '' AND {t}.checkpoint_id = edge.checkpoint_id"
-        blob = f"w.{self.blob_column}"
-        value, only = (
-            (INTERRUPT_VALUES.format(blob=blob), "") if edge == "MAX" else (f"w.type, {blob}", "AND w.type IS NOT NULL")
-        )
+        blob, interrupt = f"w.{self.blob_column}", f"CASE WHEN w.channel = '{INTERRUPT_CHANNEL}' THEN"
+        value, only = f"w.type, {blob}", "AND w.type IS NOT NULL"
+        if edge == "MAX":  # the listing decodes interrupts only: other writes just say that their task wrote
+            value, only = f"{interrupt} w.type END, {interrupt} {blob} END", ""
         with self._snapshot() as conn:
             heads = self._run(
                 conn,
@@ -849,11 +795,8 @@ class Storage:
                 # Once per reader and store: the scan is not free, and rows another version saves later are
                 # ignored by this reader's `listing` and replaced when it saves that thread.
                 self._listing_reader = reader
-            self._many(
-                conn,
-                "DELETE FROM review_listing WHERE thread_id = ?",
-                [(thread_id,) for thread_id, _, rows in entries if rows is None],
-            )
+            gone = [(thread_id,) for thread_id, _, rows in entries if rows is None]
+            self._many(conn, "DELETE FROM review_listing WHERE thread_id = ?", gone)
             self._many(
                 conn,
                 "INSERT INTO review_listing (thread_id, seq, reader, rows) VALUES (?, ?, ?, ?) "
@@ -887,11 +830,8 @@ class Storage:
         if not changes:
             return
         with self.transaction() as conn:
-            self._many(
-                conn,
-                "DELETE FROM review_drafts WHERE reviewer = ? AND row_key = ?",
-                [(reviewer, key) for key, entry in changes.items() if entry is None],
-            )
+            gone = [(reviewer, key) for key, entry in changes.items() if entry is None]
+            self._many(conn, "DELETE FROM review_drafts WHERE reviewer = ? AND row_key = ?", gone)
             self._many(
                 conn,
                 "INSERT INTO review_drafts (reviewer, row_key, entry, updated_at) VALUES (?, ?, ?, ?) "
@@ -909,10 +849,14 @@ class Storage:
         with self.transaction() as conn:
             self._set_verdicts(conn, verdicts)
 
-    def _set_verdicts(self, conn: Any, verdicts: Mapping[int, str]) -> None:
-        """The verdicts' UPDATE in the transaction `conn` (a dialect may do it in one statement)."""
-        self._many(
-            conn,
-            "UPDATE review_decisions SET outcome_check = ? WHERE attempt_id = ?",
-            [(verdict, attempt_id) for attempt_id, verdict in verdicts.items()],
-        )
+    def _set_verdicts(self, conn: Any, verdicts: Mapping[int, str], outcome: tuple[Any, ...] = ()) -> int:
+        """Set attempts' outcome checks (id -> verdict) in the transaction `conn`; given `finish`'s `outcome`, finish
+        them too if their owner still holds them claimed, a statement per attempt (cheap in process) to count the rows
+        it recorded; else one executemany (returns 0). A dialect may do either in one statement."""
+        sets, where = (f"{self._finishing}, ", " AND owner = ? AND status = 'claimed'") if outcome else ("", "")
+        sql = f"UPDATE review_decisions SET {sets}outcome_check = ? WHERE attempt_id = ?{where}"
+        rows = [(*outcome, verdict, attempt_id, *outcome[3:4]) for attempt_id, verdict in verdicts.items()]
+        if outcome:  # outcome[3]: the owner
+            return sum(self._run(conn, sql, row).rowcount for row in rows)
+        self._many(conn, sql, rows)
+        return 0

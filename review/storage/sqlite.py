@@ -2,8 +2,7 @@
 
 What differs from PostgreSQL: `FencedSqliteSaver` checks the lease in the same IMMEDIATE transaction as the
 write; the change feed is kept by triggers on the checkpoint tables, whose installation every refresh checks;
-a file or file system the process cannot write opens read-only; errors become one readable `StoreError` line.
-"""
+a file or file system the process cannot write opens read-only; errors become one readable `StoreError` line."""
 
 from __future__ import annotations
 
@@ -13,8 +12,8 @@ import shutil
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -104,6 +103,16 @@ _PAUSED_SINCE = (
 )
 
 
+# What users are told of a SQLite error: the first reason whose words its message has (lower-cased).
+_REASONS = (
+    (("disk is full", "no space"), "the disk is full"),
+    (("readonly", "read-only"), "it is read-only"),
+    (("locked", "busy"), "it is locked by another process (gave up waiting)"),
+    (("not a database", "malformed"), "it is not a review database (not SQLite, or damaged)"),
+    (("unable to open",), "it cannot be opened (missing folder, or no permission)"),
+)
+
+
 def _disk_full(where: str) -> bool:
     try:
         return shutil.disk_usage(Path(where).parent).free < 64 * 1024
@@ -115,18 +124,8 @@ def describe_sqlite_error(exc: BaseException, where: str) -> str:
     """One readable line for a SQLite or OS error about the database at `where`."""
     text = str(exc)
     lowered = text.lower()
-    if "disk is full" in lowered or "no space" in lowered or ("i/o error" in lowered and _disk_full(where)):
-        reason = "the disk is full"
-    elif "readonly" in lowered or "read-only" in lowered:
-        reason = "it is read-only"
-    elif "locked" in lowered or "busy" in lowered:
-        reason = "it is locked by another process (gave up waiting)"
-    elif "not a database" in lowered or "malformed" in lowered:
-        reason = "it is not a review database (not SQLite, or damaged)"
-    elif "unable to open" in lowered:
-        reason = "it cannot be opened (missing folder, or no permission)"
-    else:
-        reason = text
+    full = "i/o error" in lowered and _disk_full(where)
+    reason = next((why for words, why in _REASONS if full or any(w in lowered for w in words)), text)
     return f"the review database {where} cannot be used: {reason}"
 
 
@@ -186,18 +185,11 @@ class SqliteStorage(Storage):
     _saver: SqliteSaver | None
 
     def __init__(
-        self,
-        path: Path,
-        conn: sqlite3.Connection,
-        make_saver: Callable[[], SqliteSaver],
-        *,
-        created: bool,
-        read_only: bool,
+        self, path: Path, conn: sqlite3.Connection, make: Callable[[], SqliteSaver], *, created: bool, read_only: bool
     ) -> None:
         self.path, self.label, self.created, self.read_only = path, str(path), created, read_only
         self.conn = conn  # console tables; autocommit, explicit transactions
-        self._saver, self._make_saver = None, make_saver
-        self._paused_column: bool | None = None  # the heads table has `paused` (every store this version writes)
+        self._saver, self._make_saver = None, make  # the saver, made on first use
         self.lock = self._lazy = threading.RLock()
 
     @override
@@ -206,20 +198,8 @@ class SqliteStorage(Storage):
         """An IMMEDIATE transaction: takes SQLite's write lock up front, so claims never interleave."""
         if self.read_only:
             raise StoreError(f"the review database {self.label} is read-only: nothing can be recorded")
-        with self.lock, _immediate(self.conn) as conn:
+        with self.lock, _transaction(self.conn) as conn:
             yield conn
-
-    @override
-    def _claim_transaction(self, thread_id: str) -> AbstractContextManager[sqlite3.Connection]:
-        return self.transaction()  # the write lock, held from the first read: racing claims take turns
-
-    @override
-    def _run(self, conn: sqlite3.Connection, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
-        return conn.execute(sql, params)
-
-    @override
-    def _many(self, conn: sqlite3.Connection, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
-        conn.executemany(sql, rows)
 
     @override
     def _describe(self, exc: BaseException) -> str:
@@ -232,12 +212,8 @@ class SqliteStorage(Storage):
     @override
     @contextmanager
     def _snapshot(self) -> Iterator[sqlite3.Connection]:
-        with self.lock:
-            self.conn.execute("BEGIN")
-            try:
-                yield self.conn
-            finally:
-                self.conn.execute("COMMIT")
+        with self.lock, _transaction(self.conn, "BEGIN") as conn:  # a read: its ROLLBACK on an error is a COMMIT
+            yield conn
 
     @override
     def _ts(self, *columns: Any) -> str | None:
@@ -280,29 +256,22 @@ class SqliteStorage(Storage):
     def changes_since(self, seq: int, *, paused_only: bool = False) -> Changes:
         with self.lock:
             generation = self._check_feed()
-            with self._snapshot() as conn:  # one read snapshot for both queries
-                changed: list[Any]
-                if not self._heads_know_paused():  # a read-only store of an older version: probe the writes
-                    heads = conn.execute("SELECT thread_id, seq FROM review_thread_heads WHERE seq > ?", (seq,))
-                    changed = heads.fetchall()
-                    top = max((row[1] for row in changed), default=seq)
-                    paused = {row[0] for row in conn.execute(_PAUSED_SINCE, (seq, top))} if changed else set()
-                    changed = [(thread_id, at, thread_id in paused) for thread_id, at in changed]
-                else:
-                    only = " AND paused = 1" if paused_only else ""  # a cold start: through the paused heads' index
-                    sql = f"SELECT thread_id, seq, paused FROM review_thread_heads WHERE seq > ?{only}"
-                    changed = conn.execute(sql, (seq,)).fetchall()
-                    top = max((row[1] for row in changed), default=seq)
-                    if paused_only:  # the top of the whole feed
-                        (top,) = conn.execute(
-                            "SELECT COALESCE(MAX(seq), ?) FROM review_thread_heads", (seq,)
-                        ).fetchone()
+            with self._snapshot() as conn:  # one read snapshot for all queries
+                known = self._heads_know_paused  # else a read-only store of an older version: probe the writes
+                only = " AND paused = 1" if paused_only and known else ""  # a cold start: the paused heads' index
+                sql = f"SELECT thread_id, seq, {'paused' if known else 0} FROM review_thread_heads WHERE seq > ?{only}"
+                changed = conn.execute(sql, (seq,)).fetchall()
+                top = max((row[1] for row in changed), default=seq)
+                if changed and not known:
+                    paused = {row[0] for row in conn.execute(_PAUSED_SINCE, (seq, top))}
+                    changed = [(thread_id, at, thread_id in paused) for thread_id, at, _ in changed]
+                if only:  # the top of the whole feed
+                    (top,) = conn.execute("SELECT COALESCE(MAX(seq), ?) FROM review_thread_heads", (seq,)).fetchone()
         return Changes([(r[0], r[1]) for r in changed], {r[0] for r in changed if r[2]}, top, generation)
 
-    def _heads_know_paused(self) -> bool:
-        if self._paused_column is None:
-            self._paused_column = "paused" in _columns(self.conn, "review_thread_heads")
-        return self._paused_column
+    @functools.cached_property
+    def _heads_know_paused(self) -> bool:  # every store this version writes has `paused`; read once
+        return "paused" in _columns(self.conn, "review_thread_heads")
 
     def _check_feed(self) -> int:
         """The feed's generation; reinstalls missing triggers first (which starts a new generation), so a dropped
@@ -333,43 +302,32 @@ def _writable(path: Path) -> bool:
 
 
 def _file_kind(path: Path) -> str:
-    """ "sqlite", "empty" (0 bytes: what `sqlite3.connect` leaves before the first write) or "other".
-
-    A WAL database's main file can be empty while its pages are still in `-wal`: that is "sqlite".
-    Never opened with Python's own file I/O: SQLite's locks are POSIX record locks, which the kernel drops for
-    the WHOLE process when any descriptor of the file is closed; an open+close here once released a connected
-    console's locks, another process then deleted the -wal file under it, and its writes went to a deleted file.
-    """
+    """ "sqlite", "empty" (0 bytes: what `sqlite3.connect` leaves before the first write) or "other". A WAL database's
+    main file can be empty while its pages are still in `-wal`: that is "sqlite". Never opened with Python's own file
+    I/O: SQLite's locks are POSIX record locks, which the kernel drops for the WHOLE process when any descriptor of the
+    file is closed; an open+close here once released a connected console's locks, another process then deleted the -wal
+    file under it, and its writes went to a deleted file."""
     if path.stat().st_size == 0:
         return "sqlite" if Path(f"{path}-wal").exists() else "empty"
     # immutable: the probe reads the header only, takes no lock and needs no -shm (a read-only file system).
     probe = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True, timeout=5)
     try:
         probe.execute("PRAGMA schema_version").fetchone()  # reads the header: "file is not a database"
-    except sqlite3.DatabaseError as exc:
-        if "not a database" in str(exc):
-            return "other"
-        return "sqlite"  # unreadable for another reason: the real open says why
+    except sqlite3.DatabaseError as exc:  # unreadable for another reason: the real open says why
+        return "other" if "not a database" in str(exc) else "sqlite"
     finally:
         probe.close()
     return "sqlite"
 
 
 def open_sqlite(
-    path: Path,
-    *,
-    create: bool,
-    busy_timeout: float,
-    serde: Callable[[], SerializerProtocol],
-    light: bool = False,
+    path: Path, *, create: bool, busy_timeout: float, serde: Callable[[], SerializerProtocol], light: bool = False
 ) -> SqliteStorage:
-    """Open (or, if `create`, create) the store at `path`; read-only when the file cannot be written.
-
-    Only `create` makes a database, of a missing or 0-byte file; a file that is not SQLite is always
-    refused, so a typo in a path can never look like an empty inbox (nor overwrite someone's file).
-    `serde` makes the checkpoint serializer. `light`: open only the console's tables of an existing,
-    current store; LangGraph's saver is made when first used (a read of the saved listing never does).
-    """
+    """Open (or, if `create`, create) the store at `path`; read-only when the file cannot be written. Only `create`
+    makes a database, of a missing or 0-byte file; a file that is not SQLite is always refused, so a typo in a path can
+    never look like an empty inbox (nor overwrite someone's file). `serde` makes the checkpoint serializer. `light`:
+    open only the console's tables of an existing, current store; LangGraph's saver is made when first used (a read of
+    the saved listing never does)."""
     label = str(path)
     if path.exists() and path.is_dir():
         raise StoreError(f"cannot use {label}: it is a directory, not a database file")
@@ -385,7 +343,7 @@ def open_sqlite(
             raise StoreError(f"{what} at {label}: start a run first, or check --db / REVIEW_DB")
         if created:
             path.parent.mkdir(parents=True, exist_ok=True)
-        if not created and not _writable(path):
+        elif not _writable(path):
             return _open_read_only(path, busy_timeout, serde)
         conn = _connect(str(path), busy_timeout, tables=True)
         # The console's own commits skip the fsync: in WAL mode that is still atomic and survives a killed
@@ -404,13 +362,9 @@ def open_sqlite(
         storage.saver  # noqa: B018  # LangGraph's tables first: the change feed's triggers sit on them
         _migrate(conn)
         install_feed(conn, only_if_missing=True)
-    except StoreError:
-        raise
-    except sqlite3.OperationalError as exc:
-        if "readonly" in str(exc).lower() and not created:
-            return _open_read_only(path, busy_timeout, serde)
-        raise StoreError(describe_sqlite_error(exc, label)) from exc
     except (OSError, sqlite3.Error) as exc:
+        if isinstance(exc, sqlite3.OperationalError) and "readonly" in str(exc).lower() and not created:
+            return _open_read_only(path, busy_timeout, serde)
         raise StoreError(describe_sqlite_error(exc, label)) from exc
     return storage
 
@@ -424,11 +378,9 @@ def _schema_version(conn: sqlite3.Connection) -> int | None:
 
 
 def _open_read_only(path: Path, busy_timeout: float, serde: Callable[[], SerializerProtocol]) -> SqliteStorage:
-    """Read a store this process cannot write (pending, show and audit work; nothing can be decided).
-
-    SQLite needs to create the -shm file to read a WAL database; on a read-only file system it
-    cannot, and `immutable=1` (nobody can write it there anyway) is the only way to read it.
-    """
+    """Read a store this process cannot write (pending, show and audit work; nothing can be decided). SQLite needs to
+    create the -shm file to read a WAL database; on a read-only file system it cannot, and `immutable=1` (nobody can
+    write it there anyway) is the only way to read it."""
     uri = path.resolve().as_uri()
     last: Exception | None = None
     for target in (f"{uri}?mode=ro", f"{uri}?immutable=1"):
@@ -456,9 +408,9 @@ def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
 
 
 @contextmanager
-def _immediate(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """An IMMEDIATE transaction on an autocommit connection: SQLite's write lock, taken up front."""
-    conn.execute("BEGIN IMMEDIATE")
+def _transaction(conn: sqlite3.Connection, begin: str = "BEGIN IMMEDIATE") -> Iterator[sqlite3.Connection]:
+    """A transaction on an autocommit connection, IMMEDIATE unless `begin` says: SQLite's write lock, taken up front."""
+    conn.execute(begin)
     try:
         yield conn
     except BaseException:
@@ -469,7 +421,7 @@ def _immediate(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 
 def _migrate(conn: sqlite3.Connection) -> None:
     """Create the console's tables; carry a round-1 store (one decision row per interrupt) over to v2."""
-    with _immediate(conn):
+    with _transaction(conn):
         version = _schema_version(conn) or 0
         if version > SCHEMA_VERSION:
             raise StoreError(
@@ -498,11 +450,6 @@ def _migrate(conn: sqlite3.Connection) -> None:
             )
             conn.execute("DROP TABLE review_decisions_v1")
         conn.execute("DROP TABLE IF EXISTS review_thread_leases")  # v1's leases: transient, replaced by review_leases
-        conn.execute(
-            "INSERT INTO review_meta(key, value) VALUES ('schema_version', ?) "
-            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            (str(SCHEMA_VERSION),),
-        )
 
 
 def _feed_installed(conn: sqlite3.Connection) -> bool:
@@ -514,7 +461,7 @@ def _feed_installed(conn: sqlite3.Connection) -> bool:
 def install_feed(conn: sqlite3.Connection, *, only_if_missing: bool = False) -> None:
     """(Re)create the change-feed triggers, backfill heads of threads written without them, and start a
     new feed generation, so every running inbox re-reads everything once instead of trusting the gap."""
-    with _immediate(conn):
+    with _transaction(conn):
         if only_if_missing and _feed_installed(conn):
             return
         for statement in _TRIGGERS:
@@ -525,9 +472,8 @@ def install_feed(conn: sqlite3.Connection, *, only_if_missing: bool = False) -> 
             "ON CONFLICT(thread_id) DO UPDATE SET checkpoint_id = excluded.checkpoint_id"
         )
         conn.execute(
-            "UPDATE review_thread_heads SET graph_id = COALESCE(graph_id, (SELECT "
-            + _GRAPH_OF.format(row="c")
-            + " FROM checkpoints AS c WHERE c.thread_id = review_thread_heads.thread_id "
+            f"UPDATE review_thread_heads SET graph_id = COALESCE(graph_id, (SELECT {_GRAPH_OF.format(row='c')} "
+            "FROM checkpoints AS c WHERE c.thread_id = review_thread_heads.thread_id "
             "AND c.checkpoint_ns = '' AND c.checkpoint_id = review_thread_heads.checkpoint_id))"
         )
         conn.execute(_PAUSED)

@@ -285,7 +285,7 @@ def test_finish_records_the_outcome_checks_with_the_outcome(storage: Storage, mo
     def refused(*args: Any) -> int:
         raise storage.errors[0]("the disk is full")
 
-    monkeypatch.setattr(storage, "_finish_checked", refused)
+    monkeypatch.setattr(storage, "_set_verdicts", refused)
     with pytest.raises(StoreError, match="the disk is full"):
         storage.finish(
             [fourth.attempt_id, fifth.attempt_id],
