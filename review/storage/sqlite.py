@@ -313,7 +313,7 @@ def _file_kind(path: Path) -> str:
     probe = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True, timeout=5)
     try:
         probe.execute("PRAGMA schema_version").fetchone()  # reads the header: "file is not a database"
-    except sqlite3.DatabaseError as exc:  # unreadable for another reason: the real open says why
+    except sqlite3.DatabaseError as exc:  # "sqlite" if unreadable for another reason: the real open says why
         return "other" if "not a database" in str(exc) else "sqlite"
     finally:
         probe.close()
