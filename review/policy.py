@@ -218,6 +218,9 @@ class ToolRule:
     approvals: int = 1
 
 
+_NO_RULE = ToolRule()  # a tool the file says nothing about (asked per row on every Inbox run: made once)
+
+
 @dataclass(frozen=True)
 class AutoApprove:
     """Approve a tool's calls whose arguments match, as `rule:<name>`."""
@@ -355,7 +358,7 @@ class Policy:
             return refused
         if self.is_viewer(reviewer):
             return f"{_who(reviewer)} may view but not decide (a viewer in {self.source})"
-        rule = self.tools.get(row.tool or "", ToolRule())
+        rule = self.tools.get(row.tool or "", _NO_RULE)
         deciders = rule.deciders if rule.deciders is not None else self.deciders
         escalated = self.escalation(row, now or datetime.now(UTC))
         if escalated is not None:
@@ -410,7 +413,7 @@ class Policy:
         escalated = self.escalation(row, now or datetime.now(UTC))
         if escalated is not None:
             return (escalated,)
-        rule = self.tools.get(row.tool or "", ToolRule())
+        rule = self.tools.get(row.tool or "", _NO_RULE)
         return rule.deciders if rule.deciders is not None else self.deciders
 
     def routes(self, row: PendingInterrupt) -> list[NotifyRule]:
@@ -419,7 +422,7 @@ class Policy:
 
     def approvals(self, tool: str | None) -> int:
         """How many distinct reviewers must make the same decision before a call of `tool` is sent."""
-        return self.tools.get(tool or "", ToolRule()).approvals
+        return self.tools.get(tool or "", _NO_RULE).approvals
 
     # --- rules -----------------------------------------------------------------------------------
 
