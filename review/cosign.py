@@ -159,6 +159,8 @@ def plan(decision: NewDecision, digest: str, signed: Sequence[Signature]) -> Pla
     lock) from reading `signed` until it has written the plan, so racing co-signers count each other.
     """
     needed = max(decision.approvals, 1)
+    if not signed and needed == 1:  # nothing waits on the row and its reviewer alone decides: sent as it is
+        return Plan("claimed")
     if decision.decision_type not in ACTING:  # the tool does not run: anyone who may decide ends it
         why = f"ended by {decision.reviewer}'s {decision.decision_type}"
         return Plan("claimed", tuple((s.attempt_id, "superseded", why) for s in signed))
@@ -230,6 +232,7 @@ def claim(
     held: dict[str, Holder] = {}
     waiting: dict[str, CoSigns] = {}
     holders = steps.holders(sorted({d.interrupt_id for d in decisions}))
+    digests: dict[tuple[str, str], str] = {}  # a batch often makes one decision many times ("approve" each call)
     by_row = {h.row_id: h for h in holders}
     by_interrupt = {h.row_id.split("#", 1)[0]: h for h in holders if "#" in h.row_id}
     for d in decisions:
@@ -238,7 +241,10 @@ def claim(
             held[d.row_id] = holder
             continue
         signed = steps.signed(d.row_id)
-        digest = proposal_digest(d.decision_type, d.resume_json)
+        key = (d.decision_type, d.resume_json)
+        digest = digests.get(key)
+        if digest is None:
+            digest = digests[key] = proposal_digest(*key)
         step = plan(d, digest, signed)
         for attempt_id, status, why in step.settle:
             steps.settle(attempt_id, status, why)

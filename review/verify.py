@@ -157,9 +157,10 @@ def verify_outcome(
     sent = resume_map({d.row_id: d.resume for d in decisions})
     waiting = set(pending_calls)
     calls, results = _index(messages or ())
+    tasks = _Tasks(delivered or (), answered_checkpoint)
     verdicts: dict[str, str] = {}
     for decision in decisions:
-        wrong = _misdelivered(decision, sent, delivered or (), answered_checkpoint)
+        wrong = _misdelivered(decision, sent, tasks.of(decision.interrupt_id), answered_checkpoint)
         if wrong is not None:
             verdicts[decision.row_id] = f"{CONTRADICTED}: {wrong}"
             continue
@@ -186,10 +187,10 @@ def read_verdicts(
 ) -> dict[str, str]:
     """Verdicts of the answered `claims` of a LOCAL thread, read from its checkpoint: row id -> verdict.
 
-    `graph`: the compiled graph (its state's "messages"); `saver`: the checkpointer (the `__resume__`
-    writes of the checkpoints from `head_before`, the head the resume answered, to the new head; read
-    with `writes` when given, see `read_deliveries`); `rows_before` / `rows_after`: the pending rows
-    before and after the resume; `values`: the thread's state values as `get_state` gives them now, when
+    `graph`: the compiled graph (its state's "messages"; asked only without `values`); `saver`: the
+    checkpointer (the `__resume__` writes of the checkpoints from `head_before`, the head the resume answered,
+    to the new head; read with `writes` when given, see `read_deliveries`); `rows_before` / `rows_after`: the
+    pending rows before and after the resume; `values`: the thread's state values as `get_state` gives them now, when
     the caller holds them (else they are read). Never raises: a checkpoint it cannot read makes every row
     "not checkable" (and is logged).
     """
@@ -371,10 +372,34 @@ def _check_call(decision: AppliedDecision, call: dict[str, Any], results: list[A
     return None
 
 
+class _Tasks:
+    """The deliveries `_misdelivered` must look at for one interrupt, in their order: the tasks that raised it, and
+    every task of a checkpoint other than the answered one (with none given: only those that raised it). Every
+    other task passes both of its tests for that interrupt, so a batch's check reads each task once, not once per
+    row (50 rows answered by 50 tasks: 50 looks, not 2,500 value comparisons)."""
+
+    def __init__(self, delivered: Sequence[Delivery], answered: str | None) -> None:
+        self._delivered = delivered
+        self._asked: dict[str, list[int]] = {}  # interrupt (or tool call) id -> positions of the tasks raising it
+        self._elsewhere: list[int] = []  # positions of the tasks of newer checkpoints
+        for position, task in enumerate(delivered):
+            for key in dict.fromkeys(task.raised):
+                self._asked.setdefault(key, []).append(position)
+            if answered is not None and task.checkpoint_id != answered:
+                self._elsewhere.append(position)
+
+    def of(self, interrupt_id: str) -> list[Delivery]:
+        """The tasks that may concern `interrupt_id`, in the order `deliveries` gave them."""
+        positions = sorted({*self._asked.get(interrupt_id, ()), *self._elsewhere})
+        return [self._delivered[position] for position in positions]
+
+
 def _misdelivered(
     decision: AppliedDecision, sent: Mapping[str, Any], delivered: Sequence[Delivery], answered: str | None
 ) -> str | None:
-    """A task that received a value not meant for it, as far as this row is concerned, or None."""
+    """A task that received a value not meant for it, as far as this row is concerned, or None.
+
+    `delivered`: every delivery, or just those `_Tasks.of` the row's interrupt (the others cannot concern it)."""
     mine = sent.get(decision.interrupt_id)
     for task in delivered:
         asked = decision.interrupt_id in task.raised

@@ -209,10 +209,10 @@ class LocalSource:
         """Whether the graph honoured each answered decision, read from its checkpoint (`review.verify`)."""
         if not claims:
             return {}
-        graph = self._graph(thread_id).graph
         saver = self.storage.saver
         writes = self.storage.resume_writes  # one query of the writes the check reads, not the saver's listing
         values = self._values_still(thread_id)  # the state the runner read after the resume, if still current
+        graph = self._graph(thread_id).graph if values is None else None  # it reads the state, when not handed over
         return read_verdicts(graph, saver, thread_id, claims, before, after, head_before, writes=writes, values=values)
 
 

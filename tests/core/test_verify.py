@@ -148,6 +148,40 @@ def test_an_interrupt_answered_with_a_value_meant_for_another_is_contradicted() 
     assert verify_outcome(None, [a, b], earlier, answered_checkpoint="cp0")["ia"] == "not checkable"
 
 
+def test_the_check_of_many_rows_reads_only_the_tasks_that_concern_each_and_says_what_a_full_scan_says() -> None:
+    """`verify_outcome` hands each row the deliveries of its interrupt and of newer checkpoints (`_Tasks`), not all
+    of them: on random batches with swapped, repeated and re-delivered values, its verdicts are a full scan's."""
+    import random
+
+    from review import verify
+
+    values = [APPROVE, reject("no"), reject("later"), edit("a", x=1)]
+    found = 0
+    for seed in range(300):
+        rng = random.Random(seed)
+        count = rng.randint(1, 8)
+        decisions = [
+            _decision("approve", rng.choice(values), row_id=f"i{n}", interrupt_id=f"i{n}", tool_call_id=f"c{n}")
+            for n in range(count)
+        ]
+        tasks = []
+        for n in range(rng.randint(0, 12)):
+            checkpoint = rng.choice(["cp0", "cp0", "cp1", "cp2"])
+            raised = tuple(rng.sample([f"i{k}" for k in range(count + 2)] + [f"c{k}" for k in range(count)], 2))
+            got = tuple(rng.choice(values) for _ in range(rng.randint(0, 2)))
+            tasks.append(Delivery(checkpoint, f"t{n}", raised[: rng.randint(0, 2)], got))
+        answered = rng.choice(["cp0", None])
+        sent = {d.interrupt_id: d.resume for d in decisions}
+        full = {d.row_id: verify._misdelivered(d, sent, tasks, answered) for d in decisions}
+        by_task = verify._Tasks(tasks, answered)
+        narrowed = {d.row_id: verify._misdelivered(d, sent, by_task.of(d.interrupt_id), answered) for d in decisions}
+        assert narrowed == full
+        found += sum(why is not None for why in full.values())
+        verdicts = verify_outcome(None, decisions, tasks, answered_checkpoint=answered)
+        assert verdicts == {row: f"contradicted: {why}" if why else "not checkable" for row, why in full.items()}
+    assert found > 100  # the batches do contradict themselves, in every way the check knows
+
+
 # --- the pieces end to end (the runner calls them the same way) ----------------------------------------------
 
 
