@@ -443,15 +443,9 @@ class PostgresStorage(Storage):
         conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (_LEASE_LOCK, thread_id))
 
     @override
-    @contextmanager
-    def _snapshot(self) -> Iterator[psycopg.Connection[Any]]:
-        with self.tables.connection() as conn, conn.transaction():
-            yield conn
-
-    @override
-    def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[Row]:
+    def _rows(self, sql: str, params: tuple[Any, ...] = (), *, prepare: bool = False) -> list[Row]:
         with self.tables.connection() as conn, conn.cursor(row_factory=_row_factory) as cur:
-            cur.execute(_dialect(sql), params)
+            cur.execute(_dialect(sql), params, prepare=prepare or None)
             return cur.fetchall()
 
     @override

@@ -209,7 +209,6 @@ class SqliteStorage(Storage):
     def _has_decision_column(self, column: str) -> bool:
         return column in {row[1] for row in self._rows("PRAGMA table_info(review_decisions)")}
 
-    @override
     @contextmanager
     def _snapshot(self) -> Iterator[sqlite3.Connection]:
         with self.lock, _transaction(self.conn, "BEGIN") as conn:  # a read: its ROLLBACK on an error is a COMMIT
@@ -220,8 +219,8 @@ class SqliteStorage(Storage):
         return checkpoint_ts(*columns)  # SQLite keeps the checkpoint as msgpack bytes
 
     @override
-    def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
-        with self.lock:
+    def _rows(self, sql: str, params: tuple[Any, ...] = (), *, prepare: bool = False) -> list[sqlite3.Row]:
+        with self.lock:  # sqlite3 keeps its own cache of prepared statements
             return self.conn.execute(sql, params).fetchall()
 
     @override
