@@ -462,7 +462,10 @@ def _card(
     entry: dict[str, Any],
 ) -> None:
     view = console.thread(row.thread_id, timeline=False)
-    st.markdown("#### " + md_escape(detail.heading(row, context.cell(row.thread_id))))
+    # The heading is written LAST into its place on top: the browser draws a run's elements as they come, so a
+    # heading drawn first named the new row while the buttons and fields below were still the last row's for a
+    # moment, and text typed into them then landed on the last row. A heading naming the row says its card is whole.
+    heading = st.empty()
     if row.description:
         st.markdown(detail.safe_markdown(row.description))
     failure = context.failures.get(key)
@@ -507,6 +510,7 @@ def _card(
         st.warning(md_escape(f"Cannot be sent: {problem}"), icon=":material/block:")
     _thread_context(console, view, row)
     _preview(console, view, rows, draft, context, row.thread_id)
+    heading.markdown("#### " + md_escape(detail.heading(row, context.cell(row.thread_id))))
 
 
 def _thread_context(console: ReviewConsole, view: ThreadView, row: PendingInterrupt) -> None:
