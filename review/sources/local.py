@@ -13,6 +13,7 @@ import functools
 import json
 import threading
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from langgraph.types import Command
@@ -26,7 +27,7 @@ from review.idempotency import IDEMPOTENCY_KEYS
 from review.sources.base import OnChunk, ThreadState
 from review.storage import LEASE_TOKEN_KEY
 from review.threads import ThreadView, view_thread
-from review.verify import read_verdicts
+from review.verify import DELIVERY_SCAN, WritesReader, read_verdicts
 
 if TYPE_CHECKING:
     from review.inbox import Inbox
@@ -52,6 +53,11 @@ class LocalSource:
         # outcome check after a resume reads the same state (its messages): while the seq has not moved, it is
         # served from here instead of decoded again. One entry per OS thread, replaced by its next read.
         self._last_read = threading.local()
+        # The outcome check's one query of the resume's writes (`Storage.resume_writes`) needs only the thread and
+        # the head the resume answered, both known when its run ends: it is sent then, on a thread of this pool,
+        # while the runner reads the thread's state; the check takes its answer (`_writes_read`).
+        self._reads: ThreadPoolExecutor | None = None
+        self._reads_lock = threading.Lock()
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -88,8 +94,44 @@ class LocalSource:
         return kept[2]
 
     def read_head(self, thread_id: str) -> tuple[list[PendingInterrupt], str | None]:
-        """Rows and head checkpoint; decoded only if the thread changed since the inbox read it."""
-        return self.inbox.read_head(thread_id)
+        """Rows and head checkpoint; decoded only if the thread changed since the inbox read it. The head is kept
+        (per OS thread) for `_read_writes_after` of a resume of it that follows."""
+        rows, head = self.inbox.read_head(thread_id)
+        self._last_read.head, self._last_read.writes = (thread_id, head), None
+        return rows, head
+
+    def _read_writes_after(self, thread_id: str) -> None:
+        """A run of the thread just ended (this OS thread read its head before it, `read_head`): send the outcome
+        check's query of the writes from that head on now, beside the runner's read of the state."""
+        kept, self._last_read.head, self._last_read.writes = getattr(self._last_read, "head", None), None, None
+        if kept is None or kept[0] != thread_id or kept[1] is None:
+            return
+        with self._reads_lock:
+            if self._reads is None:
+                self._reads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="review-check-read")
+            reads = self._reads
+        since = kept[1]
+        future = reads.submit(self.storage.resume_writes, thread_id, since, checkpoints=DELIVERY_SCAN)
+        self._last_read.writes = (thread_id, since, future)
+
+    def _writes_read(self, thread_id: str, since: str | None) -> WritesReader:
+        """`Storage.resume_writes`, answered by the query `_read_writes_after` sent for this very read (the same
+        thread, head and scan) when there is one. Sent after the run ended, under its lease: nothing can have
+        written the thread since, so its answer is the one a query sent now would get. Handed out once."""
+        kept, self._last_read.writes = getattr(self._last_read, "writes", None), None
+        if kept is None or kept[0] != thread_id or kept[1] != since:
+            return self.storage.resume_writes
+        sent: Future[Any] = kept[2]
+        asked = (thread_id, since, DELIVERY_SCAN)
+        storage = self.storage
+
+        def read(thread_id: str, since: str, *, checkpoints: int) -> Sequence[Any]:
+            if (thread_id, since, checkpoints) != asked:
+                return storage.resume_writes(thread_id, since, checkpoints=checkpoints)
+            found: Sequence[Any] = sent.result()
+            return found
+
+        return read
 
     def view(self, thread_id: str, *, timeline: bool = True) -> ThreadView:
         """The thread through its graph; `timeline=False` skips the checkpoint history (the Inbox's pane)."""
@@ -136,11 +178,13 @@ class LocalSource:
             config = self._config(graph, thread_id, token, keys)
             if apply_breakpoint(graph.graph, config, [BreakpointDecision(row, value) for row, value in decided]):
                 stream_updates(graph, None, config, on_chunk)
+            self._read_writes_after(thread_id)
             return
         values = resume_map({row.row_id: value for row, value in decided})
         stream_updates(
             graph, Command(resume=values), self._config(graph, thread_id, token, keys, strict=True), on_chunk
         )
+        self._read_writes_after(thread_id)
 
     def _graph(self, thread_id: str) -> LoadedGraph:
         graph, blocked = self.graphs.for_thread(thread_id)
@@ -210,7 +254,7 @@ class LocalSource:
         if not claims:
             return {}
         saver = self.storage.saver
-        writes = self.storage.resume_writes  # one query of the writes the check reads, not the saver's listing
+        writes = self._writes_read(thread_id, head_before)  # one query of the writes it reads, not the saver's listing
         values = self._values_still(thread_id)  # the state the runner read after the resume, if still current
         graph = self._graph(thread_id).graph if values is None else None  # it reads the state, when not handed over
         return read_verdicts(graph, saver, thread_id, claims, before, after, head_before, writes=writes, values=values)

@@ -99,6 +99,35 @@ def test_the_verdicts_are_recorded_with_applied_in_one_transaction(
     assert applied["status"] == "applied" and sorted(applied["verdicts"].values()) == ["verified"] * 3
 
 
+def test_the_writes_the_check_reads_are_asked_for_once_when_the_run_ends_beside_the_read_of_the_state(
+    console: ReviewConsole, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    thread_id = console.start_run(THREE_SHAPES).result(timeout=30).thread_id
+    rows = console.pending()
+    asked: list[tuple[str, str, str]] = []
+    real = console.storage.resume_writes
+
+    def spy(thread: str, since: str, *, checkpoints: int) -> Any:
+        asked.append((thread, since, threading.current_thread().name))
+        return real(thread, since, checkpoints=checkpoints)
+
+    monkeypatch.setattr(console.storage, "resume_writes", spy)
+    head = console.graph.get_state({"configurable": {"thread_id": thread_id}}).config["configurable"]["checkpoint_id"]
+    result = console.submit([{"thread_id": r.thread_id, "row_id": r.row_id, "decision": APPROVE} for r in rows], "ann")
+    assert sorted(result.threads[thread_id].verdicts.values()) == ["verified"] * 3
+    ((thread, since, where),) = asked  # once, from the head the resume answered, sent when the run ended
+    assert (thread, since) == (thread_id, head) and where.startswith("review-check-read")
+    # A check of another head than the one the run started from reads its own writes.
+    source = console.sources.local
+    claims = [SimpleNamespace(**d) for d in console.storage.decisions(thread_id=thread_id)]
+    asked.clear()
+    source.verdicts(thread_id, claims, rows, [], head)
+    ((thread, since, where),) = asked
+    assert (thread, since) == (thread_id, head) and where == threading.current_thread().name
+
+
 def test_the_check_reuses_the_state_read_after_the_resume_unless_the_thread_moved_since(
     console: ReviewConsole, monkeypatch: pytest.MonkeyPatch
 ) -> None:
