@@ -47,13 +47,27 @@ def test_forty_messages_typed_on_the_card_all_reach_the_draft(
     reject = card.get_by_role("button", name="Reject", exact=True)
     following = app.page.get_by_role("button", name=re.compile(r"^(\S+ )?Next( |$)"))
     typed: dict[str, str] = {}  # text -> the card's heading it was typed on
+    rows_typed: list[str] = []  # the row each text was typed on ("Thread … · interrupt …")
     clicked_again = 0  # Next clicks that did not move the card (the page was redrawing): the reviewer clicks again
+
+    # Which row the card shows: its "Thread <id> · interrupt <id>" line, not its heading, whose thread name changes
+    # when another thread with the same request arrives (its short id is put first); the heading is drawn last,
+    # so the card is whole when it is there.
+    shown_js = (
+        "() => { const card = document.querySelector('.st-key-inbox_card'); const h = card?.querySelector('h4');"
+        " if (!h || h.textContent.trim() === '') return null;"
+        " return [...card.querySelectorAll('[data-testid=stCaptionContainer]')].map((e) => e.textContent)"
+        "   .find((t) => t.startsWith('Thread ') && t.includes(' · interrupt ')) ?? null; }"
+    )
+
+    def shown() -> str:
+        app.page.wait_for_function(shown_js, timeout=10_000)
+        return str(app.page.evaluate(shown_js))
 
     def moved_from(before: str) -> bool:
         try:
             app.page.wait_for_function(
-                "(before) => { const h = document.querySelector('.st-key-inbox_card h4');"
-                " return !!h && h.textContent.trim() !== '' && h.textContent !== before; }",
+                f"(before) => {{ const now = ({shown_js})(); return !!now && now !== before; }}",
                 arg=before,
                 timeout=10_000,
             )
@@ -64,10 +78,11 @@ def test_forty_messages_typed_on_the_card_all_reach_the_draft(
     with Churn(fresh_server) as churn:
         for number in range(EDITS):
             text = f"card note {number:02d}"
-            if typed and not moved_from(list(typed.values())[-1]):
+            if rows_typed and not moved_from(rows_typed[-1]):
                 clicked_again += 1
                 following.click()
-                assert moved_from(list(typed.values())[-1]), "Next did not move the card, twice"
+                assert moved_from(rows_typed[-1]), "Next did not move the card, twice"
+            rows_typed.append(shown())
             typed[text] = heading.inner_text()
             if number % 2 == 0:  # the decision first, then the message at once (its rerun still on the way)
                 reject.click()
