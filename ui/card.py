@@ -1,7 +1,7 @@
 """The focused review card: one row and everything needed to decide it, with only the decisions it allows.
 
-The card shows the row the reviewer is on: a click (or the arrow keys) on a row of a table (the grid's focus,
-reported by ui/inbox_gate.py), Previous / Next, the Row picker, or a link `/?row=<row_id>` (a notification's,
+The card shows the row the reviewer is on: a click on a row of a table (the row under the pointer,
+reported by ui/row_focus.py), Previous / Next, or a link `/?row=<row_id>` (a notification's,
 the Thread page's); the URL then names the row shown, so a reload or a shared link opens the same card.
 
 It shows the thread's request and history, the description as markdown, the arguments as fields typed from the
@@ -112,12 +112,6 @@ def _step(by_key: dict[str, PendingInterrupt], by: int) -> None:
     index = keys_shown.index(current) if current in keys_shown else 0
     key = keys_shown[max(0, min(len(keys_shown) - 1, index + by))]
     pick(key, by_key[key])
-
-
-def _picked(by_key: dict[str, PendingInterrupt]) -> None:
-    key = st.session_state.get("inbox_card_picker")
-    if key in by_key:
-        pick(key, by_key[key])
 
 
 # --- the draft ----------------------------------------------------------------------------------------------
@@ -346,9 +340,9 @@ def show(
     row = pending.get(key) or by_key[key]
     if state.pop(inbox.STATE_CARD_MOVED, False):  # the grid's focus moved it: the URL names the row shown
         pick(key, row)
-    if key not in by_key:  # a linked row the filters hide: listed first in the picker, so it can be left
+    if key not in by_key:  # a linked row the filters hide: first for Previous / Next, so it can be left
         by_key = {key: row, **by_key}
-    _navigation(by_key, key, context)
+    _navigation(by_key)
     entry = draft.get(key) or inbox.new_entry(row)
     with st.container(border=True, key="inbox_card"):
         _action(console, key, row)
@@ -417,20 +411,10 @@ def _confirm_link(console: ReviewConsole, key: str, row: PendingInterrupt) -> No
     state[TABLES_STALE] = True  # the page follows the batch
 
 
-def _navigation(by_key: dict[str, PendingInterrupt], key: str, context: inbox.RowContext) -> None:
-    """The row picker and Previous / Next, above the card."""
-    state = st.session_state
-    state["inbox_card_picker"] = key
-    st.selectbox(
-        "Row",
-        list(by_key),
-        key="inbox_card_picker",
-        format_func=lambda k: detail_option(by_key[k], context),
-        on_change=_picked,
-        args=(by_key,),
-        label_visibility="collapsed",
-        help="The row the card is about; a click on a row of a table shows it here",
-    )
+def _navigation(by_key: dict[str, PendingInterrupt]) -> None:
+    """Previous / Next, above the card. (No row picker: a select box whose value the server sets as the card moves
+    reported the row the card had just left in the browser's next request, as if picked, and moved the card back,
+    so that text typed next landed on that row; the tables are the picker.)"""
     with st.container(horizontal=True):
         for label, by, icon, shortcut in (
             ("Previous", -1, ":material/arrow_upward:", keys.PREVIOUS_ROW),
@@ -445,11 +429,6 @@ def _navigation(by_key: dict[str, PendingInterrupt], key: str, context: inbox.Ro
                 shortcut=shortcut,
                 help=keys.with_key(f"The card of the {'next' if by > 0 else 'previous'} row", shortcut),
             )
-
-
-def detail_option(row: PendingInterrupt, context: inbox.RowContext) -> str:
-    """A row as the card's picker lists it: tool, arguments, thread."""
-    return f"{inbox.tool_label(row, context)} · {inbox.arguments_text(row)[:40]} · {context.name(row.thread_id)}"
 
 
 def _card(

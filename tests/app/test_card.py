@@ -98,7 +98,7 @@ def test_picking_a_row_names_it_in_the_url(app: AppTest, console: ReviewConsole)
     thread_id = seed(console)
     run(app)
     third = app.session_state[inbox.STATE_RENDERED][2]
-    app.selectbox(key="inbox_card_picker").set_value(third)
+    click_row(app, third)
     run(app)
     assert shown(app) == third
     assert app.query_params["row"] == third.split(":", 1)[1]
@@ -169,14 +169,14 @@ def test_a_multi_line_body_edited_in_the_card_reaches_the_checkpoint_with_its_ne
     keys = at.session_state[inbox.STATE_RENDERED]
     email = next(k for k in keys if at.session_state[inbox.STATE_DRAFT][k]["tool"] == "email_customer")
     refund = next(k for k in keys if at.session_state[inbox.STATE_DRAFT][k]["tool"] == "refund_order")
-    at.selectbox(key="inbox_card_picker").set_value(email)
+    click_row(at, email)
     run(at)
     body = at.text_area(key=field(email, "arg", "body"))
     assert body.value == support_agent.BODY  # a text area, newlines and all
     new_body = support_agent.BODY.replace("3-5 days", "2 days") + "\nP.S. Sorry for the wait."
     body.input(new_body)
     run(at)
-    at.selectbox(key="inbox_card_picker").set_value(refund)
+    click_row(at, refund)
     run(at)
     assert decision_labels(at) == ["Approve", "Reject"]  # refund_order allows no edit
     assert not [w for w in at.text_area if w.key and w.key.startswith(card.widget_key(refund, "arg") + ".")]
@@ -445,3 +445,9 @@ def test_the_card_links_a_traced_run_to_its_trace(app: AppTest, app_db: Path, mo
     assert shown(app).startswith("t-traced:")
     url = f"https://smith.langchain.com/o/org-1/projects/p/proj-1/r/{run_id}?trace_id={run_id}"
     assert [(b.proto.label, b.proto.url) for b in app.get("link_button")] == [("LangSmith trace", url)]
+
+
+def click_row(at: AppTest, key: str) -> None:
+    """What a click on a row of a table does (ui/row_focus.py): that row's card, and the URL names it."""
+    at.session_state[inbox.STATE_CARD] = key
+    at.session_state[inbox.STATE_CARD_MOVED] = True

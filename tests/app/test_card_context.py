@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from review import ReviewConsole
 from tests.app.conftest import alerts, click, editor_frame, run, set_edits, submit
+from tests.app.test_card import click_row
 from tests.conftest import CLEAR, THREE_SHAPES
 from ui import card, inbox, keys
 
@@ -26,7 +27,7 @@ def pick(at: AppTest, tool: str) -> str:
     """Show the card of `tool`'s row (its picker lists the shown rows, by row key); that key."""
     rendered = at.session_state[inbox.STATE_RENDERED]
     key = rendered[editor_frame(at)["tool"].tolist().index(tool)]
-    at.selectbox(key="inbox_card_picker").set_value(key)
+    click_row(at, key)
     run(at)
     return key
 

@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from review import ReviewConsole
 from tests.app.conftest import APP, alerts, click, editor_frame, run, set_edits, settle, shown_text, submit
+from tests.app.test_card import click_row
 from tests.conftest import THREE_SHAPES
 from ui import inbox
 
@@ -63,7 +64,7 @@ def test_a_failed_decision_shows_for_every_reviewer_and_is_retried_explicitly(
     note = "Approve: 2 rows marked; 1 skipped: 1 whose last attempt failed (retry on its card)"
     assert any(note in shown_text(c.value) for c in bob.caption)
     # The pane says what failed, who decided it, and offers the retry.
-    bob.selectbox(key="inbox_card_picker").set_value(bob.session_state[inbox.STATE_RENDERED][0])
+    click_row(bob, bob.session_state[inbox.STATE_RENDERED][0])
     run(bob)
     [pane_error] = [e.value for e in bob.error if "Last attempt failed" in e.value]
     assert "approve by ann" in pane_error
