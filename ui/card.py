@@ -38,6 +38,7 @@ from ui.sidebar import THREAD
 
 CARD_ROW = inbox.STATE_CARD
 CARD_SYNCED = "inbox_card_synced"  # row key -> the draft entry's version its widgets were last given
+CARD_DRAWN = "inbox_card_drawn"  # the row key of the card drawn last
 CARD_ROUND = "inbox_card_round"  # row key -> bumped when the entry changed outside the card: new widgets from it
 CARD_BAD = "inbox_card_bad"  # row key -> {field: why its typed text is not in the draft yet}
 CARD_LINK = "inbox_card_link"  # set once the Inbox's `?row=` was followed on this visit (ui/sidebar.py resets it)
@@ -127,9 +128,13 @@ def _sync(key: str, row: PendingInterrupt, entry: dict[str, Any], fields: Sequen
     # Every widget this card draws must hold a value: a field drawn for the first time since the last sync (the
     # row was read-only a moment ago, the reviewer not named yet) starts from the draft, never empty.
     needed = [probe, *(schema_form.widget_key(widget_key(key, "arg"), spec.name) for spec in fields)]
-    if synced.get(key) == version and all(name in state for name in needed):
+    # A card shown again after another row's: its widgets were not drawn meanwhile, and Streamlit may keep their
+    # keys in the session state yet draw them empty; new widgets (a new round) from the draft, always.
+    again = state.get(CARD_DRAWN) != key
+    state[CARD_DRAWN] = key
+    if synced.get(key) == version and not again and all(name in state for name in needed):
         return
-    if key in synced and synced[key] != version and probe in state:
+    if key in synced and (synced[key] != version or again) and probe in state:
         # The entry changed outside the card (a cell of the table, a bulk button) while its widgets are on the
         # page: new widgets (a new round) start from it. Values written into the drawn ones would race the browser,
         # which may report the old ones from a rerun it sent before it drew the new (Streamlit then fires their

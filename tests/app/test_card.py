@@ -322,6 +322,7 @@ def test_fields_drawn_for_the_first_time_start_from_the_draft_never_empty(app: A
     app.session_state[card.CARD_ROW] = key
     app.session_state[card.CARD_SYNCED] = {key: card.entry_version(inbox.new_entry(row))}
     app.session_state[card.widget_key(key, "message")] = ""  # what the read-only card's sync left behind
+    app.session_state[card.CARD_DRAWN] = key  # ... and that card was the last drawn
     run(app)
     assert app.text_input(key=field(key, "arg", "color")).value == "red"
     widget(app, "button", key, "decide:approve").click()

@@ -107,6 +107,10 @@ def test_four_shapes_decided_with_the_detail_pane_and_its_preview(
     with app.clock.rerun():
         card.get_by_role("button", name="Approve", exact=True).click()
     expect(grid.cell("decision", pink)).to_have_text("approve")
+    # Back on the square's card: its fields hold the edit (they were drawn empty once the card came back to a row).
+    open_card(app, grid, square, "create_square")
+    expect(color).to_have_value("yellow")
+    expect(card.get_by_role("textbox", name="shape_id", exact=True)).to_have_value(f"{tag}2")
 
     # The preview: the canvas as it would be, new shapes ghosted, the rejected triangle absent.
     expect(app.page.locator(f'[aria-label^="Preview"] [data-shape-id="{tag}4"]')).to_be_visible()
