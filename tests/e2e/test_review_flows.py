@@ -57,6 +57,30 @@ def open_card(app: App, grid: Grid, row: int, tool: str) -> None:
     expect(heading).to_be_visible(timeout=TIMEOUT_MS)
 
 
+def test_a_card_the_grid_moved_away_from_shows_its_fields_when_clicked_again(
+    server: Server, new_app: Callable[..., App]
+) -> None:
+    """Edits in the grid move the card to the row last edited (the page's run draws it); a click back on an earlier
+    row shows its card with its fields as the draft has them, never empty (they were, once a card came back)."""
+    prompt = "Create a red circle g1, a blue square g2 and a green triangle g3"
+    start_thread(server.db, prompt)
+    app = new_app(viewport=WIDE)
+    app.set_reviewer(reviewer("gus"))
+    grid = filter_thread(app, prompt)
+    expect_rows(grid, 3)
+    square = grid.find_row("tool", "create_square")
+    grid.type_text("edited arguments", square, "color=yellow")  # the card follows: the square's, in the page's run
+    circle = grid.find_row("tool", "create_circle")
+    grid.choose("decision", circle, "approve")  # ... then the circle's
+    card = app.page.locator(".st-key-inbox_card")
+    expect(card.get_by_role("heading", name=re.compile("^create_circle · "))).to_be_visible(timeout=TIMEOUT_MS)
+    app.page.keyboard.press("Escape")
+    open_card(app, grid, square, "create_square")
+    expect(card.get_by_role("textbox", name="color", exact=True)).to_have_value("yellow")
+    expect(card.get_by_role("textbox", name="shape_id", exact=True)).to_have_value("g2")
+    shot(app, "card-back-to-a-row")
+
+
 def labels_fit(app: App, *names: str) -> None:
     """Each button shows its whole label (no ellipsis)."""
     for name in names:
