@@ -46,8 +46,8 @@ def follow() -> None:
 def review_card(
     rows: list[PendingInterrupt], shown: list[PendingInterrupt], context: inbox.RowContext, note: str | None
 ) -> None:
-    """The review card, in a fragment of its own: a click on a row (ui/row_focus.py), Previous / Next and the picker
-    rerun only the card, not the tables. A card widget that changed the draft reruns the page (the tables show it)."""
+    """The review card, in a fragment of its own: a click on a row (ui/row_focus.py) and Previous / Next rerun
+    only the card, not the tables. A card widget that changed the draft reruns the page (the tables show it)."""
     card.rerun_page_if_asked(in_card=True)
     row_focus.mount()
     if shown or note or state.get(inbox.STATE_CARD):

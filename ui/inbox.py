@@ -413,9 +413,9 @@ def arguments_text(row: PendingInterrupt) -> str:
     return text
 
 
-# Every run of the Inbox writes each row's arguments twice (its cell, the card's picker): the listing keeps the same
-# row objects while their thread is unchanged, so the text is kept per row object (held here, so its id is not
-# reused while kept). Not per interrupt id: a node's second interrupt() has its first one's id.
+# Every run of the Inbox writes each row's arguments into its cell, and the listing keeps the same row objects while
+# their thread is unchanged: the text is kept per row object (held here, so its id is not reused while kept). Not
+# per interrupt id: a node's second interrupt() has its first one's id.
 _ARGUMENT_TEXTS: dict[int, tuple[PendingInterrupt, str]] = {}
 _ARGUMENT_TEXTS_KEPT = 20_000
 

@@ -24,7 +24,7 @@ def seed(console: ReviewConsole, prompt: str = THREE_SHAPES) -> str:
 
 
 def pick(at: AppTest, tool: str) -> str:
-    """Show the card of `tool`'s row (its picker lists the shown rows, by row key); that key."""
+    """Show the card of `tool`'s row, as a click on it does; that key."""
     rendered = at.session_state[inbox.STATE_RENDERED]
     key = rendered[editor_frame(at)["tool"].tolist().index(tool)]
     click_row(at, key)
