@@ -358,6 +358,7 @@ class PostgresStorage(Storage):
     errors = (psycopg.Error,)
     closed_errors = (PoolClosed,)
     arrays = True
+    paused_mark = "paused"  # the partial index's predicate, as written there
     pushes_changes = True  # LISTEN/NOTIFY: the change token moves without a query
     writes_table = "checkpoint_writes"  # for tests and benchmarks that inspect the tables
 

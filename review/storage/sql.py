@@ -298,6 +298,7 @@ class Storage:
     returning = True  # UPDATE ... RETURNING (SQLite's heartbeat reads the tokens back instead)
     arrays = False  # `_in` binds one array (PostgreSQL) rather than a mark per value
     POLL_SECONDS = 0.01  # how often `wait_for_change` polls, when changes are not pushed
+    paused_mark = "paused = 1"  # a paused head, in the words of the paused heads' partial index (PostgreSQL: `paused`)
     blob_column = "blob"  # the writes table's column of serialized values
     ts_columns = "c.checkpoint ->> 'ts'"  # what `_ts` reads a checkpoint's time from
     edge_chunk = 10_000  # thread ids per edge query (SQLite: bound by its host-parameter limit)
@@ -309,6 +310,11 @@ class Storage:
     _make_saver: Callable[[], BaseCheckpointSaver[str]]
     _lazy: AbstractContextManager[Any]  # a lock: the saver (and PostgreSQL's listener) are made once
     closed_errors: tuple[type[BaseException], ...] = ()  # what the driver raises once the store is closed
+
+    @property
+    def _heads_know_paused(self) -> bool:
+        """The heads table has `paused` (SQLite: not in a read-only store of an older version)."""
+        return True
 
     @property
     def saver(self) -> BaseCheckpointSaver[str]:
@@ -674,16 +680,33 @@ class Storage:
 
     @store_errors
     def inbox_token(self) -> str:
-        """A short text that changes whenever anything the Inbox shows may have changed (a few indexed reads):
-        the feed's position and generation, the newest attempt, the claimed ones, the leases but heartbeats."""
+        """A short text that changes whenever anything the Inbox shows may have changed (a few indexed reads): the
+        paused heads (how many, and the newest feed position among them: positions only grow, so the two move
+        whenever a head joins or leaves that set or moves within it), the feed's generation, the newest attempt,
+        the claimed ones, and the leases the Inbox shows (cut short, or running on a paused thread), heartbeats
+        aside. A step of a run on a thread with nothing pending moves none of them: an open Inbox is drawn again
+        when its rows may have changed, not at every checkpoint of every run (which kept a page busy redrawing
+        when the run's interrupt came)."""
+        paused = f"h.{self.paused_mark}"
+        heads = (
+            f"SELECT COUNT(*) || '/' || COALESCE(MAX(h.seq), 0) FROM review_thread_heads AS h WHERE {paused}"
+            if self._heads_know_paused
+            else "SELECT MAX(seq) FROM review_thread_heads"  # a read-only store of an older version
+        )
+        shown = (
+            f"l.state <> 'running' OR EXISTS (SELECT 1 FROM review_thread_heads AS h "
+            f"WHERE h.thread_id = l.thread_id AND {paused})"
+            if self._heads_know_paused
+            else "1 = 1"
+        )
         (row,) = self._rows(
-            "SELECT (SELECT MAX(seq) FROM review_thread_heads), "
+            f"SELECT ({heads}), "
             "(SELECT value FROM review_meta WHERE key = 'feed_generation'), "
             "(SELECT MAX(attempt_id) FROM review_decisions), "
             "(SELECT COUNT(*) FROM review_decisions WHERE status = 'claimed'), "
-            "(SELECT COUNT(*) || '/' || COALESCE(MAX(since), '') || '/' || "
-            "COALESCE(SUM(CASE WHEN state <> 'running' THEN 1 ELSE 0 END), 0) || '/' || COALESCE(MAX(tries), 0) "
-            "FROM review_leases)"
+            "(SELECT COUNT(*) || '/' || COALESCE(MAX(l.since), '') || '/' || "
+            "COALESCE(SUM(CASE WHEN l.state <> 'running' THEN 1 ELSE 0 END), 0) || '/' || COALESCE(MAX(l.tries), 0) "
+            f"FROM review_leases AS l WHERE {shown})"
         )
         return ":".join("" if value is None else str(value) for value in row)
 

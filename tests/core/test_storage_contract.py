@@ -520,6 +520,7 @@ def _execute(storage: Storage, statements: list[str]) -> None:
 
 
 def test_inbox_token_moves_with_decisions_and_leases(storage: Storage) -> None:
+    _checkpoint(storage, "t1")  # paused: its rows are in the Inbox
     first = storage.inbox_token()
     _claim(storage, _decision("i1"))
     second = storage.inbox_token()
@@ -528,6 +529,33 @@ def test_inbox_token_moves_with_decisions_and_leases(storage: Storage) -> None:
     assert len({first, second, third}) == 3
     storage.heartbeat("a", ["tok-a"], time.time() + 600)
     assert storage.inbox_token() == third  # heartbeats change nothing the Inbox shows
+    storage.acquire_lease("t2", "a", "tok-2", time.time() + 60, "start", lambda row: True, NOW)
+    assert storage.inbox_token() == third  # a run of a thread with nothing pending: nothing to show yet
+    storage.end_lease("t2", "tok-2", state="cut_short", checkpoint_id="cp-1", error="killed")
+    assert storage.inbox_token() != third  # a run cut short is shown (recovery continues it)
+
+
+def test_inbox_token_moves_when_paused_heads_do_not_at_every_step_of_a_run(storage: Storage) -> None:
+    """The token follows the set of paused heads (and each one's position), not every checkpoint: an open Inbox
+    is not drawn again for the steps of a run that pause nothing, and is for every change of its rows."""
+    tokens = [storage.inbox_token()]
+    _checkpoint(storage, "t1", interrupt=False)
+    _checkpoint(storage, "t1", interrupt=False)  # a run's steps: nothing pending anywhere
+    assert storage.inbox_token() == tokens[-1]
+    _checkpoint(storage, "t1")  # it paused
+    tokens.append(storage.inbox_token())
+    _checkpoint(storage, "t2")  # another thread paused
+    tokens.append(storage.inbox_token())
+    _checkpoint(storage, "t3", interrupt=False)
+    assert storage.inbox_token() == tokens[-1]
+    _checkpoint(storage, "t1")  # a paused thread moved on to another pause (its rows may differ)
+    tokens.append(storage.inbox_token())
+    _checkpoint(storage, "t2", interrupt=False)  # resumed elsewhere: its rows are gone
+    tokens.append(storage.inbox_token())
+    _checkpoint(storage, "t4")  # one paused, ...
+    _checkpoint(storage, "t1", interrupt=False)  # ... one resumed between two looks: as many paused as before
+    tokens.append(storage.inbox_token())
+    assert len(set(tokens)) == len(tokens), tokens
 
 
 # --- the saved listing, failures, drafts, verdicts ------------------------------------------------------
