@@ -367,9 +367,17 @@ class Policy:
             who = ", ".join(deciders) or "nobody"
             why = f"escalated to {escalated}" if escalated else f"{row.tool or 'this interrupt'} is decided by {who}"
             return f"{_who(reviewer)} may not decide this: {why}"
-        if decision is not None and rule.decisions is not None and decision not in rule.decisions:
-            return f"{decision} is not allowed for {row.tool} by the policy (allowed: {', '.join(rule.decisions)})"
+        if decision is not None and not self.permits(row, decision):
+            allowed = ", ".join(rule.decisions or ())
+            return f"{decision} is not allowed for {row.tool} by the policy (allowed: {allowed})"
         return None
+
+    def permits(self, row: PendingInterrupt, decision: str) -> bool:
+        """Whether the row's tool rule lets `decision` be taken at all (its `decisions`), whoever decides: what
+        `may_decide` adds for one decision to the reviewer's general right, so a page can offer a reviewer who may
+        decide a row exactly the decisions left, without asking the whole policy again per decision."""
+        allowed = self.tools.get(row.tool or "", _NO_RULE).decisions
+        return allowed is None or decision in allowed
 
     def may_start(self, reviewer: Reviewer) -> str | None:
         """None when `reviewer` may start a run; else the reason, one line. Viewers never may; `starters` may

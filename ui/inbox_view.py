@@ -183,7 +183,7 @@ def row_context(
             if reason and not row.blocked:
                 refusals[inbox.row_key(row)] = reason
             elif not reason:  # the policy may take some decisions away (a tool's `decisions`): not offered then
-                allowed = tuple(d for d in row.allowed_decisions if not console.policy.may_decide(reviewer, row, d))
+                allowed = tuple(d for d in row.allowed_decisions if console.policy.permits(row, d))
                 if allowed != tuple(row.allowed_decisions):
                     offered[inbox.row_key(row)] = allowed
     problems = draft_problems(console, rows, sending) if check_drafts else {}

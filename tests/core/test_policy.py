@@ -95,6 +95,19 @@ def _row(tool: str) -> Any:
     return PendingInterrupt("t", "i", "i", None, tool, {}, "", ("approve", "reject"), None)
 
 
+def test_permits_is_the_per_decision_part_of_may_decide(tmp_path: Path) -> None:
+    """A page offers a reviewer who may decide a row the decisions `permits` leaves: exactly those `may_decide`
+    allows one by one (its only per-decision rule is the tool's `decisions`)."""
+    path = tmp_path / "policy.toml"
+    path.write_text('[tools.create_circle]\ndecisions = ["approve", "reject"]\n', encoding="utf-8")
+    policy = load_policy(str(path))
+    for tool in ("create_circle", "clear_canvas"):
+        row = _row(tool)
+        for decision in ("approve", "edit", "reject", "respond"):
+            assert policy.permits(row, decision) == (policy.may_decide(ANA, row, decision) is None), (tool, decision)
+    assert not policy.permits(_row("create_circle"), "edit") and policy.permits(_row("clear_canvas"), "edit")
+
+
 # --- who may decide --------------------------------------------------------------------------------
 
 
