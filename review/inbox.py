@@ -290,15 +290,20 @@ def read_state(graphs: GraphSet, thread_id: str) -> list[PendingInterrupt]:
 
 
 def read_snapshot(
-    graphs: GraphSet, thread_id: str, seen: Callable[[Any], None] | None = None
+    graphs: GraphSet,
+    thread_id: str,
+    seen: Callable[[Any], None] | None = None,
+    *,
+    named: tuple[str | None] | None = None,
 ) -> tuple[list[PendingInterrupt], tuple[str, ...], str | None]:
     """Pending rows, next tasks and head checkpoint id of one thread, from one `get_state` of its graph
-    (whose values `seen`, if given, is handed)."""
-    loaded, blocked = graphs.for_thread(thread_id)
+    (whose values `seen`, if given, is handed). `named`: the graph id its checkpoints name, when the caller read it
+    (a 1-tuple: the id may be None); else it is read."""
+    loaded, blocked = graphs.for_thread(thread_id) if named is None else graphs.resolve(named[0])
     snapshot = loaded.graph.get_state({"configurable": {"thread_id": thread_id}})
     if seen is not None:
         seen(snapshot.values)
-    graph_id = loaded.graph_id if blocked is None else graphs.named(thread_id)
+    graph_id = loaded.graph_id if blocked is None else (graphs.named(thread_id) if named is None else named[0])
     calls = last_tool_calls(snapshot.values)
     warnings = layout_warnings(snapshot, loaded.tool_nodes) if snapshot.interrupts else {}
     rows = [
@@ -507,10 +512,12 @@ class Inbox:
         An unreadable thread gives its read-only rows, no next tasks (nothing to continue) and no head.
         `seen`, if given, is handed the thread's seq taken before the read and the state's values it read.
         """
-        seq = self._head_seq(thread_id)
+        # The seq and the graph its checkpoints name, in one read (a thread with no head yet: the graph is asked).
+        found = self._storage.head_and_graph(thread_id)
+        seq, named = (found[0], (found[1],)) if found is not None else (None, None)
         try:
             keep = None if seen is None else functools.partial(seen, seq)
-            rows, next_tasks, head = read_snapshot(self._graphs, thread_id, keep)
+            rows, next_tasks, head = read_snapshot(self._graphs, thread_id, keep, named=named)
         except Exception as exc:
             rows, next_tasks, head = self._unreadable(thread_id, exc), (), None
         if seq is not None:

@@ -17,9 +17,10 @@ import threading
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import UTC, datetime
 
-from review.storage import LeaseRow, Storage, StoreError
+from review.storage import Claim, Finish, LeaseRow, Storage, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -98,24 +99,50 @@ class Leases:
 
     def acquire(self, thread_id: str, kind: str, *, wait: float = 600.0) -> str | None:
         """Hold `thread_id` for this owner; returns the lease token, or None after `wait` seconds (0: once)."""
+
+        def take(token: str) -> LeaseRow | None:
+            return self.storage.acquire_lease(
+                thread_id,
+                self.owner,
+                token,
+                self.until(),
+                kind,
+                lambda row: self.abandoned(row.owner, row.lease_until),
+                now_iso(),
+            )
+
+        return self._acquire(thread_id, wait, take)
+
+    def acquire_for(
+        self, thread_id: str, kind: str, batch_id: str, *, wait: float = 600.0
+    ) -> tuple[str | None, list[Claim]]:
+        """`acquire`, and with the lease the attempts this owner holds claimed in the thread of `batch_id`, read in the
+        lease's transaction (`Storage.acquire_lease_and_claims`); no token (timed out): no claims read."""
+        claims: list[Claim] = []
+
+        def take(token: str) -> LeaseRow | None:
+            blocking, claims[:] = self.storage.acquire_lease_and_claims(
+                thread_id,
+                self.owner,
+                token,
+                self.until(),
+                kind,
+                lambda row: self.abandoned(row.owner, row.lease_until),
+                now_iso(),
+                batch_id,
+            )
+            return blocking
+
+        return self._acquire(thread_id, wait, take), claims
+
+    def _acquire(self, thread_id: str, wait: float, take: Callable[[str], LeaseRow | None]) -> str | None:
         local = self._lock(thread_id)
         if not (local.acquire(timeout=wait) if wait > 0 else local.acquire(blocking=False)):
             return None
         token = uuid.uuid4().hex
         deadline = time.monotonic() + wait
         try:
-            while True:
-                blocking = self.storage.acquire_lease(
-                    thread_id,
-                    self.owner,
-                    token,
-                    self.until(),
-                    kind,
-                    lambda row: self.abandoned(row.owner, row.lease_until),
-                    now_iso(),
-                )
-                if blocking is None:
-                    break
+            while take(token) is not None:
                 if time.monotonic() >= deadline:
                     local.release()
                     return None
@@ -153,12 +180,28 @@ class Leases:
         state: str | None = None,
         checkpoint_id: str | None = None,
         error: str | None = None,
-    ) -> None:
-        """End the lease: dropped when the run ended cleanly, else left to recovery as `state`."""
+        finish: Finish | None = None,
+        unfinished: Callable[[], None] | None = None,
+    ) -> bool:
+        """End the lease: dropped when the run ended cleanly, else left to recovery as `state`. `finish`: the run's
+        claims' outcome, recorded in the same transaction; when the store refuses that, `unfinished()` (which records it
+        alone) runs, then the lease ends alone. True when the first try was recorded (with its `finish`)."""
         try:
+            if finish is not None:
+                try:
+                    self.storage.end_lease(
+                        thread_id, token, state=state, checkpoint_id=checkpoint_id, error=error, finish=finish
+                    )
+                    return True
+                except StoreError as exc:
+                    log.warning("could not record the run's outcome with the lease's end (%s): one at a time", exc)
+                    if unfinished is not None:
+                        unfinished()
             self.storage.end_lease(thread_id, token, state=state, checkpoint_id=checkpoint_id, error=error)
+            return finish is None
         except StoreError as exc:  # the lease expires by itself; recovery then takes it
             log.warning("could not release the lease of thread %s: %s", thread_id, exc)
+            return False
         finally:
             with self._guard:
                 if self._held.get(thread_id) == token:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from review.contract import PendingInterrupt, ThreadOutcome
 from review.leases import Leases, now_iso
 from review.progress import RunJob
 from review.sources import Source, ThreadGone, ThreadState
-from review.storage import Claim, Storage, StoreError
+from review.storage import Claim, Finish, Storage, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -74,22 +75,42 @@ class Outcomes:
         """
         if not claims:
             return
-        checks = {c.row_id: verdicts[c.row_id] for c in claims if verdicts and c.row_id in verdicts}
-        by_attempt = {c.attempt_id: checks[c.row_id] for c in claims if c.row_id in checks}
+        finish, checks = self._finish(claims, status, error, rerun, verdicts)
         try:
             self.storage.finish(
-                [c.attempt_id for c in claims],
-                self.leases.owner,
+                finish.attempt_ids,
+                finish.owner,
                 status=status,
                 error=error,
-                at=now_iso(),
+                at=finish.at,
                 rerun=rerun,
-                verdicts=by_attempt,
+                verdicts=finish.verdicts,
             )
         except StoreError as exc:
             log.warning("cannot record %d outcome(s): %s", len(claims), exc)
             self.hand_over(claims, outcome)
             return
+        self._note(outcome, claims, status, error, rerun, checks)
+
+    def _finish(
+        self, claims: Sequence[Claim], status: str, error: str | None, rerun: bool, verdicts: Mapping[str, str] | None
+    ) -> tuple[Finish, dict[str, str]]:
+        """What `record` asks the store to record, and the verdicts of these claims by row id."""
+        checks = {c.row_id: verdicts[c.row_id] for c in claims if verdicts and c.row_id in verdicts}
+        by_attempt = {c.attempt_id: checks[c.row_id] for c in claims if c.row_id in checks}
+        attempt_ids = [c.attempt_id for c in claims]
+        return Finish(attempt_ids, self.leases.owner, status, error, now_iso(), rerun, by_attempt), checks
+
+    @staticmethod
+    def _note(
+        outcome: ThreadOutcome,
+        claims: Sequence[Claim],
+        status: str,
+        error: str | None,
+        rerun: bool,
+        checks: Mapping[str, str],
+    ) -> None:
+        """Claims' recorded outcome, in the run's `ThreadOutcome`."""
         if status == "applied":
             outcome.applied += [c.row_id for c in claims]
             if rerun:
@@ -136,6 +157,7 @@ class Outcomes:
         *,
         then_continue: bool = False,
         state: ThreadState | None = None,
+        applied: Applied | None = None,
     ) -> list[PendingInterrupt] | None:
         """Read where the run left the thread and end the lease: clean, or left to recovery if cut short.
 
@@ -143,20 +165,26 @@ class Outcomes:
         under the same lease (still held), instead of waiting for the next sweep.
         `state`: the thread as the caller read it after the run, under this lease (nothing can have
         written it since: the lease fences every other writer), so it is not decoded a second time.
+        `applied`: claims the run answered, not recorded yet: recorded "applied" (`record`) first; when the run
+        ended cleanly, in the very transaction that drops the lease.
         """
         thread_id = job.thread_id
         try:
             rows, next_tasks, _head = state if state is not None else read_state(source, thread_id)
         except Exception as exc:  # cannot even read: the lease expires, recovery looks again
             log.warning("cannot read thread %s after its run: %s", thread_id, exc)
+            if applied is not None:
+                self.record(applied.outcome, applied.claims, "applied", verdicts=applied.verdicts)
             self.leases.release(thread_id, token, state="cut_short", error=f"{type(exc).__name__}: {exc}")
             return []
         # A source that runs its own runs (a server) finishes a thread with tasks and nothing pending by itself.
         cut_short = bool(next_tasks) and not rows and source.continues_runs
         if not cut_short:
-            self.leases.release(thread_id, token)
+            self._release(thread_id, token, applied)
             job.add_event("end", ending(rows))
             return rows
+        if applied is not None:
+            self.record(applied.outcome, applied.claims, "applied", verdicts=applied.verdicts)
         if error is None and then_continue:
             return None
         if error is not None and not isinstance(error, self.storage.transient):
@@ -167,3 +195,28 @@ class Outcomes:
             self.leases.release(thread_id, token, state="cut_short", error=text)
         job.add_event("end", "run interrupted: recovery continues it")
         return rows
+
+    def _release(self, thread_id: str, token: str, applied: Applied | None) -> None:
+        """End a clean run's lease; with the `applied` claims' record in the same transaction when there are some."""
+        if applied is None or not applied.claims:
+            self.leases.release(thread_id, token)
+            return
+        outcome, claims, verdicts = applied.outcome, applied.claims, applied.verdicts
+        finish, checks = self._finish(claims, "applied", None, False, verdicts)
+        if self.leases.release(
+            thread_id,
+            token,
+            finish=finish,
+            unfinished=lambda: self.record(outcome, claims, "applied", verdicts=verdicts),
+        ):
+            self._note(outcome, claims, "applied", None, False, checks)
+
+
+@dataclass(frozen=True)
+class Applied:
+    """Claims a run answered whose "applied" the end of its lease records (`Outcomes.end`): the run's outcome, the
+    claims, their verdicts by row id."""
+
+    outcome: ThreadOutcome
+    claims: Sequence[Claim]
+    verdicts: Mapping[str, str]

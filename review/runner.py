@@ -39,7 +39,7 @@ from review.graphs import GraphSet, LoadedGraph
 from review.idempotency import idempotency_keys
 from review.inbox import Inbox
 from review.leases import Leases, now_iso
-from review.outcomes import MAX_TRIES, TAKEN_OVER, Outcomes, plural, read_head, read_state
+from review.outcomes import MAX_TRIES, TAKEN_OVER, Applied, Outcomes, plural, read_head, read_state
 from review.progress import ProgressEvent, RunJob, describe_update
 from review.sources import (
     LocalSource,
@@ -202,10 +202,11 @@ class Runner:
         *,
         then_continue: bool = False,
         state: ThreadState | None = None,
+        applied: Applied | None = None,
     ) -> list[PendingInterrupt]:
-        """End the run's lease from where it left the thread (`Outcomes.end`); recovery continues a cut-short
-        thread right away when `then_continue`."""
-        rows = self.outcomes.end(job, source, token, error, then_continue=then_continue, state=state)
+        """End the run's lease from where it left the thread (`Outcomes.end`, which records `applied` first);
+        recovery continues a cut-short thread right away when `then_continue`."""
+        rows = self.outcomes.end(job, source, token, error, then_continue=then_continue, state=state, applied=applied)
         if rows is None:
             return self._continue(job, source, token, None).new_pending
         return rows
@@ -229,7 +230,8 @@ class Runner:
 
     def _resume(self, job: RunJob, batch_id: str) -> ThreadOutcome:
         try:
-            token = self.leases.acquire(job.thread_id, "resume")
+            # The claims of the batch are read in the lease's transaction.
+            token, claims = self.leases.acquire_for(job.thread_id, "resume", batch_id)
         except StoreError as exc:
             # The store failed before anything was sent (connection lost, locked): the claims are recorded,
             # so they are not lost; hand them to recovery and say so.
@@ -243,7 +245,6 @@ class Runner:
             outcome.unknown = [c.row_id for c in claims]
             outcome.error = "timed out waiting for another run of this thread to finish; recovery applies these"
             return outcome
-        claims = self.storage.claims(job.thread_id, self.leases.owner, batch_id)
         return self._apply(job, token, claims)
 
     def _recover(self, job: RunJob, token: str, claims: list[Claim], continued_from: str | None) -> ThreadOutcome:
@@ -413,9 +414,17 @@ class Runner:
         # open Inbox redraws on that, and must see the verdicts). A crash before that record leaves the claims to
         # recovery, which reads the checkpoint and records them applied, as it does for a crash after the resume.
         verdicts = self.outcomes.check(source, thread_id, answered, before, after, head_before)
+        unanswered = [c for c in to_send if c.row_id in still]
+        if error is None and not unanswered and not any(c.attempt_id in rerun for c in answered):
+            # Every row answered, none sent before: "applied" is recorded by the lease's end, in its transaction.
+            applied = Applied(outcome, answered, verdicts)
+            rows = self._end(job, source, token, None, then_continue=recovering, state=state_after, applied=applied)
+            outcome.new_pending = [row for row in rows if row.row_id not in pending]
+            if recovering:
+                log.info("recovered thread %s: %s applied", thread_id, len(outcome.applied))
+            return outcome
         record(outcome, [c for c in answered if c.attempt_id not in rerun], "applied", verdicts=verdicts)
         record(outcome, [c for c in answered if c.attempt_id in rerun], "applied", rerun=True, verdicts=verdicts)
-        unanswered = [c for c in to_send if c.row_id in still]
         if error is not None:
             outcome.error = f"run failed: {type(error).__name__}: {error}"
             log.info("resume of thread %s failed", thread_id, exc_info=error)  # the traceback, for --verbose

@@ -8,7 +8,7 @@ read by `changes_since`; a token only says when it is worth reading."""
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -163,6 +163,20 @@ class LeaseRow:
     checkpoint_id: str | None  # head checkpoint when cut short / continued
     error: str | None
     tries: int
+
+
+@dataclass(frozen=True)
+class Finish:
+    """The outcome of claimed attempts this owner holds, as `Storage.finish` records it (its arguments), for a
+    `Storage.end_lease` that records it in the lease's last transaction."""
+
+    attempt_ids: Sequence[int]
+    owner: str
+    status: str
+    error: str | None
+    at: str
+    rerun: bool = False
+    verdicts: Mapping[int, str] | None = None
 
 
 MayTake = Callable[[LeaseRow], bool]  # may a lease held by another owner be taken (it looks abandoned)?

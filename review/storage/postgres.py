@@ -17,6 +17,7 @@ import functools
 import logging
 import os
 import re
+import select
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -243,6 +244,24 @@ class Row(tuple[Any, ...]):
     def keys(self) -> list[str]:
         """The column names, so `dict(row)` works."""
         return list(self._names)
+
+
+def check_connection(conn: psycopg.Connection[Any]) -> None:
+    """The pools' check on checkout: raises if a connection the server dropped since its last use (a restart, a
+    failover, an idle timeout) would fail its next statement, so the pool replaces it. A server or proxy that drops a
+    connection says so on its socket (an error message, then end of file): an idle connection whose socket has
+    nothing to read is fine, as far as a round trip could tell, and is handed out without one (a submit checks out a
+    dozen). Anything to read, or no way to look, and the empty query of psycopg's own check decides."""
+    idle = conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    if idle and not conn.closed and _POLL is not None:
+        poll = _POLL()
+        poll.register(conn.fileno(), select.POLLIN | select.POLLPRI)
+        if not poll.poll(0):  # nothing arrived since its last use; POLLERR/POLLHUP are always reported
+            return
+    ConnectionPool.check_connection(conn)
+
+
+_POLL = getattr(select, "poll", None)  # not on Windows: there every checkout asks the server
 
 
 def _row_factory(cursor: Any) -> Callable[[Sequence[Any]], Row]:
@@ -523,9 +542,9 @@ def open_postgres(
             # Tuple rows by default: the saver asks for dict rows per cursor itself.
             kwargs={"autocommit": True, "prepare_threshold": prepare, "application_name": app, "options": options},
             timeout=connect_timeout,
-            # Checked on checkout (one empty query): a connection the server dropped since its last use (a
+            # Checked on checkout (`check_connection`): a connection the server dropped since its last use (a
             # restart, a failover, an idle timeout) is replaced instead of failing the next statement.
-            check=ConnectionPool.check_connection,
+            check=check_connection,
             open=False,
             name=name,
         )

@@ -24,6 +24,7 @@ from review.storage.base import (
     ChangeToken,
     CheckpointWrite,
     Claim,
+    Finish,
     HeadWrites,
     Holder,
     LeaseRow,
@@ -214,11 +215,16 @@ _RECORDED_COLUMNS = (
     "warning, co_signers, raised_at, proposal, channel"
 )
 _RECORDED = tuple(_RECORDED_COLUMNS.split(", "))
+# The attempts an owner holds claimed in a thread (`Storage.claims`).
+_CLAIMS = f"SELECT {CLAIM_COLUMNS} FROM review_decisions WHERE thread_id = ? AND owner = ? AND status = 'claimed'"
 # What a run's idempotency keys are made of: every holding decision of the thread (review/idempotency.py).
 _DECISION_KEYS = (
     "SELECT tool_call_id, interrupt_id, row_id FROM review_decisions "
     "WHERE thread_id = ? AND status IN ('claimed', 'applied') ORDER BY attempt_id"
 )
+
+
+_VERDICT_CHUNK = 200  # attempts per verdicts statement: 3 parameters each, under SQLite's oldest limit (999)
 
 
 class _ClaimSteps:
@@ -236,7 +242,27 @@ class _ClaimSteps:
         self._new: list[tuple[Any, ...]] = []  # attempts recorded, not inserted yet
 
     def holders(self, interrupt_ids: Sequence[str]) -> list[Holder]:
-        return self.store._holders(self.thread_id, interrupt_ids, self.conn)
+        if self._signed is not None:
+            return self.store._holders(self.thread_id, interrupt_ids, self.conn)
+        # The first read: the waiting co-signs of the claim's rows come in the same statement (one round trip).
+        among, params = self.store._in("interrupt_id", interrupt_ids)
+        rows_among, row_params = self.store._in("row_id", self.row_ids)
+        rows = self.store._run(
+            self.conn,
+            f"SELECT status, decided_at, {SIGNATURE_COLUMNS} FROM review_decisions WHERE thread_id = ? AND ("
+            f"(status IN ('claimed', 'applied') AND {among}) OR (status = 'cosign' AND {rows_among})) "
+            "ORDER BY attempt_id",
+            (self.thread_id, *params, *row_params),
+        ).fetchall()
+        holders: list[Holder] = []
+        self._signed = {}
+        for row in rows:
+            if row[0] == "cosign":
+                sign = Signature.from_columns(*row[2:])
+                self._signed.setdefault(sign.row_id, []).append(sign)
+            else:  # (row_id, reviewer, decided_at, decision_type, status)
+                holders.append(Holder(row[4], row[6], row[1], row[7], row[0]))
+        return holders
 
     def signed(self, row_id: str) -> list[Signature]:
         if row_id in self._asked:
@@ -366,6 +392,16 @@ class Storage:
             return None
         return int(rows[0][0]) if rows else None
 
+    @store_errors
+    def head_and_graph(self, thread_id: str) -> tuple[int, str | None] | None:
+        """The thread's feed position and the graph id its checkpoints name, read together (`head_seq` and
+        `thread_graph` in one query); None: no checkpoint, or a closed store."""
+        try:
+            rows = self._rows("SELECT seq, graph_id FROM review_thread_heads WHERE thread_id = ?", (thread_id,))
+        except self.closed_errors:  # a closed store: read without remembering
+            return None
+        return (int(rows[0][0]), None if rows[0][1] is None else str(rows[0][1])) if rows else None
+
     # --- dialect hooks --------------------------------------------------------------------------------
 
     def _rows(self, sql: str, params: tuple[Any, ...] = (), *, prepare: bool = False) -> list[Any]:
@@ -463,8 +499,9 @@ class Storage:
     def claims(self, thread_id: str, owner: str, batch_id: str | None = None) -> list[Claim]:
         """The attempts this owner holds claimed in the thread (of one batch, if given), oldest first."""
         where, batch = ("", ()) if batch_id is None else (" AND batch_id = ?", (batch_id,))
-        sql = f"SELECT {CLAIM_COLUMNS} FROM review_decisions WHERE thread_id = ? AND owner = ? AND status = 'claimed'"
-        return [claim_row(row) for row in self._rows(f"{sql}{where} ORDER BY attempt_id", (thread_id, owner, *batch))]
+        return [
+            claim_row(row) for row in self._rows(f"{_CLAIMS}{where} ORDER BY attempt_id", (thread_id, owner, *batch))
+        ]
 
     @store_errors
     def mark_resume_started(self, attempt_ids: Sequence[int], at: str) -> None:
@@ -505,22 +542,27 @@ class Storage:
         their outcome checks (`record_verdicts`), in the same statement as the outcome."""
         if not attempt_ids:
             return 0
-        given = verdicts or {}
-        checked = {attempt_id: given[attempt_id] for attempt_id in attempt_ids if attempt_id in given}
-        plain = [attempt_id for attempt_id in attempt_ids if attempt_id not in checked]
-        outcome = (status, error, at, owner, int(rerun))
         with self.transaction() as conn:
-            done = 0
-            if plain:
-                among, params = self._in("attempt_id", plain)
-                done += self._run(
-                    conn,
-                    f"UPDATE review_decisions SET {self._finishing} WHERE {among} AND owner = ? AND status = 'claimed'",
-                    (*outcome, *params, owner),
-                ).rowcount
-            if checked:
-                done += self._set_verdicts(conn, checked, outcome)
-            return int(done)
+            return self._finish(conn, Finish(attempt_ids, owner, status, error, at, rerun, verdicts))
+
+    def _finish(self, conn: Any, finish: Finish) -> int:
+        """`finish` in the transaction `conn`."""
+        given = finish.verdicts or {}
+        checked = {attempt_id: given[attempt_id] for attempt_id in finish.attempt_ids if attempt_id in given}
+        plain = [attempt_id for attempt_id in finish.attempt_ids if attempt_id not in checked]
+        owner = finish.owner
+        outcome = (finish.status, finish.error, finish.at, owner, int(finish.rerun))
+        done = 0
+        if plain:
+            among, params = self._in("attempt_id", plain)
+            done += self._run(
+                conn,
+                f"UPDATE review_decisions SET {self._finishing} WHERE {among} AND owner = ? AND status = 'claimed'",
+                (*outcome, *params, owner),
+            ).rowcount
+        if checked:
+            done += self._set_verdicts(conn, checked, outcome)
+        return int(done)
 
     @property
     def _finishing(self) -> str:
@@ -576,21 +618,47 @@ class Storage:
     ) -> LeaseRow | None:
         """Take the thread's lease unless another owner's row may not be taken; returns that row, or None."""
         with self.transaction() as conn:
-            self._lock_lease(conn, thread_id)
-            found = self._run(conn, "SELECT * FROM review_leases WHERE thread_id = ?", (thread_id,)).fetchone()
-            if found is not None:
-                current = lease_row(found)
-                if current.owner not in ("", owner) and current.state == "running" and not may_take(current):
-                    return current
-            self._run(
-                conn,
-                "INSERT INTO review_leases (thread_id, owner, token, lease_until, kind, state, since, checkpoint_id, "
-                "error, tries) VALUES (?, ?, ?, ?, ?, 'running', ?, NULL, NULL, 0) "
-                "ON CONFLICT (thread_id) DO UPDATE SET owner = excluded.owner, token = excluded.token, "
-                "lease_until = excluded.lease_until, kind = excluded.kind, state = 'running', since = excluded.since, "
-                "checkpoint_id = NULL, error = NULL, tries = 0",
-                (thread_id, owner, token, until, kind, now),
-            )
+            return self._acquire_lease(conn, thread_id, owner, token, until, kind, may_take, now)
+
+    @store_errors
+    def acquire_lease_and_claims(
+        self,
+        thread_id: str,
+        owner: str,
+        token: str,
+        until: float,
+        kind: str,
+        may_take: MayTake,
+        now: str,
+        batch_id: str,
+    ) -> tuple[LeaseRow | None, list[Claim]]:
+        """`acquire_lease`, and once taken the attempts this owner holds claimed in the thread of `batch_id` (`claims`),
+        read in the same transaction: what a resume needs first, in one round of the store."""
+        with self.transaction() as conn:
+            blocking = self._acquire_lease(conn, thread_id, owner, token, until, kind, may_take, now)
+            if blocking is not None:
+                return blocking, []
+            rows = self._run(conn, _CLAIMS + " AND batch_id = ? ORDER BY attempt_id", (thread_id, owner, batch_id))
+            return None, [claim_row(row) for row in rows.fetchall()]
+
+    def _acquire_lease(
+        self, conn: Any, thread_id: str, owner: str, token: str, until: float, kind: str, may_take: MayTake, now: str
+    ) -> LeaseRow | None:
+        self._lock_lease(conn, thread_id)
+        found = self._run(conn, "SELECT * FROM review_leases WHERE thread_id = ?", (thread_id,)).fetchone()
+        if found is not None:
+            current = lease_row(found)
+            if current.owner not in ("", owner) and current.state == "running" and not may_take(current):
+                return current
+        self._run(
+            conn,
+            "INSERT INTO review_leases (thread_id, owner, token, lease_until, kind, state, since, checkpoint_id, "
+            "error, tries) VALUES (?, ?, ?, ?, ?, 'running', ?, NULL, NULL, 0) "
+            "ON CONFLICT (thread_id) DO UPDATE SET owner = excluded.owner, token = excluded.token, "
+            "lease_until = excluded.lease_until, kind = excluded.kind, state = 'running', since = excluded.since, "
+            "checkpoint_id = NULL, error = NULL, tries = 0",
+            (thread_id, owner, token, until, kind, now),
+        )
         return None
 
     @store_errors
@@ -616,9 +684,13 @@ class Storage:
         state: str | None,
         checkpoint_id: str | None = None,
         error: str | None = None,
-    ) -> None:
-        """Drop the lease (state None: the run ended cleanly) or leave it to recovery as cut_short / failed."""
+        finish: Finish | None = None,
+    ) -> int:
+        """Drop the lease (state None: the run ended cleanly) or leave it to recovery as cut_short / failed. `finish`:
+        the run's claims' outcome (`finish`), recorded first in the same transaction (one commit, not two); returns
+        how many attempts it recorded."""
         with self.transaction() as conn:
+            done = self._finish(conn, finish) if finish is not None and finish.attempt_ids else 0
             self._lock_lease(conn, thread_id)
             if state is None:
                 self._run(conn, "DELETE FROM review_leases WHERE thread_id = ? AND token = ?", (thread_id, token))
@@ -629,6 +701,7 @@ class Storage:
                     "checkpoint_id = COALESCE(?, checkpoint_id), error = ? WHERE thread_id = ? AND token = ?",
                     (state, checkpoint_id, error, thread_id, token),
                 )
+        return done
 
     @store_errors
     def mark_continued(self, thread_id: str, token: str, checkpoint_id: str | None) -> None:
@@ -867,12 +940,18 @@ class Storage:
 
     def _set_verdicts(self, conn: Any, verdicts: Mapping[int, str], outcome: tuple[Any, ...] = ()) -> int:
         """Set attempts' outcome checks (id -> verdict) in the transaction `conn`; given `finish`'s `outcome`, finish
-        them too if their owner still holds them claimed, a statement per attempt (cheap in process) to count the rows
-        it recorded; else one executemany (returns 0). A dialect may do either in one statement."""
+        them too if their owner still holds them claimed. One statement per `_VERDICT_CHUNK` attempts (each verdict
+        picked by a CASE on the attempt id); returns how many rows it recorded. A dialect may do it otherwise."""
         sets, where = (f"{self._finishing}, ", " AND owner = ? AND status = 'claimed'") if outcome else ("", "")
-        sql = f"UPDATE review_decisions SET {sets}outcome_check = ? WHERE attempt_id = ?{where}"
-        rows = [(*outcome, verdict, attempt_id, *outcome[3:4]) for attempt_id, verdict in verdicts.items()]
-        if outcome:  # outcome[3]: the owner
-            return sum(self._run(conn, sql, row).rowcount for row in rows)
-        self._many(conn, sql, rows)
-        return 0
+        items = list(verdicts.items())
+        done = 0
+        for start in range(0, len(items), _VERDICT_CHUNK):
+            chunk = items[start : start + _VERDICT_CHUNK]
+            cases = " ".join("WHEN ? THEN ?" for _ in chunk)
+            among, params = self._in("attempt_id", [attempt_id for attempt_id, _ in chunk])
+            done += self._run(
+                conn,
+                f"UPDATE review_decisions SET {sets}outcome_check = CASE attempt_id {cases} END WHERE {among}{where}",
+                (*outcome, *(value for pair in chunk for value in pair), *params, *outcome[3:4]),  # outcome[3]: owner
+            ).rowcount
+        return done

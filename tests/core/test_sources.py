@@ -60,9 +60,9 @@ def test_read_head_serves_the_rows_read_at_the_current_seq_and_decodes_a_changed
     decoded: list[str] = []
     real = review.inbox.read_snapshot
 
-    def counted(graphs: Any, read_id: str, *args: Any) -> Any:
+    def counted(graphs: Any, read_id: str, *args: Any, **kwargs: Any) -> Any:
         decoded.append(read_id)
-        return real(graphs, read_id, *args)
+        return real(graphs, read_id, *args, **kwargs)
 
     monkeypatch.setattr(review.inbox, "read_snapshot", counted)
     assert source.read_head(thread_id) == (rows, head) and decoded == []  # what the submit's check read

@@ -85,13 +85,19 @@ def test_the_verdicts_are_recorded_with_applied_in_one_transaction(
     console.start_run(THREE_SHAPES).result(timeout=30)
     rows = console.pending()
     finished: list[dict[str, Any]] = []
-    real = console.storage.finish
+    real, real_end = console.storage.finish, console.storage.end_lease
 
     def finish(*args: Any, **kwargs: Any) -> int:
         finished.append(kwargs)
         return real(*args, **kwargs)
 
+    def end_lease(*args: Any, **kwargs: Any) -> int:  # a clean run's "applied" is recorded with the lease's end
+        if kwargs.get("finish") is not None:
+            finished.append(vars(kwargs["finish"]))
+        return real_end(*args, **kwargs)
+
     monkeypatch.setattr(console.storage, "finish", finish)
+    monkeypatch.setattr(console.storage, "end_lease", end_lease)
     monkeypatch.setattr(console.storage, "record_verdicts", None)  # not called on its own any more
     result = console.submit([{"thread_id": r.thread_id, "row_id": r.row_id, "decision": APPROVE} for r in rows], "ann")
     assert result.exit_code == 0, result.to_dict()
