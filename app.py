@@ -15,6 +15,7 @@ changes its rows only when the reviewer paused (ui/inbox_gate.py), so nothing ty
 
 import time
 from datetime import UTC, datetime
+from typing import Any, NamedTuple
 
 import streamlit as st
 
@@ -66,6 +67,16 @@ def inbox_body() -> None:
     rows = console.pending()
     for problem in console.source_health():  # the rows it listed last stay below, decidable when it is back
         st.warning(md_escape(problem), icon=":material/cloud_off:")
+    # The page's places are made now and filled below, so the count of rows is on screen the moment they are read:
+    # the browser draws what arrives before the tables' data at once, and what arrives with it only with it
+    # (a row another process raised counted ~50 ms sooner on a 1,000-row Inbox).
+    filter_place = st.container()
+    # The card beside the tables; under them in a window narrower than page_style.WIDE_PX (its style sheet).
+    with st.container(key=page_style.SPLIT_KEY):
+        tables, side = st.columns([2, 1], gap="small")
+    with tables:
+        places = Places(st.container(), st.empty())
+        places.counts.caption(md_escape(plural(len(rows), "row") + " pending"))
     now = datetime.now(UTC)
     inbox_view.follow_thread_link()  # before the rows are named: a linked thread is named in the filter too
     last = state.get(inbox.STATE_SHEET)  # the rows the table showed: named too, pending or not
@@ -75,21 +86,26 @@ def inbox_body() -> None:
     link_note = card.follow_link(rows)
 
     listed = rows or (last.rows if last else [])
-    matching = inbox_view.filters(rows, context) if listed else []
+    with filter_place:
+        matching = inbox_view.filters(rows, context) if listed else []
     # The table keeps its rows while the reviewer types into it (a new set of rows is a new grid: ui/inbox.py).
     sheet = inbox_view.take_rows(matching, inbox_view.filter_values(), edited=bool(edited))
     shown = list(sheet.rows)
-    # The card beside the tables; under them in a window narrower than page_style.WIDE_PX (its style sheet).
-    with st.container(key=page_style.SPLIT_KEY):
-        tables, side = st.columns([2, 1], gap="small")
     with tables:
-        queue(rows, sheet, shown, draft, context, now)
+        queue(rows, sheet, shown, draft, context, now, places)
     with side:
         review_card(rows, shown, context, link_note)
     inbox_view.runs(console, context.labels)
     inbox_gate.mount(sheet)  # says when the reviewer paused, so held rows are taken
     if live.ROUTE_SERVED and not isinstance(state.get(inbox.STATE_BATCH), inbox_view.InFlight):
         live.watch(state[inbox_view.STATE_TOKEN])  # the browser waits for a change; it reruns this body
+
+
+class Places(NamedTuple):
+    """Where the tables' column starts, made before the rows are named: the bulk buttons, the line of counts."""
+
+    bulk: Any  # a container
+    counts: Any  # an empty slot: the count of rows pending at once, the whole line once the table is known
 
 
 def queue(
@@ -99,13 +115,16 @@ def queue(
     draft: inbox.Draft,
     context: inbox.RowContext,
     now: datetime,
+    places: Places,
 ) -> None:
     """A line of counts, the tables, Submit and the banner of the last submit."""
     listed = bool(rows or sheet.rows)
     if listed:
-        inbox_view.bulk_buttons(console, enabled=bool(shown))
+        with places.bulk:
+            inbox_view.bulk_buttons(console, enabled=bool(shown))
     # The counts first: a row another process raised lands at the end of a long table, where the reviewer sees
-    # it only by scrolling; the count above the tables says so at once (drawn before the tables are built).
+    # it only by scrolling; the count above the tables says so at once (its first part drawn before the rows
+    # are even named, the whole line before the tables are built).
     rendered = {inbox.row_key(row) for row in shown}
     pending_keys = {inbox.row_key(row) for row in rows}
     decided = {key for key, entry in draft.items() if inbox.ready_count({key: entry})}
@@ -122,7 +141,7 @@ def queue(
         notes.append(f"{plural(sheet.waiting, 'new row')} join the table when you pause")
     if state.get("inbox_bulk_note"):
         notes.append(state["inbox_bulk_note"])
-    st.caption(md_escape(" · ".join(notes)))
+    places.counts.caption(md_escape(" · ".join(notes)))
     if shown:
         inbox_view.table(sheet, draft, context, now)
         inbox_view.refused_rows(shown, draft, context)
