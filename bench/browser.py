@@ -114,6 +114,11 @@ def open_inbox(browser: object, url: str, rows: int, context: object | None = No
     return page, time.perf_counter() - started
 
 
+# The data rows of every table of the page (each grid's aria-rowcount counts its header row).
+_TABLE_ROWS = """() => [...document.querySelectorAll('[data-testid=stDataFrame] table[role=grid]')]
+    .reduce((sum, table) => sum + Number(table.getAttribute('aria-rowcount') || 1) - 1, 0)"""
+
+
 _CARD_SHOWS = """([before]) => {
     const heading = document.querySelector('.st-key-inbox_card h4');
     return !!heading && heading.textContent !== before;
@@ -219,13 +224,17 @@ def measure(db: str, backend: str, args: argparse.Namespace, work: Path) -> list
 
         page, _ = open_inbox(browser, url, rows)
         latencies = []
+        in_table = []  # the row itself in a table (the count comes first: it is drawn before the tables)
         for n in range(args.changes):
             before = pending_count(page) or rows
+            listed = page.evaluate(_TABLE_ROWS)  # type: ignore[attr-defined]
             time.sleep(0.3)  # quiet: the page is idle, its request parked
             writer.start_run(f"Create a blue circle z{n}").result(timeout=60)
             written = time.perf_counter()
             page.wait_for_function(_VISIBLE, arg=[before + 1], timeout=30_000, polling="raf")
             latencies.append(time.perf_counter() - written)
+            page.wait_for_function(f"() => ({_TABLE_ROWS})() > {listed}", timeout=30_000, polling="raf")
+            in_table.append(time.perf_counter() - written)
         rows = pending_count(page) or rows
         median = statistics.median(latencies)
         figures.append(
@@ -234,7 +243,9 @@ def measure(db: str, backend: str, args: argparse.Namespace, work: Path) -> list
                 median,
                 target="<= 100 ms",
                 met=median <= 0.10,
-                note=f"{args.changes} writes; min {min(latencies) * 1e3:.0f} ms, max {max(latencies) * 1e3:.0f} ms",
+                note=f"{args.changes} writes; min {min(latencies) * 1e3:.0f} ms, max {max(latencies) * 1e3:.0f} ms "
+                "(the count of rows pending above the tables); the row itself in its table "
+                f"{statistics.median(in_table) * 1e3:.0f} ms",
             )
         )
         print("B2 done", flush=True)
