@@ -199,6 +199,7 @@ def bench_refresh_cost(db: str, work: Path, trials: int = 60, block: int = 10) -
     try:
         with notifying_console(db, work) as console, outside_graph(db) as graph:
             paused = len({row.thread_id for row in console.pending()})
+            block = max(1, min(block, trials // 2))  # at least two blocks a side: the control compares two
             blocks = -(-trials // block)
             for number in range(2 * blocks):
                 running = number % 4 in (0, 3)  # ABBA: neither side always goes first after the other
@@ -211,8 +212,8 @@ def bench_refresh_cost(db: str, work: Path, trials: int = 60, block: int = 10) -
                         run_paused(graph, thread_id, f"Draw a blue square r{number}x{change}")
                         took = timed(console.pending)
                         times[running].append(took)
-                        if not running:
-                            control[(number // 4) % 2].append(took)
+                        if not running:  # the baseline's blocks, alternately
+                            control[sum(n % 4 in (1, 2) for n in range(number)) % 2].append(took)
                         if not any(row.thread_id == thread_id for row in console.pending()):
                             raise AssertionError(f"the refresh did not list {thread_id}")
                         if service is not None:

@@ -15,3 +15,4 @@ def test_the_notification_figures_run_at_a_tiny_size(store_url: str, tmp_path: P
     assert digests.name == "(8b) 12 new rows (4 threads) delivered as digests"
     assert digests.met and digests.note.startswith("4 messages sent (one per thread)")
     assert cost.name.startswith("(8c) the outbox's cost on a refresh") and cost.baseline_s and cost.value_s
+    assert "(10 + 10, ABBA blocks)" in cost.name and "A/A control" in cost.note  # the noise is shown beside it
