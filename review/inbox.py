@@ -398,7 +398,7 @@ class Inbox:
                     found.append((thread_id, _Known(seq, (), False)))
             reader = f"{self._reader}|feed={changes.generation}" if self._reader else None
             hits = self._from_saved(reader, to_read, found) if cold and reader and to_read else 0
-            decoded, by_state = self._read_many(to_read, found)
+            decoded, by_state = self._read_many(to_read, found, changes.heads)
             with self._lock:
                 for thread_id, entry in found:
                     self._remember(thread_id, entry)
@@ -426,11 +426,17 @@ class Inbox:
                 hits += 1
         return hits
 
-    def _read_many(self, to_read: dict[str, int], found: list[tuple[str, _Known]]) -> tuple[set[str], int]:
-        """Read these paused threads: their head writes in one query, `get_state` for the rest."""
+    def _read_many(
+        self, to_read: dict[str, int], found: list[tuple[str, _Known]], read: dict[str, HeadWrites] | None = None
+    ) -> tuple[set[str], int]:
+        """Read these paused threads: their head writes in one query (those the feed's read brought, `read`, are
+        not asked again), `get_state` for the rest."""
         if not to_read:
             return set(), 0
-        heads = self._storage.head_writes(list(to_read))
+        heads = {thread_id: read[thread_id] for thread_id in to_read if read and thread_id in read}
+        missing = [thread_id for thread_id in to_read if thread_id not in heads]
+        if missing:
+            heads.update(self._storage.head_writes(missing))
         loads = self._storage.saver.serde.loads_typed
         by_state = 0
         unreadable: set[str] = set()

@@ -190,6 +190,9 @@ class Changes:
     paused: set[str]  # of those, the ones whose head checkpoint carries an interrupt write
     top: int  # the feed position after these changes
     generation: int  # bumped whenever the feed's triggers were (re)installed: a gap is possible
+    # The paused ones' head checkpoints and writes, when the backend read them in the same statement (PostgreSQL,
+    # from a position > 0: one round trip for a refresh instead of two); None: ask `head_writes`.
+    heads: dict[str, HeadWrites] | None = None
 
 
 @dataclass(frozen=True)

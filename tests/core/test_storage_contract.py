@@ -475,6 +475,22 @@ def test_the_feed_knows_which_heads_are_paused_and_a_cold_start_lists_only_those
     assert {t for t, _ in storage.changes_since(0, paused_only=True).changed} == {"t2"}
 
 
+def test_a_refresh_from_a_position_may_bring_the_paused_heads_and_they_equal_head_writes(storage: Storage) -> None:
+    """PostgreSQL reads the changed paused threads' head writes in the feed's own statement (one round trip per
+    refresh); whatever a backend brings must be exactly what `head_writes` reads, and only for paused threads."""
+    _checkpoint(storage, "t0")
+    start = storage.changes_since(0).top
+    _checkpoint(storage, "t1")
+    _checkpoint(storage, "t2", interrupt=False)
+    changes = storage.changes_since(start)
+    assert {t for t, _ in changes.changed} == {"t1", "t2"} and changes.paused == {"t1"}
+    if storage.pushes_changes:  # PostgreSQL
+        assert changes.heads is not None and set(changes.heads) == {"t1"}
+    if changes.heads is not None:
+        assert changes.heads == storage.head_writes(sorted(changes.heads))
+        assert changes.heads["t1"].writes and changes.heads["t1"].writes[0].value is not None
+
+
 def _head(storage: Storage, thread_id: str) -> str:
     return storage.head_writes([thread_id])[thread_id].checkpoint_id
 
