@@ -138,7 +138,8 @@ def queue(
     if gone:
         notes.append(f"{gone} decided row(s) are no longer pending: Submit reports who answered them")
     if sheet.waiting:
-        notes.append(f"{plural(sheet.waiting, 'new row')} join the table when you pause")
+        verb = "joins" if sheet.waiting == 1 else "join"
+        notes.append(f"{plural(sheet.waiting, 'new row')} {verb} the table when you pause")
     if state.get("inbox_bulk_note"):
         notes.append(state["inbox_bulk_note"])
     places.counts.caption(md_escape(" · ".join(notes)))
