@@ -21,6 +21,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from review.storage import Claim, Finish, LeaseRow, Storage, StoreError
+from review.storage.base import MayTake
 
 log = logging.getLogger(__name__)
 
@@ -99,19 +100,9 @@ class Leases:
 
     def acquire(self, thread_id: str, kind: str, *, wait: float = 600.0) -> str | None:
         """Hold `thread_id` for this owner; returns the lease token, or None after `wait` seconds (0: once)."""
-
-        def take(token: str) -> LeaseRow | None:
-            return self.storage.acquire_lease(
-                thread_id,
-                self.owner,
-                token,
-                self.until(),
-                kind,
-                lambda row: self.abandoned(row.owner, row.lease_until),
-                now_iso(),
-            )
-
-        return self._acquire(thread_id, wait, take)
+        return self._acquire(
+            thread_id, wait, lambda token: self.storage.acquire_lease(*self._asking(thread_id, kind, token))
+        )
 
     def acquire_for(
         self, thread_id: str, kind: str, batch_id: str, *, wait: float = 600.0
@@ -121,19 +112,22 @@ class Leases:
         claims: list[Claim] = []
 
         def take(token: str) -> LeaseRow | None:
-            blocking, claims[:] = self.storage.acquire_lease_and_claims(
-                thread_id,
-                self.owner,
-                token,
-                self.until(),
-                kind,
-                lambda row: self.abandoned(row.owner, row.lease_until),
-                now_iso(),
-                batch_id,
-            )
+            blocking, claims[:] = self.storage.acquire_lease_and_claims(*self._asking(thread_id, kind, token), batch_id)
             return blocking
 
         return self._acquire(thread_id, wait, take), claims
+
+    def _asking(self, thread_id: str, kind: str, token: str) -> tuple[str, str, str, float, str, MayTake, str]:
+        """What storage's lease requests take, in their order: this owner asks for `token`, taking a row it may."""
+        return (
+            thread_id,
+            self.owner,
+            token,
+            self.until(),
+            kind,
+            lambda row: self.abandoned(row.owner, row.lease_until),
+            now_iso(),
+        )
 
     def _acquire(self, thread_id: str, wait: float, take: Callable[[str], LeaseRow | None]) -> str | None:
         local = self._lock(thread_id)

@@ -30,7 +30,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolClosed
 from typing_extensions import override
 
-from review.storage.base import Changes, FencedWrites, HeadWrites, LeaseLost, StoreError, TaskWrite
+from review.storage.base import Changes, FencedWrites, HeadWrites, LeaseLost, StoreError
 from review.storage.sql import (
     INTERRUPT_CHANNEL,
     SCHEMA_VERSION,
@@ -38,6 +38,7 @@ from review.storage.sql import (
     console_schema,
     create_schema,
     is_current,
+    keep_head_write,
     store_errors,
 )
 
@@ -173,45 +174,39 @@ _SEQ_MAX = 2**63 - 1
 _ONLY_WHEN_ASKED = 2**62
 
 # One statement (one snapshot): the feed's health, its generation and top, and the threads changed since a
-# position with the "paused" prefilter (head checkpoint holds an interrupt write: kept by the triggers).
+# position with the "paused" prefilter (head checkpoint holds an interrupt write: kept by the triggers). {rows}:
+# `_CHANGES`, or `_CHANGES_AND_HEADS` (a refresh from a position).
 _CHANGES_SQL = """
 WITH changed AS MATERIALIZED (  -- the few changed heads (seq index; a cold start: the paused heads' index)
-    SELECT thread_id, seq, paused FROM review_thread_heads WHERE seq > ? AND seq <= ? {only}
+    SELECT thread_id, seq, paused, graph_id FROM review_thread_heads WHERE seq > ? AND seq <= ? {only}
 ), meta AS (
     SELECT ({triggers}) AS triggers,
         (SELECT value FROM review_meta WHERE key = 'feed_generation') AS generation,
         (SELECT MAX(seq) FROM review_thread_heads) AS top
 )
-SELECT meta.triggers, meta.generation, c.thread_id, c.seq, c.paused, meta.top
-FROM meta LEFT JOIN changed AS c ON true
+{rows}
 """
-
-# A refresh from a position: the same, and in the same statement the head checkpoint of each changed thread that is
-# paused with its writes (`head_writes`' columns: interrupt values only), a row per write. One round trip, one
-# snapshot: a refresh of one changed thread was two statements (~0.25 ms each with psycopg's own work).
-_CHANGES_HEADS_SQL = """
-WITH changed AS MATERIALIZED (
-    SELECT thread_id, seq, paused, graph_id FROM review_thread_heads WHERE seq > ? AND seq <= ?
-), meta AS (
-    SELECT ({triggers}) AS triggers,
-        (SELECT value FROM review_meta WHERE key = 'feed_generation') AS generation,
-        (SELECT MAX(seq) FROM review_thread_heads) AS top
-), edge AS (
+_CHANGES_ROWS = "SELECT meta.triggers, meta.generation, c.thread_id, c.seq, c.paused, meta.top"
+_CHANGES_FROM = "FROM meta LEFT JOIN changed AS c ON true"
+_CHANGES = f"{_CHANGES_ROWS}\n{_CHANGES_FROM}"
+# ... and in the same statement the head checkpoint of each changed thread that is paused, with its writes (the
+# columns `head_writes` reads: interrupt values only), a row per write. One round trip, one snapshot: a refresh of
+# one changed thread was two statements (~0.25 ms each with psycopg's own work).
+_INTERRUPT = f"CASE WHEN w.channel = '{INTERRUPT_CHANNEL}' THEN"
+_CHANGES_AND_HEADS = f""", edge AS (
     SELECT ch.thread_id, (SELECT MAX(k.checkpoint_id) FROM checkpoints AS k
         WHERE k.thread_id = ch.thread_id AND k.checkpoint_ns = '') AS checkpoint_id
     FROM changed AS ch WHERE ch.paused
 )
-SELECT meta.triggers, meta.generation, c.thread_id, c.seq, c.paused, meta.top,
-    k.checkpoint_id, c.graph_id, k.checkpoint ->> 'ts', w.task_id, w.task_path, w.channel,
-    CASE WHEN w.channel = '{interrupt}' THEN w.type END, CASE WHEN w.channel = '{interrupt}' THEN w.blob END
-FROM meta LEFT JOIN changed AS c ON true
+{_CHANGES_ROWS}, k.checkpoint_id, c.graph_id, k.checkpoint ->> 'ts', w.task_id, w.task_path, w.channel,
+    {_INTERRUPT} w.type END, {_INTERRUPT} w.blob END
+{_CHANGES_FROM}
 LEFT JOIN edge ON edge.thread_id = c.thread_id
 LEFT JOIN checkpoints AS k
     ON k.thread_id = edge.thread_id AND k.checkpoint_ns = '' AND k.checkpoint_id = edge.checkpoint_id
 LEFT JOIN checkpoint_writes AS w
     ON w.thread_id = k.thread_id AND w.checkpoint_ns = '' AND w.checkpoint_id = k.checkpoint_id
-ORDER BY c.thread_id, w.task_id, w.idx
-"""
+ORDER BY c.thread_id, w.task_id, w.idx"""
 
 
 def redact_url(url: str) -> str:
@@ -555,17 +550,17 @@ class PostgresStorage(Storage):
         # threads' head writes; a read from the start (a first listing, a new feed generation) is planned with its
         # values, without them: it may read every head, and a cold start takes most rows from the saved listing.
         if seq > 0 and not paused_only:
-            sql = _CHANGES_HEADS_SQL.format(triggers=_TRIGGER_COUNT, interrupt=INTERRUPT_CHANNEL)
+            sql = _CHANGES_SQL.format(only="", triggers=_TRIGGER_COUNT, rows=_CHANGES_AND_HEADS)
             return self._rows(sql, (seq, _SEQ_MAX, _TRIGGER_NAMES), prepare=True)
         return self._rows(
-            _CHANGES_SQL.format(only="AND paused" if paused_only else "", triggers=_TRIGGER_COUNT),
+            _CHANGES_SQL.format(only="AND paused" if paused_only else "", triggers=_TRIGGER_COUNT, rows=_CHANGES),
             (seq, _SEQ_MAX, _TRIGGER_NAMES),
             prepare=seq > 0,
         )
 
 
 def _heads(rows: Sequence[Row]) -> dict[str, HeadWrites]:
-    """The head checkpoints and writes `_CHANGES_HEADS_SQL` read, by thread (those of paused threads only)."""
+    """The head checkpoints and writes `_CHANGES_AND_HEADS` read, by thread (those of paused threads only)."""
     heads: dict[str, HeadWrites] = {}
     for row in rows:
         thread_id, checkpoint_id = row[2], row[6]
@@ -574,10 +569,8 @@ def _heads(rows: Sequence[Row]) -> dict[str, HeadWrites]:
         head = heads.get(thread_id)
         if head is None:
             head = heads[thread_id] = HeadWrites(thread_id, checkpoint_id, row[8], graph_id=row[7])
-        task_id, task_path, channel, kind, blob = row[9:14]
-        if task_id is not None:
-            value = (kind, bytes(blob)) if channel == INTERRUPT_CHANNEL and kind is not None else None
-            head.writes.append(TaskWrite(task_id, task_path or "", channel, value))
+        if row[9] is not None:  # a write (a checkpoint with none has one row of NULLs)
+            keep_head_write(head, *row[9:14])
     return heads
 
 

@@ -197,6 +197,13 @@ def store_errors(method: Callable[Concatenate[_S, _P], _R]) -> Callable[Concaten
     return wrapper
 
 
+def keep_head_write(head: HeadWrites, task_id: str, task_path: str | None, channel: str, kind: Any, blob: Any) -> None:
+    """Add a write read with a head checkpoint (task id, path, channel, and for interrupts only its serialized type
+    and value) to `head`."""
+    value = (kind, bytes(blob)) if channel == INTERRUPT_CHANNEL and kind is not None else None
+    head.writes.append(TaskWrite(task_id, task_path or "", channel, value))
+
+
 def claim_row(row: Any) -> Claim:
     """A claimed attempt read from its row (`CLAIM_COLUMNS`)."""
     values: dict[str, Any] = {field.name: row[field.name] for field in fields(Claim) if field.name != "resume_started"}
@@ -790,11 +797,9 @@ class Storage:
         """The head checkpoint (id, `ts`) and its pending writes of each thread, in ONE read (none: absent). The core
         keeps the interrupts of tasks that wrote no output: exactly what `get_state().interrupts` lists."""
 
-        def keep(head: HeadWrites, task_id: str, task_path: str | None, channel: str, kind: Any, blob: Any) -> None:
-            value = (kind, bytes(blob)) if channel == INTERRUPT_CHANNEL and kind is not None else None
-            head.writes.append(TaskWrite(task_id, task_path or "", channel, value))
-
-        return self._read_edges(thread_ids, "MAX", lambda t, c, ts, graph: HeadWrites(t, c, ts, graph_id=graph), keep)
+        return self._read_edges(
+            thread_ids, "MAX", lambda t, c, ts, graph: HeadWrites(t, c, ts, graph_id=graph), keep_head_write
+        )
 
     @store_errors
     def thread_starts(self, thread_ids: Sequence[str]) -> dict[str, ThreadStart]:
