@@ -8,8 +8,7 @@ trigger that reruns the Inbox body, whose callback lets that run take the live r
 
 A pause is IDLE_MS without input and no cell editor open; GRID_IDLE_MS when the last input was in a grid (the
 reviewer works down the rows). Typing (a cell editor open, or a grid key less than TYPING_MS ago: Streamlit sends a
-committed cell ~150 ms later; or a key in a focused field of the review card less than IDLE_MS ago) is also
-told to the page's change watcher (`window.__reviewTyping`, ui/live.py), which
+committed cell ~150 ms later) is also told to the page's change watcher (`window.__reviewTyping`, ui/live.py), which
 holds its rerun meanwhile: a rerun that redrew the grid while a cell editor was open lost the typed text (no edit
 ever reached the server; 2 of ~300 quick edits in tests/e2e/test_typed_edits.py).
 The script reports once per page load that it runs (`alive`): until then (AppTest,
@@ -32,10 +31,8 @@ GATE_HELD = "inbox_gate_held"
 IDLE_MS = 1500
 GRID_IDLE_MS = 5000
 TYPING_MS = 600  # after a grid key, the reviewer counts as typing this long (ui/live.py's watcher waits)
-# (in a focused field of the review card: IDLE_MS, its text is sent only when the field loses focus)
 _GATE_JS = r"""
 const TYPING_MS = __TYPING_MS__;
-const CARD_TYPING_MS = __CARD_TYPING_MS__;
 export default function (component) {
   const { parentElement, data, setStateValue, setTriggerValue } = component;
   if (!window.__reviewInput) {
@@ -46,21 +43,14 @@ export default function (component) {
       input.last = Date.now();
       input.inGrid = !!event.target?.closest?.(grids);
     };
-    // a text field of the review card holding text not sent yet (Streamlit sends it when the field loses focus)
-    const cardField = () => {
-      const field = document.activeElement;
-      return !!field && ["TEXTAREA", "INPUT"].includes(field.tagName) && !!field.closest?.(".st-key-inbox_card");
-    };
     for (const type of ["keydown", "pointerdown", "input", "paste", "compositionstart", "wheel"]) {
       document.addEventListener(type, mark, true);
     }
     // Typing into a grid: a cell editor is open, or was committed a moment ago (Streamlit sends the edit
-    // ~150 ms later); or into the card: a field has the focus and was typed into a moment ago. A redraw of the
-    // page then can lose the typed text (the card's fields drawn anew from the draft): ui/live.py's watcher waits.
+    // ~150 ms later). A redraw of the page then can lose the typed text: ui/live.py's watcher waits meanwhile.
     window.__reviewTyping = () =>
       document.querySelector('[data-testid="portal"] [id^="gdg-overlay"]') !== null ||
-      (input.inGrid && Date.now() - input.last < TYPING_MS) ||
-      (cardField() && Date.now() - input.last < CARD_TYPING_MS);
+      (input.inGrid && Date.now() - input.last < TYPING_MS);
   }
   const gate = parentElement.__reviewGate || (parentElement.__reviewGate = { loop: null, asked: 0, sent: 0 });
   gate.data = data;
@@ -114,8 +104,9 @@ def mount(sheet: inbox.Sheet) -> None:
     """Mount the idle gate (inside the Inbox body, which its trigger reruns); it acts only while rows are held."""
     global _gate
     if _gate is None:
-        js = _GATE_JS.replace("__TYPING_MS__", str(TYPING_MS)).replace("__CARD_TYPING_MS__", str(IDLE_MS))
-        _gate = st.components.v2.component("review_idle_gate", js=js, html="<span></span>")
+        _gate = st.components.v2.component(
+            "review_idle_gate", js=_GATE_JS.replace("__TYPING_MS__", str(TYPING_MS)), html="<span></span>"
+        )
     state = st.session_state
     _gate(
         key=GATE_KEY,
