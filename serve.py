@@ -17,7 +17,6 @@ It serves the same pages as `streamlit run app.py` (app.py is the Inbox, pages/ 
 """
 
 import asyncio
-import sys
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -36,10 +35,6 @@ from ui.auth import session_may_watch
 from ui.console import close_consoles, db_setting, inbox_watch, open_console
 
 log = get_logger(__name__)
-# Script runs hand the GIL back and forth with the event loop and the console's threads at every store read and
-# every message sent: with Python's default 5 ms switch interval, a redraw of a 1,000-row Inbox waited ~10 ms
-# more for its turns (B2 in bench/browser.py).
-sys.setswitchinterval(0.001)
 watch = inbox_watch()
 feed = live.ChangeFeed(watch.read, watch.wait) if watch is not None else live.ChangeFeed(lambda: None)
 
