@@ -40,6 +40,7 @@ CARD_ROW = inbox.STATE_CARD
 CARD_SYNCED = "inbox_card_synced"  # row key -> the draft entry's version its widgets were last given
 CARD_DRAWN = "inbox_card_drawn"  # the row key of the card drawn last
 CARD_ROUND = "inbox_card_round"  # row key -> bumped when the entry changed outside the card: new widgets from it
+CARD_REDRAW = "inbox_card_redraw"  # row keys whose widgets are drawn anew once this run's callbacks are done
 CARD_BAD = "inbox_card_bad"  # row key -> {field: why its typed text is not in the draft yet}
 CARD_LINK = "inbox_card_link"  # set once the Inbox's `?row=` was followed on this visit (ui/sidebar.py resets it)
 ROW_PARAM = "row"
@@ -52,11 +53,11 @@ CLEAR = "clear"  # the Clear button's "decision": none, the row stays pending
 TABLES_STALE = "inbox_card_tables_stale"
 
 
-def widget_key(key: str, name: str) -> str:
-    """A card widget's key: the row's, its round's (`CARD_ROUND`: stable while only the card changes the entry)
-    and the field's."""
+def widget_key(key: str, name: str, round_: int | None = None) -> str:
+    """A card widget's key: the row's, its round's (`CARD_ROUND`: stable while only the card changes the entry;
+    the current one unless given) and the field's."""
     base = f"card_{hashlib.sha1(key.encode()).hexdigest()[:12]}"
-    round_ = _round(key)
+    round_ = _round(key) if round_ is None else round_
     return f"{base}_{name}" if not round_ else f"{base}_r{round_}_{name}"
 
 
@@ -273,11 +274,21 @@ def _changed(
 
 
 def _redraw(key: str) -> None:
-    """Draw the card's widgets anew from the draft on the next run (a new round: the old ones' reports ignored)."""
-    state = st.session_state
-    rounds = state.setdefault(CARD_ROUND, {})
-    rounds[key] = rounds.get(key, 0) + 1
-    state.setdefault(CARD_SYNCED, {}).pop(key, None)
+    """Draw the card's widgets anew from the draft in this run (a new round: the old ones' later reports ignored).
+
+    The new round starts after the run's callbacks (`start_asked_rounds`), not here: the browser's request that
+    reports a field empty may also carry a message typed beside it and a click on Reject, whose callbacks come
+    after this one and report the same drawing; a round started here made them old, and the message was lost."""
+    st.session_state.setdefault(CARD_REDRAW, set()).add(key)
+    st.session_state.setdefault(CARD_SYNCED, {}).pop(key, None)
+
+
+def start_asked_rounds() -> None:
+    """The redraws this run's callbacks asked for (`_redraw`): a new round of widgets for each of those rows."""
+    asked = st.session_state.pop(CARD_REDRAW, None)
+    rounds = st.session_state.setdefault(CARD_ROUND, {})
+    for key in asked or ():
+        rounds[key] = rounds.get(key, 0) + 1
 
 
 def _argument_changed(
@@ -315,8 +326,10 @@ def _argument_changed(
 
 
 def rerun_page_if_asked(*, in_card: bool) -> None:
-    """A card widget changed what the tables show (`TABLES_STALE`): from the card's own run, rerun the whole page
-    (the tables, the counts, Submit); a run of the whole page draws them anyway and only forgets the request."""
+    """First in a run of the page or the card, after its callbacks: the new rounds they asked for; then, if a card
+    widget changed what the tables show (`TABLES_STALE`), from the card's own run, rerun the whole page (the tables,
+    the counts, Submit); a run of the whole page draws them anyway and only forgets the request."""
+    start_asked_rounds()
     if st.session_state.pop(TABLES_STALE, False) and in_card:
         st.rerun()
 
