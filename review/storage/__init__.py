@@ -1,9 +1,7 @@
-"""Where the console keeps its tables and the agent's checkpoints: `open_storage` picks the backend.
-
-SQLite (a file path) is the embedded default; a `postgresql://` URL opens the PostgreSQL backend (several replicas).
-Every saver is opened with a RESTRICTED serializer: langgraph-checkpoint's default revives any Python type named
-in a checkpoint row, so a crafted row could run code when the inbox reads it; here only LangGraph's safe types
-(messages, Send, Interrupt, Command, datetimes...) and the types the agent declares are revived."""
+"""Where the console keeps its tables and the agent's checkpoints: `open_storage` picks SQLite (a file path, the
+default) or PostgreSQL (a `postgresql://` URL). Every saver has a RESTRICTED serializer: langgraph-checkpoint's default
+revives any Python type a checkpoint row names, so a crafted row could run code when the inbox reads it; here only
+LangGraph's safe types (messages, Send, Interrupt, Command, datetimes...) and the agent's declared types are revived."""
 
 from __future__ import annotations
 

@@ -1,9 +1,5 @@
 """The records the review core and `Storage` (review/storage/sql.py) exchange, and the fencing every saver shares
-(`FencedWrites`: a run's checkpoint write is refused unless its lease token still holds the thread's lease).
-
-Change tokens: `inbox_token()` moves whenever anything the Inbox shows may have changed; `change_token()` /
-`wait_for_change` end the change route's pause as soon as any process writes a checkpoint. The truth is still
-read by `changes_since`; a token only says when it is worth reading."""
+(`FencedWrites`: a run's checkpoint write is refused unless its lease token still holds the thread's lease)."""
 
 from __future__ import annotations
 
@@ -32,16 +28,12 @@ def _awaited(name: str) -> Any:
 
 
 class FencedWrites:
-    """The part of a fenced saver both backends share: each write names the thread and lease token it is
-    fenced by (`fence_target()`, per OS thread), which the backend's write transaction checks.
-
-    A write whose config carries a lease token (LEASE_TOKEN_KEY) commits only if, in the same transaction, the
-    thread's lease row still has that token; else nothing of it is written and `LeaseLost` is raised, so a
-    process paused past its lease cannot write after recovery took the thread over. A write without a token
-    (a tool script, the seeding bench) is refused while another owner's lease on the thread is live.
-
-    The async methods are the sync ones, for graphs whose nodes are `async def`: the console drives such a graph
-    on an event loop of its own worker thread, so blocking it for a write is fine, and every write is fenced."""
+    """The part of a fenced saver both backends share: each write names the thread and lease token it is fenced by
+    (`fence_target()`, per OS thread), which the backend's write transaction checks. With a token (LEASE_TOKEN_KEY) it
+    commits only if the thread's lease row still has that token, else nothing is written and `LeaseLost` is raised (a
+    process paused past its lease cannot write after recovery took over); without one (a tool script) it is refused
+    while another owner's lease is live. The async methods are the sync ones: an `async def` graph runs on an event
+    loop of the console's own worker thread, which a write may block."""
 
     aget_tuple = _awaited("get_tuple")
     aput = _awaited("put")
@@ -167,8 +159,7 @@ class LeaseRow:
 
 @dataclass(frozen=True)
 class Finish:
-    """The outcome of claimed attempts this owner holds, as `Storage.finish` records it (its arguments), for a
-    `Storage.end_lease` that records it in the lease's last transaction."""
+    """`Storage.finish`'s arguments, for a `Storage.end_lease` that records them in the lease's last transaction."""
 
     attempt_ids: Sequence[int]
     owner: str
@@ -190,16 +181,14 @@ class Changes:
     paused: set[str]  # of those, the ones whose head checkpoint carries an interrupt write
     top: int  # the feed position after these changes
     generation: int  # bumped whenever the feed's triggers were (re)installed: a gap is possible
-    # The paused ones' head checkpoints and writes, when the backend read them in the same statement (PostgreSQL,
-    # from a position > 0: one round trip for a refresh instead of two); None: ask `head_writes`.
+    # The paused ones' head checkpoints and writes, if read in the same statement (PostgreSQL); None: ask `head_writes`.
     heads: dict[str, HeadWrites] | None = None
 
 
 @dataclass(frozen=True)
 class TaskWrite:
-    """One pending write of a thread's head checkpoint, as the checkpointer saved it. `value` is the serialized
-    `(type, bytes)` pair, given only for `__interrupt__` writes (what the listing decodes); for every other channel
-    it is None: that a task wrote it is all that matters."""
+    """One pending write of a thread's head checkpoint. `value`, the serialized `(type, bytes)` pair, is given only for
+    `__interrupt__` writes (what the listing decodes): of any other, that a task wrote it is all that matters."""
 
     task_id: str
     task_path: str  # LangGraph's task path, e.g. "~__pregel_push, 0000000001, 0000000000" ('' if not saved)

@@ -1,15 +1,11 @@
-"""The PostgreSQL backend: LangGraph's `PostgresSaver` tables and the console's own, in one database.
+"""The PostgreSQL backend: LangGraph's `PostgresSaver` tables and the console's own, in one database (several replicas).
 
-What differs from SQLite (the console's queries are review/storage/sql.py's), for several replicas on one server:
-- `FencedPostgresSaver`, whose writes run in ONE transaction that first calls `review_fence(thread, token)`
-  (under a shared per-thread advisory lock that lease changes take exclusively); a lost lease rolls it back;
-- the change feed: deferred triggers on `checkpoints` and `checkpoint_writes` give a thread's head the next
-  value of a SEQUENCE and `pg_notify` it. They fire at commit under one advisory lock, so positions are handed
-  out in commit order: a reader that has seen N has seen every change below N (a plain sequence would let a
-  slow transaction commit position 5 after a reader moved past 6 and lose it);
-- `ChangeListener`: a thread LISTENs, so a console learns of any process's write within milliseconds;
-- claims under a per-thread advisory lock plus the partial unique index, so replicas never split a thread's rows;
-- pooled connections (a lost one is replaced at the next use); errors that never show the password."""
+What differs from SQLite (the console's queries are review/storage/sql.py's): `FencedPostgresSaver` writes in ONE
+transaction that first calls `review_fence(thread, token)`, under a shared per-thread advisory lock that lease changes
+take exclusively. The change feed's deferred triggers give a thread's head the next value of a SEQUENCE and `pg_notify`
+it at commit under one advisory lock, so positions are handed out in commit order: a reader that has seen N has seen
+every change below N (a plain sequence would let a slow transaction commit position 5 after a reader passed 6).
+`ChangeListener` LISTENs; claims take a per-thread advisory lock; connections are pooled; errors hide the password."""
 
 from __future__ import annotations
 
@@ -20,8 +16,8 @@ import re
 import select
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -35,6 +31,7 @@ from review.storage.sql import (
     INTERRUPT_CHANNEL,
     SCHEMA_VERSION,
     Storage,
+    collect_edges,
     console_schema,
     create_schema,
     is_current,
@@ -72,8 +69,7 @@ _SCHEMA = [
     "CREATE INDEX IF NOT EXISTS review_thread_heads_seq ON review_thread_heads(seq)",
     # A cold start lists the paused threads only: this index holds just them.
     "CREATE INDEX IF NOT EXISTS review_thread_heads_paused ON review_thread_heads(seq) WHERE paused",
-    # The fence: called first in every checkpoint write's transaction. `now` is the writer's clock, as in
-    # SQLite (lease times are the heartbeating processes' clocks).
+    # The fence, first in every checkpoint write's transaction; `now` is the writer's clock (as lease times are).
     f"""CREATE OR REPLACE FUNCTION review_fence(p_thread TEXT, p_token TEXT, p_now DOUBLE PRECISION)
 RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
@@ -93,17 +89,13 @@ END $$""",
 ]
 
 # Whether the head checkpoint of heads row `h` carries an interrupt write (the head's `paused`).
-_HAS_INTERRUPT = """EXISTS (SELECT 1 FROM checkpoint_writes AS w
-    WHERE w.thread_id = h.thread_id AND w.checkpoint_ns = '' AND w.checkpoint_id = h.checkpoint_id
-        AND w.channel = '__interrupt__')"""
-# A new or rewritten checkpoint or write of a thread moves its head to the next feed position. Deferred to
-# commit and serialised by the feed lock, so positions are handed out in commit order (see the docstring).
-# The trigger fires per row; the thread's further rows in the same transaction leave the head alone unless
-# they carry a newer checkpoint id (one update per thread and transaction: a bulk copy or a put_writes of
-# many writes does not leave thousands of dead head rows behind for every refresh to step over).
+_HAS_INTERRUPT = """EXISTS (SELECT 1 FROM checkpoint_writes AS w WHERE w.thread_id = h.thread_id
+    AND w.checkpoint_ns = '' AND w.checkpoint_id = h.checkpoint_id AND w.channel = '__interrupt__')"""
+# A new or rewritten checkpoint or write moves its thread's head to the next feed position, at commit under the feed
+# lock (commit order: see the docstring). The thread's further rows in the same transaction leave the head alone
+# unless they carry a newer checkpoint id: a bulk write leaves no dead head rows behind for every refresh to step over.
 _FEED_FUNCTIONS = [
-    # `paused`, set at commit (the triggers are deferred), so it sees the transaction's own writes; rewritten
-    # only when it changes (no dead head rows).
+    # `paused`, set at commit (deferred: it sees the transaction's own writes), rewritten only when it changes.
     f"""CREATE OR REPLACE FUNCTION review_set_paused(p_thread TEXT) RETURNS void LANGUAGE sql AS $$
     UPDATE review_thread_heads AS h SET paused = NOT h.paused
     WHERE h.thread_id = p_thread AND h.paused IS DISTINCT FROM {_HAS_INTERRUPT}
@@ -133,8 +125,7 @@ BEGIN
     END IF;
     RETURN NULL;
 END $$""",
-    # A deleted checkpoint recomputes the head (deferred: after all of the transaction's deletes); a deleted
-    # write only moves the position, once per transaction.
+    # A deleted checkpoint recomputes the head (at commit: after all deletes); a deleted write moves the position once.
     f"""CREATE OR REPLACE FUNCTION review_head_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM pg_advisory_xact_lock({_FEED_LOCK}, 0);
@@ -166,16 +157,14 @@ _TRIGGER_COUNT = (  # of the feed's triggers, those there and enabled
     "AND tgrelid IN ('checkpoints'::regclass, 'checkpoint_writes'::regclass)"
 )
 
-# The highest feed position there can be (BIGINT's): `seq <= it` holds for every head. Given as a parameter, it makes
-# the refresh's prepared statement's generic plan read the seq index: a range between two unknown values is a small
-# part of a table to the planner, while `seq > $1` alone is a third of it (a scan of every head: 9 ms at 100,000).
+# The highest feed position (BIGINT's): given as a parameter, `seq <= it` makes the refresh's generic plan read the seq
+# index (to the planner a range of unknown values is a small part of a table; `seq > $1` alone a third: a full scan).
 _SEQ_MAX = 2**63 - 1
 # A prepare threshold no statement reaches: the console's pool prepares just the statements run with `prepare=True`.
 _ONLY_WHEN_ASKED = 2**62
 
-# One statement (one snapshot): the feed's health, its generation and top, and the threads changed since a
-# position with the "paused" prefilter (head checkpoint holds an interrupt write: kept by the triggers). {rows}:
-# `_CHANGES`, or `_CHANGES_AND_HEADS` (a refresh from a position).
+# One statement (one snapshot): the feed's health, generation, top and changed heads; {rows}: `_CHANGES`, or (a refresh
+# in one round trip) `_CHANGES_AND_HEADS`, with the changed paused threads' head writes, as `head_writes` reads them.
 _CHANGES_SQL = """
 WITH changed AS MATERIALIZED (  -- the few changed heads (seq index; a cold start: the paused heads' index)
     SELECT thread_id, seq, paused, graph_id FROM review_thread_heads WHERE seq > ? AND seq <= ? {only}
@@ -189,9 +178,6 @@ WITH changed AS MATERIALIZED (  -- the few changed heads (seq index; a cold star
 _CHANGES_ROWS = "SELECT meta.triggers, meta.generation, c.thread_id, c.seq, c.paused, meta.top"
 _CHANGES_FROM = "FROM meta LEFT JOIN changed AS c ON true"
 _CHANGES = f"{_CHANGES_ROWS}\n{_CHANGES_FROM}"
-# ... and in the same statement the head checkpoint of each changed thread that is paused, with its writes (the
-# columns `head_writes` reads: interrupt values only), a row per write. One round trip, one snapshot: a refresh of
-# one changed thread was two statements (~0.25 ms each with psycopg's own work).
 _INTERRUPT = f"CASE WHEN w.channel = '{INTERRUPT_CHANNEL}' THEN"
 _CHANGES_AND_HEADS = f""", edge AS (
     SELECT ch.thread_id, (SELECT MAX(k.checkpoint_id) FROM checkpoints AS k
@@ -221,21 +207,14 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
-def _secrets(url: str) -> list[str]:
-    """The password(s) in `url`, to scrub from any message."""
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return []
-    return [s for s in (parts.password, *(v for k, v in parse_qsl(parts.query) if k == "password")) if s]
-
-
 def describe_pg_error(exc: BaseException, url: str) -> str:
     """One readable line for a psycopg error about the database at `url`, which never shows its password."""
     text = " ".join(str(exc).split())
-    for secret in _secrets(url):
-        text = text.replace(secret, "***")
-    lowered = text.lower()
+    with suppress(ValueError):  # the URL's password(s) scrubbed (one that cannot be parsed has none to find)
+        parts = urlsplit(url.strip())
+        for secret in filter(None, (parts.password, *(v for k, v in parse_qsl(parts.query) if k == "password"))):
+            text = text.replace(secret, "***")
+    lowered, reason = text.lower(), text
     if "password authentication failed" in lowered or "no password supplied" in lowered:
         user = re.search(r'for user "([^"]*)"', text)
         reason = f"the server refused the credentials{f' of user {user.group(1)!r}' if user else ''}"
@@ -253,8 +232,6 @@ def describe_pg_error(exc: BaseException, url: str) -> str:
         reason = "the connection to the server was lost"
     elif "couldn't get a connection" in lowered:
         reason = "no connection to the server could be had in time (is it running?)"
-    else:
-        reason = text
     return f"the review database {redact_url(url)} cannot be used: {reason}"
 
 
@@ -284,11 +261,9 @@ class Row(tuple[Any, ...]):
 
 
 def check_connection(conn: psycopg.Connection[Any]) -> None:
-    """The pools' check on checkout: raises if a connection the server dropped since its last use (a restart, a
-    failover, an idle timeout) would fail its next statement, so the pool replaces it. A server or proxy that drops a
-    connection says so on its socket (an error message, then end of file): an idle connection whose socket has
-    nothing to read is fine, as far as a round trip could tell, and is handed out without one (a submit checks out a
-    dozen). Anything to read, or no way to look, and the empty query of psycopg's own check decides."""
+    """The pools' check on checkout: raises if a connection the server dropped (a restart, a failover, an idle timeout)
+    would fail, so the pool replaces it. A dropped connection says so on its socket: an idle one with nothing to read
+    is handed out without a round trip (a submit checks out a dozen); else psycopg's check (an empty query) decides."""
     idle = conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
     if idle and not conn.closed and _POLL is not None:
         poll = _POLL()
@@ -312,8 +287,7 @@ def fenced_saver_class() -> type[PostgresSaver]:
     from langgraph.checkpoint.postgres import PostgresSaver
 
     class FencedPostgresSaver(FencedWrites, PostgresSaver):
-        """`PostgresSaver` whose writes are fenced by the thread's lease (`FencedWrites`), in `review_fence`; its
-        connections come from a pool (no process-wide lock: a console's workers read and write concurrently)."""
+        """`PostgresSaver` fenced in `review_fence` (`FencedWrites`), on a pool: a console's workers write at once."""
 
         def __init__(self, pool: ConnectionPool, *, serde: SerializerProtocol | None = None) -> None:
             super().__init__(pool, serde=serde)
@@ -342,13 +316,13 @@ def fenced_saver_class() -> type[PostgresSaver]:
 
 
 class ChangeListener:
-    """LISTENs on its own connection in a daemon thread; `token()`, (epoch, count), moves on every notification.
-    The epoch moves whenever it (re)connects: notifications sent while it was away are lost, so re-read the table."""
+    """LISTENs on its own connection in a daemon thread; `token()`, (epoch, count), moves on every notification. The
+    epoch moves whenever it (re)connects: notifications sent while it was away are lost, so re-read the table."""
 
-    def __init__(self, url: str, application_name: str) -> None:
-        self._url, self._application_name = url, application_name
+    def __init__(self, url: str, app: str) -> None:
+        self._url, self._app = url, app  # app: the connection's application_name
         self._cond = threading.Condition()
-        self._epoch = self._count = 0
+        self._token = (0, 0)  # (epoch, count)
         self.connected = threading.Event()
         self.last_error: str | None = None
         self._stop = threading.Event()
@@ -358,28 +332,24 @@ class ChangeListener:
     def token(self) -> tuple[int, int]:
         """(epoch, count) now: moves on every notification and reconnection."""
         with self._cond:
-            return (self._epoch, self._count)
+            return self._token
 
     def wait(self, token: tuple[int, int], timeout: float) -> tuple[int, int]:
         """Block until the token differs from `token` (or `timeout` seconds passed); returns the token."""
         with self._cond:
-            self._cond.wait_for(lambda: (self._epoch, self._count) != token, timeout)
-            return (self._epoch, self._count)
+            self._cond.wait_for(lambda: self._token != token, timeout)
+            return self._token
 
     def _bump(self, *, reconnected: bool = False) -> None:
         with self._cond:
-            if reconnected:
-                self._epoch += 1
-            self._count += 1
+            self._token = (self._token[0] + int(reconnected), self._token[1] + 1)
             self._cond.notify_all()
 
     def _run(self) -> None:
         backoff = 0.1
         while not self._stop.is_set():
             try:
-                with psycopg.connect(
-                    self._url, autocommit=True, connect_timeout=5, application_name=self._application_name
-                ) as conn:
+                with psycopg.connect(self._url, autocommit=True, connect_timeout=5, application_name=self._app) as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
                     self.connected.set()
                     self.last_error = None
@@ -408,8 +378,7 @@ class ChangeListener:
 class PostgresStorage(Storage):
     """The console's tables in a PostgreSQL database, beside LangGraph's checkpoints (SQL: review/storage/sql.py)."""
 
-    # Faults of the store (connection lost, server restarting, a serialization or deadlock abort), worth a
-    # retry or a hand-over to recovery; a LeaseLost is not one of them.
+    # Faults of the store (connection lost, server restarting, a serialization or deadlock abort), worth a retry.
     transient: tuple[type[BaseException], ...] = (StoreError, psycopg.OperationalError, psycopg.InterfaceError)
     errors = (psycopg.Error,)
     closed_errors = (PoolClosed,)
@@ -422,9 +391,9 @@ class PostgresStorage(Storage):
         self, url: str, tables: ConnectionPool, make_saver: Callable[[], PostgresSaver], *, created: bool, app: str
     ) -> None:
         self.url, self.label, self.created, self.read_only, self._app = url, redact_url(url), created, False, app
-        # `tables` commits the console's bookkeeping without waiting for the WAL flush (as SQLite's synchronous
-        # NORMAL): the saver's next synchronous commit flushes it before any tool of a resume acts, and a write
-        # lost in a server crash is redone safely. A claim, a reviewer's decision, goes through the saver's pool.
+        # `tables` commits bookkeeping without waiting for the WAL flush (as SQLite's synchronous NORMAL): the saver's
+        # next commit flushes it before any tool of a resume acts, and a write lost in a server crash is redone safely.
+        # A claim (a reviewer's decision) goes through the saver's pool.
         self.tables, self._make_saver = tables, make_saver
         self._listener: ChangeListener | None = None
         self._lazy = threading.Lock()
@@ -444,17 +413,15 @@ class PostgresStorage(Storage):
     @override
     @contextmanager
     def transaction(self, *, durable: bool = False) -> Iterator[psycopg.Connection[Any]]:
-        """A transaction on a pooled connection (READ COMMITTED; per-thread advisory locks where needed). `durable`: the
-        commit waits for the WAL flush (decisions); else it does not (bookkeeping)."""
+        """A transaction on a pooled connection; `durable`: its commit waits for the WAL flush (decisions), else not."""
         with (self.saver.pool if durable else self.tables).connection() as conn, conn.transaction():  # type: ignore[attr-defined]
             yield conn
 
     @override
     @contextmanager
     def _claim_transaction(self, thread_id: str) -> Iterator[psycopg.Connection[Any]]:
-        """Durable, under the thread's claim lock: a racing batch of another replica waits, then sees these rows as
-        held (the unique index alone would make it fail instead of naming the winner); racing co-signers count each
-        other."""
+        """Durable, under the thread's claim lock: a racing batch of another replica waits, then sees these rows as held
+        (the unique index alone would make it fail instead of naming the winner); racing co-signers count each other."""
         with self.transaction(durable=True) as conn:
             conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (_CLAIM_LOCK, thread_id))
             yield conn
@@ -473,26 +440,10 @@ class PostgresStorage(Storage):
     def _insert_rows(
         self, conn: psycopg.Connection[Any], table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
     ) -> None:
-        """COPY: the rows in one stream, without a statement's parameters bound row by row (a claim of 50
-        attempts: ~1.5 ms less than an executemany). Constraints hold as for an INSERT, in the same transaction."""
+        """COPY: the rows in one stream (a claim of 50 attempts: ~1.5 ms less than executemany), checked as INSERTs."""
         with conn.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
-
-    @override
-    def _set_verdicts(
-        self, conn: psycopg.Connection[Any], verdicts: Mapping[int, str], outcome: tuple[Any, ...] = ()
-    ) -> int:
-        """One statement for any number of attempts (an executemany is a statement per attempt)."""
-        sets, where = (f"{self._finishing}, ", " AND d.owner = ? AND d.status = 'claimed'") if outcome else ("", "")
-        return int(
-            self._run(
-                conn,
-                f"UPDATE review_decisions AS d SET {sets}outcome_check = v.verdict FROM unnest(?::bigint[], ?::text[]) "
-                f"AS v(attempt_id, verdict) WHERE d.attempt_id = v.attempt_id{where}",
-                (*outcome, list(verdicts), list(verdicts.values()), *outcome[3:4]),  # outcome[3]: the owner
-            ).rowcount
-        )
 
     @override
     def _lock_lease(self, conn: psycopg.Connection[Any], thread_id: str) -> None:
@@ -543,44 +494,25 @@ class PostgresStorage(Storage):
         paused = {r["thread_id"] for r in rows if r["paused"]}
         # The top of what this snapshot saw: of the rows read, or (paused only) of the whole feed.
         top = max(int(rows[0]["top"] or seq), seq) if paused_only else max((s for _, s in changed), default=seq)
-        return Changes(changed, paused, top, generation, heads=_heads(rows) if len(rows[0]) > 6 else None)
+        if len(rows[0]) == 6:
+            return Changes(changed, paused, top, generation)
+        edges = (row for row in rows if row[2] is not None and row[6] is not None)  # the paused threads' heads
+        heads = collect_edges({}, edges, 2, 9, lambda r: HeadWrites(r[2], r[6], r[8], graph_id=r[7]), keep_head_write)
+        return Changes(changed, paused, top, generation, heads=heads)
 
     def _changes(self, seq: int, paused_only: bool) -> list[Row]:
-        # Prepared (planned once per connection, a generic plan) for a refresh from a position, with the paused
-        # threads' head writes; a read from the start (a first listing, a new feed generation) is planned with its
-        # values, without them: it may read every head, and a cold start takes most rows from the saved listing.
-        if seq > 0 and not paused_only:
-            sql = _CHANGES_SQL.format(only="", triggers=_TRIGGER_COUNT, rows=_CHANGES_AND_HEADS)
-            return self._rows(sql, (seq, _SEQ_MAX, _TRIGGER_NAMES), prepare=True)
-        return self._rows(
-            _CHANGES_SQL.format(only="AND paused" if paused_only else "", triggers=_TRIGGER_COUNT, rows=_CHANGES),
-            (seq, _SEQ_MAX, _TRIGGER_NAMES),
-            prepare=seq > 0,
-        )
-
-
-def _heads(rows: Sequence[Row]) -> dict[str, HeadWrites]:
-    """The head checkpoints and writes `_CHANGES_AND_HEADS` read, by thread (those of paused threads only)."""
-    heads: dict[str, HeadWrites] = {}
-    for row in rows:
-        thread_id, checkpoint_id = row[2], row[6]
-        if thread_id is None or checkpoint_id is None:
-            continue
-        head = heads.get(thread_id)
-        if head is None:
-            head = heads[thread_id] = HeadWrites(thread_id, checkpoint_id, row[8], graph_id=row[7])
-        if row[9] is not None:  # a write (a checkpoint with none has one row of NULLs)
-            keep_head_write(head, *row[9:14])
-    return heads
+        # Prepared (a generic plan) from a position, with the paused threads' head writes; a read from the start is
+        # planned with its values, without them: it may read every head, and a cold start uses the saved listing.
+        rows = _CHANGES_AND_HEADS if seq > 0 and not paused_only else _CHANGES
+        sql = _CHANGES_SQL.format(only="AND paused" if paused_only else "", triggers=_TRIGGER_COUNT, rows=rows)
+        return self._rows(sql, (seq, _SEQ_MAX, _TRIGGER_NAMES), prepare=seq > 0)
 
 
 def open_postgres(
     url: str, *, create: bool, serde: Callable[[], SerializerProtocol], connect_timeout: float, light: bool = False
 ) -> PostgresStorage:
-    """Open the review tables in the database `url` names; only `create` makes them. The database itself must exist (an
-    operator's `createdb`); a schema of another version is refused. `serde` makes the checkpoint serializer. `light`: a
-    current store's tables only, without LangGraph's setup (its migrations run on every full open); the saver is made
-    when first used."""
+    """Open the review tables in the (existing) database `url` names; only `create` makes them. `serde` makes the
+    checkpoint serializer. `light`: a current store's tables only, without LangGraph's setup (made when first used)."""
     app = f"review-console:{os.getpid()}"  # in pg_stat_activity: which console process holds a connection
     timeout = max(1, int(connect_timeout))
     try:
@@ -590,22 +522,17 @@ def open_postgres(
     except (psycopg.Error, ValueError) as exc:  # ValueError: a malformed URL or option
         raise StoreError(describe_pg_error(exc, url)) from None
 
-    # jit=off: these are short OLTP queries; a stale row estimate once made one refresh spend 130 ms compiling.
-    # The saver prepares as LangGraph's from_conn_string does; the console's queries are planned with their
-    # values each time, but for the two a refresh runs (`prepare=True`: the feed since a position, the changed
-    # threads' head writes), prepared per connection and run with their generic plan (plan_cache_mode): planning
-    # them took longer than running them (0.3-1 ms each). Their generic plans read indexes (see `_SEQ_MAX`).
+    # jit=off: short OLTP queries (a stale row estimate once made a refresh spend 130 ms compiling). The saver prepares
+    # as LangGraph's from_conn_string does; of the console's queries only those a refresh runs (`prepare=True`) are
+    # prepared, with their generic plan (plan_cache_mode): planning took longer than running them (see `_SEQ_MAX`).
     def pool(name: str, prepare: int | None, options: str) -> ConnectionPool:
         each: ConnectionPool = ConnectionPool(
             url,
             min_size=1,
             max_size=8,
-            # Tuple rows by default: the saver asks for dict rows per cursor itself.
             kwargs={"autocommit": True, "prepare_threshold": prepare, "application_name": app, "options": options},
             timeout=connect_timeout,
-            # Checked on checkout (`check_connection`): a connection the server dropped since its last use (a
-            # restart, a failover, an idle timeout) is replaced instead of failing the next statement.
-            check=check_connection,
+            check=check_connection,  # a connection the server dropped is replaced, not failing the next statement
             open=False,
             name=name,
         )
@@ -682,8 +609,7 @@ def _prepare(
 
 
 def install_feed(conn: psycopg.Connection[Any], *, only_if_missing: bool = False) -> None:
-    """(Re)create the change-feed triggers, backfill heads of threads written without them, and start a
-    new feed generation, so every running inbox re-reads everything once instead of trusting the gap."""
+    """(Re)create the change-feed triggers, backfill the heads, start a new feed generation (every inbox re-reads)."""
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (_FEED_LOCK,))
         present = conn.execute(_dialect(_TRIGGER_COUNT), (_TRIGGER_NAMES,)).fetchall()[0][0]
@@ -700,9 +626,8 @@ def install_feed(conn: psycopg.Connection[Any], *, only_if_missing: bool = False
         conn.execute(
             "INSERT INTO review_thread_heads(thread_id, checkpoint_id, seq) "
             "SELECT thread_id, MAX(checkpoint_id), nextval('review_feed_seq') FROM checkpoints "
-            "WHERE checkpoint_ns = '' GROUP BY thread_id "
-            "ON CONFLICT (thread_id) DO UPDATE SET checkpoint_id = EXCLUDED.checkpoint_id, seq = EXCLUDED.seq, "
-            "tx = NULL"
+            "WHERE checkpoint_ns = '' GROUP BY thread_id ON CONFLICT (thread_id) DO UPDATE SET "
+            "checkpoint_id = EXCLUDED.checkpoint_id, seq = EXCLUDED.seq, tx = NULL"
         )
         conn.execute(
             "UPDATE review_thread_heads AS h SET graph_id = COALESCE(h.graph_id, c.metadata ->> 'graph_id') "

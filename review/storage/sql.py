@@ -1,11 +1,7 @@
-"""The console's tables in SQL, written once: `Storage`, what the review core asks of its database.
+"""The console's tables in SQL (`?` placeholders), written once: `Storage`, what the review core asks of its database.
 
-Its methods read and write the console's tables (decisions, co-signs, leases, drafts, the saved listing, verdicts)
-in one SQL text with `?` placeholders. A backend (sqlite.py, postgres.py) subclasses it with what truly differs:
-connecting, schema creation and migration, the change feed, the fenced saver's transaction, error text, and the
-dialect hooks (`_rows`, `transaction`, `_run`, `_in`, `_lock_lease`...) and words (`greatest`...). The claim rules
-(batched requests, conflicts, four eyes) are `review.cosign.claim`; storage gives it the steps it runs in one
-transaction."""
+A backend (sqlite.py, postgres.py) subclasses it with what truly differs: connecting, schema and migration, the change
+feed, the fenced saver's transaction, error text, and the dialect hooks (`_rows`, `transaction`, `_run`, `_in`...)."""
 
 from __future__ import annotations
 
@@ -49,14 +45,13 @@ _Make = Callable[[str, str, str | None, str | None], _E]  # (thread id, checkpoi
 
 CLAIM_COLUMNS = ", ".join(field.name for field in fields(Claim)).replace("resume_started", "resume_started_at")
 
-# The console's own tables, one text for both dialects but for a few types: {serial} (the attempt id key), {real}
-# (lease times) and {bigint} (feed positions). Each backend adds its change feed's heads and its own indexes.
+# The console's own tables in both dialects, but for the types {serial} (attempt ids), {real} (lease times) and {bigint}
+# (feed positions). Each backend adds its change feed's heads and its own indexes.
 CONSOLE_TABLES = """
 CREATE TABLE IF NOT EXISTS review_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 
--- The decision log, append-only: one row per attempt, its outcome filled in once known. A row of the
--- inbox is held by at most one attempt that is claimed or applied (the partial unique index); a failed
--- attempt frees it, and the next decision is a new row, so every reviewer's record stays.
+-- The decision log, append-only: one row per attempt, its outcome filled in once known. An inbox row is held by at most
+-- one claimed or applied attempt (the partial unique index); a failed one frees it, and every attempt's record stays.
 CREATE TABLE IF NOT EXISTS review_decisions (
     attempt_id        {serial},
     thread_id         TEXT NOT NULL,
@@ -111,8 +106,7 @@ CREATE TABLE IF NOT EXISTS review_drafts (
     PRIMARY KEY (reviewer, row_key)
 );
 
--- The pending rows of each paused thread as some console listed them at a feed position (`seq`):
--- true while the thread's seq is unchanged, so a new process lists without decoding checkpoints.
+-- The pending rows of each paused thread as listed at a feed position: a new process lists without decoding them.
 CREATE TABLE IF NOT EXISTS review_listing (
     thread_id TEXT PRIMARY KEY,
     seq       {bigint} NOT NULL,
@@ -120,8 +114,7 @@ CREATE TABLE IF NOT EXISTS review_listing (
     rows      TEXT NOT NULL     -- JSON list of PendingInterrupt.to_dict()
 );
 
--- One run of a thread at a time, across processes; the fenced saver checks `token` on every write.
--- The row stays while the run is on, and after it was cut short (state cut_short / failed).
+-- One run of a thread at a time, across processes (the fenced saver checks `token`); kept after a run is cut short.
 CREATE TABLE IF NOT EXISTS review_leases (
     thread_id     TEXT PRIMARY KEY,
     owner         TEXT NOT NULL,
@@ -136,8 +129,7 @@ CREATE TABLE IF NOT EXISTS review_leases (
 );
 """
 
-# Columns that came within schema version 3, in the order they came: a full open adds those a store lacks (only
-# those: ALTER TABLE takes the table's exclusive lock even when the column is there).
+# Columns that came within schema version 3: a full open adds those a store lacks (ALTER TABLE locks the table).
 LATER_COLUMNS = {
     "review_decisions": "warning identity issuer verification co_signers raised_at outcome_check proposal channel",
     "review_thread_heads": "graph_id paused",
@@ -152,8 +144,7 @@ def console_schema(serial: str, real: str, bigint: str, extra: str = "") -> list
 def create_schema(
     run: Callable[[str], object], schema: Sequence[str], columns: Callable[[str], Iterable[str]], paused: str
 ) -> bool:
-    """Run `schema`, adding at a table's name the LATER_COLUMNS `columns(table)` lacks (`paused`: its dialect's
-    type), and record SCHEMA_VERSION. True when the heads gained a column: the change feed must be made again."""
+    """Run `schema`, adding at a table's name the LATER_COLUMNS it lacks; True if the heads gained one (refill them)."""
     refill = False
     for statement in schema:
         if statement not in LATER_COLUMNS:
@@ -198,10 +189,23 @@ def store_errors(method: Callable[Concatenate[_S, _P], _R]) -> Callable[Concaten
 
 
 def keep_head_write(head: HeadWrites, task_id: str, task_path: str | None, channel: str, kind: Any, blob: Any) -> None:
-    """Add a write read with a head checkpoint (task id, path, channel, and for interrupts only its serialized type
-    and value) to `head`."""
+    """Add a write read with a head checkpoint to `head` (its value for interrupts only)."""
     value = (kind, bytes(blob)) if channel == INTERRUPT_CHANNEL and kind is not None else None
     head.writes.append(TaskWrite(task_id, task_path or "", channel, value))
+
+
+def collect_edges(
+    found: dict[str, _E], rows: Iterable[Any], key: int, at: int, make: Callable[[Any], _E], keep: Callable[..., None]
+) -> dict[str, _E]:
+    """Group an edge read's rows by thread (`row[key]`) into `found`: `make(row)` of its first row, then `keep` each
+    write (the columns from `at` on; a checkpoint with no writes has one row of NULLs there)."""
+    for row in rows:
+        got = found.get(row[key])
+        if got is None:
+            got = found[row[key]] = make(row)
+        if row[at] is not None:
+            keep(got, *row[at:])
+    return found
 
 
 def claim_row(row: Any) -> Claim:
@@ -215,29 +219,25 @@ def lease_row(row: Any) -> LeaseRow:
     return LeaseRow(**{field.name: row[field.name] for field in fields(LeaseRow)})
 
 
-# The columns a new attempt fills in: from the decision, or given by the claim (batch, time, status, owner...).
+# The columns a new attempt fills in: from the decision, or given by the claim.
 _RECORDED_COLUMNS = (
     "thread_id, row_id, interrupt_id, batch_id, reviewer, identity, issuer, verification, decided_at, tool, "
     "tool_call_id, decision_type, resume_json, args_before, args_after, message, status, owner, lease_until, "
     "warning, co_signers, raised_at, proposal, channel"
 )
 _RECORDED = tuple(_RECORDED_COLUMNS.split(", "))
-# The attempts an owner holds claimed in a thread (`Storage.claims`).
 _CLAIMS = f"SELECT {CLAIM_COLUMNS} FROM review_decisions WHERE thread_id = ? AND owner = ? AND status = 'claimed'"
-# What a run's idempotency keys are made of: every holding decision of the thread (review/idempotency.py).
+# What a run's idempotency keys are made of (review/idempotency.py).
 _DECISION_KEYS = (
     "SELECT tool_call_id, interrupt_id, row_id FROM review_decisions "
     "WHERE thread_id = ? AND status IN ('claimed', 'applied') ORDER BY attempt_id"
 )
-
-
 _VERDICT_CHUNK = 200  # attempts per verdicts statement: 3 parameters each, under SQLite's oldest limit (999)
 
 
 class _ClaimSteps:
-    """The steps `review.cosign.claim` runs in the claim transaction `conn`, in a fixed number of statements
-    whatever the batch's size: the waiting co-signs of all its rows are read at the first `signed`, its new
-    attempts inserted together by `flush`. A row asked for twice is read again after a flush."""
+    """The steps `review.cosign.claim` runs in the claim transaction `conn`, in a fixed number of statements whatever
+    the batch's size (co-signs read with the holders, attempts inserted by `flush`); a row asked twice is read again."""
 
     def __init__(
         self, store: Storage, conn: Any, thread_id: str, batch_id: str, now: str, row_ids: Sequence[str]
@@ -249,50 +249,37 @@ class _ClaimSteps:
         self._new: list[tuple[Any, ...]] = []  # attempts recorded, not inserted yet
 
     def holders(self, interrupt_ids: Sequence[str]) -> list[Holder]:
-        if self._signed is not None:
-            return self.store._holders(self.thread_id, interrupt_ids, self.conn)
-        # The first read: the waiting co-signs of the claim's rows come in the same statement (one round trip).
-        among, params = self.store._in("interrupt_id", interrupt_ids)
-        rows_among, row_params = self.store._in("row_id", self.row_ids)
-        rows = self.store._run(
-            self.conn,
-            f"SELECT status, decided_at, {SIGNATURE_COLUMNS} FROM review_decisions WHERE thread_id = ? AND ("
-            f"(status IN ('claimed', 'applied') AND {among}) OR (status = 'cosign' AND {rows_among})) "
-            "ORDER BY attempt_id",
-            (self.thread_id, *params, *row_params),
-        ).fetchall()
-        holders: list[Holder] = []
-        self._signed = {}
-        for row in rows:
-            if row[0] == "cosign":
-                sign = Signature.from_columns(*row[2:])
-                self._signed.setdefault(sign.row_id, []).append(sign)
-            else:  # (row_id, reviewer, decided_at, decision_type, status)
-                holders.append(Holder(row[4], row[6], row[1], row[7], row[0]))
+        holders, self._signed = self._read(self.row_ids, interrupt_ids)
         return holders
 
     def signed(self, row_id: str) -> list[Signature]:
         if row_id in self._asked:
             self.flush()
-            return self._read_signed([row_id]).get(row_id, [])
+            return self._read([row_id])[1].get(row_id, [])
         self._asked.add(row_id)
         if self._signed is None:
-            self._signed = self._read_signed(self.row_ids)
+            self._signed = self._read(self.row_ids)[1]
         return self._signed.get(row_id, [])
 
-    def _read_signed(self, row_ids: Sequence[str]) -> dict[str, list[Signature]]:
-        among, params = self.store._in("row_id", row_ids)
+    def _read(self, ids: Sequence[str], held: Sequence[str] = ()) -> tuple[list[Holder], dict[str, list[Signature]]]:
+        """The waiting co-signs of rows `ids`, and in the same statement (one round trip) the holders of `held`."""
+        among, params = self.store._in("row_id", ids)
+        holding, held_params = self.store._in("interrupt_id", held) if held else ("1 = 0", ())
         rows = self.store._run(
             self.conn,
-            f"SELECT {SIGNATURE_COLUMNS} FROM review_decisions WHERE thread_id = ? AND status = 'cosign' "
-            f"AND {among} ORDER BY attempt_id",
-            (self.thread_id, *params),
+            f"SELECT status, decided_at, {SIGNATURE_COLUMNS} FROM review_decisions WHERE thread_id = ? AND ("
+            f"(status IN ('claimed', 'applied') AND {holding}) OR (status = 'cosign' AND {among})) ORDER BY attempt_id",
+            (self.thread_id, *held_params, *params),
         ).fetchall()
-        found: dict[str, list[Signature]] = {}
+        holders: list[Holder] = []
+        signed: dict[str, list[Signature]] = {}
         for row in rows:
-            sign = Signature.from_columns(*row)
-            found.setdefault(sign.row_id, []).append(sign)
-        return found
+            if row[0] == "cosign":
+                sign = Signature.from_columns(*row[2:])
+                signed.setdefault(sign.row_id, []).append(sign)
+            else:  # (row_id, reviewer, decided_at, decision_type, status)
+                holders.append(Holder(row[4], row[6], row[1], row[7], row[0]))
+        return holders, signed
 
     def settle(self, attempt_id: int, status: str, why: str | None) -> None:
         # The co-signs `signed` returned: rows inserted before this call, or flushed before they were read.
@@ -329,7 +316,7 @@ class Storage:
     errors: tuple[type[BaseException], ...] = ()  # the driver's errors `store_errors` turns into StoreError
     greatest = "GREATEST"  # the two-argument maximum
     returning = True  # UPDATE ... RETURNING (SQLite's heartbeat reads the tokens back instead)
-    arrays = False  # `_in` binds one array (PostgreSQL) rather than a mark per value
+    arrays = False  # PostgreSQL's arrays: `_in` binds one rather than a mark per value; verdicts come as two
     POLL_SECONDS = 0.01  # how often `wait_for_change` polls, when changes are not pushed
     paused_mark = "paused = 1"  # a paused head, in the words of the paused heads' partial index (PostgreSQL: `paused`)
     blob_column = "blob"  # the writes table's column of serialized values
@@ -337,7 +324,7 @@ class Storage:
     edge_chunk = 10_000  # thread ids per edge query (SQLite: bound by its host-parameter limit)
     _listing_reader: str | None = None
 
-    # --- what each backend provides -------------------------------------------------------------------
+    # --- what each backend provides, and its dialect hooks ---------------------------------------------
 
     _saver: BaseCheckpointSaver[str] | None = None
     _make_saver: Callable[[], BaseCheckpointSaver[str]]
@@ -371,12 +358,11 @@ class Storage:
         return []
 
     def change_token(self) -> ChangeToken:
-        """Moves when a checkpoint of any thread was written (PostgreSQL: pushed, no query)."""
+        """Moves when any thread's checkpoint was written (PostgreSQL: pushed, no query): read `changes_since` then."""
         raise NotImplementedError
 
     def wait_for_change(self, token: ChangeToken, timeout: float) -> ChangeToken:
-        """Block until `change_token()` differs from `token`, or `timeout` seconds; returns the token.
-        Here by polling it every `POLL_SECONDS` (SQLite: the feed's top, ~20 µs a read)."""
+        """Block until `change_token()` differs from `token`, or `timeout` seconds (polled); returns the token."""
         deadline = time.monotonic() + timeout
         while True:
             current = self.change_token()
@@ -385,35 +371,12 @@ class Storage:
             time.sleep(min(self.POLL_SECONDS, max(0.0, deadline - time.monotonic())))
 
     def changes_since(self, seq: int, *, paused_only: bool = False) -> Changes:
-        """The threads whose head moved past feed position `seq`, which of them are paused, the new top. `paused_only`:
-        list only the paused ones (a cold start: a thread with nothing pending needs no entry), read through an index of
-        the paused heads alone, so it costs the paused threads, not the store."""
+        """The threads whose head moved past feed position `seq`, which are paused, the new top. `paused_only` (a cold
+        start): only the paused ones, through their own index (it costs them, not the store)."""
         raise NotImplementedError
 
-    @store_errors
-    def head_seq(self, thread_id: str) -> int | None:
-        """The thread's feed position now (None: no checkpoint, or a closed store)."""
-        try:
-            rows = self._rows("SELECT seq FROM review_thread_heads WHERE thread_id = ?", (thread_id,))
-        except self.closed_errors:  # a closed store: read without remembering
-            return None
-        return int(rows[0][0]) if rows else None
-
-    @store_errors
-    def head_and_graph(self, thread_id: str) -> tuple[int, str | None] | None:
-        """The thread's feed position and the graph id its checkpoints name, read together (`head_seq` and
-        `thread_graph` in one query); None: no checkpoint, or a closed store."""
-        try:
-            rows = self._rows("SELECT seq, graph_id FROM review_thread_heads WHERE thread_id = ?", (thread_id,))
-        except self.closed_errors:  # a closed store: read without remembering
-            return None
-        return (int(rows[0][0]), None if rows[0][1] is None else str(rows[0][1])) if rows else None
-
-    # --- dialect hooks --------------------------------------------------------------------------------
-
     def _rows(self, sql: str, params: tuple[Any, ...] = (), *, prepare: bool = False) -> list[Any]:
-        """One statement's rows. `prepare`: a statement run on every refresh, planned once per connection where
-        the dialect plans each statement (PostgreSQL: planning the edge read took four times its execution)."""
+        """One statement's rows. `prepare`: a statement every refresh runs, planned once per connection (PostgreSQL)."""
         raise NotImplementedError
 
     def transaction(self) -> AbstractContextManager[Any]:
@@ -461,24 +424,21 @@ class Storage:
     def holders(self, thread_id: str, interrupt_ids: Iterable[str]) -> dict[str, Holder]:
         """Holding decisions of these interrupts, by row id."""
         ids = sorted(set(interrupt_ids))
-        return {h.row_id: h for h in self._holders(thread_id, ids)} if ids else {}
-
-    def _holders(self, thread_id: str, interrupt_ids: Sequence[str], conn: Any = None) -> list[Holder]:
-        among, params = self._in("interrupt_id", interrupt_ids)
+        if not ids:
+            return {}
+        among, params = self._in("interrupt_id", ids)
         sql = (
             "SELECT row_id, reviewer, decided_at, decision_type, status FROM review_decisions "
             f"WHERE thread_id = ? AND status IN ('claimed', 'applied') AND {among}"
         )
-        params = (thread_id, *params)
-        rows = self._rows(sql, params) if conn is None else self._run(conn, sql, params).fetchall()
-        return [Holder(*row) for row in rows]  # the columns in the record's order
+        return {row[0]: Holder(*row) for row in self._rows(sql, (thread_id, *params))}  # the record's columns
 
     @store_errors
     def claim(
         self, decisions: Sequence[NewDecision], batch_id: str, owner: str, lease_until: float, now: str
     ) -> tuple[list[str], dict[str, Holder], dict[str, CoSigns]]:
-        """Record the decisions of ONE thread in one transaction: claimed, held by someone, or waiting for co-signs. The
-        backend's claim transaction makes racing claims of the thread take turns (co-signers count each other)."""
+        """Record the decisions of ONE thread in one transaction: claimed, held by someone, or waiting for co-signs.
+        Racing claims of the thread take turns (`_claim_transaction`), so co-signers count each other."""
         if not decisions:
             return [], {}, {}
         thread_id = decisions[0].thread_id
@@ -506,32 +466,22 @@ class Storage:
     def claims(self, thread_id: str, owner: str, batch_id: str | None = None) -> list[Claim]:
         """The attempts this owner holds claimed in the thread (of one batch, if given), oldest first."""
         where, batch = ("", ()) if batch_id is None else (" AND batch_id = ?", (batch_id,))
-        return [
-            claim_row(row) for row in self._rows(f"{_CLAIMS}{where} ORDER BY attempt_id", (thread_id, owner, *batch))
-        ]
-
-    @store_errors
-    def mark_resume_started(self, attempt_ids: Sequence[int], at: str) -> None:
-        """Record that a resume carrying these attempts began (a crash after it may have run their tools)."""
-        with self.transaction() as conn:
-            self._mark_started(conn, attempt_ids, at)
+        rows = self._rows(f"{_CLAIMS}{where} ORDER BY attempt_id", (thread_id, owner, *batch))
+        return [claim_row(row) for row in rows]
 
     @store_errors
     def start_resume(self, thread_id: str, attempt_ids: Sequence[int], at: str) -> list[tuple[str | None, str, str]]:
-        """`mark_resume_started`, then the thread's `decision_keys` (what the resume's tools are given), in one
-        transaction: a resume needs both just before it starts, and each transaction is a round trip or more."""
-        with self.transaction() as conn:
-            self._mark_started(conn, attempt_ids, at)
-            return [(r[0], r[1], r[2]) for r in self._run(conn, _DECISION_KEYS, (thread_id,)).fetchall()]
-
-    def _mark_started(self, conn: Any, attempt_ids: Sequence[int], at: str) -> None:
+        """Record that a resume carrying these attempts began (a crash after it may have run their tools), and read the
+        thread's `decision_keys` (what its tools are given), in one transaction."""
         among, params = self._in("attempt_id", attempt_ids)
-        self._run(
-            conn,
-            "UPDATE review_decisions SET resume_started_at = COALESCE(resume_started_at, ?), tries = tries + 1 "
-            f"WHERE {among}",
-            (at, *params),
-        )
+        with self.transaction() as conn:
+            self._run(
+                conn,
+                "UPDATE review_decisions SET resume_started_at = COALESCE(resume_started_at, ?), tries = tries + 1 "
+                f"WHERE {among}",
+                (at, *params),
+            )
+            return [(r[0], r[1], r[2]) for r in self._run(conn, _DECISION_KEYS, (thread_id,)).fetchall()]
 
     @store_errors
     def finish(
@@ -545,28 +495,22 @@ class Storage:
         rerun: bool = False,
         verdicts: Mapping[int, str] | None = None,
     ) -> int:
-        """Record the outcome of claimed attempts this owner still holds; returns how many it recorded. `verdicts`:
-        their outcome checks (`record_verdicts`), in the same statement as the outcome."""
+        """Record the outcome (and `verdicts`) of claimed attempts this owner still holds; returns how many it did."""
         if not attempt_ids:
             return 0
         with self.transaction() as conn:
             return self._finish(conn, Finish(attempt_ids, owner, status, error, at, rerun, verdicts))
 
     def _finish(self, conn: Any, finish: Finish) -> int:
-        """`finish` in the transaction `conn`."""
         given = finish.verdicts or {}
         checked = {attempt_id: given[attempt_id] for attempt_id in finish.attempt_ids if attempt_id in given}
         plain = [attempt_id for attempt_id in finish.attempt_ids if attempt_id not in checked]
-        owner = finish.owner
-        outcome = (finish.status, finish.error, finish.at, owner, int(finish.rerun))
+        outcome = (finish.status, finish.error, finish.at, finish.owner, int(finish.rerun))
         done = 0
         if plain:
             among, params = self._in("attempt_id", plain)
-            done += self._run(
-                conn,
-                f"UPDATE review_decisions SET {self._finishing} WHERE {among} AND owner = ? AND status = 'claimed'",
-                (*outcome, *params, owner),
-            ).rowcount
+            sql = f"UPDATE review_decisions SET {self._finishing} WHERE {among} AND owner = ? AND status = 'claimed'"
+            done += self._run(conn, sql, (*outcome, *params, finish.owner)).rowcount
         if checked:
             done += self._set_verdicts(conn, checked, outcome)
         return int(done)
@@ -619,13 +563,11 @@ class Storage:
 
     # --- leases ---------------------------------------------------------------------------------------
 
-    @store_errors
     def acquire_lease(
         self, thread_id: str, owner: str, token: str, until: float, kind: str, may_take: MayTake, now: str
     ) -> LeaseRow | None:
         """Take the thread's lease unless another owner's row may not be taken; returns that row, or None."""
-        with self.transaction() as conn:
-            return self._acquire_lease(conn, thread_id, owner, token, until, kind, may_take, now)
+        return self.acquire_lease_and_claims(thread_id, owner, token, until, kind, may_take, now, None)[0]
 
     @store_errors
     def acquire_lease_and_claims(
@@ -637,50 +579,41 @@ class Storage:
         kind: str,
         may_take: MayTake,
         now: str,
-        batch_id: str,
+        batch_id: str | None,
     ) -> tuple[LeaseRow | None, list[Claim]]:
-        """`acquire_lease`, and once taken the attempts this owner holds claimed in the thread of `batch_id` (`claims`),
-        read in the same transaction: what a resume needs first, in one round of the store."""
+        """`acquire_lease`, and once taken the attempts this owner holds claimed in the thread of `batch_id` (`claims`;
+        None: none read), in the same transaction: what a resume needs first, in one round of the store."""
         with self.transaction() as conn:
-            blocking = self._acquire_lease(conn, thread_id, owner, token, until, kind, may_take, now)
-            if blocking is not None:
-                return blocking, []
+            self._lock_lease(conn, thread_id)
+            found = self._run(conn, "SELECT * FROM review_leases WHERE thread_id = ?", (thread_id,)).fetchone()
+            if found is not None:
+                current = lease_row(found)
+                if current.owner not in ("", owner) and current.state == "running" and not may_take(current):
+                    return current, []
+            self._run(
+                conn,
+                "INSERT INTO review_leases (thread_id, owner, token, lease_until, kind, state, since, checkpoint_id, "
+                "error, tries) VALUES (?, ?, ?, ?, ?, 'running', ?, NULL, NULL, 0) "
+                "ON CONFLICT (thread_id) DO UPDATE SET owner = excluded.owner, token = excluded.token, "
+                "lease_until = excluded.lease_until, kind = excluded.kind, state = 'running', since = excluded.since, "
+                "checkpoint_id = NULL, error = NULL, tries = 0",
+                (thread_id, owner, token, until, kind, now),
+            )
+            if batch_id is None:
+                return None, []
             rows = self._run(conn, _CLAIMS + " AND batch_id = ? ORDER BY attempt_id", (thread_id, owner, batch_id))
             return None, [claim_row(row) for row in rows.fetchall()]
-
-    def _acquire_lease(
-        self, conn: Any, thread_id: str, owner: str, token: str, until: float, kind: str, may_take: MayTake, now: str
-    ) -> LeaseRow | None:
-        self._lock_lease(conn, thread_id)
-        found = self._run(conn, "SELECT * FROM review_leases WHERE thread_id = ?", (thread_id,)).fetchone()
-        if found is not None:
-            current = lease_row(found)
-            if current.owner not in ("", owner) and current.state == "running" and not may_take(current):
-                return current
-        self._run(
-            conn,
-            "INSERT INTO review_leases (thread_id, owner, token, lease_until, kind, state, since, checkpoint_id, "
-            "error, tries) VALUES (?, ?, ?, ?, ?, 'running', ?, NULL, NULL, 0) "
-            "ON CONFLICT (thread_id) DO UPDATE SET owner = excluded.owner, token = excluded.token, "
-            "lease_until = excluded.lease_until, kind = excluded.kind, state = 'running', since = excluded.since, "
-            "checkpoint_id = NULL, error = NULL, tries = 0",
-            (thread_id, owner, token, until, kind, now),
-        )
-        return None
 
     @store_errors
     def take_over_lease(self, row: LeaseRow, owner: str, token: str, until: float, kind: str, now: str) -> bool:
         """Take a lease found abandoned, if it is still the same lease (its token): recovery's compare-and-set."""
+        take = (
+            "UPDATE review_leases SET owner = ?, token = ?, lease_until = ?, kind = ?, state = 'running', "
+            "since = ?, tries = tries + 1 WHERE thread_id = ? AND token = ?"
+        )
         with self.transaction() as conn:
             self._lock_lease(conn, row.thread_id)
-            return bool(
-                self._run(
-                    conn,
-                    "UPDATE review_leases SET owner = ?, token = ?, lease_until = ?, kind = ?, state = 'running', "
-                    "since = ?, tries = tries + 1 WHERE thread_id = ? AND token = ?",
-                    (owner, token, until, kind, now, row.thread_id, row.token),
-                ).rowcount
-            )
+            return bool(self._run(conn, take, (owner, token, until, kind, now, row.thread_id, row.token)).rowcount)
 
     @store_errors
     def end_lease(
@@ -694,8 +627,7 @@ class Storage:
         finish: Finish | None = None,
     ) -> int:
         """Drop the lease (state None: the run ended cleanly) or leave it to recovery as cut_short / failed. `finish`:
-        the run's claims' outcome (`finish`), recorded first in the same transaction (one commit, not two); returns
-        how many attempts it recorded."""
+        the run's claims' outcome, recorded first in the same transaction; returns how many attempts it recorded."""
         with self.transaction() as conn:
             done = self._finish(conn, finish) if finish is not None and finish.attempt_ids else 0
             self._lock_lease(conn, thread_id)
@@ -713,12 +645,9 @@ class Storage:
     @store_errors
     def mark_continued(self, thread_id: str, token: str, checkpoint_id: str | None) -> None:
         """Record the head a continuation of a cut-short run starts from (recovery's "once" check)."""
+        sql = "UPDATE review_leases SET checkpoint_id = ?, kind = 'continue' WHERE thread_id = ? AND token = ?"
         with self.transaction() as conn:
-            self._run(
-                conn,
-                "UPDATE review_leases SET checkpoint_id = ?, kind = 'continue' WHERE thread_id = ? AND token = ?",
-                (checkpoint_id, thread_id, token),
-            )
+            self._run(conn, sql, (checkpoint_id, thread_id, token))
 
     @store_errors
     def leases(self) -> list[LeaseRow]:
@@ -738,7 +667,22 @@ class Storage:
                 held = {r[0] for r in self._run(conn, "SELECT token FROM review_leases WHERE owner = ?", (owner,))}
         return {token for token in tokens if token not in held}
 
-    # --- heads of the change feed ---------------------------------------------------------------------
+    # --- heads of the change feed, and checkpoints read without the graph ------------------------------
+
+    @store_errors
+    def head_seq(self, thread_id: str) -> int | None:
+        """The thread's feed position now (None: no checkpoint, or a closed store)."""
+        found = self.head_and_graph(thread_id)
+        return None if found is None else found[0]
+
+    @store_errors
+    def head_and_graph(self, thread_id: str) -> tuple[int, str | None] | None:
+        """`head_seq` and `thread_graph` in one query (None: no checkpoint, or a closed store)."""
+        try:
+            rows = self._rows("SELECT seq, graph_id FROM review_thread_heads WHERE thread_id = ?", (thread_id,))
+        except self.closed_errors:  # a closed store: read without remembering
+            return None
+        return (int(rows[0][0]), None if rows[0][1] is None else str(rows[0][1])) if rows else None
 
     @store_errors
     def thread_head(self, thread_id: str) -> tuple[int, str | None] | None:
@@ -761,24 +705,16 @@ class Storage:
     @store_errors
     def inbox_token(self) -> str:
         """A short text that changes whenever anything the Inbox shows may have changed (a few indexed reads): the
-        paused heads (how many, and the newest feed position among them: positions only grow, so the two move
-        whenever a head joins or leaves that set or moves within it), the feed's generation, the newest attempt,
-        the claimed ones, and the leases the Inbox shows (cut short, or running on a paused thread), heartbeats
-        aside. A step of a run on a thread with nothing pending moves none of them: an open Inbox is drawn again
-        when its rows may have changed, not at every checkpoint of every run (which kept a page busy redrawing
-        when the run's interrupt came)."""
+        paused heads' count and newest position (positions only grow), the feed's generation, the newest and claimed
+        attempts, and the leases the Inbox shows, heartbeats aside. A step of a run with nothing pending moves none."""
         paused = f"h.{self.paused_mark}"
-        heads = (
-            f"SELECT COUNT(*) || '/' || COALESCE(MAX(h.seq), 0) FROM review_thread_heads AS h WHERE {paused}"
-            if self._heads_know_paused
-            else "SELECT MAX(seq) FROM review_thread_heads"  # a read-only store of an older version
-        )
+        heads = f"SELECT COUNT(*) || '/' || COALESCE(MAX(h.seq), 0) FROM review_thread_heads AS h WHERE {paused}"
         shown = (
-            f"l.state <> 'running' OR EXISTS (SELECT 1 FROM review_thread_heads AS h "
+            "l.state <> 'running' OR EXISTS (SELECT 1 FROM review_thread_heads AS h "
             f"WHERE h.thread_id = l.thread_id AND {paused})"
-            if self._heads_know_paused
-            else "1 = 1"
         )
+        if not self._heads_know_paused:  # a read-only store of an older version
+            heads, shown = "SELECT MAX(seq) FROM review_thread_heads", "1 = 1"
         (row,) = self._rows(
             f"SELECT ({heads}), "
             "(SELECT value FROM review_meta WHERE key = 'feed_generation'), "
@@ -790,13 +726,9 @@ class Storage:
         )
         return ":".join("" if value is None else str(value) for value in row)
 
-    # --- reading checkpoints without the graph --------------------------------------------------------
-
     @store_errors
     def head_writes(self, thread_ids: Sequence[str]) -> dict[str, HeadWrites]:
-        """The head checkpoint (id, `ts`) and its pending writes of each thread, in ONE read (none: absent). The core
-        keeps the interrupts of tasks that wrote no output: exactly what `get_state().interrupts` lists."""
-
+        """The head checkpoint (id, `ts`) and its pending writes of each thread, in ONE read (none: absent)."""
         return self._read_edges(
             thread_ids, "MAX", lambda t, c, ts, graph: HeadWrites(t, c, ts, graph_id=graph), keep_head_write
         )
@@ -813,9 +745,8 @@ class Storage:
 
     @store_errors
     def resume_writes(self, thread_id: str, since: str, *, checkpoints: int) -> list[CheckpointWrite]:
-        """The `__interrupt__` and `__resume__` writes of the thread's root checkpoints from `since` to its head,
-        at most its newest `checkpoints` ones: newest checkpoint first, then as the saver orders a checkpoint's
-        writes (task path, task, index). What the outcome check reads of a resume, in one indexed read."""
+        """The `__interrupt__` and `__resume__` writes of the thread's root checkpoints from `since` to its head, of its
+        newest `checkpoints` at most, newest first, each's as the saver orders them: what the outcome check reads."""
         newest = (
             "SELECT checkpoint_id FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = '' "
             "ORDER BY checkpoint_id DESC LIMIT 1 OFFSET ?"
@@ -833,42 +764,31 @@ class Storage:
         return [CheckpointWrite(row[0], row[1], row[2], (row[3], bytes(row[4]))) for row in rows]
 
     def _read_edges(self, ids: Sequence[str], edge: str, make: _Make[_E], keep: Callable[..., None]) -> dict[str, _E]:
-        """Each thread's edge checkpoint (`make`) and the writes of that very checkpoint (`keep`)."""
-        found: dict[str, _E] = {}
-        unique = list(dict.fromkeys(ids))
-        for start in range(0, len(unique), self.edge_chunk):
-            rows = self._edges(unique[start : start + self.edge_chunk], edge)
-            head = len(rows[0]) - 5 if rows else 0  # the checkpoint's columns; then its write's five (or NULLs)
-            for row in rows:
-                thread_id = row[0]
-                got = found.get(thread_id)
-                if got is None:
-                    got = found[thread_id] = make(thread_id, row[1], self._ts(*row[3:head]), row[2])
-                if row[head] is not None:  # a write (a checkpoint with none has one row of NULLs)
-                    keep(got, *row[head:])
-        return found
-
-    def _edges(self, thread_ids: list[str], edge: str) -> list[Any]:
-        """The first (MIN) or latest (MAX) root checkpoint of each thread and its writes: ONE statement (one
-        snapshot, and one round trip on PostgreSQL, a third of a refresh of one changed thread there), through
-        the primary key (a long history costs nothing). A row per write, the checkpoint's columns first, sorted by
-        thread. Of the latest, only interrupt values are read."""
-        among, params = self._in("thread_id", thread_ids)
+        """Each thread's first (MIN) or latest (MAX) root checkpoint (`make`) and its writes (`keep`; of the latest only
+        interrupt values), a row each, in ONE statement through the primary key (a long history costs nothing)."""
         on = "ON {t}.thread_id = edge.thread_id AND {t}.checkpoint_ns = '' AND {t}.checkpoint_id = edge.checkpoint_id"
         blob, interrupt = f"w.{self.blob_column}", f"CASE WHEN w.channel = '{INTERRUPT_CHANNEL}' THEN"
         value, only = f"w.type, {blob}", "AND w.type IS NOT NULL"
         if edge == "MAX":  # the listing decodes interrupts only: other writes just say that their task wrote
             value, only = f"{interrupt} w.type END, {interrupt} {blob} END", ""
-        return self._rows(
-            f"WITH edge AS (SELECT thread_id, {edge}(checkpoint_id) AS checkpoint_id FROM checkpoints "
-            f"WHERE checkpoint_ns = '' AND {among} GROUP BY thread_id) "
-            f"SELECT c.thread_id, c.checkpoint_id, h.graph_id, {self.ts_columns}, "
-            f"w.task_id, w.task_path, w.channel, {value} FROM edge JOIN checkpoints AS c {on.format(t='c')} "
-            "LEFT JOIN review_thread_heads AS h ON h.thread_id = c.thread_id "
-            f"LEFT JOIN {self.writes_table} AS w {on.format(t='w')} {only} ORDER BY c.thread_id, w.task_id, w.idx",
-            params,
-            prepare=True,
-        )
+        found: dict[str, _E] = {}
+        unique = list(dict.fromkeys(ids))
+        at = 4 + self.ts_columns.count(",")  # where a row's write columns start
+        for start in range(0, len(unique), self.edge_chunk):
+            among, params = self._in("thread_id", unique[start : start + self.edge_chunk])
+            rows = self._rows(
+                f"WITH edge AS (SELECT thread_id, {edge}(checkpoint_id) AS checkpoint_id FROM checkpoints "
+                f"WHERE checkpoint_ns = '' AND {among} GROUP BY thread_id) "
+                f"SELECT c.thread_id, c.checkpoint_id, h.graph_id, {self.ts_columns}, "
+                f"w.task_id, w.task_path, w.channel, {value} FROM edge JOIN checkpoints AS c {on.format(t='c')} "
+                "LEFT JOIN review_thread_heads AS h ON h.thread_id = c.thread_id "
+                f"LEFT JOIN {self.writes_table} AS w {on.format(t='w')} {only} "
+                "ORDER BY c.thread_id, w.task_id, w.idx",
+                params,
+                prepare=True,
+            )
+            collect_edges(found, rows, 0, at, lambda r: make(r[0], r[1], self._ts(*r[3:at]), r[2]), keep)
+        return found
 
     # --- the persisted listing, failures, drafts, verdicts --------------------------------------------
 
@@ -901,8 +821,7 @@ class Storage:
 
     @store_errors
     def last_failures(self) -> list[dict[str, Any]]:
-        """Rows whose LATEST attempt failed, one dict per row (the columns of `decisions()`), oldest first;
-        also applied attempts whose outcome check says the graph contradicted them."""
+        """Rows whose LATEST attempt failed and applied ones the graph contradicted (as `decisions()`), oldest first."""
         failed = (
             "SELECT d.* FROM review_decisions AS d WHERE d.status = 'failed' AND d.attempt_id = ("
             "SELECT MAX(attempt_id) FROM review_decisions WHERE thread_id = d.thread_id AND row_id = d.row_id)"
@@ -928,26 +847,29 @@ class Storage:
             self._many(conn, "DELETE FROM review_drafts WHERE reviewer = ? AND row_key = ?", gone)
             self._many(
                 conn,
-                "INSERT INTO review_drafts (reviewer, row_key, entry, updated_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (reviewer, row_key) DO UPDATE SET entry = excluded.entry, "
-                "updated_at = excluded.updated_at",
+                "INSERT INTO review_drafts (reviewer, row_key, entry, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT "
+                "(reviewer, row_key) DO UPDATE SET entry = excluded.entry, updated_at = excluded.updated_at",
                 [(reviewer, key, entry, now) for key, entry in changes.items() if entry is not None],
             )
 
     @store_errors
     def record_verdicts(self, verdicts: Mapping[int, str]) -> None:
-        """Record what the checkpoint showed of applied attempts (attempt id -> "verified", "contradicted: <what>"
-        or "not checkable"; review/verify.py). `last_failures` lists a contradicted one from then on."""
+        """Record what the checkpoint showed of applied attempts (attempt id -> verdict: review/verify.py)."""
         if not verdicts:
             return
         with self.transaction() as conn:
             self._set_verdicts(conn, verdicts)
 
     def _set_verdicts(self, conn: Any, verdicts: Mapping[int, str], outcome: tuple[Any, ...] = ()) -> int:
-        """Set attempts' outcome checks (id -> verdict) in the transaction `conn`; given `finish`'s `outcome`, finish
-        them too if their owner still holds them claimed. One statement per `_VERDICT_CHUNK` attempts (each verdict
-        picked by a CASE on the attempt id); returns how many rows it recorded. A dialect may do it otherwise."""
+        """Set outcome checks (id -> verdict) in `conn`; given `finish`'s `outcome`, finish those still claimed too."""
         sets, where = (f"{self._finishing}, ", " AND owner = ? AND status = 'claimed'") if outcome else ("", "")
+        owner = outcome[3:4]  # for `where`
+        if self.arrays:  # PostgreSQL: one statement for any number of attempts
+            sql = (
+                f"UPDATE review_decisions AS d SET {sets}outcome_check = v.verdict FROM unnest(?::bigint[], ?::text[]) "
+                f"AS v(attempt_id, verdict) WHERE d.attempt_id = v.attempt_id{where}"
+            )
+            return int(self._run(conn, sql, (*outcome, list(verdicts), list(verdicts.values()), *owner)).rowcount)
         items = list(verdicts.items())
         done = 0
         for start in range(0, len(items), _VERDICT_CHUNK):
@@ -957,6 +879,6 @@ class Storage:
             done += self._run(
                 conn,
                 f"UPDATE review_decisions SET {sets}outcome_check = CASE attempt_id {cases} END WHERE {among}{where}",
-                (*outcome, *(value for pair in chunk for value in pair), *params, *outcome[3:4]),  # outcome[3]: owner
+                (*outcome, *(value for pair in chunk for value in pair), *params, *owner),
             ).rowcount
         return done

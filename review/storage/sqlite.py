@@ -1,8 +1,7 @@
 """The SQLite backend: one file holds LangGraph's checkpoints and the console's tables (review/storage/sql.py).
 
-What differs from PostgreSQL: `FencedSqliteSaver` checks the lease in the same IMMEDIATE transaction as the
-write; the change feed is kept by triggers on the checkpoint tables, whose installation every refresh checks;
-a file or file system the process cannot write opens read-only; errors become one readable `StoreError` line."""
+What differs from PostgreSQL: `FencedSqliteSaver` checks the lease in the same IMMEDIATE transaction as the write; the
+feed's triggers are checked on every refresh; a file or file system the process cannot write opens read-only."""
 
 from __future__ import annotations
 
@@ -13,7 +12,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -53,10 +52,8 @@ CREATE INDEX IF NOT EXISTS review_thread_heads_paused ON review_thread_heads(seq
 )
 
 # Whether a head's checkpoint carries an interrupt write: `paused`, set again whenever its head or writes change.
-_HAS_INTERRUPT = """EXISTS (
-    SELECT 1 FROM writes AS w WHERE w.thread_id = {h}.thread_id AND w.checkpoint_ns = ''
-        AND w.checkpoint_id = {h}.checkpoint_id AND w.channel = '__interrupt__'
-)"""
+_HAS_INTERRUPT = """EXISTS (SELECT 1 FROM writes AS w WHERE w.thread_id = {h}.thread_id AND w.checkpoint_ns = ''
+    AND w.checkpoint_id = {h}.checkpoint_id AND w.channel = '__interrupt__')"""
 _PAUSED = "UPDATE review_thread_heads SET paused = " + _HAS_INTERRUPT.format(h="review_thread_heads")
 # A new checkpoint or write of a thread moves its head and takes the next feed position. A checkpoint also
 # names the thread's graph when its metadata has a graph_id (never failing the agent's write on odd metadata).
@@ -113,26 +110,21 @@ _REASONS = (
 )
 
 
-def _disk_full(where: str) -> bool:
-    try:
-        return shutil.disk_usage(Path(where).parent).free < 64 * 1024
-    except OSError:
-        return False
-
-
 def describe_sqlite_error(exc: BaseException, where: str) -> str:
     """One readable line for a SQLite or OS error about the database at `where`."""
     text = str(exc)
     lowered = text.lower()
-    full = "i/o error" in lowered and _disk_full(where)
+    full = False
+    if "i/o error" in lowered:  # an I/O error on a full disk
+        with suppress(OSError):
+            full = shutil.disk_usage(Path(where).parent).free < 64 * 1024
     reason = next((why for words, why in _REASONS if full or any(w in lowered for w in words)), text)
     return f"the review database {where} cannot be used: {reason}"
 
 
 @functools.cache
 def fenced_saver_class() -> type[SqliteSaver]:
-    """`FencedSqliteSaver`, defined on first use: importing LangGraph costs ~0.2 s, which a read of the
-    saved listing (`python -m review pending`) does not need."""
+    """`FencedSqliteSaver`, defined on first use (importing LangGraph costs ~0.2 s a saved-listing read skips)."""
     from langgraph.checkpoint.sqlite import SqliteSaver
 
     class FencedSqliteSaver(FencedWrites, SqliteSaver):
@@ -151,9 +143,8 @@ def fenced_saver_class() -> type[SqliteSaver]:
                 self.conn.execute("BEGIN IMMEDIATE")
                 cur = self.conn.cursor()
                 try:
-                    row = cur.execute(
-                        "SELECT token, lease_until FROM review_leases WHERE thread_id = ?", (thread_id,)
-                    ).fetchone()
+                    sql = "SELECT token, lease_until FROM review_leases WHERE thread_id = ?"
+                    row = cur.execute(sql, (thread_id,)).fetchone()
                     if token is not None and (row is None or row[0] != token):
                         raise LeaseLost(f"thread {thread_id}: this run's lease was taken over; its write was refused")
                     if token is None and row is not None and row[1] > time.time():
@@ -209,11 +200,6 @@ class SqliteStorage(Storage):
     def _has_decision_column(self, column: str) -> bool:
         return column in {row[1] for row in self._rows("PRAGMA table_info(review_decisions)")}
 
-    @contextmanager
-    def _snapshot(self) -> Iterator[sqlite3.Connection]:
-        with self.lock, _transaction(self.conn, "BEGIN") as conn:  # a read: its ROLLBACK on an error is a COMMIT
-            yield conn
-
     @override
     def _ts(self, *columns: Any) -> str | None:
         return checkpoint_ts(*columns)  # SQLite keeps the checkpoint as msgpack bytes
@@ -254,8 +240,12 @@ class SqliteStorage(Storage):
     @store_errors
     def changes_since(self, seq: int, *, paused_only: bool = False) -> Changes:
         with self.lock:
-            generation = self._check_feed()
-            with self._snapshot() as conn:  # one read snapshot for all queries
+            # Missing triggers are reinstalled (a new generation): a dropped one must not leave the inbox stale forever.
+            if not _feed_installed(self.conn) and not self.read_only:
+                install_feed(self.conn)
+            row = self.conn.execute("SELECT value FROM review_meta WHERE key = 'feed_generation'").fetchone()
+            generation = int(row[0]) if row else 0
+            with _transaction(self.conn, "BEGIN") as conn:  # one snapshot (a read: a ROLLBACK is a COMMIT)
                 known = self._heads_know_paused  # else a read-only store of an older version: probe the writes
                 only = " AND paused = 1" if paused_only and known else ""  # a cold start: the paused heads' index
                 sql = f"SELECT thread_id, seq, {'paused' if known else 0} FROM review_thread_heads WHERE seq > ?{only}"
@@ -272,14 +262,6 @@ class SqliteStorage(Storage):
     def _heads_know_paused(self) -> bool:  # every store this version writes has `paused`; read once
         return "paused" in _columns(self.conn, "review_thread_heads")
 
-    def _check_feed(self) -> int:
-        """The feed's generation; reinstalls missing triggers first (which starts a new generation), so a dropped
-        trigger cannot make the inbox serve a stale list forever (cheap: sqlite_master is a small table)."""
-        if not _feed_installed(self.conn) and not self.read_only:
-            install_feed(self.conn)
-        row = self.conn.execute("SELECT value FROM review_meta WHERE key = 'feed_generation'").fetchone()
-        return int(row[0]) if row else 0
-
 
 def _connect(target: str, busy_timeout: float, *, uri: bool = False, tables: bool = False) -> sqlite3.Connection:
     """A connection; `tables`: the console's (autocommit, explicit transactions; rows read by name too)."""
@@ -293,18 +275,16 @@ def _connect(target: str, busy_timeout: float, *, uri: bool = False, tables: boo
 
 def _writable(path: Path) -> bool:
     try:
-        if os.statvfs(path.parent).f_flag & os.ST_RDONLY:
-            return False
+        read_only = os.statvfs(path.parent).f_flag & os.ST_RDONLY
     except OSError:
         return False
-    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+    return not read_only and os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
 
 
 def _file_kind(path: Path) -> str:
-    """ "sqlite", "empty" (0 bytes: what `sqlite3.connect` leaves before the first write) or "other". A WAL database's
-    main file can be empty while its pages are still in `-wal`: that is "sqlite". Never opened with Python's own file
-    I/O: SQLite's locks are POSIX record locks, which the kernel drops for the WHOLE process when any descriptor of the
-    file is closed; an open+close here once released a connected console's locks, another process then deleted the -wal
+    """ "sqlite", "empty" (0 bytes, no `-wal` with its pages) or "other". Never opened with Python's own file I/O:
+    SQLite's locks are POSIX record locks, which the kernel drops for the WHOLE process when any descriptor of the file
+    is closed; an open+close here once released a connected console's locks, another process then deleted the -wal
     file under it, and its writes went to a deleted file."""
     if path.stat().st_size == 0:
         return "sqlite" if Path(f"{path}-wal").exists() else "empty"
@@ -322,11 +302,9 @@ def _file_kind(path: Path) -> str:
 def open_sqlite(
     path: Path, *, create: bool, busy_timeout: float, serde: Callable[[], SerializerProtocol], light: bool = False
 ) -> SqliteStorage:
-    """Open (or, if `create`, create) the store at `path`; read-only when the file cannot be written. Only `create`
-    makes a database, of a missing or 0-byte file; a file that is not SQLite is always refused, so a typo in a path can
-    never look like an empty inbox (nor overwrite someone's file). `serde` makes the checkpoint serializer. `light`:
-    open only the console's tables of an existing, current store; LangGraph's saver is made when first used (a read of
-    the saved listing never does)."""
+    """Open the store at `path`, read-only if the file cannot be written. Only `create` makes a database, of a missing
+    or 0-byte file; a file that is not SQLite is refused (a typo in a path never looks like an empty inbox nor
+    overwrites a file). `serde` makes the checkpoint serializer. `light`: the console's tables only (saver: later)."""
     label = str(path)
     if path.exists() and path.is_dir():
         raise StoreError(f"cannot use {label}: it is a directory, not a database file")
@@ -345,9 +323,8 @@ def open_sqlite(
         elif not _writable(path):
             return _open_read_only(path, busy_timeout, serde)
         conn = _connect(str(path), busy_timeout, tables=True)
-        # The console's own commits skip the fsync: in WAL mode that is still atomic and survives a killed
-        # process, and the saver's next commit (synchronous FULL, same WAL file) makes them durable before
-        # any effect of a resume is. Saves ~4 fsyncs per resumed thread.
+        # The console's commits skip the fsync (~4 per resumed thread): in WAL mode still atomic and surviving a killed
+        # process; the saver's next commit (synchronous FULL, same WAL) makes them durable before a resume's effects.
         conn.execute("PRAGMA synchronous = NORMAL")
 
         def make_saver() -> SqliteSaver:
@@ -377,9 +354,8 @@ def _schema_version(conn: sqlite3.Connection) -> int | None:
 
 
 def _open_read_only(path: Path, busy_timeout: float, serde: Callable[[], SerializerProtocol]) -> SqliteStorage:
-    """Read a store this process cannot write (pending, show and audit work; nothing can be decided). SQLite needs to
-    create the -shm file to read a WAL database; on a read-only file system it cannot, and `immutable=1` (nobody can
-    write it there anyway) is the only way to read it."""
+    """Read a store this process cannot write (nothing can be decided). SQLite creates the -shm file to read a WAL
+    database; on a read-only file system only `immutable=1` (nobody can write it there anyway) reads it."""
     uri = path.resolve().as_uri()
     last: Exception | None = None
     for target in (f"{uri}?mode=ro", f"{uri}?immutable=1"):
@@ -458,8 +434,7 @@ def _feed_installed(conn: sqlite3.Connection) -> bool:
 
 
 def install_feed(conn: sqlite3.Connection, *, only_if_missing: bool = False) -> None:
-    """(Re)create the change-feed triggers, backfill heads of threads written without them, and start a
-    new feed generation, so every running inbox re-reads everything once instead of trusting the gap."""
+    """(Re)create the change-feed triggers, backfill the heads, start a new feed generation (every inbox re-reads)."""
     with _transaction(conn):
         if only_if_missing and _feed_installed(conn):
             return

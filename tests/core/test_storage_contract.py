@@ -217,16 +217,6 @@ def test_claims_lists_an_owners_claims_by_batch(storage: Storage) -> None:
     assert not first.resume_started and first.tries == 0
 
 
-def test_mark_resume_started_counts_tries_and_keeps_the_first_time(storage: Storage) -> None:
-    _claim(storage, _decision("i1"))
-    (claim,) = storage.claims("t1", "host:1:a")
-    storage.mark_resume_started([claim.attempt_id], NOW)
-    storage.mark_resume_started([claim.attempt_id], LATER)
-    (again,) = storage.claims("t1", "host:1:a")
-    assert again.resume_started and again.tries == 2
-    assert storage.decisions()[0]["resume_started_at"] == NOW
-
-
 def test_start_resume_marks_the_attempts_and_gives_the_threads_decision_keys_in_one_transaction(
     storage: Storage, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -245,7 +235,7 @@ def test_start_resume_marks_the_attempts_and_gives_the_threads_decision_keys_in_
     assert began == [1] and keys == storage.decision_keys("t1") == [("call-i1", "i1", "i1"), ("call-i2", "i2", "i2")]
     marked = {c.row_id: (c.resume_started, c.tries) for c in storage.claims("t1", "host:1:a")}
     assert marked == {"i1": (False, 0), "i2": (True, 1)}
-    storage.start_resume("t1", [second.attempt_id], LATER)  # as mark_resume_started: counts, keeps the first time
+    storage.start_resume("t1", [second.attempt_id], LATER)  # counts the try again, keeps the first time
     assert storage.claims("t1", "host:1:a")[1].tries == 2
     assert {d["row_id"]: d["resume_started_at"] for d in storage.decisions(thread_id="t1")}["i2"] == NOW
 
