@@ -330,6 +330,7 @@ class Storage:
     _make_saver: Callable[[], BaseCheckpointSaver[str]]
     _lazy: AbstractContextManager[Any]  # a lock: the saver (and PostgreSQL's listener) are made once
     closed_errors: tuple[type[BaseException], ...] = ()  # what the driver raises once the store is closed
+    old_store_errors: tuple[type[BaseException], ...] = ()  # what reading a table an older store lacks raises (SQLite)
 
     @property
     def _heads_know_paused(self) -> bool:
@@ -795,7 +796,10 @@ class Storage:
     @store_errors
     def listing(self, reader: str) -> dict[str, tuple[int, str]]:
         """Saved listing entries of `reader` (the code version that made them): thread -> (seq, rows JSON)."""
-        rows = self._rows("SELECT thread_id, seq, rows FROM review_listing WHERE reader = ?", (reader,))
+        try:
+            rows = self._rows("SELECT thread_id, seq, rows FROM review_listing WHERE reader = ?", (reader,))
+        except self.old_store_errors:  # a store older than the listing table
+            return {}
         return {row[0]: (int(row[1]), row[2]) for row in rows}
 
     @store_errors

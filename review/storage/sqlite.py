@@ -167,6 +167,7 @@ class SqliteStorage(Storage):
     transient: tuple[type[BaseException], ...] = (StoreError, sqlite3.Error, OSError)  # the store's, not the graph's
     errors = (sqlite3.Error, OSError)
     closed_errors = (sqlite3.ProgrammingError,)
+    old_store_errors = (sqlite3.OperationalError,)
     writes_table = "writes"
     greatest = "MAX"
     returning = False  # the heartbeat reads its tokens back (RETURNING needs SQLite 3.35)
@@ -226,15 +227,6 @@ class SqliteStorage(Storage):
             "(SELECT COALESCE(MAX(seq), 0) FROM review_thread_heads)"
         )
         return (int(row[0] or 0), int(row[1]))
-
-    @override
-    def listing(self, reader: str) -> dict[str, tuple[int, str]]:
-        try:
-            return super().listing(reader)
-        except StoreError as exc:
-            if isinstance(exc.__cause__, sqlite3.OperationalError):  # a store older than the listing table
-                return {}
-            raise
 
     @override
     @store_errors
