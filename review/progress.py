@@ -63,7 +63,8 @@ def describe_update(node: str, update: Any) -> list[str]:
     for item in updates:
         messages = item.get("messages", []) if isinstance(item, dict) else []
         for message in messages:
-            calls = getattr(message, "tool_calls", None)
+            # Only an AI message plans calls; asking a tool result for `tool_calls` costs a pydantic miss per result.
+            calls = None if getattr(message, "type", None) == "tool" else getattr(message, "tool_calls", None)
             if calls:
                 names = ", ".join(f"{c['name']}({', '.join(map(str, c['args'].values()))})" for c in calls)
                 lines.append(f"planned {len(calls)} tool call{'s' if len(calls) != 1 else ''}: {names}")

@@ -33,7 +33,7 @@ import contextlib
 import copy
 import json
 import logging
-from collections.abc import Generator, Iterable, Mapping, Sequence
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -76,8 +76,51 @@ class Delivery:
 
     checkpoint_id: str
     task_id: str
-    raised: tuple[str, ...]  # interrupt ids (and tool call ids) of its `__interrupt__` writes
+    raised: Sequence[str]  # interrupt ids (and tool call ids) of its `__interrupt__` writes (`Raised`: read lazily)
     values: tuple[Any, ...]  # its `__resume__` values, in the order it consumed them
+
+
+class Raised(Sequence[str]):
+    """A task's interrupt ids (and tool call ids), decoded from its `__interrupt__` writes when first asked: a batch
+    whose rows were all sent one value never asks for those of the answered checkpoint (`_Tasks`), and decoding
+    them (an `Interrupt` with the tool's payload and schemas each) was the biggest part of the check."""
+
+    def __init__(self, stored: Sequence[Any]) -> None:
+        self._stored = stored
+        self._keys: tuple[str, ...] | None = None
+
+    def _read(self) -> tuple[str, ...]:
+        if self._keys is None:
+            keys: list[str] = []
+            for stored in self._stored:
+                value = stored.decode() if isinstance(stored, Encoded) else stored
+                for item in value if isinstance(value, (list, tuple)) else (value,):
+                    payload = getattr(item, "value", None)
+                    call_id = payload.get("tool_call_id") if isinstance(payload, dict) else None
+                    keys += [k for k in (getattr(item, "id", None), call_id) if isinstance(k, str) and k]
+            self._keys = tuple(keys)
+        return self._keys
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._read()[index]
+
+    def __len__(self) -> int:
+        return len(self._read())
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._read()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._read())
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and self._read() == tuple(other)
+
+    def __hash__(self) -> int:
+        return hash(self._read())
+
+    def __repr__(self) -> str:
+        return repr(self._read())
 
 
 def decision_facts(claims: Iterable[Any], rows_before: Iterable[Any]) -> list[AppliedDecision]:
@@ -118,22 +161,16 @@ def deliveries(checkpoints: Iterable[Any], since: str | None) -> list[Delivery]:
     found: list[Delivery] = []
     for saved in checkpoints:
         checkpoint_id = str((saved.config.get("configurable") or {}).get("checkpoint_id") or "")
-        raised: dict[str, list[str]] = {}
+        raised: dict[str, list[Any]] = {}  # task -> its `__interrupt__` writes, decoded only if asked (`Raised`)
         received: dict[str, list[Any]] = {}
         for task_id, channel, stored in saved.pending_writes or ():
-            if channel not in (INTERRUPT_CHANNEL, RESUME_CHANNEL):
-                continue
-            value = stored.decode() if isinstance(stored, Encoded) else stored
             if channel == INTERRUPT_CHANNEL:
-                for item in value if isinstance(value, (list, tuple)) else (value,):
-                    payload = getattr(item, "value", None)
-                    call_id = payload.get("tool_call_id") if isinstance(payload, dict) else None
-                    keys = [k for k in (getattr(item, "id", None), call_id) if isinstance(k, str) and k]
-                    raised.setdefault(task_id, []).extend(keys)
-            else:
+                raised.setdefault(task_id, []).append(stored)
+            elif channel == RESUME_CHANNEL:
+                value = stored.decode() if isinstance(stored, Encoded) else stored
                 received.setdefault(task_id, []).extend(value if isinstance(value, list) else [value])
         for task_id, values in received.items():
-            found.append(Delivery(checkpoint_id, task_id, tuple(raised.get(task_id, ())), tuple(values)))
+            found.append(Delivery(checkpoint_id, task_id, Raised(raised.get(task_id, ())), tuple(values)))
         if since is None or checkpoint_id == since:
             break
     return found
@@ -157,7 +194,8 @@ def verify_outcome(
     sent = resume_map({d.row_id: d.resume for d in decisions})
     waiting = set(pending_calls)
     calls, results = _index(messages or ())
-    tasks = _Tasks(delivered or (), answered_checkpoint)
+    values = list(sent.values())
+    tasks = _Tasks(delivered or (), answered_checkpoint, one_value=all(value == values[0] for value in values))
     verdicts: dict[str, str] = {}
     for decision in decisions:
         wrong = _misdelivered(decision, sent, tasks.of(decision.interrupt_id), answered_checkpoint)
@@ -378,15 +416,21 @@ class _Tasks:
     other task passes both of its tests for that interrupt, so a batch's check reads each task once, not once per
     row (50 rows answered by 50 tasks: 50 looks, not 2,500 value comparisons)."""
 
-    def __init__(self, delivered: Sequence[Delivery], answered: str | None) -> None:
+    def __init__(self, delivered: Sequence[Delivery], answered: str | None, *, one_value: bool = False) -> None:
         self._delivered = delivered
         self._asked: dict[str, list[int]] = {}  # interrupt (or tool call) id -> positions of the tasks raising it
         self._elsewhere: list[int] = []  # positions of the tasks of newer checkpoints
         for position, task in enumerate(delivered):
+            elsewhere = answered is not None and task.checkpoint_id != answered
+            if elsewhere:
+                self._elsewhere.append(position)
+            elif one_value and answered is not None:
+                # Every row was sent the same value (`one_value`): a task of the answered checkpoint got either it,
+                # nothing, or an earlier question's value, and `_misdelivered` passes all three; its interrupts
+                # are not even read.
+                continue
             for key in dict.fromkeys(task.raised):
                 self._asked.setdefault(key, []).append(position)
-            if answered is not None and task.checkpoint_id != answered:
-                self._elsewhere.append(position)
 
     def of(self, interrupt_id: str) -> list[Delivery]:
         """The tasks that may concern `interrupt_id`, in the order `deliveries` gave them."""

@@ -160,8 +160,11 @@ def test_the_check_of_many_rows_reads_only_the_tasks_that_concern_each_and_says_
     for seed in range(300):
         rng = random.Random(seed)
         count = rng.randint(1, 8)
+        uniform = rng.choice(values) if seed % 3 == 0 else None  # a third of the batches send every row one value
         decisions = [
-            _decision("approve", rng.choice(values), row_id=f"i{n}", interrupt_id=f"i{n}", tool_call_id=f"c{n}")
+            _decision(
+                "approve", uniform or rng.choice(values), row_id=f"i{n}", interrupt_id=f"i{n}", tool_call_id=f"c{n}"
+            )
             for n in range(count)
         ]
         tasks = []
@@ -173,13 +176,35 @@ def test_the_check_of_many_rows_reads_only_the_tasks_that_concern_each_and_says_
         answered = rng.choice(["cp0", None])
         sent = {d.interrupt_id: d.resume for d in decisions}
         full = {d.row_id: verify._misdelivered(d, sent, tasks, answered) for d in decisions}
-        by_task = verify._Tasks(tasks, answered)
-        narrowed = {d.row_id: verify._misdelivered(d, sent, by_task.of(d.interrupt_id), answered) for d in decisions}
-        assert narrowed == full
+        one_value = all(value == decisions[0].resume for value in sent.values())
+        for by_task in (verify._Tasks(tasks, answered), verify._Tasks(tasks, answered, one_value=one_value)):
+            narrowed = {d.row_id: verify._misdelivered(d, sent, by_task.of(d.row_id), answered) for d in decisions}
+            assert narrowed == full
         found += sum(why is not None for why in full.values())
         verdicts = verify_outcome(None, decisions, tasks, answered_checkpoint=answered)
         assert verdicts == {row: f"contradicted: {why}" if why else "not checkable" for row, why in full.items()}
     assert found > 100  # the batches do contradict themselves, in every way the check knows
+
+
+def test_a_batch_sent_one_value_does_not_decode_the_answered_checkpoints_interrupts() -> None:
+    """Every row approved: no task of the answered checkpoint can have got another row's value, so its
+    `__interrupt__` writes (the biggest part of the check) are never decoded; a task of a newer checkpoint that got
+    the value still is, and is named."""
+    from review.verify import Encoded, Raised
+
+    class Serde:  # the saver's serializer: "decodes" a write to the value it holds, or refuses to
+        def loads_typed(self, data: object) -> object:
+            if data is None:
+                raise AssertionError("decoded an interrupt the check did not need")
+            return [data]
+
+    rows = [_decision("approve", APPROVE, row_id=f"i{n}", interrupt_id=f"i{n}", tool_call_id=f"c{n}") for n in range(3)]
+    answered = [Delivery("cp0", f"t{n}", Raised([Encoded(Serde(), None)]), (APPROVE,)) for n in range(3)]
+    assert set(verify_outcome(None, rows, answered, answered_checkpoint="cp0").values()) == {"not checkable"}
+    interrupt = SimpleNamespace(id="i9", value={"tool_call_id": "c9"})
+    later = Delivery("cp1", "t9", Raised([Encoded(Serde(), interrupt)]), (APPROVE,))
+    verdicts = verify_outcome(None, rows, [*answered, later], answered_checkpoint="cp0")
+    assert verdicts["i0"] == "contradicted: the value for interrupt i0 was delivered again, to i9"
 
 
 # --- the pieces end to end (the runner calls them the same way) ----------------------------------------------
