@@ -284,7 +284,9 @@ def test_connections_killed_between_the_claim_and_the_resume_lose_no_decision(
 
     monkeypatch.setattr(pg_console.runner, "apply", cut_then_apply)
     result = pg_console.submit(batch(rows, {t: APPROVE for t in ("create_circle", "create_square")}), "kim")
-    monkeypatch.undo()
+    # Only the cut is undone: `monkeypatch.undo()` also dropped the effect log's variable, so decisions recovery
+    # applied (more often under load) ran their tools unlogged and the effects check failed.
+    monkeypatch.setattr(pg_console.runner, "apply", apply)
     outcome = result.threads[thread_id]
     decided = sorted(r.row_id for r in rows if r.tool != "create_triangle")
     # Each decision is either applied, or handed to recovery with the reason; none is silently lost.
@@ -319,7 +321,7 @@ def test_a_connection_lost_during_a_checkpoint_write_is_reported_and_recovery_fi
 
     monkeypatch.setattr(saver, "put_writes", lost_on_the_wire)
     result = pg_console.submit(batch(rows, {"create_circle": APPROVE}), "kim")
-    monkeypatch.undo()
+    monkeypatch.setattr(saver, "put_writes", real_put_writes)  # not `undo()`: the effect log's variable must stay
     outcome = result.threads[thread_id]
     (circle,) = [r.row_id for r in rows if r.tool == "create_circle"]
     assert outcome.applied == [] and outcome.unknown == [circle], result.to_dict()
