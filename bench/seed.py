@@ -244,14 +244,23 @@ def seed(
                 for start in range(0, share, 2_000):  # a transaction per 2,000 copies keeps the WAL small
                     kind.extend(copy_threads(console, source, min(2_000, share - start)))
         result.templates = len(paused_templates) + len(finished_templates)
-        if _is_postgres(db):  # a bulk load: give the planner its statistics now, as autovacuum would soon
-            with console.storage.transaction() as conn:  # type: ignore[attr-defined]
-                conn.execute("ANALYZE")
+        if _is_postgres(db):
+            _settle_postgres(str(db))
     finally:
         if own:
             console.close()
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _settle_postgres(url: str) -> None:
+    """After a bulk load, what autovacuum would soon do: the planner's statistics, and the visibility map that lets
+    index-only scans skip the heap. Measured right after the load without it, a refresh of one changed thread took
+    1.6 ms instead of 1.3 ms (autovacuum then runs beside the figures)."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:  # VACUUM runs outside a transaction
+        conn.execute("VACUUM (ANALYZE)")
 
 
 def _empty_postgres(url: str) -> None:
