@@ -140,8 +140,7 @@ def _sync(key: str, row: PendingInterrupt, entry: dict[str, Any], fields: Sequen
         # page: new widgets (a new round) start from it. Values written into the drawn ones would race the browser,
         # which may report the old ones from a rerun it sent before it drew the new (Streamlit then fires their
         # on_change by itself, and the old value would overwrite the table's); the old round's callbacks are ignored.
-        rounds = state.setdefault(CARD_ROUND, {})
-        rounds[key] = rounds.get(key, 0) + 1
+        _new_round(key)
         probe = widget_key(key, "message")
     synced[key] = version
     state.setdefault(CARD_BAD, {}).pop(key, None)
@@ -285,10 +284,14 @@ def _redraw(key: str) -> None:
 
 def start_asked_rounds() -> None:
     """The redraws this run's callbacks asked for (`_redraw`): a new round of widgets for each of those rows."""
-    asked = st.session_state.pop(CARD_REDRAW, None)
+    for key in st.session_state.pop(CARD_REDRAW, None) or ():
+        _new_round(key)
+
+
+def _new_round(key: str) -> None:
+    """New widgets for `key`'s card from its next draw (`widget_key`): reports of the old ones are ignored."""
     rounds = st.session_state.setdefault(CARD_ROUND, {})
-    for key in asked or ():
-        rounds[key] = rounds.get(key, 0) + 1
+    rounds[key] = rounds.get(key, 0) + 1
 
 
 def _argument_changed(
