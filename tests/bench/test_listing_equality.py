@@ -63,6 +63,7 @@ def assert_same(console: ReviewConsole, db_path: Path, *, changed: int | None = 
         for row in with_graph(console.graphs, head.graph_id, rows_from_head(head, loads) or [])
     ]
     assert fast_heads == sorted_like(slow, heads)
+    console.inbox.flush()  # the saved listing is written behind the refresh
     assert saved_listing(console.storage, listing_reader("graph:AGENT")) == slow
     return fast
 
