@@ -128,7 +128,7 @@ def suite(backend: str, stores: tuple[str, str, str], args: argparse.Namespace, 
         figures += cold
         figures += benchmarks.bench_memory(big_db, cold_run)
         print(f"{backend}: benchmark 3 and memory done", flush=True)
-        figures += benchmarks.bench_batch_resume(console, shapes=args.shapes, repeats=5 if args.quick else 20)
+        figures += benchmarks.bench_batch_resume(console, shapes=args.shapes, repeats=5 if args.quick else 40)
         print(f"{backend}: benchmark 4 done", flush=True)
         if backend == "SQLite":  # a whole CLI process; its saved listing is read the same way on both backends
             figures += benchmarks.bench_cli_pending(big_db, repeats=3 if args.quick else 7)

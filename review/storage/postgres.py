@@ -423,7 +423,14 @@ class PostgresStorage(Storage):
         """Durable, under the thread's claim lock: a racing batch of another replica waits, then sees these rows as held
         (the unique index alone would make it fail instead of naming the winner); racing co-signers count each other."""
         with self.transaction(durable=True) as conn:
-            conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (_CLAIM_LOCK, thread_id))
+            # The claim's statements on the saver's connection get a generic plan, as the tables' pool's do (its co-sign
+            # read, with a 50-row batch's ids in two arrays, took 0.65 ms to plan each time and 0.05 ms to run); in the
+            # lock's round trip, and for this transaction only: LangGraph's own statements keep their planning.
+            conn.execute(
+                "SELECT pg_advisory_xact_lock(%s, hashtext(%s)), "
+                "set_config('plan_cache_mode', 'force_generic_plan', true)",
+                (_CLAIM_LOCK, thread_id),
+            )
             yield conn
 
     @override
