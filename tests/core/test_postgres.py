@@ -6,6 +6,7 @@ The rest of the core suite runs on both backends (tests/conftest.py `store_url`)
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import uuid
@@ -17,7 +18,7 @@ import pytest
 
 from review import LeaseLost, ReviewConsole, Settings, StoreError
 from review.cli import main as cli_main
-from review.storage import LEASE_TOKEN_KEY, open_storage, redact_url
+from review.storage import LEASE_TOKEN_KEY, NewDecision, open_storage, redact_url
 from review.storage.postgres import PostgresStorage
 from scripts.pg_cluster import PASSWORD, PASSWORD_ROLE, Cluster
 from tests.conftest import THEN_SEQUENCE, THREE_SHAPES
@@ -170,6 +171,32 @@ def test_a_write_with_a_lost_token_is_refused_whole(pg_console: ReviewConsole) -
     assert pg_console.storage.query(counted, (thread_id,))[0][0] == before + 1
     pg_console.storage.end_lease(thread_id, "new-token", state=None)
     pg_console.leases.release(thread_id, token)
+
+
+def test_the_claims_generic_plan_stays_in_its_transaction(pg_console: ReviewConsole) -> None:
+    """The claim plans its statements generically (`_claim_transaction`); the saver's connections it ran on go back
+    to the pool planning as before, for LangGraph's own statements."""
+    storage = pg_console.storage
+    decision = NewDecision(
+        thread_id="t-plan",
+        row_id="i1",
+        interrupt_id="i1",
+        tool="create_circle",
+        tool_call_id="call-i1",
+        decision_type="approve",
+        resume_json='{"type": "approve"}',
+        args_before="{}",
+        args_after=None,
+        message=None,
+        reviewer="ana",
+    )
+    claimed, held, waiting = storage.claim([decision], "b1", "host:1:a", time.time() + 60, "now")
+    assert (claimed, held, waiting) == (["i1"], {}, {})
+    pool = storage.saver.pool  # type: ignore[attr-defined]
+    with contextlib.ExitStack() as stack:  # every connection of the pool at once: the claim's is among them
+        connections = [stack.enter_context(pool.connection()) for _ in range(pool.max_size)]
+        modes = {conn.execute("SHOW plan_cache_mode").fetchone()[0] for conn in connections}
+    assert modes == {"auto"}
 
 
 # --- the change feed ---------------------------------------------------------------------------------
