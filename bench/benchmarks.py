@@ -93,9 +93,15 @@ def baseline_listing(console: ReviewConsole, repeats: int = 2) -> tuple[float, i
 # --- (1) refresh when nothing changed ------------------------------------------------------------
 
 
+def listed_and_saved(console: ReviewConsole) -> None:
+    """List, and wait for the saved listing that refresh writes behind it (after a cold start: every paused thread),
+    so the next timed refresh runs alone."""
+    console.pending()
+    console.inbox.flush()
+
+
 def bench_unchanged(console: ReviewConsole, baseline_s: float, repeats: int = 200) -> list[Figure]:
-    console.pending()  # warm: the listing is current
-    console.inbox.flush()  # a cold start's saved listing (every paused thread) is written behind it: not timed here
+    listed_and_saved(console)  # warm: the listing is current
     listing_s = median_time(console.pending, repeats)
     refresh_s = median_time(console.inbox.refresh, repeats)
     speedup = baseline_s / listing_s
@@ -135,8 +141,7 @@ def changed_refresh(console: ReviewConsole, graph: Any, pool: list[str], k: int,
     batch, pool[:] = pool[:k], pool[k:]
     if len(batch) < k:
         raise ValueError(f"not enough threads left to change {k}")
-    console.pending()
-    console.inbox.flush()  # the last refresh's saved listing is written: this one is timed alone
+    listed_and_saved(console)
     change(graph, batch)
     seconds = timed(console.pending)
     if console.inbox.last_reread != k:
@@ -162,8 +167,7 @@ def bench_changed(
     `small` (a store with a tenth of the threads) shows the cost depends on K, not on the store's
     size. Rounds interleave every K (and the small store), so a busy machine slows all alike.
     """
-    console.pending()
-    console.inbox.flush()
+    listed_and_saved(console)
     unchanged_s = median_time(console.pending, 50)
     k_small = next((k for k in ks if k >= 10), ks[-1])
     pool, small_pool = list(paused), list(small_paused or [])
@@ -182,7 +186,7 @@ def bench_changed(
             for round_ in range(repeats * extra):
                 for k in ks:
                     if k >= 100 and round_ % extra:
-                        continue  # a small K is cheap to change: sampled more, its median is steadier
+                        continue
                     times[k].append(changed_refresh(console, graph, pool, k, partial_resume))
                     reads[k] = console.inbox.last_state_reads
                     state_reads[k] = console.inbox.last_get_state
@@ -205,8 +209,7 @@ def bench_changed(
                 f"<= {bound * 1e3:.1f} ms (1 ms + 0.5 ms x K)",
                 seconds <= bound,
                 f"median of {len(times[k])}; {per_thread[k] * 1e3:.2f} ms per changed thread; {reads[k]} read from "
-                "their head writes in one "
-                f"query, {state_reads[k]} get_state calls",
+                f"their head writes in one query, {state_reads[k]} get_state calls",
             )
         )
     if finished_s is not None:

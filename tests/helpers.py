@@ -10,6 +10,7 @@ from typing import Any
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 from review import PendingInterrupt
+from review.storage import NewDecision
 
 APPROVE = {"type": "approve"}
 
@@ -60,3 +61,21 @@ def store_query(db: object, sql: str, params: tuple[Any, ...] = ()) -> list[Any]
         return storage.query(sql, params)
     finally:
         storage.close()
+
+
+def new_decision(row_id: str = "i1", *, reviewer: str = "ana", thread_id: str = "t1", **extra: Any) -> NewDecision:
+    """A decision as the core hands it to `Storage.claim` (an approve of `create_circle`, unless `extra` says)."""
+    return NewDecision(
+        thread_id=thread_id,
+        row_id=row_id,
+        interrupt_id=row_id.split("#", 1)[0],
+        tool="create_circle",
+        tool_call_id=f"call-{row_id}",
+        decision_type=extra.pop("decision_type", "approve"),
+        resume_json=extra.pop("resume_json", '{"type": "approve"}'),
+        args_before='{"color": "red"}',
+        args_after=None,
+        message=None,
+        reviewer=reviewer,
+        **extra,
+    )

@@ -18,12 +18,12 @@ import pytest
 
 from review import LeaseLost, ReviewConsole, Settings, StoreError
 from review.cli import main as cli_main
-from review.storage import LEASE_TOKEN_KEY, NewDecision, open_storage, redact_url
+from review.storage import LEASE_TOKEN_KEY, open_storage, redact_url
 from review.storage.postgres import PostgresStorage
 from scripts.pg_cluster import PASSWORD, PASSWORD_ROLE, Cluster
 from tests.conftest import THEN_SEQUENCE, THREE_SHAPES
 from tests.core.crash_harness import forks, read_lines
-from tests.helpers import APPROVE, batch
+from tests.helpers import APPROVE, batch, new_decision
 
 
 @pytest.fixture
@@ -177,19 +177,7 @@ def test_the_claims_generic_plan_stays_in_its_transaction(pg_console: ReviewCons
     """The claim plans its statements generically (`_claim_transaction`); the saver's connections it ran on go back
     to the pool planning as before, for LangGraph's own statements."""
     storage = pg_console.storage
-    decision = NewDecision(
-        thread_id="t-plan",
-        row_id="i1",
-        interrupt_id="i1",
-        tool="create_circle",
-        tool_call_id="call-i1",
-        decision_type="approve",
-        resume_json='{"type": "approve"}',
-        args_before="{}",
-        args_after=None,
-        message=None,
-        reviewer="ana",
-    )
+    decision = new_decision(thread_id="t-plan")
     claimed, held, waiting = storage.claim([decision], "b1", "host:1:a", time.time() + 60, "now")
     assert (claimed, held, waiting) == (["i1"], {}, {})
     pool = storage.saver.pool  # type: ignore[attr-defined]

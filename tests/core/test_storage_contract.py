@@ -17,6 +17,7 @@ from langgraph.types import Interrupt
 
 from review import Settings
 from review.storage import LEASE_TOKEN_KEY, LeaseLost, LeaseRow, NewDecision, Storage, StoreError, open_storage
+from tests.helpers import new_decision
 
 NOW = "2026-12-05T10:00:00+00:00"
 LATER = "2026-12-05T10:05:00+00:00"
@@ -27,23 +28,6 @@ def storage(store_url: str) -> Iterator[Storage]:
     opened = open_storage(Settings(db=store_url), create=True)
     yield opened
     opened.close()
-
-
-def _decision(row_id: str = "i1", *, reviewer: str = "ana", thread_id: str = "t1", **extra: Any) -> NewDecision:
-    return NewDecision(
-        thread_id=thread_id,
-        row_id=row_id,
-        interrupt_id=row_id.split("#", 1)[0],
-        tool="create_circle",
-        tool_call_id=f"call-{row_id}",
-        decision_type=extra.pop("decision_type", "approve"),
-        resume_json=extra.pop("resume_json", '{"type": "approve"}'),
-        args_before='{"color": "red"}',
-        args_after=None,
-        message=None,
-        reviewer=reviewer,
-        **extra,
-    )
 
 
 def _claim(storage: Storage, *decisions: NewDecision, owner: str = "host:1:a", batch: str = "b1") -> Any:
@@ -92,18 +76,18 @@ def test_reopening_does_not_create_and_a_missing_store_is_refused(store_url: str
 
 
 def test_claim_records_and_holders_name_the_holder(storage: Storage) -> None:
-    claimed, held, waiting = _claim(storage, _decision("i1"))
+    claimed, held, waiting = _claim(storage, new_decision("i1"))
     assert (claimed, held, waiting) == (["i1"], {}, {})
     holders = storage.holders("t1", ["i1", "i2"])
     assert list(holders) == ["i1"]
     assert (holders["i1"].reviewer, holders["i1"].decision_type, holders["i1"].status) == ("ana", "approve", "claimed")
     assert storage.holders("t1", []) == {} and storage.holders("other", ["i1"]) == {}
-    assert _claim(storage, _decision("i1", reviewer="bo")) == ([], {"i1": holders["i1"]}, {})
+    assert _claim(storage, new_decision("i1", reviewer="bo")) == ([], {"i1": holders["i1"]}, {})
 
 
 def test_a_batched_requests_part_held_holds_all_its_parts(storage: Storage) -> None:
-    assert _claim(storage, _decision("i1#0"))[0] == ["i1#0"]
-    claimed, held, _ = _claim(storage, _decision("i1#1", reviewer="bo"), _decision("i2", reviewer="bo"))
+    assert _claim(storage, new_decision("i1#0"))[0] == ["i1#0"]
+    claimed, held, _ = _claim(storage, new_decision("i1#1", reviewer="bo"), new_decision("i2", reviewer="bo"))
     assert claimed == ["i2"]
     assert held["i1#1"].row_id == "i1#0" and held["i1#1"].reviewer == "ana"
 
@@ -113,14 +97,14 @@ def test_claim_of_nothing_is_nothing(storage: Storage) -> None:
 
 
 def test_co_signs_wait_until_enough_distinct_people_agree(storage: Storage) -> None:
-    first = _claim(storage, _decision("i1", approvals=2, identity="ana@x.org"))
+    first = _claim(storage, new_decision("i1", approvals=2, identity="ana@x.org"))
     assert first[0] == [] and first[2]["i1"].names == ("ana",) and first[2]["i1"].needed == 2
     signs = storage.cosigns()
     assert list(signs) == [("t1", "i1")] and signs[("t1", "i1")][0].identity == "ana@x.org"
     assert storage.cosigns("other") == {}
-    again = _claim(storage, _decision("i1", approvals=2, identity="ANA@x.org"))  # the same person
+    again = _claim(storage, new_decision("i1", approvals=2, identity="ANA@x.org"))  # the same person
     assert again[2]["i1"].repeated and len(storage.cosigns()[("t1", "i1")]) == 1
-    done = _claim(storage, _decision("i1", reviewer="bo", approvals=2, identity="bo@x.org"))
+    done = _claim(storage, new_decision("i1", reviewer="bo", approvals=2, identity="bo@x.org"))
     assert done[0] == ["i1"] and storage.cosigns() == {}
     statuses = {d["status"]: d for d in storage.decisions()}
     assert statuses["claimed"]["co_signers"] == "ana, bo" and "cosigned" in statuses
@@ -155,13 +139,13 @@ def test_a_claim_runs_the_same_statements_for_one_row_or_fifty(
     storage: Storage, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Each statement is a round trip on PostgreSQL: a batch of 50 must not cost 100 of them.
-    _claim(storage, _decision("w1", approvals=2, identity="ana@x.org"))  # a co-sign waiting on one of the rows
+    _claim(storage, new_decision("w1", approvals=2, identity="ana@x.org"))  # a co-sign waiting on one of the rows
     ran = _statements(storage, monkeypatch)
-    claimed, _, waiting = _claim(storage, *[_decision(f"i{n}") for n in range(50)])
+    claimed, _, waiting = _claim(storage, *[new_decision(f"i{n}") for n in range(50)])
     assert len(claimed) == 50 and not waiting
     fifty = len(ran)
     ran.clear()
-    done = _claim(storage, _decision("w1", reviewer="bo", approvals=2, identity="bo@x.org"), batch="b2")
+    done = _claim(storage, new_decision("w1", reviewer="bo", approvals=2, identity="bo@x.org"), batch="b2")
     assert done[0] == ["w1"]
     assert fifty <= 3 and len(ran) == fifty + 1  # holders, co-signs, the inserts (+ the co-sign it settles)
     claims = storage.claims("t1", "host:1:a", "b1")
@@ -171,7 +155,7 @@ def test_a_claim_runs_the_same_statements_for_one_row_or_fifty(
 
 def test_a_claim_records_every_field_as_given(storage: Storage) -> None:
     awkward = 'tab\there, line\nbreak, back\\slash, \\N, "quotes", NULL, é, 🙂, \x01'
-    decision = replace(_decision("i1", raised_at=LATER, issuer="https://id"), message=awkward, args_after=awkward)
+    decision = replace(new_decision("i1", raised_at=LATER, issuer="https://id"), message=awkward, args_after=awkward)
     _claim(storage, decision)
     (row,) = storage.decisions()
     assert (row["message"], row["args_after"], row["warning"], row["raised_at"]) == (awkward, awkward, None, LATER)
@@ -188,8 +172,8 @@ def test_a_claim_records_every_field_as_given(storage: Storage) -> None:
 def test_a_row_named_twice_in_one_claim_sees_what_the_first_decision_recorded(storage: Storage) -> None:
     claimed, _, waiting = _claim(
         storage,
-        _decision("i1", approvals=2, identity="ana@x.org"),
-        _decision("i1", reviewer="bo", approvals=2, identity="bo@x.org"),
+        new_decision("i1", approvals=2, identity="ana@x.org"),
+        new_decision("i1", reviewer="bo", approvals=2, identity="bo@x.org"),
     )
     assert claimed == ["i1"] and waiting["i1"].names == ("ana",)  # the first waited, the second completed it
     statuses = [(d["reviewer"], d["status"], d["co_signers"]) for d in storage.decisions(thread_id="t1")]
@@ -197,18 +181,21 @@ def test_a_row_named_twice_in_one_claim_sees_what_the_first_decision_recorded(st
 
 
 def test_a_failing_claim_records_none_of_its_rows(storage: Storage) -> None:
-    _claim(storage, _decision("i2", approvals=2, identity="ana@x.org"))
+    _claim(storage, new_decision("i2", approvals=2, identity="ana@x.org"))
     with pytest.raises(StoreError):  # the same row claimed twice in one call: the holding index refuses it
         _claim(
-            storage, _decision("i1"), _decision("i2", reviewer="bo", approvals=2, identity="bo@x.org"), _decision("i1")
+            storage,
+            new_decision("i1"),
+            new_decision("i2", reviewer="bo", approvals=2, identity="bo@x.org"),
+            new_decision("i1"),
         )
     assert [(d["row_id"], d["status"]) for d in storage.decisions()] == [("i2", "cosign")]
 
 
 def test_claims_lists_an_owners_claims_by_batch(storage: Storage) -> None:
-    _claim(storage, _decision("i1"), batch="b1")
-    _claim(storage, _decision("i2"), batch="b2")
-    _claim(storage, _decision("i3"), owner="someone-else")
+    _claim(storage, new_decision("i1"), batch="b1")
+    _claim(storage, new_decision("i2"), batch="b2")
+    _claim(storage, new_decision("i3"), owner="someone-else")
     mine = storage.claims("t1", "host:1:a")
     assert [c.row_id for c in mine] == ["i1", "i2"]
     assert [c.row_id for c in storage.claims("t1", "host:1:a", "b2")] == ["i2"]
@@ -220,8 +207,8 @@ def test_claims_lists_an_owners_claims_by_batch(storage: Storage) -> None:
 def test_start_resume_marks_the_attempts_and_gives_the_threads_decision_keys_in_one_transaction(
     storage: Storage, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _claim(storage, _decision("i1"), _decision("i2", reviewer="bo"))
-    _claim(storage, _decision("i9", thread_id="t2"))
+    _claim(storage, new_decision("i1"), new_decision("i2", reviewer="bo"))
+    _claim(storage, new_decision("i9", thread_id="t2"))
     _, second = storage.claims("t1", "host:1:a")
     began: list[int] = []
     transaction = storage.transaction
@@ -241,7 +228,7 @@ def test_start_resume_marks_the_attempts_and_gives_the_threads_decision_keys_in_
 
 
 def test_finish_records_only_what_the_owner_still_holds(storage: Storage) -> None:
-    _claim(storage, _decision("i1"), _decision("i2"))
+    _claim(storage, new_decision("i1"), new_decision("i2"))
     ids = [c.attempt_id for c in storage.claims("t1", "host:1:a")]
     assert storage.finish([], "host:1:a", status="applied", error=None, at=NOW) == 0
     assert storage.finish(ids, "not-the-owner", status="applied", error=None, at=NOW) == 0
@@ -254,7 +241,7 @@ def test_finish_records_only_what_the_owner_still_holds(storage: Storage) -> Non
 
 
 def test_finish_records_the_outcome_checks_with_the_outcome(storage: Storage, monkeypatch: pytest.MonkeyPatch) -> None:
-    _claim(storage, _decision("i1"), _decision("i2"), _decision("i3"))
+    _claim(storage, new_decision("i1"), new_decision("i2"), new_decision("i3"))
     first, second, third = (c.attempt_id for c in storage.claims("t1", "host:1:a"))
     checks = {first: "verified", second: "contradicted: ran twice", 999_999: "verified"}
     assert storage.finish([first, second], "not-the-owner", status="applied", error=None, at=NOW, verdicts=checks) == 0
@@ -269,7 +256,7 @@ def test_finish_records_the_outcome_checks_with_the_outcome(storage: Storage, mo
     }
     assert [f["row_id"] for f in storage.last_failures()] == ["i2"]
     # One transaction: when the checks cannot be written, the outcome is not recorded either.
-    _claim(storage, _decision("i4"), _decision("i5"), batch="b2")
+    _claim(storage, new_decision("i4"), new_decision("i5"), batch="b2")
     fourth, fifth = storage.claims("t1", "host:1:a", "b2")
 
     def refused(*args: Any) -> int:
@@ -289,7 +276,7 @@ def test_finish_records_the_outcome_checks_with_the_outcome(storage: Storage, mo
 
 
 def test_released_claims_are_abandoned_and_taken_over_once(storage: Storage) -> None:
-    _claim(storage, _decision("i1"))
+    _claim(storage, new_decision("i1"))
     (claim,) = storage.claims("t1", "host:1:a")
     storage.release_claims([claim.attempt_id], "host:1:a")
     assert storage.claims("t1", "host:1:a") == []
@@ -303,8 +290,8 @@ def test_released_claims_are_abandoned_and_taken_over_once(storage: Storage) -> 
 
 
 def test_decision_keys_and_decisions_filter(storage: Storage) -> None:
-    _claim(storage, _decision("i1"), _decision("i2", reviewer="bo"))
-    _claim(storage, _decision("i9", thread_id="t2"))
+    _claim(storage, new_decision("i1"), new_decision("i2", reviewer="bo"))
+    _claim(storage, new_decision("i9", thread_id="t2"))
     assert storage.decision_keys("t1") == [("call-i1", "i1", "i1"), ("call-i2", "i2", "i2")]
     assert [d["row_id"] for d in storage.decisions(reviewer="bo")] == ["i2"]
     assert [d["row_id"] for d in storage.decisions(thread_id="t2")] == ["i9"]
@@ -369,7 +356,7 @@ def test_end_lease_drops_or_leaves_it_to_recovery(storage: Storage) -> None:
 
 def test_heartbeat_extends_and_names_the_tokens_lost(storage: Storage) -> None:
     storage.acquire_lease("t1", "a", "tok-a", 1.0, "start", lambda row: True, NOW)
-    _claim(storage, _decision("i1"), owner="a")
+    _claim(storage, new_decision("i1"), owner="a")
     until = time.time() + 120
     assert storage.heartbeat("a", ["tok-a", "tok-gone"], until) == {"tok-gone"}
     assert storage.leases()[0].lease_until == pytest.approx(until)
@@ -528,7 +515,7 @@ def _execute(storage: Storage, statements: list[str]) -> None:
 def test_inbox_token_moves_with_decisions_and_leases(storage: Storage) -> None:
     _checkpoint(storage, "t1")  # paused: its rows are in the Inbox
     first = storage.inbox_token()
-    _claim(storage, _decision("i1"))
+    _claim(storage, new_decision("i1"))
     second = storage.inbox_token()
     storage.acquire_lease("t1", "a", "tok-a", time.time() + 60, "start", lambda row: True, NOW)
     third = storage.inbox_token()
@@ -579,7 +566,7 @@ def test_the_saved_listing_keeps_the_newest_entry_of_one_reader(storage: Storage
 
 
 def test_last_failures_lists_a_rows_latest_failed_attempt_and_contradicted_ones(storage: Storage) -> None:
-    _claim(storage, _decision("i1"), _decision("i2"))
+    _claim(storage, new_decision("i1"), new_decision("i2"))
     first, second = storage.claims("t1", "host:1:a")
     storage.finish([first.attempt_id], "host:1:a", status="failed", error="boom", at=NOW)
     storage.finish([second.attempt_id], "host:1:a", status="applied", error=None, at=NOW)
@@ -587,7 +574,7 @@ def test_last_failures_lists_a_rows_latest_failed_attempt_and_contradicted_ones(
     storage.record_verdicts({second.attempt_id: "contradicted: the circle is missing", first.attempt_id: "verified"})
     assert [f["row_id"] for f in storage.last_failures()] == ["i1", "i2"]
     assert {d["row_id"]: d["outcome_check"] for d in storage.decisions()}["i2"].startswith("contradicted")
-    _claim(storage, _decision("i1", reviewer="bo"), batch="b2")  # a new attempt: the failure is not the latest
+    _claim(storage, new_decision("i1", reviewer="bo"), batch="b2")  # a new attempt: the failure is not the latest
     assert [f["row_id"] for f in storage.last_failures()] == ["i2"]
     storage.record_verdicts({})
 
@@ -595,7 +582,7 @@ def test_last_failures_lists_a_rows_latest_failed_attempt_and_contradicted_ones(
 def test_verdicts_are_recorded_each_on_its_attempt_in_one_statement(
     storage: Storage, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _claim(storage, *[_decision(f"i{n}") for n in range(30)])
+    _claim(storage, *[new_decision(f"i{n}") for n in range(30)])
     ids = [c.attempt_id for c in storage.claims("t1", "host:1:a")]
     verdicts = {attempt_id: f"contradicted: {n}" if n % 3 else "verified" for n, attempt_id in enumerate(ids)}
     verdicts[max(ids) + 100] = "verified"  # an attempt that does not exist changes nothing
